@@ -1,0 +1,95 @@
+"""Settings read from the environment, with the documented defaults.
+
+Every path and knob the product has lives here, so the README, the CLI and the app agree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = PROJECT_ROOT / "sql"
+SAMPLE_DIR = PROJECT_ROOT / "data_samples"
+
+ENV_DB = "CLINIC_ANALYTICS_DB"
+ENV_KEY = "CLINIC_ANALYTICS_PSEUDONYM_KEY"
+ENV_KEY_FILE = "CLINIC_ANALYTICS_KEY_FILE"
+ENV_MAX_BROKEN_SHARE = "CLINIC_ANALYTICS_MAX_BROKEN_SHARE"
+ENV_KEEP_VERSIONS = "CLINIC_ANALYTICS_KEEP_VERSIONS"
+ENV_LOAD_MEMORY = "CLINIC_ANALYTICS_LOAD_MEMORY"
+
+# Relative to the working directory: `make run` and `make test` run from the project root.
+DEFAULT_DB = Path("warehouse") / "clinic_analytics.duckdb"
+DEFAULT_MAX_BROKEN_SHARE = 0.20
+DEFAULT_KEEP_VERSIONS = 3
+
+
+def db_path(explicit: str | os.PathLike | None = None) -> Path:
+    """The warehouse pointer: --db, else $CLINIC_ANALYTICS_DB, else ./warehouse/clinic_analytics.duckdb."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_DB)
+    return Path(env) if env else DEFAULT_DB
+
+
+def key_file_path() -> Path:
+    """Where the pseudonymization key lives when it is not given in the environment.
+
+    Outside the repository on purpose: ~/.config/clinic-analytics/pseudonymization.key
+    (or $XDG_CONFIG_HOME/...), unless $CLINIC_ANALYTICS_KEY_FILE names another file.
+    """
+    env = os.environ.get(ENV_KEY_FILE)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "clinic-analytics" / "pseudonymization.key"
+
+
+def max_broken_share() -> float:
+    raw = os.environ.get(ENV_MAX_BROKEN_SHARE)
+    if raw is None or raw == "":
+        return DEFAULT_MAX_BROKEN_SHARE
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_MAX_BROKEN_SHARE}={raw!r} is not a number between 0 and 1") from None
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{ENV_MAX_BROKEN_SHARE}={raw!r} is not a number between 0 and 1")
+    return value
+
+
+def keep_versions() -> int:
+    raw = os.environ.get(ENV_KEEP_VERSIONS)
+    if not raw:
+        return DEFAULT_KEEP_VERSIONS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_KEEP_VERSIONS}={raw!r} is not a whole number >= 2") from None
+    if value < 2:
+        raise ConfigError(f"{ENV_KEEP_VERSIONS}={raw!r} is not a whole number >= 2")
+    return value
+
+
+def load_memory_limit() -> str:
+    """DuckDB's memory limit while loading (it spills to disk beyond it); default 1GB."""
+    raw = os.environ.get(ENV_LOAD_MEMORY, "1GB").strip()
+    if not raw or not raw[0].isdigit() or not raw.upper().rstrip("B").rstrip("KMGT").replace(".", "").isdigit():
+        raise ConfigError(f"{ENV_LOAD_MEMORY}={raw!r} is not a size such as 1GB or 800MB")
+    return raw
+
+
+class ConfigError(Exception):
+    """A setting has a value the product cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    max_broken_share: float = DEFAULT_MAX_BROKEN_SHARE
+    keep_versions: int = DEFAULT_KEEP_VERSIONS
+
+    @classmethod
+    def from_env(cls) -> "LoadSettings":
+        return cls(max_broken_share=max_broken_share(), keep_versions=keep_versions())
