@@ -14,19 +14,13 @@ import os
 import sys
 from collections.abc import Sequence
 
+from pipelines.errors import CommandError, PipelineError, UsageError  # noqa: F401 (re-exported)
+
 # One line per command module; each defines add_parser(sub).
 COMMAND_MODULES = [
     "pipelines.load.cli",
     "pipelines.generate.cli",
 ]
-
-
-class UsageError(Exception):
-    """Bad command-line input: exit 2 with one line."""
-
-
-class CommandError(Exception):
-    """The command cannot run as asked (bad configuration, missing warehouse...): exit 2, one line."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -56,18 +50,13 @@ def fraction(text: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from pipelines.config import ConfigError
-    from pipelines.load.loader import LoadError
-    from pipelines.load.pseudonymize import KeyError_
-    from pipelines.warehouse.publish import WarehouseError
-
     try:
         args = parser().parse_args(argv)
         return args.run(args)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except (CommandError, LoadError, ConfigError, KeyError_, WarehouseError) as exc:
+    except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PROJECT_ROOT / "sql"
 SAMPLE_DIR = PROJECT_ROOT / "data_samples"
@@ -79,10 +81,6 @@ def load_memory_limit() -> str:
     if not raw or not raw[0].isdigit() or not raw.upper().rstrip("B").rstrip("KMGT").replace(".", "").isdigit():
         raise ConfigError(f"{ENV_LOAD_MEMORY}={raw!r} is not a size such as 1GB or 800MB")
     return raw
-
-
-class ConfigError(Exception):
-    """A setting has a value the product cannot use; the message says which and why."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import duckdb
 
 from pipelines import __version__, config
 from pipelines.contract import EXTRACTS, LOAD_ORDER
+from pipelines.errors import LoadError
 from pipelines.load import apply, integrity, suites, typing, validate
 from pipelines.load.pseudonymize import Pseudonymizer, default_pseudonymizer
 from pipelines.load.read import RAW_TABLE, BatchFile, FileRejected, discover, read_into_raw, sha256_of
@@ -31,10 +32,6 @@ from pipelines.warehouse import models, schema
 from pipelines.warehouse.publish import Warehouse, version_number
 
 Progress = Callable[[str], None]
-
-
-class LoadError(Exception):
-    """The load as a whole cannot run (bad folder, wrong key, ...); one line says why."""
 
 
 @dataclass

@@ -22,19 +22,16 @@ import stat
 from pathlib import Path
 
 from pipelines import config
+from pipelines.errors import KeyProblem
 
 _BLOCK = 64  # SHA-256 block size
 _FINGERPRINT_TEXT = b"clinic-analytics key fingerprint v1"
 
 
-class KeyError_(Exception):
-    """The pseudonymization key cannot be used; the message says how to fix it."""
-
-
 class Pseudonymizer:
     def __init__(self, key: bytes):
         if len(key) < 16:
-            raise KeyError_("the pseudonymization key is shorter than 16 bytes")
+            raise KeyProblem("the pseudonymization key is shorter than 16 bytes")
         block = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
         block = block.ljust(_BLOCK, b"\0")
         self._key = key
@@ -63,17 +60,17 @@ def load_key() -> bytes:
     env = os.environ.get(config.ENV_KEY)
     if env:
         if len(env) < 32:
-            raise KeyError_(f"{config.ENV_KEY} must be at least 32 characters long")
+            raise KeyProblem(f"{config.ENV_KEY} must be at least 32 characters long")
         return env.encode("utf-8")
     path = config.key_file_path()
     if not path.exists():
         return _generate(path)
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyError_(f"the key file {path} can be read by others; run: chmod 600 {path}")
+        raise KeyProblem(f"the key file {path} can be read by others; run: chmod 600 {path}")
     key = path.read_bytes().strip()
     if len(key) < 32:
-        raise KeyError_(f"the key file {path} holds fewer than 32 characters")
+        raise KeyProblem(f"the key file {path} holds fewer than 32 characters")
     return key
 
 

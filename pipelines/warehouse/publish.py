@@ -27,12 +27,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.errors import WarehouseError
+
 _VERSION_RE = re.compile(r"^v(\d{6,})\.duckdb$")
 _BUILDING_SUFFIX = ".building"
-
-
-class WarehouseError(Exception):
-    """The warehouse cannot be used as asked; the message says why in one line."""
 
 
 class Warehouse:
