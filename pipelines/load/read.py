@@ -54,8 +54,6 @@ def discover(batch_dir: Path) -> tuple[list[BatchFile], list[BatchFile]]:
     to_load: list[BatchFile] = []
     skipped: list[BatchFile] = []
     for path in sorted(batch_dir.iterdir(), key=lambda p: p.name):
-        if path.name.startswith("."):
-            continue  # .DS_Store and editor files are not extracts
         kind = kind_of(path.name) if path.is_file() else None
         entry = BatchFile(path=path, kind=kind, fmt=_format_of(path.name))
         (to_load if kind else skipped).append(entry)

@@ -24,8 +24,8 @@ _WEEKDAY_SPELLINGS = [
     "mon", "monday", "tue", "tues", "tuesday", "wed", "weds", "wednesday", "thu", "thur", "thurs",
     "thursday", "fri", "friday", "sat", "saturday", "sun", "sunday",
 ]
-_TRUE = ("true", "yes", "y", "1", "t")
-_FALSE = ("false", "no", "n", "0", "f")
+_TRUE = ("true", "yes", "y", "1")
+_FALSE = ("false", "no", "n", "0")
 
 
 def _sql_list(values) -> str:
