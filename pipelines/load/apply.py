@@ -15,6 +15,9 @@ def _key_match(kind: str, left: str, right: str) -> str:
 
 def quarantine(con: duckdb.DuckDBPyConnection, kind: str, raw: str, load_id: int, file: str, now) -> int:
     """Store every failing row with its rules in words and its original (contract) values."""
+    failing = con.execute(f"SELECT count(DISTINCT _row) FROM {FAILURES_TABLE}").fetchone()[0]
+    if not failing:
+        return 0
     cols = list(EXTRACTS[kind].columns)
     original = "to_json(struct_pack(" + ", ".join(f"{c} := r.{c}" for c in cols) + "))"
     key_text = "concat_ws(' | ', " + ", ".join(f"r.{c}" for c in EXTRACTS[kind].key) + ")"
@@ -32,11 +35,12 @@ def quarantine(con: duckdb.DuckDBPyConnection, kind: str, raw: str, load_id: int
                f.rule_ids, f.reasons, f.orphan_only,
                CASE WHEN r._row IS NOT NULL THEN {original} END,
                ?, NULL, NULL, NULL
-        FROM failed f CROSS JOIN base LEFT JOIN {raw} r ON r._row = f._row
+        FROM failed f CROSS JOIN base
+        LEFT JOIN (SELECT * FROM {raw} WHERE _row IN (SELECT _row FROM {FAILURES_TABLE})) r ON r._row = f._row
         """,
         [load_id, file, kind, now],
     )
-    return con.execute(f"SELECT count(DISTINCT _row) FROM {FAILURES_TABLE}").fetchone()[0]
+    return failing
 
 
 def upsert(con: duckdb.DuckDBPyConnection, kind: str, typed: str, load_id: int, file_expr: str,

@@ -17,34 +17,6 @@ FAILURES_TABLE = "_in_failures"
 _PARENT_WORDS = {"clinics": "clinic", "patients": "patient", "sessions": "session"}
 
 
-def find_exact_duplicates(con: duckdb.DuckDBPyConnection, kind: str, source: str) -> int:
-    """Fill `_in_dupes(_row)` with every repeat of an identical earlier row; return how many.
-
-    Identical rows must share their key text, so only rows whose key repeats are compared in full.
-    """
-    extract = EXTRACTS[kind]
-    key = ", ".join(extract.key)
-    cols = ", ".join(extract.columns)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _in_dupes AS
-        WITH repeated_keys AS (
-            SELECT {key} FROM {source} GROUP BY {key} HAVING count(*) > 1
-        ),
-        candidates AS (
-            SELECT s.* FROM {source} s SEMI JOIN repeated_keys k
-            ON {' AND '.join(f's.{c} IS NOT DISTINCT FROM k.{c}' for c in extract.key)}
-        ),
-        ranked AS (
-            SELECT _row, row_number() OVER (PARTITION BY {cols} ORDER BY _row) AS copy
-            FROM candidates
-        )
-        SELECT _row FROM ranked WHERE copy > 1
-        """
-    )
-    return con.execute("SELECT count(*) FROM _in_dupes").fetchone()[0]
-
-
 def start_failures(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {FAILURES_TABLE} "
@@ -69,12 +41,48 @@ def add_failures(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, str, str]
         con.unregister("_new_failures")
 
 
-def check_keys(con: duckdb.DuckDBPyConnection, kind: str, raw: str, typed: str) -> None:
-    """Rows sharing a key but not identical (exact repeats were set aside before): all quarantined."""
+def check_repeats(con: duckdb.DuckDBPyConnection, kind: str, raw: str, typed: str) -> int:
+    """Exact duplicates and key conflicts inside one file, in one pass over the key.
+
+    - An exact duplicate (the same text in every contract column as an earlier row) loads once:
+      its repeats go to `_in_dupes` and leave the typed table. Returns how many.
+    - Rows left sharing a key (compared as read, so two spellings of one timestamp are one key)
+      but differing elsewhere are all quarantined.
+    Only rows whose key hash repeats are compared in full; rows whose key could not be read are
+    compared by the key's text. A hash match is necessary, never sufficient: comparisons are exact.
+    """
     extract = EXTRACTS[kind]
     required = set(suites.always_required(kind))
-    usable = " AND ".join(f"t.{c} IS NOT NULL" for c in extract.key if c in required) or "true"
-    key = ", ".join(f"t.{c}" for c in extract.key)
+    usable = " AND ".join(f"{c} IS NOT NULL" for c in extract.key if c in required) or "true"
+    key = ", ".join(extract.key)
+    cols = ", ".join(f"r.{c}" for c in extract.columns)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _in_candidates AS
+        WITH keyed AS (SELECT _row, hash({key}) AS h, {usable} AS usable FROM {typed}),
+        repeated AS (SELECT h FROM keyed WHERE usable GROUP BY h HAVING count(*) > 1),
+        unreadable AS (
+            SELECT _row, hash({', '.join(f'r.{c}' for c in extract.key)}) AS h
+            FROM {raw} r WHERE r._row IN (SELECT _row FROM keyed WHERE NOT usable)
+        ),
+        unreadable_repeated AS (SELECT h FROM unreadable GROUP BY h HAVING count(*) > 1)
+        SELECT _row FROM keyed WHERE usable AND h IN (SELECT h FROM repeated)
+        UNION ALL
+        SELECT _row FROM unreadable WHERE h IN (SELECT h FROM unreadable_repeated)
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _in_dupes AS
+        SELECT _row FROM (
+            SELECT r._row, row_number() OVER (PARTITION BY {cols} ORDER BY r._row) AS copy
+            FROM {raw} r WHERE r._row IN (SELECT _row FROM _in_candidates)
+        ) WHERE copy > 1
+        """
+    )
+    duplicates = con.execute("SELECT count(*) FROM _in_dupes").fetchone()[0]
+    if duplicates:
+        con.execute(f"DELETE FROM {typed} WHERE _row IN (SELECT _row FROM _in_dupes)")
     words = ", ".join(extract.key)
     con.execute(
         f"""
@@ -82,10 +90,12 @@ def check_keys(con: duckdb.DuckDBPyConnection, kind: str, raw: str, typed: str) 
         SELECT _row, '{kind}.key.conflict',
                'the key ({words}) appears on several rows of this file with different values', false
         FROM (
-            SELECT t._row, count(*) OVER (PARTITION BY {key}) AS n FROM {typed} t WHERE {usable}
+            SELECT _row, count(*) OVER (PARTITION BY {key}) AS n FROM {typed}
+            WHERE {usable} AND _row IN (SELECT _row FROM _in_candidates)
         ) WHERE n > 1
         """
     )
+    return duplicates
 
 
 def check_references(con: duckdb.DuckDBPyConnection, kind: str, typed: str) -> None:

@@ -24,7 +24,7 @@ import duckdb
 from pipelines import __version__, config
 from pipelines.contract import EXTRACTS, LOAD_ORDER
 from pipelines.errors import LoadError
-from pipelines.load import apply, integrity, suites, typing, validate
+from pipelines.load import apply, integrity, suite_sql, suites, typing, validate
 from pipelines.load.pseudonymize import Pseudonymizer, default_pseudonymizer
 from pipelines.load.read import RAW_TABLE, BatchFile, FileRejected, discover, read_into_raw, sha256_of
 from pipelines.load.report import FileReport, LoadReport
@@ -227,13 +227,11 @@ def _load_file(ctx: _Context, f: BatchFile, sha: str) -> FileReport:
         if big:
             ctx.say(f"{f.name}: read {read.rows_read:,} rows in {time.perf_counter() - started:.1f} s")
 
-        report.duplicates = integrity.find_exact_duplicates(con, f.kind, RAW_TABLE)
-        typing.build_typed(con, f.kind, RAW_TABLE, exclude_rows="_in_dupes" if report.duplicates else None)
+        typing.build_typed(con, f.kind, RAW_TABLE)
         integrity.start_failures(con)
         integrity.add_failures(con, [(row, f"{f.kind}.row.malformed", problem) for row, problem in read.malformed])
-        outcome = _run_suite(ctx, f.kind, f.name, big)
-        integrity.add_failures(con, outcome.failures)
-        integrity.check_keys(con, f.kind, RAW_TABLE, typing.TYPED_TABLE)
+        report.duplicates = integrity.check_repeats(con, f.kind, RAW_TABLE, typing.TYPED_TABLE)
+        rule_counts, gx_checked = _run_suite(ctx, f.kind, f.name, big)
         integrity.check_references(con, f.kind, typing.TYPED_TABLE)
 
         broken = con.execute(f"SELECT count(DISTINCT _row) FROM {integrity.FAILURES_TABLE}").fetchone()[0]
@@ -253,7 +251,7 @@ def _load_file(ctx: _Context, f: BatchFile, sha: str) -> FileReport:
             _drop_temp(con)
             return report
 
-        _record_checks(ctx, f, outcome)
+        _record_checks(ctx, f, rule_counts, gx_checked)
         report.quarantined = apply.quarantine(con, f.kind, RAW_TABLE, ctx.load_id, f.name, ctx.now)
         report.loaded, report.replaced = apply.upsert(
             con, f.kind, typing.TYPED_TABLE, ctx.load_id, "?", "t._row", ctx.now, file_param=f.name
@@ -278,18 +276,17 @@ def _load_file(ctx: _Context, f: BatchFile, sha: str) -> FileReport:
     return report
 
 
-def _run_suite(ctx: _Context, kind: str, name: str, big: bool) -> validate.SuiteOutcome:
-    done = 0
+def _run_suite(ctx: _Context, kind: str, name: str, big: bool) -> tuple[list[suite_sql.RuleCount], int]:
+    """The kind's GX suite over every row (as SQL), then GX itself on all or a sample of the rows."""
     t0 = time.perf_counter()
-
-    def on_chunk(rows: int) -> None:
-        nonlocal done
-        done += rows
-        if big:
-            rate = done / max(time.perf_counter() - t0, 1e-9)
-            ctx.say(f"{name}: checked {done:,} rows against the {kind} suite ({rate:,.0f} rows/s)")
-
-    return validate.run_suite(ctx.con, kind, typing.TYPED_TABLE, ctx.suite_parameters, on_chunk=on_chunk)
+    counts = suite_sql.evaluate(ctx.con, suites.suite(kind), typing.TYPED_TABLE, ctx.suite_parameters)
+    if big:
+        ctx.say(f"{name}: {kind} suite evaluated in {time.perf_counter() - t0:.1f} s")
+    t1 = time.perf_counter()
+    checked = validate.verify(ctx.con, kind, typing.TYPED_TABLE, ctx.suite_parameters, integrity.FAILURES_TABLE)
+    if big:
+        ctx.say(f"{name}: Great Expectations re-checked {checked:,} rows in {time.perf_counter() - t1:.1f} s")
+    return counts, checked
 
 
 def _top_reasons(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
@@ -301,24 +298,25 @@ def _top_reasons(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     ]
 
 
-def _record_checks(ctx: _Context, f: BatchFile, outcome: validate.SuiteOutcome) -> None:
+def _record_checks(ctx: _Context, f: BatchFile, counts: list[suite_sql.RuleCount], gx_checked: int) -> None:
+    suite_name = suites.suite(f.kind).name
     rows = [
-        (ctx.load_id, f.name, f.kind, "great_expectations", outcome.suite, r.rule_id, r.expectation_type,
-         r.description, r.success, r.element_count, r.unexpected_count)
-        for r in outcome.results.values()
+        (ctx.load_id, f.name, f.kind, "great_expectations", suite_name, c.rule_id, c.expectation_type,
+         c.description, c.success, c.element_count, c.unexpected_count, gx_checked)
+        for c in counts
     ]
     rows += [
-        (ctx.load_id, f.name, f.kind, "sql", None, rule_id, None, words, failing == 0, checked, failing)
+        (ctx.load_id, f.name, f.kind, "sql", None, rule_id, None, words, failing == 0, checked, failing, None)
         for rule_id, words, checked, failing in integrity.check_counts(ctx.con, f.kind, typing.TYPED_TABLE)
     ]
-    ctx.con.executemany("INSERT INTO audit.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    ctx.con.executemany("INSERT INTO audit.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
     for view in (RAW_TABLE, "_in_valid", "_clinic_tz"):
         con.execute(f"DROP VIEW IF EXISTS {view}")
-    for table in (f"{RAW_TABLE}_scan", "_row_map", "_rej_rows", "_in_dupes", typing.TYPED_TABLE,
-                  integrity.FAILURES_TABLE):
+    for table in (f"{RAW_TABLE}_scan", "_row_map", "_rej_rows", "_in_dupes", "_in_candidates",
+                  typing.TYPED_TABLE, integrity.FAILURES_TABLE):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -350,9 +348,9 @@ def _retry_orphans(ctx: _Context) -> tuple[int, int]:
             )
             typing.build_typed(con, kind, "_retry_raw")
             integrity.start_failures(con)
-            outcome = validate.run_suite(con, kind, typing.TYPED_TABLE, ctx.suite_parameters)
-            integrity.add_failures(con, outcome.failures)
-            integrity.check_keys(con, kind, "_retry_raw", typing.TYPED_TABLE)
+            integrity.check_repeats(con, kind, "_retry_raw", typing.TYPED_TABLE)
+            suite_sql.evaluate(con, suites.suite(kind), typing.TYPED_TABLE, ctx.suite_parameters)
+            validate.verify(con, kind, typing.TYPED_TABLE, ctx.suite_parameters, integrity.FAILURES_TABLE)
             integrity.check_references(con, kind, typing.TYPED_TABLE)
             key_match = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in EXTRACTS[kind].key)
             # Superseded: the key is already stored (a newer row arrived). Keep the stored one.

@@ -14,11 +14,13 @@ from pipelines.contract import EXTRACTS, ColType
 
 TYPED_TABLE = "_in_typed"
 
-_NAIVE_FORMATS = [
-    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
-    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
-]
-_OFFSET_FORMATS = ["%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M%z"]
+# Shapes first (one cheap regular expression each), then the one parser that fits the shape: trying
+# a list of strptime formats on every value costs seconds per million rows for each miss.
+_ISO = r"\d{4}-\d{2}-\d{2}[ Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+_ISO_NAIVE = f"^{_ISO}$"
+_ISO_OFFSET = f"^{_ISO}([zZ]|[+-]\\d{{2}}(:?\\d{{2}})?)$"
+_US = r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}(:\d{2})?$"
+_US_12H = r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}(:\d{2})? ?[AaPp][Mm]$"
 _WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 _WEEKDAY_SPELLINGS = [
     "mon", "monday", "tue", "tues", "tuesday", "wed", "weds", "wednesday", "thu", "thur", "thurs",
@@ -32,27 +34,19 @@ def _sql_list(values) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
-def _iso(col: str) -> str:
-    """ISO 'T' separator to a space and 'Z' to +00:00, so one set of formats reads them all."""
-    return f"regexp_replace(regexp_replace({col}, '^(\\d{{4}}-\\d{{2}}-\\d{{2}})[Tt]', '\\1 '), '[zZ]$', '+00:00')"
-
-
 def _naive(col: str) -> str:
-    return f"try_strptime({_iso(col)}, {_sql_list(_NAIVE_FORMATS)})"
+    """ISO 8601 or US wall-clock time without an offset, else NULL."""
+    return (
+        f"CASE WHEN regexp_full_match({col}, '{_ISO_NAIVE}') THEN try_cast(upper({col}) AS TIMESTAMP) "
+        f"WHEN regexp_full_match({col}, '{_US}') THEN try_strptime({col}, ['%m/%d/%Y %H:%M', '%m/%d/%Y %H:%M:%S']) "
+        f"WHEN regexp_full_match({col}, '{_US_12H}') THEN try_strptime(upper({col}), "
+        f"['%m/%d/%Y %I:%M %p', '%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %I:%M%p', '%m/%d/%Y %I:%M:%S%p']) END"
+    )
 
 
 def _aware(col: str) -> str:
-    return f"try_strptime({_iso(col)}, {_sql_list(_OFFSET_FORMATS)})"
-
-
-def _number(col: str) -> str:
-    return f"CASE WHEN isfinite(try_cast({col} AS DOUBLE)) THEN try_cast({col} AS DOUBLE) END"
-
-
-def _whole(col: str) -> str:
-    num = _number(col)
-    return (f"CASE WHEN {num} = trunc({num}) AND abs({num}) < 2147483648 "
-            f"THEN CAST({num} AS INTEGER) END")
+    """ISO 8601 with an offset (Z, +hh:mm, -hhmm, +hh) as an instant, else NULL."""
+    return f"CASE WHEN regexp_full_match({col}, '{_ISO_OFFSET}') THEN try_cast(upper({col}) AS TIMESTAMPTZ) END"
 
 
 def _days(col: str) -> str:
@@ -65,40 +59,53 @@ def _days(col: str) -> str:
     )
 
 
-def _typed_value(col: str, ctype: ColType) -> str:
+def _parsed(col: str, ctype: ColType) -> list[str]:
+    """Stage 1: each value parsed once (numbers to DOUBLE, timestamps to naive and aware readings)."""
     src = f"r.{col}"
+    given = f"CASE WHEN {src} IS NOT NULL THEN true END AS {col}__given"
     match ctype:
         case ColType.TEXT | ColType.PSEUDONYM:
-            return src
+            return [f"{src} AS {col}"]
         case ColType.ENUM_LOWER:
-            return f"lower({src})"
+            return [f"lower({src}) AS {col}"]
         case ColType.ENUM_UPPER:
-            return f"upper({src})"
-        case ColType.INT:
-            return _whole(src)
-        case ColType.FLOAT:
-            return _number(src)
+            return [f"upper({src}) AS {col}"]
+        case ColType.INT | ColType.FLOAT:
+            return [f"try_cast({src} AS DOUBLE) AS {col}__num", given]
         case ColType.DATE:
-            return f"CAST(try_strptime({src}, ['%Y-%m-%d', '%m/%d/%Y']) AS DATE)"
+            return [f"CAST(try_strptime({src}, ['%Y-%m-%d', '%m/%d/%Y']) AS DATE) AS {col}", given]
         case ColType.TIME:
-            return f"CAST(try_strptime({src}, ['%H:%M', '%H:%M:%S']) AS TIME)"
+            return [f"CAST(try_strptime({src}, ['%H:%M', '%H:%M:%S']) AS TIME) AS {col}", given]
         case ColType.BOOL:
-            return (f"CASE WHEN lower({src}) IN {_TRUE} THEN true "
-                    f"WHEN lower({src}) IN {_FALSE} THEN false END")
+            return [f"CASE WHEN lower({src}) IN {_TRUE} THEN true WHEN lower({src}) IN {_FALSE} THEN false END AS {col}",
+                    given]
         case ColType.DAYS:
-            return _days(src)
+            return [f"{_days(src)} AS {col}", given]
+        case ColType.TIMESTAMP:
+            return [f"{_naive(src)} AS {col}__naive", f"{_aware(src)} AS {col}__aware", given]
     raise ValueError(f"no reader for {ctype}")
 
 
-def _timestamp_columns(col: str) -> list[str]:
-    """Local wall-clock time, its UTC instant, and whether a value was given."""
-    src = f"r.{col}"
-    naive, aware = _naive(src), _aware(src)
-    # Local time: naive as given, offsets converted to the clinic's zone. Without a known clinic the
-    # row is an orphan and will be quarantined; the UTC reading still lets the rules check the value.
-    local = f"coalesce({naive}, timezone(z.tz, {aware}), timezone('UTC', {aware}))"
-    utc = f"coalesce(timezone('UTC', {aware}), timezone('UTC', timezone(z.tz, {naive})))"
-    return [f"{local} AS {col}", f"{utc} AS {col}_utc", f"CASE WHEN {src} IS NOT NULL THEN true END AS {col}__given"]
+def _final(col: str, ctype: ColType) -> list[str]:
+    """Stage 2: the typed value (and for timestamps local time plus UTC instant)."""
+    match ctype:
+        case ColType.INT:
+            n = f"{col}__num"
+            return [f"CASE WHEN isfinite({n}) AND {n} = trunc({n}) AND abs({n}) < 2147483648 "
+                    f"THEN CAST({n} AS INTEGER) END AS {col}", f"{col}__given"]
+        case ColType.FLOAT:
+            return [f"CASE WHEN isfinite({col}__num) THEN {col}__num END AS {col}", f"{col}__given"]
+        case ColType.TIMESTAMP:
+            naive, aware = f"{col}__naive", f"{col}__aware"
+            # Local time: naive as given, offsets converted to the clinic's zone. Without a known
+            # clinic the row is an orphan (quarantined anyway); its UTC reading still lets the rules
+            # check the value.
+            return [
+                f"coalesce({naive}, timezone(_tz, {aware}), timezone('UTC', {aware})) AS {col}",
+                f"coalesce(timezone('UTC', {aware}), timezone('UTC', timezone(_tz, {naive}))) AS {col}_utc",
+                f"{col}__given",
+            ]
+    return [col] + ([f"{col}__given"] if ctype.parsed else [])
 
 
 _TZ_JOINS = {
@@ -123,24 +130,22 @@ _DERIVED = {
 }
 
 
-def build_typed(con: duckdb.DuckDBPyConnection, kind: str, source: str, exclude_rows: str | None = None) -> None:
+def build_typed(con: duckdb.DuckDBPyConnection, kind: str, source: str) -> None:
     """CREATE TYPED_TABLE from `source` (a table or view of _row + contract text columns)."""
     extract = EXTRACTS[kind]
-    selects = ["r._row"]
-    for col, ctype in extract.columns.items():
-        if ctype is ColType.TIMESTAMP:
-            selects += _timestamp_columns(col)
-            continue
-        selects.append(f"{_typed_value(col, ctype)} AS {col}")
-        if ctype.parsed:
-            selects.append(f"CASE WHEN r.{col} IS NOT NULL THEN true END AS {col}__given")
-    where = f"WHERE r._row NOT IN (SELECT _row FROM {exclude_rows})" if exclude_rows else ""
-    con.execute(
-        """CREATE OR REPLACE TEMP VIEW _clinic_tz AS
-           SELECT clinic_id, arg_max(timezone, coalesce(valid_from, DATE '0001-01-01')) AS tz
-           FROM raw.clinics GROUP BY clinic_id"""
-    )
-    typed = f"SELECT {', '.join(selects)} FROM {source} r {_TZ_JOINS[extract.timezone_via]} {where}"
+    stage1 = ["r._row"] + [expr for col, ctype in extract.columns.items() for expr in _parsed(col, ctype)]
+    stage2 = ["_row"] + [expr for col, ctype in extract.columns.items() for expr in _final(col, ctype)]
+    tz_join = _TZ_JOINS[extract.timezone_via]
+    if tz_join:
+        stage1.append("z.tz AS _tz")
+        con.execute(
+            """CREATE OR REPLACE TEMP VIEW _clinic_tz AS
+               SELECT clinic_id, arg_max(timezone, coalesce(valid_from, DATE '0001-01-01')) AS tz
+               FROM raw.clinics GROUP BY clinic_id"""
+        )
+    elif extract.timestamp_columns:
+        stage1.append("NULL::VARCHAR AS _tz")
+    typed = f"SELECT {', '.join(stage2)} FROM (SELECT {', '.join(stage1)} FROM {source} r {tz_join})"
     derived = _DERIVED.get(kind)
     if derived:
         typed = f"SELECT t.*, {', '.join(derived)} FROM ({typed}) t"

@@ -130,3 +130,47 @@ def _raise_if_broken(result) -> None:
                 raise SuiteError(
                     f"{result.expectation_config.type} could not run: {value.get('exception_message')}"
                 )
+
+
+FULL_CHECK_ROWS = 50_000  # files up to this size are validated by GX row for row
+SAMPLE_ROWS = 20_000  # on bigger files: this many flagged rows and this many others
+
+
+def verify(con: duckdb.DuckDBPyConnection, kind: str, table: str, parameters: dict, failures_table: str) -> int:
+    """Run GX itself over the file's rows (all of them, or on a big file every rule's flagged rows
+    up to SAMPLE_ROWS plus a random SAMPLE_ROWS of the others) and check that it finds exactly the
+    failures the SQL evaluation found on those rows. Returns how many rows GX checked."""
+    rule_ids = [e.meta["rule_id"] for e in suites.suite(kind).expectations]
+    total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if total <= FULL_CHECK_ROWS:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _gx_rows AS SELECT _row FROM {table}")
+    else:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _gx_rows AS
+            WITH flagged AS (SELECT DISTINCT _row FROM {failures_table} WHERE list_contains(?, rule_id))
+            SELECT _row FROM (SELECT _row FROM flagged USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7))
+            UNION
+            SELECT _row FROM (SELECT _row FROM {table} WHERE _row NOT IN (SELECT _row FROM flagged))
+                 USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (7)
+            """,
+            [rule_ids],
+        )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _gx_view AS SELECT * FROM {table} WHERE _row IN (SELECT _row FROM _gx_rows)")
+    outcome = run_suite(con, kind, "_gx_view", parameters)
+    by_gx = {(row, rule) for row, rule, _ in outcome.failures}
+    by_sql = set(con.execute(
+        f"SELECT _row, rule_id FROM {failures_table} "
+        "WHERE _row IN (SELECT _row FROM _gx_rows) AND list_contains(?, rule_id)",
+        [rule_ids],
+    ).fetchall())
+    if by_gx != by_sql:
+        row, rule = sorted(by_gx ^ by_sql)[0]
+        side = "Great Expectations" if (row, rule) in by_gx else "the SQL evaluation"
+        raise SuiteError(
+            f"{kind}: only {side} finds row {row} breaking {rule}; the SQL evaluation of the suite "
+            "disagrees with Great Expectations, so nothing was published"
+        )
+    checked = con.execute("SELECT count(*) FROM _gx_rows").fetchone()[0]
+    con.execute("DROP VIEW _gx_view; DROP TABLE _gx_rows")
+    return checked

@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS audit.quarantine (
 CREATE TABLE IF NOT EXISTS audit.check_results (
     load_id INTEGER NOT NULL, file VARCHAR NOT NULL, kind VARCHAR NOT NULL, engine VARCHAR NOT NULL,
     suite VARCHAR, rule_id VARCHAR NOT NULL, expectation_type VARCHAR, description VARCHAR NOT NULL,
-    success BOOLEAN NOT NULL, element_count BIGINT, unexpected_count BIGINT
+    success BOOLEAN NOT NULL, element_count BIGINT, unexpected_count BIGINT,
+    gx_checked_rows BIGINT  -- rows Great Expectations itself validated (all, or a sample on big files)
 );
 """
 

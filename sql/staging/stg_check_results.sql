@@ -15,7 +15,8 @@ final as (
         description,
         success,
         element_count,
-        unexpected_count
+        unexpected_count,
+        gx_checked_rows
     from source
 )
 
