@@ -1,0 +1,1 @@
+"""The Streamlit app: query layer (dashboard.queries), chart builders (dashboard.charts), pages."""
