@@ -4,6 +4,13 @@ Each model is one file, `sql/<layer>/<name>.sql`, holding one select (a CTE chai
 `select * from final`). The runner creates `<layer>.<name>` from it: staging models as views over
 the raw tables, intermediate and mart models as tables, rebuilt on every publish. Dependencies are
 read from the `<layer>.<model>` names each file mentions, so files can be added without a registry.
+
+After the marts, `sql/metrics/*.sql` files are run as they are: each holds `CREATE OR REPLACE MACRO
+metrics.<name> ...` statements (scalar helpers and `AS TABLE` macros over the marts). Macros live in
+the warehouse file, so a read-only connection (the dashboard, the `metrics` command) can call them
+with `?` parameters. DuckDB binds a macro when it is created, so files run in dependency order (the
+`metrics.<name>` a file uses are created first), and the schema is rebuilt from scratch each time so a
+removed macro does not linger in later versions.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import duckdb
 from pipelines.config import SQL_DIR
 
 LAYERS = ("staging", "intermediate", "marts")
+MACRO_LAYER = "metrics"
 _MATERIALIZATION = {"staging": "VIEW", "intermediate": "TABLE", "marts": "TABLE"}
 _REF = re.compile(r"\b(staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 
@@ -84,8 +92,73 @@ def _ordered(models: list[Model]) -> list[Model]:
     return done
 
 
+@dataclass(frozen=True)
+class MacroFile:
+    """One file of `sql/metrics`: the macros it creates and the ones it calls."""
+
+    name: str
+    path: Path
+
+    @property
+    def qualified(self) -> str:
+        return f"{MACRO_LAYER}.{self.name}"
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    def creates(self) -> set[str]:
+        return {m.group(1).lower() for m in _MACRO_DEF.finditer(_strip_comments(self.sql))}
+
+    def uses(self) -> set[str]:
+        return {m.group(1).lower() for m in _MACRO_REF.finditer(_strip_comments(self.sql))} - self.creates()
+
+
+_MACRO_DEF = re.compile(r"\bmacro\s+metrics\.([a-z_][a-z0-9_]*)", re.IGNORECASE)
+_MACRO_REF = re.compile(r"\bmetrics\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+
+
+def discover_macros(sql_dir: Path = SQL_DIR) -> list[MacroFile]:
+    """The files of sql/metrics, each after the files whose macros it uses."""
+    files = [MacroFile(path.stem, path) for path in sorted((sql_dir / MACRO_LAYER).glob("*.sql"))]
+    provider = {name: f for f in files for name in f.creates()}
+    done: list[MacroFile] = []
+    state: dict[str, str] = {}
+
+    def visit(f: MacroFile, trail: tuple[str, ...]) -> None:
+        if state.get(f.name) == "done":
+            return
+        if state.get(f.name) == "visiting":
+            raise ModelError("macro files depend on each other in a cycle: " + " -> ".join(trail + (f.name,)))
+        state[f.name] = "visiting"
+        for used in sorted(f.uses()):
+            if used in provider and provider[used] is not f:
+                visit(provider[used], trail + (f.name,))
+        state[f.name] = "done"
+        done.append(f)
+
+    for f in files:
+        visit(f, ())
+    return done
+
+
+def build_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[str, float]:
+    """Recreate the `metrics` schema's macros from sql/metrics; returns seconds per file."""
+    timings: dict[str, float] = {}
+    con.execute(f"DROP SCHEMA IF EXISTS {MACRO_LAYER} CASCADE")
+    con.execute(f"CREATE SCHEMA {MACRO_LAYER}")
+    for f in discover_macros(sql_dir):
+        started = time.perf_counter()
+        try:
+            con.execute(f.sql)
+        except duckdb.Error as exc:
+            raise ModelError(f"macros {f.qualified} ({f.path.name}) failed: {str(exc).splitlines()[0]}") from exc
+        timings[f.qualified] = time.perf_counter() - started
+    return timings
+
+
 def build_all(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[str, float]:
-    """Create or replace every model; returns seconds per model."""
+    """Create or replace every model, then the metrics macros; returns seconds per model."""
     timings: dict[str, float] = {}
     for layer in LAYERS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
@@ -99,4 +172,5 @@ def build_all(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[s
         except duckdb.Error as exc:
             raise ModelError(f"model {model.qualified} ({model.path.name}) failed: {str(exc).splitlines()[0]}") from exc
         timings[model.qualified] = time.perf_counter() - started
+    timings.update(build_macros(con, sql_dir))
     return timings
