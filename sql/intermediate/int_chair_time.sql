@@ -1,0 +1,100 @@
+-- one row per session and clinic day its chair time falls in that day's open window (treated: occupied; cancelled or no-show: lost)
+with sessions as (
+    select * from staging.stg_sessions
+),
+
+capacity as (
+    select * from intermediate.int_clinic_capacity
+),
+
+-- Lost capacity of a cancelled or no-show session: from scheduled_start for the clinic's median
+-- treated-session occupancy (check-in to discharge); the network's median if the clinic has none.
+clinic_occupancy as (
+    select
+        clinic_id,
+        median(epoch(discharge_at_utc) - epoch(checkin_at_utc)) as median_seconds
+    from sessions
+    where is_treated
+    group by clinic_id
+),
+
+network_occupancy as (
+    select median(epoch(discharge_at_utc) - epoch(checkin_at_utc)) as median_seconds
+    from sessions
+    where is_treated
+),
+
+spans as (
+    select
+        session_id,
+        clinic_id,
+        'occupied' as chair_time,
+        checkin_at as span_start,
+        discharge_at as span_end
+    from sessions
+    where is_treated
+    union all
+    select
+        sessions.session_id,
+        sessions.clinic_id,
+        'lost' as chair_time,
+        sessions.scheduled_start as span_start,
+        sessions.scheduled_start + to_microseconds(
+            cast(coalesce(clinic_occupancy.median_seconds, network_occupancy.median_seconds) * 1000000 as bigint)
+        ) as span_end
+    from sessions
+    left join clinic_occupancy using (clinic_id)
+    cross join network_occupancy
+    where not sessions.is_treated
+      and coalesce(clinic_occupancy.median_seconds, network_occupancy.median_seconds) is not null
+),
+
+-- Each span, once for every local day it touches (a span crossing midnight touches two days).
+span_days as (
+    select
+        *,
+        unnest(generate_series(span_start::date, span_end::date, interval 1 day))::date as day
+    from spans
+    where span_end > span_start
+),
+
+-- That day's open window, from the clinics row valid that day; a closed day has none.
+windows as (
+    select
+        span_days.*,
+        capacity.chairs,
+        span_days.day + capacity.opens_at as window_open,
+        span_days.day + capacity.closes_at as window_close
+    from span_days
+    inner join capacity
+        on capacity.clinic_id = span_days.clinic_id
+        and span_days.day >= capacity.valid_from
+        and span_days.day < capacity.valid_to
+        and list_contains(capacity.open_days, strftime(span_days.day, '%a'))
+),
+
+pieces as (
+    select
+        session_id,
+        clinic_id,
+        chair_time,
+        day,
+        greatest(span_start, window_open) as piece_start,
+        least(span_end, window_close) as piece_end
+    from windows
+),
+
+final as (
+    select
+        session_id,
+        clinic_id,
+        chair_time,
+        day,
+        piece_start,
+        piece_end,
+        (epoch(piece_end) - epoch(piece_start)) / 60.0 as minutes
+    from pieces
+    where piece_end > piece_start
+)
+
+select * from final

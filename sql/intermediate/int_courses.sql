@@ -1,0 +1,129 @@
+-- one row per course (a patient's run of treated sessions of one modality family, no gap over 180 days)
+with sessions as (
+    select * from intermediate.int_treated_sessions
+),
+
+patients as (
+    select * from staging.stg_patients
+),
+
+all_sessions as (
+    select * from staging.stg_sessions
+),
+
+-- The data's end: the last day on which any session of the warehouse falls (treatment_start for
+-- treated sessions, scheduled_start for cancelled and no-show ones), in clinic local time.
+data_end as (
+    select max(case when is_treated then treatment_start else scheduled_start end)::date as data_end_date
+    from all_sessions
+),
+
+first_sessions as (
+    select
+        course_id,
+        patient_key,
+        modality_family,
+        modality,
+        induction_size,
+        clinic_id,
+        timezone,
+        treatment_start as course_start,
+        treatment_start_utc as course_start_utc
+    from sessions
+    where session_number = 1
+),
+
+per_course as (
+    select
+        course_id,
+        count(*) as sessions,
+        count(*) filter (where phase = 'induction') as induction_sessions,
+        count(*) filter (where phase = 'booster') as booster_sessions,
+        -- induction_end: treatment_start of the last induction session the course has
+        arg_max(treatment_start, session_number) filter (where phase = 'induction') as induction_end,
+        arg_max(treatment_start_utc, session_number) filter (where phase = 'induction') as induction_end_utc,
+        arg_max(timezone, session_number) filter (where phase = 'induction') as induction_end_timezone,
+        min(treatment_start_utc) filter (where session_number = 2) as session_2_start_utc,
+        min(treatment_start) filter (where session_number = induction_size + 1) as first_booster_start,
+        max(treatment_start) as last_session_start,
+        count(distinct modality) > 1 as mixed_modality
+    from sessions
+    group by course_id
+),
+
+joined as (
+    select
+        first_sessions.*,
+        per_course.* exclude (course_id),
+        patients.primary_indication as indication,
+        patients.on_maoi,
+        patients.on_lamotrigine,
+        patients.on_benzodiazepine,
+        patients.on_opioid,
+        data_end.data_end_date
+    from first_sessions
+    inner join per_course using (course_id)
+    left join patients using (patient_key)
+    cross join data_end
+),
+
+final as (
+    select
+        course_id,
+        patient_key,
+        clinic_id,
+        modality_family,
+        modality,
+        mixed_modality,
+        indication,
+        on_maoi,
+        on_lamotrigine,
+        on_benzodiazepine,
+        on_opioid,
+        course_start,
+        course_start_utc,
+        course_start::date as course_start_date,
+        date_trunc('month', course_start)::date as course_month,
+        induction_size,
+        induction_sessions,
+        induction_sessions = induction_size as completed_induction,
+        induction_end,
+        induction_end_utc,
+        induction_end::date as induction_end_date,
+        sessions,
+        booster_sessions,
+        first_booster_start,
+        last_session_start,
+        session_2_start_utc,
+        -- Outcome windows, as instants. "30 days" and "14 days" are calendar days on the clinic's
+        -- wall clock (the same clock time 30 days earlier / 14 days later), each read in the time zone
+        -- of the clinic of the session it is counted from.
+        timezone('UTC', timezone(timezone, course_start - interval 30 day)) as baseline_from_utc,
+        timezone(
+            'UTC', timezone(induction_end_timezone, induction_end + interval 14 day)
+        ) as follow_up_until_utc,
+        session_2_start_utc + interval 72 hour as early_signal_until_utc,
+        -- Boosters: time from the end of induction to the first booster, in calendar days, for
+        -- courses that completed induction; censored at the data's end for those without one.
+        data_end_date,
+        case
+            when induction_sessions = induction_size
+                then coalesce(
+                    date_diff('day', induction_end::date, first_booster_start::date),
+                    date_diff('day', induction_end::date, data_end_date)
+                )
+        end as days_to_first_booster_or_censor,
+        case
+            when induction_sessions = induction_size then first_booster_start is not null
+        end as has_booster,
+        -- Maintenance time at risk of boosters: the days after induction_end up to the earlier of the
+        -- data's end and 180 days after the course's last session (a later session is a new course).
+        case when induction_sessions = induction_size then induction_end::date end as maintenance_after_date,
+        case
+            when induction_sessions = induction_size
+                then least(data_end_date, (last_session_start::date + 180))
+        end as maintenance_until_date
+    from joined
+)
+
+select * from final

@@ -1,0 +1,100 @@
+-- one row per clinic and local day with chair time, sessions or missed sessions: occupied and lost chair-minutes, peak concurrent chairs
+with chair_time as (
+    select * from intermediate.int_chair_time
+),
+
+sessions as (
+    select * from staging.stg_sessions
+),
+
+occupancy as (
+    select
+        clinic_id,
+        day,
+        sum(minutes) filter (where chair_time = 'occupied') as occupied_minutes,
+        sum(minutes) filter (where chair_time = 'lost') as lost_minutes
+    from chair_time
+    group by clinic_id, day
+),
+
+session_counts as (
+    select
+        clinic_id,
+        case when is_treated then treatment_start else scheduled_start end::date as day,
+        count(*) filter (where is_treated) as treated_sessions,
+        count(*) filter (where status = 'no_show') as no_show_sessions,
+        count(*) filter (where status = 'cancelled') as cancelled_sessions
+    from sessions
+    group by all
+),
+
+-- Peak concurrent chairs: the most treated sessions present at once (check-in to discharge), per
+-- local day; a session crossing midnight counts on both days. A session leaving as another arrives
+-- does not overlap it.
+presence_days as (
+    select
+        clinic_id,
+        checkin_at,
+        discharge_at,
+        unnest(generate_series(checkin_at::date, discharge_at::date, interval 1 day))::date as day
+    from sessions
+    where is_treated and discharge_at >= checkin_at
+),
+
+presence_pieces as (
+    select
+        clinic_id,
+        day,
+        greatest(checkin_at, day::timestamp) as piece_start,
+        least(discharge_at, day::timestamp + interval 1 day) as piece_end
+    from presence_days
+),
+
+presence_events as (
+    select clinic_id, day, piece_start as event_at, 1 as change from presence_pieces where piece_end > piece_start
+    union all
+    select clinic_id, day, piece_end as event_at, -1 as change from presence_pieces where piece_end > piece_start
+),
+
+concurrency as (
+    select
+        clinic_id,
+        day,
+        sum(change) over (
+            partition by clinic_id, day order by event_at, change
+            rows between unbounded preceding and current row
+        ) as chairs_in_use
+    from presence_events
+),
+
+peaks as (
+    select clinic_id, day, max(chairs_in_use) as peak_concurrent_chairs
+    from concurrency
+    group by clinic_id, day
+),
+
+keys as (
+    select clinic_id, day from occupancy
+    union
+    select clinic_id, day from session_counts
+    union
+    select clinic_id, day from peaks
+),
+
+final as (
+    select
+        keys.clinic_id,
+        keys.day,
+        coalesce(occupancy.occupied_minutes, 0) as occupied_minutes,
+        coalesce(occupancy.lost_minutes, 0) as lost_minutes,
+        coalesce(session_counts.treated_sessions, 0) as treated_sessions,
+        coalesce(session_counts.no_show_sessions, 0) as no_show_sessions,
+        coalesce(session_counts.cancelled_sessions, 0) as cancelled_sessions,
+        coalesce(peaks.peak_concurrent_chairs, 0) as peak_concurrent_chairs
+    from keys
+    left join occupancy using (clinic_id, day)
+    left join session_counts using (clinic_id, day)
+    left join peaks using (clinic_id, day)
+)
+
+select * from final

@@ -1,0 +1,193 @@
+-- one row per course and instrument: baseline, follow-up, evaluability, response, remission, early signal, item-9 flags
+with courses as (
+    select * from intermediate.int_courses
+),
+
+instruments as (
+    select * from intermediate.int_instruments
+),
+
+assessments as (
+    select * from staging.stg_assessments
+),
+
+-- The patient's assessments of each instrument from the start of the baseline window to the end of
+-- the follow-up window (instants: each timestamp was read in its own clinic's time zone).
+in_windows as (
+    select
+        courses.course_id,
+        assessments.instrument,
+        assessments.assessment_id,
+        assessments.assessed_at_utc,
+        assessments.score,
+        assessments.item9,
+        assessments.assessed_at_utc <= courses.course_start_utc as in_baseline_window,
+        assessments.assessed_at_utc > courses.course_start_utc as in_follow_up_window
+    from courses
+    inner join assessments
+        on assessments.patient_key = courses.patient_key
+        and assessments.assessed_at_utc >= courses.baseline_from_utc
+        and assessments.assessed_at_utc <= courses.follow_up_until_utc
+),
+
+-- baseline: the last assessment in [course_start - 30 days, course_start]
+baselines as (
+    select course_id, instrument, score as baseline_score, item9 as baseline_item9,
+           assessed_at_utc as baseline_at_utc
+    from in_windows
+    where in_baseline_window
+    qualify row_number() over (
+        partition by course_id, instrument order by assessed_at_utc desc, assessment_id desc
+    ) = 1
+),
+
+-- follow-up: the last assessment in (course_start, induction_end + 14 days]
+follow_ups as (
+    select course_id, instrument, score as follow_up_score, item9 as follow_up_item9,
+           assessed_at_utc as follow_up_at_utc
+    from in_windows
+    where in_follow_up_window
+    qualify row_number() over (
+        partition by course_id, instrument order by assessed_at_utc desc, assessment_id desc
+    ) = 1
+),
+
+assessed as (
+    select course_id, instrument, count(*) as assessments_in_windows
+    from in_windows
+    group by course_id, instrument
+),
+
+-- early signal: the first assessment within 72 h after session 2's treatment_start
+early_scores as (
+    select
+        courses.course_id,
+        assessments.instrument,
+        assessments.score as early_score,
+        assessments.assessed_at_utc as early_at_utc
+    from courses
+    inner join assessments
+        on assessments.patient_key = courses.patient_key
+        and assessments.assessed_at_utc > courses.session_2_start_utc
+        and assessments.assessed_at_utc <= courses.early_signal_until_utc
+    qualify row_number() over (
+        partition by courses.course_id, assessments.instrument
+        order by assessments.assessed_at_utc, assessments.assessment_id
+    ) = 1
+),
+
+course_instruments as (
+    select
+        courses.course_id,
+        courses.patient_key,
+        courses.clinic_id,
+        courses.modality_family,
+        courses.modality,
+        courses.indication,
+        courses.on_maoi,
+        courses.on_lamotrigine,
+        courses.on_benzodiazepine,
+        courses.on_opioid,
+        courses.course_start_date,
+        courses.course_month,
+        courses.induction_sessions,
+        courses.completed_induction,
+        instruments.*
+    from courses
+    cross join instruments
+),
+
+joined as (
+    select
+        course_instruments.*,
+        coalesce(assessed.assessments_in_windows, 0) as assessments_in_windows,
+        baselines.baseline_score,
+        baselines.baseline_at_utc,
+        baselines.baseline_item9,
+        follow_ups.follow_up_score,
+        follow_ups.follow_up_at_utc,
+        follow_ups.follow_up_item9,
+        early_scores.early_score,
+        early_scores.early_at_utc,
+        baselines.baseline_score is not null as has_baseline,
+        follow_ups.follow_up_score is not null as has_follow_up,
+        -- scores compared as exact decimals, so a drop of exactly 50% or 30% counts
+        round(baselines.baseline_score, 6)::decimal(18, 6) as baseline_exact,
+        round(follow_ups.follow_up_score, 6)::decimal(18, 6) as follow_up_exact
+    from course_instruments
+    left join assessed using (course_id, instrument)
+    left join baselines using (course_id, instrument)
+    left join follow_ups using (course_id, instrument)
+    left join early_scores using (course_id, instrument)
+),
+
+evaluated as (
+    select
+        *,
+        has_baseline and baseline_exact >= baseline_minimum as baseline_meets_minimum,
+        has_baseline and has_follow_up and baseline_exact >= baseline_minimum as evaluable
+    from joined
+),
+
+final as (
+    select
+        course_id,
+        patient_key,
+        clinic_id,
+        modality_family,
+        modality,
+        indication,
+        on_maoi,
+        on_lamotrigine,
+        on_benzodiazepine,
+        on_opioid,
+        course_start_date,
+        course_month,
+        induction_sessions,
+        completed_induction,
+        instrument,
+        baseline_minimum::double as baseline_minimum,
+        response_drop_percent,
+        assessments_in_windows,
+        baseline_score,
+        baseline_at_utc,
+        follow_up_score,
+        follow_up_at_utc,
+        has_baseline,
+        has_follow_up,
+        coalesce(baseline_meets_minimum, false) as baseline_meets_minimum,
+        evaluable,
+        -- why a course is not evaluable for this instrument (null when it is)
+        case
+            when evaluable then null
+            when assessments_in_windows = 0 then 'not_assessed'
+            when not has_baseline then 'no_baseline'
+            when not has_follow_up then 'no_follow_up'
+            else 'baseline_below_minimum'
+        end as not_evaluable_reason,
+        -- drop = (baseline - follow-up) / baseline
+        case when evaluable then (baseline_score - follow_up_score) / baseline_score end as score_drop,
+        case
+            when evaluable
+                then (baseline_exact - follow_up_exact) * 100 >= response_drop_percent * baseline_exact
+        end as is_responder,
+        case
+            when evaluable and remission_inclusive then follow_up_exact <= remission_threshold
+            when evaluable then follow_up_exact < remission_threshold
+        end as is_remitter,
+        -- early signal: change from baseline to the first score within 72 h after session 2
+        early_score,
+        early_at_utc,
+        case when has_baseline then early_score - baseline_score end as early_change,
+        case
+            when has_baseline and baseline_score > 0 then (early_score - baseline_score) / baseline_score
+        end as early_change_fraction,
+        -- PHQ-9 item 9 (self-harm): any value above 0 is a safety flag; null when not recorded
+        baseline_item9,
+        follow_up_item9,
+        case when instrument = 'PHQ9' then baseline_item9 > 0 end as baseline_item9_flag,
+        case when instrument = 'PHQ9' then follow_up_item9 > 0 end as follow_up_item9_flag
+    from evaluated
+)
+
+select * from final
