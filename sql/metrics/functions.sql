@@ -1,0 +1,71 @@
+-- scalar helpers shared by the metric macros: filters, the Wilson 95% interval, Student's t quantile
+
+-- A filter argument: NULL selects everything, a list selects the values it holds.
+create or replace macro metrics.selected(value, allowed) as (
+    allowed is null or list_contains(allowed::varchar[], value::varchar)
+);
+
+-- A modality filter accepts modalities (iv_ketamine, im_ketamine, esketamine_nasal) and families
+-- (ketamine, esketamine).
+create or replace macro metrics.modality_selected(modality, family, allowed) as (
+    allowed is null
+    or list_contains(allowed::varchar[], modality::varchar)
+    or list_contains(allowed::varchar[], family::varchar)
+);
+
+-- Periods are whole days, start and end inclusive; a NULL end is open.
+create or replace macro metrics.in_period(day, start_date, end_date) as (
+    (start_date is null or day >= start_date::date) and (end_date is null or day <= end_date::date)
+);
+
+-- The standard normal quantile at 0.975.
+create or replace macro metrics.z95() as 1.959963984540054::double;
+
+-- A rate: x / n, NULL when there is no denominator.
+create or replace macro metrics.rate(x, n) as (
+    case when n > 0 then x::double / n::double end
+);
+
+-- Wilson score interval (95%) for x successes in n trials; NULL when n = 0.
+create or replace macro metrics.wilson_low(x, n) as (
+    case when n > 0 then greatest(0.0,
+        (x::double / n + metrics.z95() * metrics.z95() / (2.0 * n)
+         - metrics.z95() * sqrt((x::double / n) * (1.0 - x::double / n) / n
+                                + metrics.z95() * metrics.z95() / (4.0 * n * n)))
+        / (1.0 + metrics.z95() * metrics.z95() / n))
+    end
+);
+
+create or replace macro metrics.wilson_high(x, n) as (
+    case when n > 0 then least(1.0,
+        (x::double / n + metrics.z95() * metrics.z95() / (2.0 * n)
+         + metrics.z95() * sqrt((x::double / n) * (1.0 - x::double / n) / n
+                                + metrics.z95() * metrics.z95() / (4.0 * n * n)))
+        / (1.0 + metrics.z95() * metrics.z95() / n))
+    end
+);
+
+-- Student's t quantile at 0.975 for df degrees of freedom: exact values up to 30, then the
+-- Cornish-Fisher expansion (error below 1e-7); NULL for df < 1.
+create or replace macro metrics.t975(df) as (
+    case
+        when df is null or df < 1 then null
+        when df <= 30 then [
+            12.706204736174694, 4.302652729749462, 3.1824463052837078, 2.7764451051977934,
+            2.5705818356363146, 2.4469118511449786, 2.364624251592784, 2.306004135204166,
+            2.262157162798205, 2.228138851986274, 2.200985160091639, 2.1788128296672284,
+            2.1603686564627913, 2.144786687917804, 2.131449545559776, 2.1199052992212546,
+            2.1098155778333156, 2.1009220402410382, 2.0930240544083087, 2.085963447265864,
+            2.0796138447276795, 2.0738730679040254, 2.0686576104190486, 2.0638985616280245,
+            2.0595385527532972, 2.0555294386428735, 2.0518305164802846, 2.0484071417952454,
+            2.045229642132703, 2.0422724563012378
+        ][df::integer]
+        else metrics.z95()
+            + (pow(metrics.z95(), 3) + metrics.z95()) / (4.0 * df)
+            + (5 * pow(metrics.z95(), 5) + 16 * pow(metrics.z95(), 3) + 3 * metrics.z95()) / (96.0 * pow(df, 2))
+            + (3 * pow(metrics.z95(), 7) + 19 * pow(metrics.z95(), 5) + 17 * pow(metrics.z95(), 3)
+               - 15 * metrics.z95()) / (384.0 * pow(df, 3))
+            + (79 * pow(metrics.z95(), 9) + 776 * pow(metrics.z95(), 7) + 1482 * pow(metrics.z95(), 5)
+               - 1920 * pow(metrics.z95(), 3) - 945 * metrics.z95()) / (92160.0 * pow(df, 4))
+    end
+);

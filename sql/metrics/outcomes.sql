@@ -1,0 +1,243 @@
+-- outcome metrics over marts.courses, marts.course_outcomes and marts.score_trajectories; every macro takes the same filters
+-- (clinics, start_date, end_date, modalities, indications: NULL = all). A course belongs to the period of its
+-- course_start and to the clinic of its session 1; its modality is session 1's.
+
+-- Courses started, by breakdown (none, clinic, indication, modality, modality_family, month).
+create or replace macro metrics.course_counts(
+    clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
+    breakdown := 'none'
+) as table
+with selected_courses as (
+    select
+        *,
+        case breakdown
+            when 'none' then 'all'
+            when 'clinic' then clinic_id
+            when 'indication' then indication
+            when 'modality' then modality
+            when 'modality_family' then modality_family
+            when 'month' then strftime(course_month, '%Y-%m')
+            else error('unknown breakdown ' || breakdown)
+        end as group_value
+    from marts.courses
+    where metrics.selected(clinic_id, clinics)
+      and metrics.in_period(course_start_date, start_date, end_date)
+      and metrics.modality_selected(modality, modality_family, modalities)
+      and metrics.selected(indication, indications)
+),
+
+final as (
+    select
+        group_value,
+        count(*) as courses,
+        count(distinct patient_key) as patients,
+        count(*) filter (where completed_induction) as completed_induction,
+        metrics.rate(count(*) filter (where completed_induction), count(*)) as induction_completion_rate,
+        metrics.wilson_low(count(*) filter (where completed_induction), count(*)) as induction_completion_ci_low,
+        metrics.wilson_high(count(*) filter (where completed_induction), count(*)) as induction_completion_ci_high
+    from selected_courses
+    group by group_value
+)
+
+select * from final;
+
+-- Response and remission per instrument (and breakdown), with Wilson 95% intervals, their n (evaluable
+-- courses) and why the other courses were not evaluable. Breakdowns: none, clinic, indication,
+-- modality, modality_family, month (of course start), maoi, lamotrigine, benzodiazepine, opioid.
+create or replace macro metrics.outcome_rates(
+    clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
+    breakdown := 'none'
+) as table
+with selected_outcomes as (
+    select
+        *,
+        case breakdown
+            when 'none' then 'all'
+            when 'clinic' then clinic_id
+            when 'indication' then indication
+            when 'modality' then modality
+            when 'modality_family' then modality_family
+            when 'month' then strftime(course_month, '%Y-%m')
+            when 'maoi' then case when on_maoi then 'yes' else 'no' end
+            when 'lamotrigine' then case when on_lamotrigine then 'yes' else 'no' end
+            when 'benzodiazepine' then case when on_benzodiazepine then 'yes' else 'no' end
+            when 'opioid' then case when on_opioid then 'yes' else 'no' end
+            else error('unknown breakdown ' || breakdown)
+        end as group_value
+    from marts.course_outcomes
+    where metrics.selected(clinic_id, clinics)
+      and metrics.in_period(course_start_date, start_date, end_date)
+      and metrics.modality_selected(modality, modality_family, modalities)
+      and metrics.selected(indication, indications)
+),
+
+counts as (
+    select
+        instrument,
+        group_value,
+        count(*) as courses,
+        count(*) filter (where has_baseline) as courses_with_baseline,
+        count(*) filter (where not_evaluable_reason = 'not_assessed') as not_assessed,
+        count(*) filter (where not_evaluable_reason = 'no_baseline') as no_baseline,
+        count(*) filter (where not_evaluable_reason = 'no_follow_up') as no_follow_up,
+        count(*) filter (where not_evaluable_reason = 'baseline_below_minimum') as baseline_below_minimum,
+        count(*) filter (where evaluable) as evaluable,
+        count(*) filter (where is_responder) as responders,
+        count(*) filter (where is_remitter) as remitters
+    from selected_outcomes
+    group by instrument, group_value
+),
+
+final as (
+    select
+        *,
+        metrics.rate(responders, evaluable) as response_rate,
+        metrics.wilson_low(responders, evaluable) as response_ci_low,
+        metrics.wilson_high(responders, evaluable) as response_ci_high,
+        metrics.rate(remitters, evaluable) as remission_rate,
+        metrics.wilson_low(remitters, evaluable) as remission_ci_low,
+        metrics.wilson_high(remitters, evaluable) as remission_ci_high
+    from counts
+)
+
+select * from final;
+
+-- Mean score by session number (0 = baseline) for one instrument, with a t-based 95% interval.
+create or replace macro metrics.score_trajectory(
+    clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
+    for_instrument := 'PHQ9', evaluable_only := false
+) as table
+with points as (
+    select * from marts.score_trajectories
+    where instrument = for_instrument
+      and (not evaluable_only or evaluable)
+      and metrics.selected(clinic_id, clinics)
+      and metrics.in_period(course_start_date, start_date, end_date)
+      and metrics.modality_selected(modality, modality_family, modalities)
+      and metrics.selected(indication, indications)
+),
+
+summary as (
+    select
+        instrument,
+        session_number,
+        count(*) as courses,
+        avg(score) as mean_score,
+        stddev_samp(score) as sd_score
+    from points
+    group by instrument, session_number
+),
+
+final as (
+    select
+        *,
+        mean_score - metrics.t975(courses - 1) * sd_score / sqrt(courses) as ci_low,
+        mean_score + metrics.t975(courses - 1) * sd_score / sqrt(courses) as ci_high
+    from summary
+)
+
+select * from final;
+
+-- Early signal: change from baseline to the first score within 72 h after session 2, per instrument.
+create or replace macro metrics.early_signal(
+    clinics := null, start_date := null, end_date := null, modalities := null, indications := null
+) as table
+with changes as (
+    select instrument, early_change, early_change_fraction from marts.course_outcomes
+    where early_change is not null
+      and metrics.selected(clinic_id, clinics)
+      and metrics.in_period(course_start_date, start_date, end_date)
+      and metrics.modality_selected(modality, modality_family, modalities)
+      and metrics.selected(indication, indications)
+),
+
+summary as (
+    select
+        instrument,
+        count(*) as courses,
+        avg(early_change) as mean_change,
+        stddev_samp(early_change) as sd_change,
+        median(early_change) as median_change,
+        avg(early_change_fraction) as mean_change_fraction
+    from changes
+    group by instrument
+),
+
+final as (
+    select
+        *,
+        mean_change - metrics.t975(courses - 1) * sd_change / sqrt(courses) as ci_low,
+        mean_change + metrics.t975(courses - 1) * sd_change / sqrt(courses) as ci_high
+    from summary
+)
+
+select * from final;
+
+-- PHQ-9 item 9 (self-harm) flags at baseline and follow-up: an answer above 0 is a flag.
+create or replace macro metrics.item9_flags(
+    clinics := null, start_date := null, end_date := null, modalities := null, indications := null
+) as table
+with phq9 as (
+    select * from marts.course_outcomes
+    where instrument = 'PHQ9'
+      and metrics.selected(clinic_id, clinics)
+      and metrics.in_period(course_start_date, start_date, end_date)
+      and metrics.modality_selected(modality, modality_family, modalities)
+      and metrics.selected(indication, indications)
+),
+
+final as (
+    select
+        count(*) filter (where baseline_item9_flag is not null) as courses_with_baseline_item9,
+        count(*) filter (where baseline_item9_flag) as flagged_at_baseline,
+        metrics.rate(count(*) filter (where baseline_item9_flag),
+                     count(*) filter (where baseline_item9_flag is not null)) as baseline_flag_rate,
+        count(*) filter (where follow_up_item9_flag is not null) as courses_with_follow_up_item9,
+        count(*) filter (where follow_up_item9_flag) as flagged_at_follow_up,
+        metrics.rate(count(*) filter (where follow_up_item9_flag),
+                     count(*) filter (where follow_up_item9_flag is not null)) as follow_up_flag_rate,
+        count(*) filter (where baseline_item9_flag is not null and follow_up_item9_flag is not null)
+            as courses_with_both,
+        count(*) filter (where baseline_item9_flag and not follow_up_item9_flag) as resolved,
+        count(*) filter (where not baseline_item9_flag and follow_up_item9_flag) as emerged,
+        count(*) filter (where baseline_item9_flag and follow_up_item9_flag) as persisted
+    from phq9
+)
+
+select * from final;
+
+-- Induction-completion funnel: courses reaching session 1, 2, ... 6 (ketamine) or 8 (esketamine).
+create or replace macro metrics.induction_funnel(
+    clinics := null, start_date := null, end_date := null, modalities := null, indications := null
+) as table
+with selected_courses as (
+    select modality_family, induction_size, induction_sessions from marts.courses
+    where metrics.selected(clinic_id, clinics)
+      and metrics.in_period(course_start_date, start_date, end_date)
+      and metrics.modality_selected(modality, modality_family, modalities)
+      and metrics.selected(indication, indications)
+),
+
+reached as (
+    select
+        selected_courses.modality_family,
+        steps.session_number,
+        count(*) as courses,
+        count(*) filter (where selected_courses.induction_sessions >= steps.session_number) as courses_reaching
+    from selected_courses
+    cross join range(1, 9) as steps(session_number)
+    where steps.session_number <= selected_courses.induction_size
+    group by selected_courses.modality_family, steps.session_number
+),
+
+final as (
+    select
+        modality_family,
+        session_number,
+        courses_reaching,
+        courses,
+        metrics.rate(courses_reaching, courses) as share_of_courses
+    from reached
+)
+
+select * from final;
