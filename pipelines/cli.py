@@ -20,6 +20,7 @@ from pipelines.errors import CommandError, PipelineError, UsageError  # noqa: F4
 COMMAND_MODULES = [
     "pipelines.load.cli",
     "pipelines.generate.cli",
+    "pipelines.metrics.cli",
 ]
 
 
