@@ -157,6 +157,15 @@ def build_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dic
     return timings
 
 
+def _existing_kind(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    row = con.execute(
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
+        "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE schema_name = ? AND view_name = ? AND NOT internal",
+        [schema, name, schema, name],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def build_all(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[str, float]:
     """Create or replace every model, then the metrics macros; returns seconds per model."""
     timings: dict[str, float] = {}
@@ -165,9 +174,10 @@ def build_all(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[s
     for model in discover(sql_dir):
         started = time.perf_counter()
         kind = _MATERIALIZATION[model.layer]
-        other = "TABLE" if kind == "VIEW" else "VIEW"
         try:
-            con.execute(f"DROP {other} IF EXISTS {model.qualified}")
+            existing = _existing_kind(con, model.layer, model.name)
+            if existing is not None and existing != kind:  # "DROP TABLE IF EXISTS" fails on a view
+                con.execute(f"DROP {existing} {model.qualified}")
             con.execute(f"CREATE OR REPLACE {kind} {model.qualified} AS\n{model.sql}")
         except duckdb.Error as exc:
             raise ModelError(f"model {model.qualified} ({model.path.name}) failed: {str(exc).splitlines()[0]}") from exc
