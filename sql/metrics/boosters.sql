@@ -135,11 +135,11 @@ final as (
         1.0 - survival as booster_probability,
         case
             when survival >= 1.0 then 1.0
-            when survival > 0 then exp(-exp(ln(-ln(survival)) + metrics.z95() * sqrt(greenwood) / ln(survival)))
+            when survival > 0 then exp(-exp(ln(-ln(survival)) - metrics.z95() * sqrt(greenwood) / ln(survival)))
         end as survival_ci_low,
         case
             when survival >= 1.0 then 1.0
-            when survival > 0 then exp(-exp(ln(-ln(survival)) - metrics.z95() * sqrt(greenwood) / ln(survival)))
+            when survival > 0 then exp(-exp(ln(-ln(survival)) + metrics.z95() * sqrt(greenwood) / ln(survival)))
         end as survival_ci_high
     from steps
 )

@@ -89,8 +89,8 @@ final as (
 
 select * from final;
 
--- Each selected clinic's events, n and rate for one measure, the network (all selected clinics) rate,
--- and the binomial control limits at the clinic's n. Measures: response, remission (for_instrument),
+-- Each selected clinic's events, n and rate for one measure (n = 0 and a NULL rate for a clinic without
+-- any), the network (all selected clinics) rate, and the binomial control limits at the clinic's n. Measures: response, remission (for_instrument),
 -- induction_completion, side_effect (for_effect), bp_elevation, rems_complete.
 create or replace macro metrics.clinic_comparison(
     measure,
@@ -129,10 +129,11 @@ with by_clinic as (
     where measure = 'rems_complete'
 ),
 
-known as (
-    select measure as checked
-    where measure in ('response', 'remission', 'induction_completion', 'side_effect', 'bp_elevation', 'rems_complete')
-       or error('unknown measure ' || measure)
+selected_clinics as (
+    select distinct clinic_id from marts.clinic_capacity
+    where metrics.selected(clinic_id, clinics)
+      and (measure in ('response', 'remission', 'induction_completion', 'side_effect', 'bp_elevation', 'rems_complete')
+           or error('unknown measure ' || measure))
 ),
 
 network as (
@@ -150,9 +151,9 @@ limits as (
 
 final as (
     select
-        by_clinic.clinic_id,
-        by_clinic.events,
-        by_clinic.n,
+        selected_clinics.clinic_id,
+        coalesce(by_clinic.events, 0) as events,
+        coalesce(by_clinic.n, 0) as n,
         metrics.rate(by_clinic.events, by_clinic.n) as rate,
         network.network_events,
         network.network_n,
@@ -163,8 +164,8 @@ final as (
         limits.upper_998,
         metrics.rate(by_clinic.events, by_clinic.n) not between limits.lower_95 and limits.upper_95 as outside_95,
         metrics.rate(by_clinic.events, by_clinic.n) not between limits.lower_998 and limits.upper_998 as outside_998
-    from by_clinic
-    cross join known
+    from selected_clinics
+    left join by_clinic using (clinic_id)
     cross join network
     left join limits on limits.n = by_clinic.n
 )

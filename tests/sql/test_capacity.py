@@ -1,0 +1,148 @@
+"""Chair utilization (metrics.md, "Chair utilization"): available and occupied chair-minutes per day,
+closing time, midnight, closed days, capacity changes, peak concurrency, lost capacity, weekday x hour.
+
+Default clinic: 4 chairs, 08:00-17:00 (540 minutes), Mon-Fri. 2025-03-03 is a Monday.
+"""
+
+import pytest
+
+MON, TUE, SAT = "2025-03-03", "2025-03-04", "2025-03-08"
+
+
+def by_day(wh, clinic="OKC", start=MON, end=None):
+    return {r["day"].isoformat(): r for r in wh.rows(
+        "FROM metrics.utilization_by_day(clinics := ?, start_date := ?, end_date := ?)",
+        [[clinic], start, end or start])}
+
+
+def utilization(wh, start, end, clinics=None):
+    return {r["clinic_id"]: r for r in wh.rows(
+        "FROM metrics.utilization(clinics := ?, start_date := ?, end_date := ?)", [clinics, start, end])}
+
+
+def test_available_minutes_are_chairs_times_the_open_window_on_open_days(wh):
+    wh.clinic().patient()
+    wh.session(start=f"{MON} 09:00")
+    wh.build()
+    week = by_day(wh, start=MON, end="2025-03-09")
+    assert [week[d]["available_minutes"] for d in sorted(week)] == [4 * 540] * 5 + [0, 0]
+    assert [week[d]["is_open"] for d in sorted(week)] == [True] * 5 + [False, False]
+    row = utilization(wh, MON, "2025-03-09")["OKC"]
+    assert row["available_chair_hours"] == 5 * 4 * 9
+    assert row["occupied_chair_hours"] == 1.5  # check-in 08:45 to discharge 10:15
+    assert row["utilization"] == 1.5 / 180
+
+
+def test_a_session_crossing_closing_time_counts_only_its_minutes_inside_the_window(wh):
+    wh.clinic().patient()
+    wh.session(start=f"{MON} 16:15", checkin=f"{MON} 16:00", discharge=f"{MON} 17:40", end=f"{MON} 16:55")
+    wh.session(start=f"{TUE} 08:00", checkin=f"{TUE} 07:30", discharge=f"{TUE} 09:00")  # before opening
+    wh.build()
+    days = by_day(wh, start=MON, end=TUE)
+    assert days[MON]["occupied_minutes"] == 60  # 16:00-17:00
+    assert days[TUE]["occupied_minutes"] == 60  # 08:00-09:00
+
+
+def test_a_session_crossing_midnight_counts_against_each_days_window(wh):
+    wh.clinic(opens="00:00", closes="23:59", days="Mon,Tue,Wed,Thu,Fri,Sat,Sun").patient()
+    wh.session(start=f"{MON} 23:10", checkin=f"{MON} 23:00", end=f"{MON} 23:50", discharge=f"{TUE} 01:00")
+    wh.build()
+    days = by_day(wh, start=MON, end=TUE)
+    assert days[MON]["occupied_minutes"] == 59  # 23:00-23:59
+    assert days[TUE]["occupied_minutes"] == 60  # 00:00-01:00
+    assert days[TUE]["treated_sessions"] == 0 and days[MON]["treated_sessions"] == 1
+    assert days[MON]["peak_concurrent_chairs"] == 1 and days[TUE]["peak_concurrent_chairs"] == 1
+
+
+def test_a_closed_day_has_no_available_and_no_occupied_minutes(wh):
+    wh.clinic().patient()
+    wh.session(start=f"{SAT} 10:00")  # the clinic is closed on Saturdays
+    wh.build()
+    sat = by_day(wh, start=SAT)[SAT]
+    assert not sat["is_open"]
+    assert sat["available_minutes"] == 0 and sat["occupied_minutes"] == 0
+    assert sat["utilization"] is None and sat["treated_sessions"] == 1
+    row = utilization(wh, SAT, SAT)["OKC"]
+    assert row["available_chair_hours"] == 0 and row["utilization"] is None
+
+
+def test_a_capacity_change_mid_period_applies_from_its_valid_from(wh):
+    wh.clinic(chairs=4, valid_from=None)
+    wh.clinic(chairs=6, opens="09:00", closes="17:00", days="Mon,Tue,Wed,Thu,Fri,Sat", valid_from="2025-03-06")
+    wh.patient()
+    wh.session(start=f"{MON} 09:00")
+    wh.build()
+    week = by_day(wh, start=MON, end="2025-03-09")
+    assert [week[d]["available_minutes"] for d in sorted(week)] == [2160, 2160, 2160, 2880, 2880, 2880, 0]
+    assert utilization(wh, MON, "2025-03-09")["OKC"]["available_chair_hours"] == (3 * 2160 + 3 * 2880) / 60
+
+
+def test_days_before_the_first_capacity_row_are_closed(wh):
+    wh.clinic(valid_from="2025-03-04").patient()
+    wh.session(start=f"{TUE} 09:00")
+    wh.build()
+    days = by_day(wh, start=MON, end=TUE)
+    assert days[MON]["available_minutes"] == 0 and days[TUE]["available_minutes"] == 2160
+
+
+def test_peak_concurrent_chairs(wh):
+    wh.clinic().patient("P1").patient("P2").patient("P3")
+    wh.session(patient="P1", start=f"{MON} 09:00", checkin=f"{MON} 09:00", discharge=f"{MON} 10:30")
+    wh.session(patient="P2", start=f"{MON} 09:45", checkin=f"{MON} 09:30", discharge=f"{MON} 11:00")
+    # arrives exactly when P1 leaves and P2 is still there: 2 at once, not 3
+    wh.session(patient="P3", start=f"{MON} 10:30", checkin=f"{MON} 10:30", discharge=f"{MON} 12:00")
+    wh.build()
+    assert by_day(wh)[MON]["peak_concurrent_chairs"] == 2
+    assert utilization(wh, MON, MON)["OKC"]["peak_concurrent_chairs"] == 2
+
+
+def test_lost_capacity_is_the_clinics_median_occupancy_from_scheduled_start(wh):
+    wh.clinic().patient()
+    wh.session(start=f"{MON} 09:00", checkin=f"{MON} 09:00", discharge=f"{MON} 10:00")   # 60 min
+    wh.session(start=f"{MON} 11:00", checkin=f"{MON} 11:00", discharge=f"{MON} 12:30")   # 90 min
+    wh.session(start=f"{MON} 13:00", checkin=f"{MON} 13:00", discharge=f"{MON} 15:00")   # 120 min
+    wh.session(start=f"{TUE} 09:00", status="no_show")                                  # 90 lost
+    wh.session(start=f"{TUE} 16:00", status="cancelled")                                # 60 lost (closes 17:00)
+    wh.build()
+    tue = by_day(wh, start=TUE)[TUE]
+    assert tue["lost_minutes"] == 150
+    assert tue["no_show_sessions"] == 1 and tue["cancelled_sessions"] == 1 and tue["occupied_minutes"] == 0
+    row = utilization(wh, MON, TUE)["OKC"]
+    assert row["lost_chair_hours"] == 2.5 and row["lost_share"] == 150 / (2 * 2160)
+
+
+def test_weekday_by_hour(wh):
+    wh.clinic(opens="08:30", closes="10:00", chairs=2).patient()
+    wh.session(start=f"{MON} 08:45", checkin=f"{MON} 08:40", discharge=f"{MON} 09:20")
+    wh.build()
+    cells = {(r["weekday"], r["hour"]): r for r in wh.rows(
+        "FROM metrics.utilization_by_weekday_hour(start_date := ?, end_date := ?)", [MON, "2025-03-09"])}
+    assert set(cells) == {(d, h) for d in range(1, 6) for h in (8, 9)}
+    assert cells[(1, 8)]["available_minutes"] == 2 * 30 and cells[(1, 9)]["available_minutes"] == 2 * 60
+    assert cells[(1, 8)]["occupied_minutes"] == 20 and cells[(1, 9)]["occupied_minutes"] == 20
+    assert cells[(2, 9)]["occupied_minutes"] == 0
+    assert cells[(1, 8)]["weekday_name"] == "Mon"
+
+
+def test_weekly_utilization(wh):
+    wh.clinic().patient()
+    wh.session(start=f"{MON} 09:00")
+    wh.session(start="2025-03-10 09:00")
+    wh.build()
+    weeks = {r["week_start"].isoformat(): r for r in wh.rows(
+        "FROM metrics.utilization_by_week(start_date := ?, end_date := ?)", [MON, "2025-03-16"])}
+    assert set(weeks) == {"2025-03-03", "2025-03-10"}
+    assert weeks["2025-03-03"]["available_chair_hours"] == 180
+    assert weeks["2025-03-03"]["utilization"] == pytest.approx(1.5 / 180)
+
+
+def test_one_row_per_selected_clinic_even_without_sessions(wh):
+    wh.clinic("OKC").clinic("TUL", chairs=2).patient()
+    wh.session(clinic="OKC", start=f"{MON} 09:00")
+    wh.build()
+    rows = utilization(wh, MON, MON)
+    assert set(rows) == {"OKC", "TUL"}
+    assert rows["TUL"]["occupied_chair_hours"] == 0 and rows["TUL"]["available_chair_hours"] == 18
+    assert rows["TUL"]["utilization"] == 0
+    # with no explicit period, the period is the data's: the days with sessions of the selected clinics
+    assert wh.rows("FROM metrics.utilization(clinics := ['TUL'])")[0]["available_chair_hours"] == 0

@@ -1,0 +1,78 @@
+"""The model files keep the project's SQL style, and the runner builds them (and the metric macros)
+in an order that works, again and again, into a file a read-only connection can query."""
+
+import re
+
+import duckdb
+import pytest
+
+from pipelines.config import SQL_DIR
+from pipelines.warehouse import models, schema
+
+MODEL_FILES = sorted((SQL_DIR / "intermediate").glob("*.sql")) + sorted((SQL_DIR / "marts").glob("*.sql"))
+
+
+@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_each_model_states_its_grain_and_ends_with_select_from_final(path):
+    text = path.read_text(encoding="utf-8")
+    assert re.match(r"-- one row (per|for) ", text.splitlines()[0]), "first line must be the grain comment"
+    assert text.rstrip().endswith("select * from final")
+
+
+@pytest.mark.parametrize("path", sorted((SQL_DIR / "metrics").glob("*.sql")), ids=lambda p: p.name)
+def test_each_macro_file_starts_with_a_comment_and_only_creates_metrics_macros(path):
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("-- ")
+    creates = re.findall(r"create or replace macro (\S+?)\(", text, re.IGNORECASE)
+    assert creates and all(name.startswith("metrics.") for name in creates)
+    assert not re.search(r"\b(staging|intermediate)\.", re.sub(r"--[^\n]*", "", text)), \
+        "metric macros read marts only"
+
+
+def test_models_come_after_the_models_they_read():
+    order = [m.qualified for m in models.discover()]
+    for position, model in enumerate(models.discover()):
+        for dep in model.depends_on():
+            if dep in order and dep != model.qualified:
+                assert order.index(dep) < position, f"{model.qualified} is built before {dep}"
+
+
+def test_macro_files_come_after_the_files_whose_macros_they_use():
+    files = models.discover_macros()
+    created_before: set[str] = set()
+    for f in files:
+        provided_elsewhere = {name for other in files if other is not f for name in other.creates()}
+        assert (f.uses() & provided_elsewhere) <= created_before, f.name
+        created_before |= f.creates()
+
+
+def test_build_twice_and_query_the_macros_read_only(tmp_path):
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    schema.create_all(con)
+    models.build_all(con)
+    con.execute("CREATE OR REPLACE MACRO metrics.left_over() AS 1")
+    timings = models.build_all(con)  # a rebuild replaces everything and drops what sql/ no longer has
+    assert "marts.course_outcomes" in timings and "metrics.outcomes" in timings
+    assert con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'left_over'").fetchone()[0] == 0
+    kinds = dict(con.execute(
+        "SELECT schema_name || '.' || table_name, 'TABLE' FROM duckdb_tables() "
+        "UNION ALL SELECT schema_name || '.' || view_name, 'VIEW' FROM duckdb_views() WHERE NOT internal").fetchall())
+    assert kinds["marts.courses"] == "TABLE" and kinds["intermediate.int_courses"] == "TABLE"
+    assert kinds["staging.stg_sessions"] == "VIEW"
+    con.close()
+    reader = duckdb.connect(str(path), read_only=True)
+    try:
+        assert reader.execute("SELECT count(*) FROM metrics.outcome_rates(clinics := ?::VARCHAR[])", [None]).fetchone()[0] == 0
+        assert reader.execute("SELECT start_date FROM metrics.data_period()").fetchone()[0] is None
+    finally:
+        reader.close()
+
+
+def test_a_broken_model_names_itself(tmp_path):
+    for layer in ("staging", "intermediate", "marts", "metrics"):
+        (tmp_path / layer).mkdir()
+    (tmp_path / "marts" / "broken.sql").write_text("-- one row per nothing\nselect * from nowhere\n")
+    con = duckdb.connect()
+    with pytest.raises(models.ModelError, match=r"marts\.broken"):
+        models.build_all(con, tmp_path)
