@@ -57,7 +57,13 @@ class GenerateSummary:
         return sum(n for name, n in self.files.items() if name.startswith(kind))
 
     def broken_rows(self, file: str | None = None) -> int:
+        """Rows the loader should quarantine (injected broken rows plus orphaned children)."""
         return sum(d.rows for d in self.defects_injected if d.broken and (file is None or d.file == file))
+
+    def duplicate_rows(self, file: str | None = None) -> int:
+        """Exact repeats of another row of the same file (the loader counts them as duplicates)."""
+        return sum(d.rows for d in self.defects_injected
+                   if d.kind == "exact_duplicate" and (file is None or d.file == file))
 
     def to_text(self) -> str:
         lines = [f"generated {self.out_dir} ({self.clinics} clinics, {self.months} months from {self.start}, "
@@ -261,9 +267,10 @@ def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = da
     if injector:
         writers["part2"] = write.TableWriter(out / names["vitals_part2"], fmt, COLUMNS["vitals"])
     vitals_rows = 0
-    cascade_vitals = 0
+    cascade_vitals = {"main": 0, "part2": 0}
     vitals_extra = None
     treated_booking_is_broken = np.isin(treated.rows, broken_bookings)
+    session_ids = write.prefixed("S-", np.arange(nb) + 1, 8)
     for chunk_i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
         crng = np.random.default_rng(np.random.SeedSequence([seed, 101, chunk_i]))
         v = clinical.vitals_chunk(treated, lo, hi, crng)
@@ -273,9 +280,10 @@ def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = da
             max_sys[sess] = np.maximum.reduceat(v.sys, starts)
             max_dia[sess] = np.maximum.reduceat(v.dia, starts)
         brow = treated.rows[v.session]
-        cascade_vitals += int(treated_booking_is_broken[v.session].sum())
+        target = "part2" if (injector and lo >= split) else "main"
+        cascade_vitals[target] += int(treated_booking_is_broken[v.session].sum())
         frame = pl.DataFrame([
-            write.prefixed("S-", brow + 1, 8).alias("session_id"),
+            session_ids.gather(brow).alias("session_id"),
             write.timestamps(v.at, start, write.styles(crng, len(brow)), bookings.clinic[brow], tz_names).alias("measured_at"),
             write.ints(v.sys).alias("systolic_bp"), write.ints(v.dia).alias("diastolic_bp"),
             write.ints(v.hr, v.hr < 0).alias("heart_rate"), write.ints(v.spo2, v.spo2 < 0).alias("spo2"),
@@ -284,10 +292,9 @@ def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = da
         vitals_rows += frame.height
         if injector and chunk_i == 0:
             frame, vitals_extra = injector.vitals(names["vitals"], frame, n_t * 13, unknown_session)
-        target = "part2" if (injector and lo >= split) else "main"
         writers[target].write(frame)
-    if vitals_extra is not None and vitals_extra.height:
-        writers["part2" if injector and split < n_t else "main"].write(vitals_extra)
+    if vitals_extra is not None and vitals_extra.height:  # same file as the rows they copy
+        writers["main"].write(vitals_extra)
     files[names["vitals"]] = writers["main"].close()
     if injector:
         files[names["vitals_part2"]] = writers["part2"].close()
@@ -343,7 +350,8 @@ def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = da
         })
         files[names["unknown"]] = write.write_frame(out / names["unknown"], "csv", bframe)
         injector.note(names["unknown"], "unknown_kind_file", bframe.height, False, "billing codes: not a contract kind")
-        for file, count in ((names["vitals"], cascade_vitals), (names["assessments"], cascade_assess),
+        for file, count in ((names["vitals"], cascade_vitals["main"]),
+                            (names["vitals_part2"], cascade_vitals["part2"]), (names["assessments"], cascade_assess),
                             (names["side_effects"], cascade_effects)):
             injector.note(file, "orphan_cascade", count, True, "rows of sessions whose session row is broken")
         summary.defects_injected = injector.records

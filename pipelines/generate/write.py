@@ -28,12 +28,12 @@ def timestamps(minutes: np.ndarray, start: date, style: np.ndarray, tz_index: np
     offset names the same instant as the local wall-clock time in the row's clinic time zone."""
     base_us = int((datetime(start.year, start.month, start.day) - _EPOCH).total_seconds()) * 1_000_000
     missing = minutes < 0
-    us = np.where(missing, 0, minutes.astype(np.int64) * 60_000_000 + base_us)
-    dt = pl.Series("t", us, dtype=pl.Int64).cast(pl.Datetime("us"))
-    out = dt.dt.strftime("%Y-%m-%d %H:%M")
+    safe = np.where(missing, 0, minutes.astype(np.int64))
+    out = (pl.Series(safe * 60_000_000 + base_us).cast(pl.Datetime("us"))).dt.strftime("%Y-%m-%d %H:%M")
     special = np.flatnonzero((style != NAIVE) & ~missing)
     if special.size:
-        sub = dt.gather(special)
+        us = safe[special] * 60_000_000 + base_us
+        sub = pl.Series("t", us, dtype=pl.Int64).cast(pl.Datetime("us"))
         st = style[special]
         tzs = tz_index[special]
         text = np.empty(special.size, dtype=object)  # filled below, all strings
@@ -65,7 +65,16 @@ def blank(series: pl.Series, missing: np.ndarray | None) -> pl.Series:
     return series.scatter(np.flatnonzero(missing), pl.Series([None] * int(missing.sum()), dtype=pl.String))
 
 
+_SMALL_INTS = pl.Series([str(i) for i in range(-1000, 1000)] + [None], dtype=pl.String)
+
+
 def ints(values: np.ndarray, missing: np.ndarray | None = None) -> pl.Series:
+    """Whole numbers as text; `missing` rows empty. Small values come from a lookup table (fast)."""
+    if values.size and -1000 <= values.min() and values.max() < 1000:
+        idx = values.astype(np.int64) + 1000
+        if missing is not None:
+            idx = np.where(missing, len(_SMALL_INTS) - 1, idx)
+        return _SMALL_INTS.gather(idx)
     return blank(pl.Series(values.astype(np.int64)).cast(pl.String), missing)
 
 

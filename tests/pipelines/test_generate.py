@@ -674,6 +674,29 @@ def test_defects_are_really_in_the_files(defective):
     assert ((a["instrument"] == "GAD7") & a["item9"].is_not_null()).any()
 
 
+@pytest.mark.slow
+def test_the_loader_quarantines_exactly_the_injected_defects(tmp_path):
+    """Cross-check with the load command (contract interface): per file, rows read, quarantined and
+    duplicates equal what the generator says it injected; no file is rejected."""
+    batch = tmp_path / "batch"
+    summary = generate_batch(batch, clinics=2, months=3, seed=3, defects=True)
+    proc = subprocess.run([sys.executable, "-m", "pipelines", "load", str(batch), "--db", str(tmp_path / "w.duckdb"),
+                           "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import json
+
+    report = {f["file"]: f for f in json.loads(proc.stdout)["files"]}
+    assert set(report) == set(summary.files)
+    assert report["billing_codes.csv"]["status"] == "skipped"
+    for name, rows in summary.files.items():
+        if name == "billing_codes.csv":
+            continue
+        got = report[name]
+        assert got["status"] == "loaded", (name, got)
+        assert (got["rows_read"], got["quarantined"], got["duplicates"]) == (
+            rows, summary.broken_rows(name), summary.duplicate_rows(name)), name
+
+
 def test_tiny_batches_skip_defects_that_would_break_too_many_rows(tmp_path):
     summary = generate_batch(tmp_path, clinics=1, months=1, seed=1, defects=True)
     assert summary.defects_skipped  # recorded, not silently dropped
