@@ -2,7 +2,7 @@
 
     from pipelines.generate import generate_batch
     summary = generate_batch("out/batch", clinics=3, months=12, seed=0, defects=True)
-    summary.files  # {"clinics.csv": 7, "patients.csv.gz": 2301, ...}
+    summary.files  # {"clinics.csv": 8, "patients.csv.gz": 2930, ...}: data rows per file
 
 See docs/sample-data.md for what is generated, the sources of every figure, and the defects.
 """

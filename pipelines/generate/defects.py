@@ -22,9 +22,10 @@ import polars as pl
 MAX_BROKEN_SHARE = 0.04
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
 
-FIRST_NAMES = ["Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas",
-               "Mia", "Mason", "Amelia", "Ethan", "Harper", "Logan", "Evelyn", "Aiden", "Abigail", "Jackson",
-               "Emily", "Carter", "Ella", "Sebastian", "Madison", "Mateo", "Scarlett", "Owen", "Grace", "Wyatt"]
+FEMALE_NAMES = ["Olivia", "Emma", "Ava", "Sophia", "Isabella", "Mia", "Amelia", "Harper", "Evelyn", "Abigail",
+                "Emily", "Ella", "Madison", "Scarlett", "Grace", "Chloe", "Nora", "Lily", "Hannah", "Zoe"]
+MALE_NAMES = ["Liam", "Noah", "Elijah", "James", "Lucas", "Mason", "Ethan", "Logan", "Aiden", "Jackson",
+              "Carter", "Sebastian", "Mateo", "Owen", "Wyatt", "Henry", "Daniel", "Samuel", "Leo", "Julian"]
 LAST_NAMES = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
               "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
               "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Lewis"]
@@ -114,7 +115,10 @@ class Injector:
     # -- patients -----------------------------------------------------------------------------------
     def patients(self, file: str, frame: pl.DataFrame, clinic_ids: list[str], next_ref: int) -> pl.DataFrame:
         rng, n = self.rng, frame.height
-        first = np.asarray(FIRST_NAMES)[rng.integers(len(FIRST_NAMES), size=n)]
+        female = np.asarray(FEMALE_NAMES)[rng.integers(len(FEMALE_NAMES), size=n)]
+        male = np.asarray(MALE_NAMES)[rng.integers(len(MALE_NAMES), size=n)]
+        sex = frame["sex"].fill_null("U").to_numpy()
+        first = np.where(sex == "M", male, np.where(sex == "F", female, np.where(rng.random(n) < 0.5, female, male)))
         last = np.asarray(LAST_NAMES)[rng.integers(len(LAST_NAMES), size=n)]
         by = frame["birth_year"].fill_null("1980").cast(pl.Int64).to_numpy()
         month, day = rng.integers(1, 13, n), rng.integers(1, 29, n)
