@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.generate import params as P
-from pipelines.generate.schedule import (CANCELLED, COMPLETED, NO_SHOW, STOPPED_EARLY, Bookings, Courses,
-                                         Patients, _choice)
+from pipelines.generate.schedule import STOPPED_EARLY, Bookings, Courses, Patients, _choice
 
 DAY = 1440
 
@@ -416,6 +415,3 @@ def assessments(b: Bookings, t: Treated, courses: Courses, patients: Patients, d
                        at=at[order], instrument=inst[order], score=score[order], booking=bk[order],
                        item9=item9[order].astype(np.int8))
 
-
-__all__ = ["COMPLETED", "CANCELLED", "NO_SHOW", "STOPPED_EARLY", "session_details", "vitals_chunk",
-           "side_effects", "assessments"]

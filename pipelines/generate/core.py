@@ -188,7 +188,7 @@ def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = da
     # ---- patients
     n_pat = len(patients)
     birth_year = start.year - patients.age.astype(np.int64) - (render.random(n_pat) < 0.5)
-    flags = {name: np.where(getattr(patients, name), "true", "false").astype(object)
+    flags = {name: write.labels(getattr(patients, name).astype(np.int64), ["false", "true"]).alias(name)
              for name in ("maoi", "lamotrigine", "benzodiazepine", "opioid")}
     pframe = pl.DataFrame({
         "patient_ref": refs,
@@ -196,10 +196,10 @@ def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = da
         "birth_year": write.ints(birth_year, render.random(n_pat) < 0.01),
         "sex": write.labels(np.where(render.random(n_pat) < 0.005, -1, patients.sex), P.SEX),
         "primary_indication": write.labels(patients.indication, P.INDICATIONS),
-        **{k: pl.Series(k, v, dtype=pl.String) for k, v in flags.items()},
+        **flags,
     })
     if injector:
-        pframe = injector.patients(names["patients"], pframe, cal.clinic_ids, next_ref=10_000_000)
+        pframe = injector.patients(names["patients"], pframe, next_ref=10_000_000)
     files[names["patients"]] = write.write_frame(out / names["patients"], fmt, pframe)
 
     # ---- sessions
@@ -260,9 +260,7 @@ def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = da
     max_sys = np.zeros(n_t, dtype=np.int16)
     max_dia = np.zeros(n_t, dtype=np.int16)
     split = int(n_t * 0.85) if injector else n_t
-    bounds = sorted({0, n_t, split, *range(0, n_t, VITALS_CHUNK)})
-    if split not in (0, n_t):
-        bounds = sorted(set(bounds) | {split})
+    bounds = sorted({0, n_t, split, *range(0, n_t, VITALS_CHUNK)})  # chunks never straddle the split
     writers = {"main": write.TableWriter(out / names["vitals"], fmt, COLUMNS["vitals"])}
     if injector:
         writers["part2"] = write.TableWriter(out / names["vitals_part2"], fmt, COLUMNS["vitals"])

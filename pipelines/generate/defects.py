@@ -113,7 +113,7 @@ class Injector:
         return pl.concat([frame, pl.DataFrame([bad], schema=frame.schema)])
 
     # -- patients -----------------------------------------------------------------------------------
-    def patients(self, file: str, frame: pl.DataFrame, clinic_ids: list[str], next_ref: int) -> pl.DataFrame:
+    def patients(self, file: str, frame: pl.DataFrame, next_ref: int) -> pl.DataFrame:
         rng, n = self.rng, frame.height
         female = np.asarray(FEMALE_NAMES)[rng.integers(len(FEMALE_NAMES), size=n)]
         male = np.asarray(MALE_NAMES)[rng.integers(len(MALE_NAMES), size=n)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
-import io
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
