@@ -20,7 +20,7 @@ from itertools import product
 import pytest
 
 from conftest import (
-    CHI, COLUMNS, KEYS, NOW, NYC, P1, P2, PSEUDO, S_CAN, S_ESK, S_KET, S_NYC, assessment, base_rows,
+    COLUMNS, KEYS, NOW, NYC, P1, P2, PSEUDO, S_CAN, S_ESK, S_KET, S_NYC, assessment, base_rows,
     clinic, esketamine_session, load, patient, query_dicts, quarantine, session, side_effect,
     untreated_session, vital, write_file,
 )
@@ -168,6 +168,7 @@ SESSION_CASES = [
     ok(K, "weight_not_needed_when_cancelled", base=untreated_session, weight_kg=""),
     bad(K, "patient_unknown", ("patient_ref", "known"), patient_ref="EHR-P-999999"),
     bad(K, "clinic_unknown", ("clinic_id", "known"), clinic_id="C-NOWHERE"),
+    ok(K, "patient_ref_trimmed_before_hashing", patient_ref=f"  {P1} ", stored={"patient_ref": PSEUDO(P1)}),
     ok(K, "modality_status_any_case_trimmed", modality=" IV_Ketamine ", status="COMPLETED ",
        stored={"modality": "iv_ketamine", "status": "completed"}),
     bad(K, "modality_unknown", ("modality",), modality="oral_ketamine"),
@@ -516,3 +517,32 @@ def test_every_row_of_the_rules_batch_is_accounted_for(loaded: Loaded):
         assert f.quarantined == broken, (file, f.quarantined, broken)
         assert f.loaded == f.rows_read - broken
         assert f.dropped_identifier_columns == [IDENTIFIER]
+
+
+def test_treatment_duration_is_measured_between_instants_across_daylight_saving_changes(tmp_path):
+    """"Time windows compare timestamps": Chicago falls back on 2026-11-01 (an extra hour) and springs
+    forward on 2026-03-08 (an hour less), so wall-clock differences are not durations."""
+    batch = tmp_path / "batch"
+    base = base_rows()
+    rows = [
+        # 00:30 CDT -> 06:15 CST: 5 h 45 on the wall clock, 6 h 45 in fact: broken
+        session(session_id="S-FALL-BACK", scheduled_start="2026-11-01 00:30", checkin_at="2026-11-01 00:30",
+                treatment_start="2026-11-01 00:30", treatment_end="2026-11-01 06:15",
+                discharge_at="2026-11-01 06:30"),
+        # 00:30 CST -> 07:00 CDT: 6 h 30 on the wall clock, 5 h 30 in fact: fine
+        session(session_id="S-SPRING", scheduled_start="2026-03-08 00:30", checkin_at="2026-03-08 00:30",
+                treatment_start="2026-03-08 00:30", treatment_end="2026-03-08 07:00",
+                discharge_at="2026-03-08 07:10"),
+        *(session(session_id=f"S-PAD-{i}") for i in range(3)),
+    ]
+    write_file(batch / "clinics.csv", base["clinics"])
+    write_file(batch / "patients.csv", base["patients"])
+    write_file(batch / "sessions.csv", rows)
+    db = tmp_path / "wh" / "clinic_analytics.duckdb"
+    load(batch, db, now=dt.datetime(2026, 11, 10, 12, 0))
+    (q,) = quarantine(db, "sessions.csv")
+    assert q["record_key"] == "S-FALL-BACK" and len(q["reasons"]) == 1 and "6" in q["reasons"][0], q
+    stored = {r["session_id"]: r for r in query_dicts(db, "SELECT * FROM raw.sessions")}
+    assert "S-SPRING" in stored
+    assert stored["S-SPRING"]["treatment_end_utc"] - stored["S-SPRING"]["treatment_start_utc"] == dt.timedelta(
+        hours=5, minutes=30)
