@@ -33,9 +33,7 @@ def parser() -> argparse.ArgumentParser:
     root = Parser(prog="python -m pipelines", description="Clinic analytics pipelines")
     sub = root.add_subparsers(dest="command", parser_class=Parser, required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        module = importlib.import_module(name)
-        # TODO(integration): generate's module still names its hook add_generate_parser.
-        (getattr(module, "add_parser", None) or module.add_generate_parser)(sub)
+        importlib.import_module(name).add_parser(sub)
     return root
 
 
