@@ -44,7 +44,6 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-add_generate_parser = add_parser  # the name the command layer first asked for
 
 
 def run(args) -> int:
