@@ -4,6 +4,7 @@ Each model is one file, `sql/<layer>/<name>.sql`, holding one select (a CTE chai
 `select * from final`). The runner creates `<layer>.<name>` from it: staging models as views over
 the raw tables, intermediate and mart models as tables, rebuilt on every publish. Dependencies are
 read from the `<layer>.<model>` names each file mentions, so files can be added without a registry.
+A model can ask for the other materialization with a header line `-- materialized: view` (or table).
 
 After the marts, `sql/metrics/*.sql` files are run as they are: each holds `CREATE OR REPLACE MACRO
 metrics.<name> ...` statements (scalar helpers and `AS TABLE` macros over the marts). Macros live in
@@ -27,6 +28,9 @@ from pipelines.config import SQL_DIR
 LAYERS = ("staging", "intermediate", "marts")
 MACRO_LAYER = "metrics"
 _MATERIALIZATION = {"staging": "VIEW", "intermediate": "TABLE", "marts": "TABLE"}
+# A model may ask for another materialization in a comment line of its header (before the SQL),
+# e.g. "-- materialized: view" for a thin join that is cheaper to run than to store.
+_MATERIALIZED = re.compile(r"^--\s*materialized:\s*(view|table)\s*$", re.IGNORECASE | re.MULTILINE)
 _REF = re.compile(r"\b(staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 
 
@@ -52,6 +56,12 @@ class Model:
     def grain(self) -> str:
         first = self.sql.lstrip().splitlines()[0] if self.sql.strip() else ""
         return first.lstrip("- ").strip()
+
+    @property
+    def materialization(self) -> str:
+        header = "\n".join(line for line in self.sql.lstrip().splitlines()[:5] if line.startswith("--"))
+        match = _MATERIALIZED.search(header)
+        return match.group(1).upper() if match else _MATERIALIZATION[self.layer]
 
     def depends_on(self) -> set[str]:
         return {f"{m.group(1).lower()}.{m.group(2).lower()}" for m in _REF.finditer(_strip_comments(self.sql))}
@@ -173,7 +183,7 @@ def build_all(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> dict[s
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
     for model in discover(sql_dir):
         started = time.perf_counter()
-        kind = _MATERIALIZATION[model.layer]
+        kind = model.materialization
         try:
             existing = _existing_kind(con, model.layer, model.name)
             if existing is not None and existing != kind:  # "DROP TABLE IF EXISTS" fails on a view
