@@ -8,14 +8,21 @@ clinics as (
     select clinic_id, timezone from intermediate.int_clinics
 ),
 
--- A patient's treated sessions of one modality family, in the order of their instants.
+-- A patient's treated sessions of one modality family, in the order of their instants (only the
+-- columns the ordering needs: the windows below sort a million rows at the 10M-vitals scale).
 ordered as (
     select
-        sessions.*,
-        clinics.timezone,
+        sessions.session_id,
+        sessions.patient_key,
+        sessions.modality_family,
+        sessions.treatment_start,
+        sessions.treatment_start_utc,
+        row_number() over by_patient as patient_session_number,
+        lag(sessions.session_id) over by_patient as previous_session_id,
         lag(sessions.treatment_start) over by_patient as previous_start,
         lag(sessions.treatment_start_utc) over by_patient as previous_start_utc,
-        lag(clinics.timezone) over by_patient as previous_timezone
+        lag(clinics.timezone) over by_patient as previous_timezone,
+        lead(sessions.treatment_start_utc) over by_patient as next_start_utc
     from sessions
     left join clinics using (clinic_id)
     window by_patient as (
@@ -41,66 +48,73 @@ course_starts as (
     from ordered
 ),
 
-courses_numbered as (
-    select
-        *,
-        sum(starts_course::integer) over (
-            partition by patient_key, modality_family
-            order by treatment_start_utc, session_id
-            rows between unbounded preceding and current row
-        ) as course_number
-    from course_starts
-),
-
+-- The course's first session: the last course start at or before this session (same ordering).
 in_course as (
     select
         *,
-        modality_family || ':' || patient_key || ':' || course_number as course_id,
-        row_number() over by_course as session_number,
-        case when modality_family = 'esketamine' then 8 else 6 end as induction_size,
-        lag(treatment_start) over by_course as previous_session_start,
-        lead(treatment_start_utc) over by_course as next_session_start_utc
-    from courses_numbered
-    window by_course as (
-        partition by patient_key, modality_family, course_number
-        order by treatment_start_utc, session_id
-    )
+        max(case when starts_course then patient_session_number end) over running as course_first_number,
+        arg_max(case when starts_course then session_id end, case when starts_course then patient_session_number end)
+            over running as course_first_session_id,
+        lead(starts_course) over by_patient as next_starts_course
+    from course_starts
+    window
+        by_patient as (partition by patient_key, modality_family order by treatment_start_utc, session_id),
+        running as (
+            partition by patient_key, modality_family order by treatment_start_utc, session_id
+            rows between unbounded preceding and current row
+        )
+),
+
+placed as (
+    select
+        session_id,
+        -- a course is named by the session_id of its session 1
+        course_first_session_id as course_id,
+        patient_session_number - course_first_number + 1 as session_number,
+        case when starts_course then null else previous_start end as previous_session_start,
+        case when coalesce(next_starts_course, true) then null else next_start_utc end as next_session_start_utc
+    from in_course
 ),
 
 final as (
     select
-        session_id,
-        course_id,
-        patient_key,
-        clinic_id,
-        timezone,
-        chair_id,
-        modality,
-        modality_family,
-        status,
-        course_number,
-        session_number,
-        induction_size,
-        case when session_number <= induction_size then 'induction' else 'booster' end as phase,
-        scheduled_start,
-        checkin_at,
-        treatment_start,
-        treatment_end,
-        discharge_at,
-        treatment_start_utc,
-        treatment_end_utc,
-        checkin_at_utc,
-        discharge_at_utc,
-        next_session_start_utc,
-        treatment_start::date as session_date,
+        sessions.session_id,
+        placed.course_id,
+        sessions.patient_key,
+        sessions.clinic_id,
+        clinics.timezone,
+        sessions.chair_id,
+        sessions.modality,
+        sessions.modality_family,
+        sessions.status,
+        placed.session_number,
+        case when sessions.modality_family = 'esketamine' then 8 else 6 end as induction_size,
+        case
+            when placed.session_number <= case when sessions.modality_family = 'esketamine' then 8 else 6 end
+                then 'induction'
+            else 'booster'
+        end as phase,
+        sessions.scheduled_start,
+        sessions.checkin_at,
+        sessions.treatment_start,
+        sessions.treatment_end,
+        sessions.discharge_at,
+        sessions.treatment_start_utc,
+        sessions.treatment_end_utc,
+        sessions.checkin_at_utc,
+        sessions.discharge_at_utc,
+        placed.next_session_start_utc,
+        sessions.treatment_start::date as session_date,
         -- booster interval: calendar days between this session's date and session k - 1's
         case
-            when session_number > induction_size
-                then date_diff('day', previous_session_start::date, treatment_start::date)
+            when placed.session_number > case when sessions.modality_family = 'esketamine' then 8 else 6 end
+                then date_diff('day', placed.previous_session_start::date, sessions.treatment_start::date)
         end as booster_interval_days,
-        dose_mg,
-        weight_kg
-    from in_course
+        sessions.dose_mg,
+        sessions.weight_kg
+    from sessions
+    inner join placed using (session_id)
+    left join clinics using (clinic_id)
 )
 
 select * from final

@@ -8,11 +8,12 @@ instruments as (
 ),
 
 assessments as (
-    select * from staging.stg_assessments
+    select patient_key, instrument, assessment_id, assessed_at_utc, score, item9
+    from staging.stg_assessments
 ),
 
--- The patient's assessments of each instrument from the start of the baseline window to the end of
--- the follow-up window (instants: each timestamp was read in its own clinic's time zone).
+-- The patient's assessments from the start of the baseline window to the end of the follow-up window
+-- (instants: each timestamp was read in its own clinic's time zone).
 in_windows as (
     select
         courses.course_id,
@@ -21,8 +22,7 @@ in_windows as (
         assessments.assessed_at_utc,
         assessments.score,
         assessments.item9,
-        assessments.assessed_at_utc <= courses.course_start_utc as in_baseline_window,
-        assessments.assessed_at_utc > courses.course_start_utc as in_follow_up_window
+        assessments.assessed_at_utc <= courses.course_start_utc as in_baseline_window
     from courses
     inner join assessments
         on assessments.patient_key = courses.patient_key
@@ -30,30 +30,20 @@ in_windows as (
         and assessments.assessed_at_utc <= courses.follow_up_until_utc
 ),
 
--- baseline: the last assessment in [course_start - 30 days, course_start]
-baselines as (
-    select course_id, instrument, score as baseline_score, item9 as baseline_item9,
-           assessed_at_utc as baseline_at_utc
-    from in_windows
-    where in_baseline_window
-    qualify row_number() over (
-        partition by course_id, instrument order by assessed_at_utc desc, assessment_id desc
-    ) = 1
-),
-
--- follow-up: the last assessment in (course_start, induction_end + 14 days]
-follow_ups as (
-    select course_id, instrument, score as follow_up_score, item9 as follow_up_item9,
-           assessed_at_utc as follow_up_at_utc
-    from in_windows
-    where in_follow_up_window
-    qualify row_number() over (
-        partition by course_id, instrument order by assessed_at_utc desc, assessment_id desc
-    ) = 1
-),
-
-assessed as (
-    select course_id, instrument, count(*) as assessments_in_windows
+-- baseline: the last assessment in [course_start - 30 days, course_start];
+-- follow-up: the last assessment in (course_start, induction_end + 14 days];
+-- "last" by instant, then by assessment_id
+window_facts as (
+    select
+        course_id,
+        instrument,
+        count(*) as assessments_in_windows,
+        arg_max(score, (assessed_at_utc, assessment_id)) filter (where in_baseline_window) as baseline_score,
+        max(assessed_at_utc) filter (where in_baseline_window) as baseline_at_utc,
+        arg_max_null(item9, (assessed_at_utc, assessment_id)) filter (where in_baseline_window) as baseline_item9,
+        arg_max(score, (assessed_at_utc, assessment_id)) filter (where not in_baseline_window) as follow_up_score,
+        max(assessed_at_utc) filter (where not in_baseline_window) as follow_up_at_utc,
+        arg_max_null(item9, (assessed_at_utc, assessment_id)) filter (where not in_baseline_window) as follow_up_item9
     from in_windows
     group by course_id, instrument
 ),
@@ -63,23 +53,19 @@ early_scores as (
     select
         courses.course_id,
         assessments.instrument,
-        assessments.score as early_score,
-        assessments.assessed_at_utc as early_at_utc
+        arg_min(assessments.score, (assessments.assessed_at_utc, assessments.assessment_id)) as early_score,
+        min(assessments.assessed_at_utc) as early_at_utc
     from courses
     inner join assessments
         on assessments.patient_key = courses.patient_key
         and assessments.assessed_at_utc > courses.session_2_start_utc
         and assessments.assessed_at_utc <= courses.early_signal_until_utc
-    qualify row_number() over (
-        partition by courses.course_id, assessments.instrument
-        order by assessments.assessed_at_utc, assessments.assessment_id
-    ) = 1
+    group by courses.course_id, assessments.instrument
 ),
 
 course_instruments as (
     select
         courses.course_id,
-        courses.patient_key,
         courses.clinic_id,
         courses.modality_family,
         courses.modality,
@@ -100,24 +86,22 @@ course_instruments as (
 joined as (
     select
         course_instruments.*,
-        coalesce(assessed.assessments_in_windows, 0) as assessments_in_windows,
-        baselines.baseline_score,
-        baselines.baseline_at_utc,
-        baselines.baseline_item9,
-        follow_ups.follow_up_score,
-        follow_ups.follow_up_at_utc,
-        follow_ups.follow_up_item9,
+        coalesce(window_facts.assessments_in_windows, 0) as assessments_in_windows,
+        window_facts.baseline_score,
+        window_facts.baseline_at_utc,
+        window_facts.baseline_item9,
+        window_facts.follow_up_score,
+        window_facts.follow_up_at_utc,
+        window_facts.follow_up_item9,
         early_scores.early_score,
         early_scores.early_at_utc,
-        baselines.baseline_score is not null as has_baseline,
-        follow_ups.follow_up_score is not null as has_follow_up,
+        window_facts.baseline_at_utc is not null as has_baseline,
+        window_facts.follow_up_at_utc is not null as has_follow_up,
         -- scores compared as exact decimals, so a drop of exactly 50% or 30% counts
-        round(baselines.baseline_score, 6)::decimal(18, 6) as baseline_exact,
-        round(follow_ups.follow_up_score, 6)::decimal(18, 6) as follow_up_exact
+        round(window_facts.baseline_score, 6)::decimal(18, 6) as baseline_exact,
+        round(window_facts.follow_up_score, 6)::decimal(18, 6) as follow_up_exact
     from course_instruments
-    left join assessed using (course_id, instrument)
-    left join baselines using (course_id, instrument)
-    left join follow_ups using (course_id, instrument)
+    left join window_facts using (course_id, instrument)
     left join early_scores using (course_id, instrument)
 ),
 
@@ -132,7 +116,6 @@ evaluated as (
 final as (
     select
         course_id,
-        patient_key,
         clinic_id,
         modality_family,
         modality,

@@ -1,6 +1,17 @@
 -- one row per course, instrument and session number with a score (0 = baseline; k = the last score after session k, before session k + 1)
 with sessions as (
-    select * from intermediate.int_treated_sessions
+    select
+        course_id,
+        patient_key,
+        session_number,
+        phase,
+        treatment_start_utc,
+        -- after session k: up to session k + 1's start, and at most 30 days after session k
+        least(
+            coalesce(next_session_start_utc, treatment_start_utc + interval 30 day),
+            treatment_start_utc + interval 30 day
+        ) as window_until_utc
+    from intermediate.int_treated_sessions
 ),
 
 outcomes as (
@@ -8,41 +19,36 @@ outcomes as (
 ),
 
 assessments as (
-    select * from staging.stg_assessments
+    select patient_key, instrument, assessment_id, assessed_at_utc, score
+    from staging.stg_assessments
 ),
 
--- After session k: assessments in (treatment_start of k, treatment_start of k + 1], and for a
--- course's last session up to 30 days after it.
-session_windows as (
-    select
-        course_id,
-        patient_key,
-        session_number,
-        phase,
-        treatment_start_utc as window_from_utc,
-        least(
-            coalesce(next_session_start_utc, treatment_start_utc + interval 30 day),
-            treatment_start_utc + interval 30 day
-        ) as window_until_utc
-    from sessions
-),
-
+-- After session k: the patient's assessments in (treatment_start of k, window_until of k].
 after_sessions as (
     select
-        session_windows.course_id,
+        sessions.course_id,
         assessments.instrument,
-        session_windows.session_number,
-        session_windows.phase,
-        assessments.score
-    from session_windows
+        sessions.session_number,
+        sessions.phase,
+        assessments.score,
+        assessments.assessed_at_utc,
+        assessments.assessment_id
+    from sessions
     inner join assessments
-        on assessments.patient_key = session_windows.patient_key
-        and assessments.assessed_at_utc > session_windows.window_from_utc
-        and assessments.assessed_at_utc <= session_windows.window_until_utc
-    qualify row_number() over (
-        partition by session_windows.course_id, assessments.instrument, session_windows.session_number
-        order by assessments.assessed_at_utc desc, assessments.assessment_id desc
-    ) = 1
+        on assessments.patient_key = sessions.patient_key
+        and assessments.assessed_at_utc > sessions.treatment_start_utc
+        and assessments.assessed_at_utc <= sessions.window_until_utc
+),
+
+last_after_sessions as (
+    select
+        course_id,
+        instrument,
+        session_number,
+        any_value(phase) as phase,
+        arg_max(score, (assessed_at_utc, assessment_id)) as score
+    from after_sessions
+    group by course_id, instrument, session_number
 ),
 
 baselines as (
@@ -54,7 +60,7 @@ baselines as (
 points as (
     select * from baselines
     union all
-    select * from after_sessions
+    select * from last_after_sessions
 ),
 
 final as (

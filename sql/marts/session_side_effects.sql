@@ -4,7 +4,18 @@ with side_effects as (
 ),
 
 sessions as (
-    select * from marts.sessions
+    select
+        session_id,
+        clinic_id,
+        session_date,
+        modality,
+        modality_family,
+        indication,
+        session_number,
+        phase,
+        dose_band,
+        dose_band_order
+    from marts.sessions
     where is_treated
 ),
 

@@ -1,11 +1,11 @@
 -- one row per scheduled session (treated, cancelled or no-show), with its course place, dose band and safety facts
-with sessions as (
-    select * from staging.stg_sessions
+with treated as (
+    select * from intermediate.int_treated_sessions
 ),
 
-treated as (
-    select session_id, course_id, session_number, induction_size, phase, booster_interval_days
-    from intermediate.int_treated_sessions
+untreated as (
+    select * from staging.stg_sessions
+    where not is_treated
 ),
 
 courses as (
@@ -25,19 +25,33 @@ side_effects as (
         session_id,
         count(*) as side_effects,
         count(*) filter (where intervention <> 'none') as side_effects_with_intervention,
-        max(case severity when 'mild' then 1 when 'moderate' then 2 when 'severe' then 3 end) as worst_severity_rank
+        count(*) filter (where severity = 'mild') as mild_side_effects,
+        count(*) filter (where severity = 'moderate') as moderate_side_effects,
+        count(*) filter (where severity = 'severe') as severe_side_effects
     from staging.stg_side_effects
     group by session_id
 ),
 
+all_sessions as (
+    select
+        session_id, patient_key, clinic_id, modality, modality_family, status, true as is_treated,
+        treatment_start as period_start, course_id, session_number, induction_size, phase,
+        booster_interval_days, dose_mg, weight_kg,
+        (epoch(discharge_at_utc) - epoch(checkin_at_utc)) / 60.0 as chair_minutes,
+        (epoch(discharge_at_utc) - epoch(treatment_start_utc)) / 60.0 as monitored_minutes
+    from treated
+    union all
+    select
+        session_id, patient_key, clinic_id, modality, modality_family, status, false as is_treated,
+        scheduled_start as period_start, null as course_id, null as session_number, null as induction_size,
+        null as phase, null as booster_interval_days, null as dose_mg, null as weight_kg,
+        null as chair_minutes, null as monitored_minutes
+    from untreated
+),
+
 joined as (
     select
-        sessions.*,
-        treated.course_id,
-        treated.session_number,
-        treated.induction_size,
-        treated.phase,
-        treated.booster_interval_days,
+        all_sessions.*,
         courses.course_clinic_id,
         patients.primary_indication as indication,
         patients.on_maoi,
@@ -54,13 +68,14 @@ joined as (
         vitals.bp_at_end,
         side_effects.side_effects,
         side_effects.side_effects_with_intervention,
-        side_effects.worst_severity_rank,
+        side_effects.mild_side_effects,
+        side_effects.moderate_side_effects,
+        side_effects.severe_side_effects,
         case
-            when sessions.modality_family = 'ketamine' and sessions.weight_kg > 0
-                then round(sessions.dose_mg / sessions.weight_kg, 6)
+            when all_sessions.modality_family = 'ketamine' and all_sessions.weight_kg > 0
+                then round(all_sessions.dose_mg / all_sessions.weight_kg, 6)
         end as dose_mg_per_kg
-    from sessions
-    left join treated using (session_id)
+    from all_sessions
     left join courses using (course_id)
     left join patients using (patient_key)
     left join vitals using (session_id)
@@ -72,19 +87,14 @@ shaped as (
         session_id,
         patient_key,
         clinic_id,
-        chair_id,
         modality,
         modality_family,
         status,
         is_treated,
-        -- the date a session belongs to: treatment_start, or scheduled_start for cancelled and no-show
-        case when is_treated then treatment_start else scheduled_start end::date as session_date,
-        scheduled_start,
-        checkin_at,
-        treatment_start,
-        treatment_end,
-        discharge_at,
-        case when is_treated then (epoch(discharge_at_utc) - epoch(checkin_at_utc)) / 60.0 end as chair_minutes,
+        -- the day a session belongs to: treatment_start, or scheduled_start for cancelled and no-show
+        period_start::date as session_date,
+        hour(period_start) as start_hour,
+        chair_minutes,
         indication,
         on_maoi,
         on_lamotrigine,
@@ -96,9 +106,9 @@ shaped as (
         induction_size,
         phase,
         booster_interval_days,
-        case when is_treated then dose_mg end as dose_mg,
-        case when is_treated then weight_kg end as weight_kg,
-        case when is_treated then dose_mg_per_kg end as dose_mg_per_kg,
+        dose_mg,
+        weight_kg,
+        dose_mg_per_kg,
         -- dose band: mg/kg for ketamine, the nasal dose for esketamine
         case
             when not is_treated then null
@@ -123,6 +133,9 @@ shaped as (
         -- safety
         case when is_treated then coalesce(side_effects, 0) end as side_effects,
         case when is_treated then coalesce(side_effects, 0) > 0 end as has_side_effect,
+        case when is_treated then coalesce(mild_side_effects, 0) > 0 end as has_mild_side_effect,
+        case when is_treated then coalesce(moderate_side_effects, 0) > 0 end as has_moderate_side_effect,
+        case when is_treated then coalesce(severe_side_effects, 0) > 0 end as has_severe_side_effect,
         case when is_treated then coalesce(side_effects_with_intervention, 0) > 0 end as has_intervention,
         case when is_treated then coalesce(vitals_readings, 0) end as vitals_readings,
         case when is_treated then coalesce(vitals_readings, 0) > 0 end as has_vitals,
@@ -131,10 +144,8 @@ shaped as (
         peak_systolic_bp,
         peak_systolic_rise,
         -- esketamine REMS monitoring (null for other sessions)
-        case
-            when is_treated and modality_family = 'esketamine'
-                then (epoch(discharge_at_utc) - epoch(treatment_start_utc)) >= 2 * 3600
-        end as rems_monitored_2h,
+        case when is_treated and modality_family = 'esketamine' then monitored_minutes >= 120 end
+            as rems_monitored_2h,
         case when is_treated and modality_family = 'esketamine' then coalesce(bp_before_dosing, false) end
             as rems_bp_before_dosing,
         case when is_treated and modality_family = 'esketamine' then coalesce(bp_around_minute_40, false) end

@@ -1,34 +1,38 @@
--- one row per vitals reading of a treated session, placed at its whole minute since treatment_start
+-- one row per vitals reading of a treated session, placed at its whole minute since treatment_start, with the session's filters
 with vitals as (
     select * from staging.stg_vitals
 ),
 
-sessions as (
-    select
-        session_id,
-        clinic_id,
-        session_date,
-        modality,
-        modality_family,
-        indication,
-        treatment_start
-    from marts.sessions
-    where is_treated
+treated as (
+    select * from intermediate.int_treated_sessions
 ),
 
-treated_starts as (
-    select session_id, treatment_start_utc from intermediate.int_treated_sessions
+patients as (
+    select patient_key, primary_indication from staging.stg_patients
+),
+
+session_filters as (
+    select
+        treated.session_id,
+        treated.clinic_id,
+        treated.session_date,
+        treated.modality,
+        treated.modality_family,
+        patients.primary_indication as indication,
+        treated.treatment_start_utc
+    from treated
+    left join patients using (patient_key)
 ),
 
 final as (
     select
-        vitals.session_id,
-        sessions.clinic_id,
-        sessions.session_date,
-        sessions.modality,
-        sessions.modality_family,
-        sessions.indication,
-        cast(floor((epoch(vitals.measured_at_utc) - epoch(treated_starts.treatment_start_utc)) / 60.0) as integer)
+        session_filters.clinic_id,
+        session_filters.session_date,
+        session_filters.modality,
+        session_filters.modality_family,
+        session_filters.indication,
+        -- the whole minute (floor) between the instants of treatment_start and the reading
+        cast(floor((epoch(vitals.measured_at_utc) - epoch(session_filters.treatment_start_utc)) / 60.0) as integer)
             as minute,
         vitals.systolic_bp,
         vitals.diastolic_bp,
@@ -36,8 +40,7 @@ final as (
         vitals.spo2,
         vitals.respiratory_rate
     from vitals
-    inner join treated_starts using (session_id)
-    inner join sessions using (session_id)
+    inner join session_filters using (session_id)
 )
 
 select * from final

@@ -2,7 +2,8 @@
 -- (clinics, start_date, end_date, modalities, indications: NULL = all). A course belongs to the period of its
 -- course_start and to the clinic of its session 1; its modality is session 1's.
 
--- Courses started, by breakdown (none, clinic, indication, modality, modality_family, month).
+-- Courses started and how many completed induction, by breakdown (none, clinic, indication, modality,
+-- modality_family, month).
 create or replace macro metrics.course_counts(
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
     breakdown := 'none'
@@ -30,7 +31,6 @@ final as (
     select
         group_value,
         count(*) as courses,
-        count(distinct patient_key) as patients,
         count(*) filter (where completed_induction) as completed_induction,
         metrics.rate(count(*) filter (where completed_induction), count(*)) as induction_completion_rate,
         metrics.wilson_low(count(*) filter (where completed_induction), count(*)) as induction_completion_ci_low,

@@ -38,25 +38,69 @@ final as (
 
 select * from final;
 
+-- Active patients: patients with at least one treated session in the period (at the selected clinics).
+create or replace macro metrics.active_patients(
+    clinics := null, start_date := null, end_date := null, modalities := null, indications := null
+) as table
+with selected_sessions as (
+    select patient_key from marts.sessions
+    where is_treated
+      and metrics.selected(clinic_id, clinics)
+      and metrics.in_period(session_date, start_date, end_date)
+      and metrics.modality_selected(modality, modality_family, modalities)
+      and metrics.selected(indication, indications)
+),
+
+final as (
+    select count(distinct patient_key) as active_patients from selected_sessions
+)
+
+select * from final;
+
 -- Side-effect rate for an effect = treated sessions with at least one row of that effect / treated
 -- sessions; "any" counts sessions with a row of any effect and is always present. With breakdown
 -- 'severity' the numerator counts sessions with a row of that severity (the denominator stays all
--- treated sessions); with the other breakdowns both are counted within each group.
+-- treated sessions); with the other breakdowns both are counted within each group. (A session has at
+-- most one row per effect, so rows of an effect count sessions.)
 create or replace macro metrics.side_effect_rates(
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
     breakdown := 'none'
 ) as table
-with denominators as (
-    select group_value, treated_sessions
-    from metrics.treated_sessions(
-        clinics := clinics, start_date := start_date, end_date := end_date, modalities := modalities,
-        indications := indications, breakdown := case when breakdown = 'severity' then 'none' else breakdown end
-    )
+with selected_sessions as (
+    select
+        has_side_effect,
+        has_mild_side_effect,
+        has_moderate_side_effect,
+        has_severe_side_effect,
+        case breakdown
+            when 'none' then 'all'
+            when 'severity' then 'all'
+            when 'clinic' then clinic_id
+            when 'modality' then modality
+            when 'modality_family' then modality_family
+            when 'indication' then indication
+            when 'dose_band' then dose_band
+            when 'session_number' then session_number::varchar
+            when 'phase' then phase
+            when 'month' then strftime(session_date, '%Y-%m')
+            else error('unknown breakdown ' || breakdown)
+        end as group_value
+    from marts.sessions
+    where is_treated
+      and metrics.selected(clinic_id, clinics)
+      and metrics.in_period(session_date, start_date, end_date)
+      and metrics.modality_selected(modality, modality_family, modalities)
+      and metrics.selected(indication, indications)
 ),
 
-selected_effects as (
+denominators as (
+    select group_value, count(*) as treated_sessions
+    from selected_sessions
+    group by group_value
+),
+
+effect_counts as (
     select
-        session_id,
         effect,
         case breakdown
             when 'none' then 'all'
@@ -70,43 +114,46 @@ selected_effects as (
             when 'phase' then phase
             when 'month' then strftime(session_date, '%Y-%m')
             else error('unknown breakdown ' || breakdown)
-        end as group_value
-    from marts.session_side_effects s
+        end as group_value,
+        count(*) as sessions
+    from marts.session_side_effects
     where metrics.selected(clinic_id, clinics)
       and metrics.in_period(session_date, start_date, end_date)
       and metrics.modality_selected(modality, modality_family, modalities)
       and metrics.selected(indication, indications)
+    group by all
 ),
 
-by_effect as (
-    select effect, group_value, count(distinct session_id) as sessions
-    from selected_effects
-    group by effect, group_value
-    union all
-    select 'any' as effect, group_value, count(distinct session_id) as sessions
-    from selected_effects
+-- "any": for every group (and, with no breakdown, even without any session); by severity, for each one
+any_counts as (
+    select 'any' as effect, group_value, count(*) filter (where has_side_effect) as sessions
+    from selected_sessions
+    where breakdown <> 'severity'
     group by group_value
-),
-
--- "any" appears for every group even with no side effect (and with no session at all when there is
--- no breakdown).
-any_rows as (
-    select 'any' as effect, group_value from denominators where breakdown <> 'severity'
-    union
-    select 'any' as effect, 'all' as group_value where breakdown = 'none'
-    union
-    select 'any' as effect, severity as group_value
+    union all
+    select 'any' as effect, 'all' as group_value, 0 as sessions
+    where breakdown = 'none' and not exists (select 1 from selected_sessions)
+    union all
+    select
+        'any' as effect,
+        severities.severity as group_value,
+        count(selected_sessions.group_value) filter (
+            where case severities.severity
+                when 'mild' then selected_sessions.has_mild_side_effect
+                when 'moderate' then selected_sessions.has_moderate_side_effect
+                else selected_sessions.has_severe_side_effect
+            end
+        ) as sessions
     from (values ('mild'), ('moderate'), ('severe')) as severities(severity)
+    left join selected_sessions on true
     where breakdown = 'severity'
+    group by severities.severity
 ),
 
 counted as (
-    select
-        coalesce(by_effect.effect, any_rows.effect) as effect,
-        coalesce(by_effect.group_value, any_rows.group_value) as group_value,
-        coalesce(by_effect.sessions, 0) as sessions
-    from by_effect
-    full outer join any_rows using (effect, group_value)
+    select * from effect_counts
+    union all
+    select * from any_counts
 ),
 
 final as (
@@ -258,8 +305,8 @@ final as (
 
 select * from final;
 
--- Vitals by minute since treatment_start (bins of bin_minutes, bin start inclusive): readings, sessions,
--- and the median and interquartile range of each vital sign.
+-- Vitals by minute since treatment_start (bins of bin_minutes, bin start inclusive): the readings (n)
+-- and the median and interquartile range of each vital sign over them.
 create or replace macro metrics.vitals_by_minute(
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
     bin_minutes := 5, from_minute := -30, to_minute := 240
@@ -267,7 +314,7 @@ create or replace macro metrics.vitals_by_minute(
 with readings as (
     select
         cast(floor(minute / bin_minutes) * bin_minutes as integer) as minute_bin,
-        session_id, systolic_bp, diastolic_bp, heart_rate, spo2, respiratory_rate
+        systolic_bp, diastolic_bp, heart_rate, spo2, respiratory_rate
     from marts.vitals_by_minute
     where minute >= from_minute and minute < to_minute
       and metrics.selected(clinic_id, clinics)
@@ -276,28 +323,31 @@ with readings as (
       and metrics.selected(indication, indications)
 ),
 
+quartiles as (
+    -- one pass per vital sign: the three quartiles together (linear interpolation, as numpy)
+    select
+        minute_bin,
+        count(*) as readings,
+        quantile_cont(systolic_bp, [0.25, 0.5, 0.75]) as systolic,
+        quantile_cont(diastolic_bp, [0.25, 0.5, 0.75]) as diastolic,
+        quantile_cont(heart_rate, [0.25, 0.5, 0.75]) as heart_rate,
+        quantile_cont(spo2, [0.25, 0.5, 0.75]) as spo2,
+        quantile_cont(respiratory_rate, [0.25, 0.5, 0.75]) as respiratory_rate
+    from readings
+    group by minute_bin
+),
+
 final as (
     select
         minute_bin as minute,
-        count(*) as readings,
-        count(distinct session_id) as sessions,
-        quantile_cont(systolic_bp, 0.25) as systolic_p25,
-        median(systolic_bp) as systolic_median,
-        quantile_cont(systolic_bp, 0.75) as systolic_p75,
-        quantile_cont(diastolic_bp, 0.25) as diastolic_p25,
-        median(diastolic_bp) as diastolic_median,
-        quantile_cont(diastolic_bp, 0.75) as diastolic_p75,
-        quantile_cont(heart_rate, 0.25) as heart_rate_p25,
-        median(heart_rate) as heart_rate_median,
-        quantile_cont(heart_rate, 0.75) as heart_rate_p75,
-        quantile_cont(spo2, 0.25) as spo2_p25,
-        median(spo2) as spo2_median,
-        quantile_cont(spo2, 0.75) as spo2_p75,
-        quantile_cont(respiratory_rate, 0.25) as respiratory_rate_p25,
-        median(respiratory_rate) as respiratory_rate_median,
-        quantile_cont(respiratory_rate, 0.75) as respiratory_rate_p75
-    from readings
-    group by minute_bin
+        readings,
+        systolic[1] as systolic_p25, systolic[2] as systolic_median, systolic[3] as systolic_p75,
+        diastolic[1] as diastolic_p25, diastolic[2] as diastolic_median, diastolic[3] as diastolic_p75,
+        heart_rate[1] as heart_rate_p25, heart_rate[2] as heart_rate_median, heart_rate[3] as heart_rate_p75,
+        spo2[1] as spo2_p25, spo2[2] as spo2_median, spo2[3] as spo2_p75,
+        respiratory_rate[1] as respiratory_rate_p25, respiratory_rate[2] as respiratory_rate_median,
+        respiratory_rate[3] as respiratory_rate_p75
+    from quartiles
 )
 
 select * from final;

@@ -23,7 +23,8 @@ def course(wh):
 
 
 def outcome(wh, instrument="PHQ9", patient="P1"):
-    return wh.one("SELECT * FROM marts.course_outcomes WHERE instrument = ? AND patient_key = ?",
+    return wh.one("SELECT o.* FROM marts.course_outcomes o JOIN marts.courses c USING (course_id) "
+                  "WHERE o.instrument = ? AND c.patient_key = ?",
                   [instrument, patient])
 
 
@@ -330,3 +331,18 @@ def test_the_same_assessments_serve_a_patients_ketamine_and_esketamine_courses(w
         {"modality_family": "esketamine", "evaluable": True},
         {"modality_family": "ketamine", "evaluable": True},
     ]
+
+
+def test_a_trajectory_point_is_the_last_score_after_session_k_up_to_session_k_plus_1(wh):
+    wh.clinic().patient()
+    ids = ketamine_course(wh, START, sessions=3)  # sessions on day 0, 3, 6
+    wh.assessment(shift(START, days=-1), 20)                 # baseline (k = 0)
+    wh.assessment(shift(START, hours=2), 18)                 # after session 1 ...
+    wh.assessment(shift(START, days=3), 16)                  # ... exactly at session 2's start: still k = 1
+    wh.assessment(shift(START, days=6, hours=1), 12)         # after session 3 (the last one)
+    wh.assessment(shift(START, days=6 + 30, hours=2), 5)     # more than 30 days after it: no point
+    wh.build()
+    points = dict(wh.con.execute(
+        "SELECT session_number, score FROM marts.score_trajectories WHERE instrument = 'PHQ9'").fetchall())
+    assert points == {0: 20, 1: 16, 3: 12}
+    assert len(ids) == 3

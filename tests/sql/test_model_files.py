@@ -76,3 +76,21 @@ def test_a_broken_model_names_itself(tmp_path):
     con = duckdb.connect()
     with pytest.raises(models.ModelError, match=r"marts\.broken"):
         models.build_all(con, tmp_path)
+
+
+def test_a_model_can_ask_to_be_a_view(tmp_path):
+    for layer in ("staging", "intermediate", "marts", "metrics"):
+        (tmp_path / layer).mkdir()
+    (tmp_path / "marts" / "thin.sql").write_text(
+        "-- one row per number\n-- materialized: view\nwith final as (select 1 as n)\n\nselect * from final\n")
+    (tmp_path / "marts" / "thick.sql").write_text("-- one row per number\nwith final as (select 1 as n)\n\nselect * from final\n")
+    con = duckdb.connect()
+    models.build_all(con, tmp_path)
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'marts'").fetchall()}
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+    assert views == {"thin"} and tables == {"thick"}
+    # and back to a table when the line goes away
+    (tmp_path / "marts" / "thin.sql").write_text("-- one row per number\nwith final as (select 2 as n)\n\nselect * from final\n")
+    models.build_all(con, tmp_path)
+    assert con.execute("SELECT n FROM marts.thin").fetchone()[0] == 2
+    assert "thin" in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}

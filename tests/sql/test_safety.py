@@ -157,7 +157,7 @@ def test_vitals_by_minute_medians_and_quartiles(wh):
     wh.build()
     rows = {r["minute"]: r for r in wh.rows("FROM metrics.vitals_by_minute(bin_minutes := 5)")}
     assert set(rows) == {0, 40}
-    assert rows[40]["readings"] == 4 and rows[40]["sessions"] == 4
+    assert rows[40]["readings"] == 4
     assert rows[40]["systolic_median"] == np.median(systolic_at_40)
     assert rows[40]["systolic_p25"] == np.percentile(systolic_at_40, 25)
     assert rows[40]["systolic_p75"] == np.percentile(systolic_at_40, 75)
@@ -220,3 +220,15 @@ def test_treated_sessions_belong_to_their_own_clinic_and_day(wh):
     assert treated(start_date="2025-03-04") == 1
     assert treated(end_date="2025-03-03") == 1
     assert treated(start_date="2025-03-05", end_date="2025-03-05") == 0
+
+
+def test_active_patients_are_patients_with_a_treated_session_in_the_period(wh):
+    wh.clinic().patient("P1").patient("P2").patient("P3")
+    wh.session(patient="P1", start="2025-03-03 09:00")
+    wh.session(patient="P1", start="2025-03-05 09:00")
+    wh.session(patient="P2", start="2025-03-04 09:00", status="no_show")
+    wh.session(patient="P3", start="2025-04-01 09:00")
+    wh.build()
+    assert wh.value("SELECT active_patients FROM metrics.active_patients()") == 2
+    assert wh.value("SELECT active_patients FROM metrics.active_patients(end_date := '2025-03-31')") == 1
+    assert wh.value("SELECT active_patients FROM metrics.active_patients(clinics := ['NONE'])") == 0
