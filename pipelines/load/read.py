@@ -115,7 +115,12 @@ def read_into_raw(con: duckdb.DuckDBPyConnection, file: BatchFile, pseudonymizer
     select_list = ", ".join(selects)
 
     if file.fmt == "csv":
-        malformed = _read_csv(con, params, len(headers), select_list)
+        # Columns we do not keep must still be decoded, or bad UTF-8 in them would go unnoticed:
+        # a NULL test reads each of them without storing its value.
+        unread = [f"c{i}" for i in range(len(headers)) if normalized[i] not in extract.columns]
+        if unread:
+            select_list += ", (" + " + ".join(f"({c} IS NULL)::INTEGER" for c in unread) + ") AS _unread"
+        malformed = _read_csv(con, params, len(headers), select_list, file.path)
     else:
         malformed = []
         _read_parquet(con, params, select_list)
@@ -173,7 +178,8 @@ def _parquet_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, params: dict, width: int, select_list: str) -> list[tuple[int, str]]:
+def _read_csv(con: duckdb.DuckDBPyConnection, params: dict, width: int, select_list: str,
+              path: Path) -> list[tuple[int, str]]:
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     con.execute("DROP TABLE IF EXISTS _rej_errors; DROP TABLE IF EXISTS _rej_scans")
     con.execute(f"DROP VIEW IF EXISTS {RAW_TABLE}")
@@ -192,10 +198,15 @@ def _read_csv(con: duckdb.DuckDBPyConnection, params: dict, width: int, select_l
     except duckdb.Error as exc:
         raise FileRejected(f"cannot be read: {_csv_problem(exc)}") from None
     rejects = con.execute(
-        "SELECT line - 1 AS data_row, string_agg(DISTINCT error_type, ', ') AS problems, "
+        "SELECT line, string_agg(DISTINCT error_type, ', ') AS problems, "
         "bool_or(error_type = 'INVALID ENCODING') AS bad_encoding "
         "FROM _rej_errors GROUP BY line ORDER BY line"
     ).fetchall()
+    if con.execute(f"SELECT count(*) FROM duckdb_columns() WHERE table_name = '{RAW_TABLE}_scan' "
+                   "AND column_name = '_unread'").fetchone()[0]:
+        con.execute(f"ALTER TABLE {RAW_TABLE}_scan DROP COLUMN _unread")
+    rows = _data_rows(path, [r[0] for r in rejects]) if rejects else {}
+    rejects = [(rows[line], problems, bad) for line, problems, bad in rejects]
     # The reject table keeps the offending line's text, which may hold identifiers: drop it now.
     con.execute("DROP TABLE IF EXISTS _rej_errors; DROP TABLE IF EXISTS _rej_scans")
     encoding_rows = [r[0] for r in rejects if r[2]]
@@ -223,6 +234,41 @@ def _read_csv(con: duckdb.DuckDBPyConnection, params: dict, width: int, select_l
     else:
         con.execute(f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT rowid + 1 AS _row, * FROM {RAW_TABLE}_scan")
     return [(row, f"malformed CSV row ({problems.lower()})") for row, problems, _ in rejects]
+
+
+def _data_rows(path: Path, record_lines: list[int]) -> dict[int, int]:
+    """Data-row numbers of rejected records. DuckDB numbers a rejected record by its place among all
+    records, header and blank lines included, while accepted rows skip blank lines; so blank lines
+    before a record are subtracted (found with a real CSV reader, only when the file has any)."""
+    if not _has_blank_line(path):
+        return {line: line - 1 for line in record_lines}
+    wanted, last = set(record_lines), max(record_lines)
+    out: dict[int, int] = {}
+    blanks = 0
+    try:
+        with _open_text(path) as fh:
+            for record, row in enumerate(csv.reader(fh), start=1):
+                if record > last:
+                    break
+                if not row:
+                    blanks += 1
+                elif record in wanted:
+                    out[record] = record - 1 - blanks
+    except (csv.Error, UnicodeDecodeError, OSError, EOFError, zlib.error):
+        pass
+    return {line: out.get(line, line - 1) for line in record_lines}
+
+
+def _has_blank_line(path: Path) -> bool:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    tail = b""
+    with opener(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            chunk = tail + block
+            if b"\n\n" in chunk or b"\n\r\n" in chunk:
+                return True
+            tail = chunk[-2:]
+    return False
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, params: dict, select_list: str) -> None:
