@@ -62,6 +62,12 @@ def required(kind, col, base=None, **over) -> Case:
     return bad(kind, f"{col}_missing", (col, "required"), base=base, **{col: "", **over})
 
 
+MG_PER_KG_FLOAT_BUG = pytest.mark.xfail(
+    strict=True,
+    reason="BUG: dose_mg / weight_kg <= 3.0 is checked on a binary float quotient, so exactly 3.0 mg/kg with a "
+           "decimal weight (225.3 mg / 75.1 kg, 91.2 / 30.4) computes 3.0000000000000004 and is quarantined",
+)
+
 # Tomorrow at the load's moment: NOW + 1 day = 2026-10-16 12:00 UTC = 07:00 in Chicago (CDT, UTC-5).
 EDGE_LOCAL, PAST_EDGE_LOCAL = "2026-10-16 07:00", "2026-10-16 07:01"
 EDGE_UTC, PAST_EDGE_UTC = "2026-10-16T12:00:00Z", "2026-10-16T12:00:01Z"
@@ -203,6 +209,11 @@ SESSION_CASES = [
     bad(K, "dose_not_a_number", ("dose_mg",), dose_mg="35mg"),
     ok(K, "iv_exactly_3_mg_per_kg", dose_mg="210", weight_kg="70"),
     ok(K, "im_exactly_3_mg_per_kg", modality="im_ketamine", dose_mg="240", weight_kg="80"),
+    # decimal weights: 225.3 / 75.1 is exactly 3.0, though 3.0000000000000004 in binary floating point
+    ok(K, "iv_exactly_3_mg_per_kg_decimal_weight", dose_mg="225.3", weight_kg="75.1", marks=MG_PER_KG_FLOAT_BUG),
+    ok(K, "im_exactly_3_mg_per_kg_decimal_weight", modality="im_ketamine", dose_mg="91.2", weight_kg="30.4",
+       marks=MG_PER_KG_FLOAT_BUG),
+    ok(K, "exactly_3_mg_per_kg_decimal_weight_rounding_down", dose_mg="217.2", weight_kg="72.4"),
     bad(K, "iv_above_3_mg_per_kg", ("3",), dose_mg="210.7", weight_kg="70"),
     bad(K, "im_above_3_mg_per_kg", ("3",), modality="im_ketamine", dose_mg="241", weight_kg="80"),
     *(ok(K, f"esketamine_{d}mg", base=esketamine_session, dose_mg=d, stored={"dose_mg": float(d)})
@@ -507,15 +518,14 @@ def test_row_rule(loaded: Loaded, case: Case):
 
 
 def test_every_row_of_the_rules_batch_is_accounted_for(loaded: Loaded):
-    """rows read = loaded + quarantined + duplicates, and the quarantine holds exactly the broken cases."""
+    """rows read = loaded + quarantined + duplicates; each row is stored or quarantined, never both."""
     for f in loaded.report.files:
         assert f.status == "loaded", (f.file, f.reason)
-        assert f.rows_read == f.loaded + f.quarantined + f.duplicates
-    for kind, file in FILES.items():
-        broken = sum(1 for c in ALL_CASES if c.kind == kind and c.fails)
-        f = next(f for f in loaded.report.files if f.file == file)
-        assert f.quarantined == broken, (file, f.quarantined, broken)
-        assert f.loaded == f.rows_read - broken
+        assert f.rows_read == f.loaded + f.quarantined + f.duplicates and f.duplicates == 0
+        stored = {n for file, n in loaded.stored if file == f.file}
+        quarantined = {n for file, n in loaded.quarantined if file == f.file}
+        assert len(stored) == f.loaded and len(quarantined) == f.quarantined
+        assert stored | quarantined == set(range(1, f.rows_read + 1)) and not stored & quarantined
         assert f.dropped_identifier_columns == [IDENTIFIER]
 
 
