@@ -14,13 +14,15 @@ test_load_files.py covers). Each case then checks its own row:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from itertools import product
 
 import pytest
 
 from conftest import (
-    COLUMNS, KEYS, NOW, NYC, P1, P2, PSEUDO, S_CAN, S_ESK, S_KET, S_NYC, assessment, base_rows,
+    COLUMNS, KEY, KEYS, NOW, NYC, P1, P2, PSEUDO, S_CAN, S_ESK, S_KET, S_NYC, assessment, base_rows,
     clinic, esketamine_session, load, patient, query_dicts, quarantine, session, side_effect,
     untreated_session, vital, write_file,
 )
@@ -123,6 +125,10 @@ PATIENT_CASES = [
     *(required(K, c) for c in ["patient_ref", "clinic_id", "primary_indication"]),
     bad(K, "clinic_unknown", ("clinic_id", "known"), clinic_id="C-NOWHERE"),
     ok(K, "home_clinic_new_york", clinic_id=NYC),
+    # HMAC-SHA256 of the trimmed UTF-8 text, with the configured key (computed here independently)
+    ok(K, "patient_ref_non_ascii_hmac_of_utf8", patient_ref=" EHR-Ñandú-ü1 ",
+       stored={"patient_ref": hmac.new(KEY, "EHR-Ñandú-ü1".encode("utf-8"), hashlib.sha256).hexdigest()}),
+
     ok(K, "birth_year_1900", birth_year="1900", stored={"birth_year": 1900}),
     ok(K, "birth_year_current_year", birth_year=str(NOW.year), stored={"birth_year": NOW.year}),
     ok(K, "birth_year_absent", birth_year="", stored={"birth_year": None}),
@@ -445,6 +451,7 @@ def _case_rows() -> dict[str, list[tuple[Case, dict]]]:
 
 @dataclass
 class Loaded:
+    db: object
     report: object
     where: dict  # (kind, case id) -> (file, row number, row as written)
     stored: dict  # (file, row number) -> stored raw.<kind> row
@@ -471,7 +478,7 @@ def loaded(tmp_path_factory) -> Loaded:
         for r in query_dicts(db, f"SELECT * FROM raw.{kind}"):
             stored[(r["_file"], r["_row"])] = r
     quarantined = {(q["file"], q["row_number"]): q for q in quarantine(db)}
-    return Loaded(report, where, stored, quarantined)
+    return Loaded(db, report, where, stored, quarantined)
 
 
 def _params(cases):
@@ -527,6 +534,23 @@ def test_every_row_of_the_rules_batch_is_accounted_for(loaded: Loaded):
         assert len(stored) == f.loaded and len(quarantined) == f.quarantined
         assert stored | quarantined == set(range(1, f.rows_read + 1)) and not stored & quarantined
         assert f.dropped_identifier_columns == [IDENTIFIER]
+
+
+def test_the_suite_results_stored_for_each_file_agree_with_the_quarantine(loaded: Loaded):
+    """Each load's rule results are in audit.check_results: every failing rule counts exactly the
+    quarantined rows whose reasons quote it, and every quarantine reason is a failing rule's words."""
+    results = query_dicts(loaded.db, "SELECT * FROM audit.check_results")
+    assert {r["file"] for r in results} == set(FILES.values())
+    for file in FILES.values():
+        failing = [r for r in results if r["file"] == file and not r["success"]]
+        reasons = [reason for (f, _), q in loaded.quarantined.items() if f == file for reason in q["reasons"]]
+        for r in failing:
+            quoted = sum(1 for reason in reasons if reason.startswith(r["description"]))
+            assert quoted == r["unexpected_count"], (file, r["description"], quoted, r["unexpected_count"])
+        for reason in reasons:
+            assert any(reason.startswith(r["description"]) for r in failing), (file, reason)
+        passing = [r for r in results if r["file"] == file and r["success"]]
+        assert all(r["unexpected_count"] == 0 for r in passing)
 
 
 def test_treatment_duration_is_measured_between_instants_across_daylight_saving_changes(tmp_path):
