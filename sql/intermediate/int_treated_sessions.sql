@@ -83,7 +83,6 @@ final as (
         sessions.patient_key,
         sessions.clinic_id,
         clinics.timezone,
-        sessions.chair_id,
         sessions.modality,
         sessions.modality_family,
         sessions.status,
@@ -94,13 +93,8 @@ final as (
                 then 'induction'
             else 'booster'
         end as phase,
-        sessions.scheduled_start,
-        sessions.checkin_at,
         sessions.treatment_start,
-        sessions.treatment_end,
-        sessions.discharge_at,
         sessions.treatment_start_utc,
-        sessions.treatment_end_utc,
         sessions.checkin_at_utc,
         sessions.discharge_at_utc,
         placed.next_session_start_utc,

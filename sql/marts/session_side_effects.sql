@@ -1,4 +1,4 @@
--- one row per treated session and side effect (at most one row per effect), with the session's filters and dose band
+-- one row per treated session and side effect (at most one row per effect), with the session's day, filter group, place in its course and dose band
 with side_effects as (
     select * from staging.stg_side_effects
 ),
@@ -7,10 +7,9 @@ sessions as (
     select
         session_id,
         clinic_id,
-        session_date,
         modality,
-        modality_family,
         indication,
+        session_date,
         session_number,
         phase,
         dose_band,
@@ -19,14 +18,15 @@ sessions as (
     where is_treated
 ),
 
+filter_groups as (
+    select * from marts.filter_groups
+),
+
+-- Clinic, modality and indication are stored as the session's filter group (see marts.filter_groups).
 final as (
     select
-        side_effects.session_id,
-        sessions.clinic_id,
+        filter_groups.filter_group,
         sessions.session_date,
-        sessions.modality,
-        sessions.modality_family,
-        sessions.indication,
         sessions.session_number,
         sessions.phase,
         sessions.dose_band,
@@ -37,6 +37,10 @@ final as (
         side_effects.intervention
     from side_effects
     inner join sessions using (session_id)
+    inner join filter_groups
+        on filter_groups.clinic_id = sessions.clinic_id
+        and filter_groups.modality = sessions.modality
+        and filter_groups.indication is not distinct from sessions.indication
 )
 
 select * from final

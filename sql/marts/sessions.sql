@@ -27,7 +27,8 @@ side_effects as (
         count(*) filter (where intervention <> 'none') as side_effects_with_intervention,
         count(*) filter (where severity = 'mild') as mild_side_effects,
         count(*) filter (where severity = 'moderate') as moderate_side_effects,
-        count(*) filter (where severity = 'severe') as severe_side_effects
+        count(*) filter (where severity = 'severe') as severe_side_effects,
+        list(distinct intervention order by intervention) as interventions
     from staging.stg_side_effects
     group by session_id
 ),
@@ -71,6 +72,7 @@ joined as (
         side_effects.mild_side_effects,
         side_effects.moderate_side_effects,
         side_effects.severe_side_effects,
+        side_effects.interventions,
         case
             when all_sessions.modality_family = 'ketamine' and all_sessions.weight_kg > 0
                 then round(all_sessions.dose_mg / all_sessions.weight_kg, 6)
@@ -137,6 +139,8 @@ shaped as (
         case when is_treated then coalesce(moderate_side_effects, 0) > 0 end as has_moderate_side_effect,
         case when is_treated then coalesce(severe_side_effects, 0) > 0 end as has_severe_side_effect,
         case when is_treated then coalesce(side_effects_with_intervention, 0) > 0 end as has_intervention,
+        -- the interventions its side effects received ('none' for a side effect that needed none)
+        case when is_treated then coalesce(interventions, []) end as interventions,
         case when is_treated then coalesce(vitals_readings, 0) end as vitals_readings,
         case when is_treated then coalesce(vitals_readings, 0) > 0 end as has_vitals,
         case when is_treated then coalesce(bp_elevated, false) end as bp_elevated,

