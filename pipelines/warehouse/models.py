@@ -30,7 +30,7 @@ MACRO_LAYER = "metrics"
 _MATERIALIZATION = {"staging": "VIEW", "intermediate": "TABLE", "marts": "TABLE"}
 # A model may ask for another materialization in a comment line of its header (before the SQL),
 # e.g. "-- materialized: view" for a thin join that is cheaper to run than to store.
-_MATERIALIZED = re.compile(r"^--\s*materialized:\s*(view|table)\s*$", re.IGNORECASE | re.MULTILINE)
+_MATERIALIZED = re.compile(r"^--\s*materialized:\s*(view|table)\b", re.IGNORECASE | re.MULTILINE)
 _REF = re.compile(r"\b(staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 
 

@@ -8,17 +8,24 @@ clinics as (
     select clinic_id, timezone from intermediate.int_clinics
 ),
 
--- A patient's treated sessions of one modality family, in the order of their instants (only the
--- columns the ordering needs: the windows below sort a million rows at the 10M-vitals scale).
+-- A patient's treated sessions of one modality family, in the order of their instants (carrying
+-- only the columns the models downstream read: the windows sort a million rows at 10M vitals).
 ordered as (
     select
         sessions.session_id,
         sessions.patient_key,
+        sessions.clinic_id,
+        clinics.timezone,
+        sessions.modality,
         sessions.modality_family,
+        sessions.status,
         sessions.treatment_start,
         sessions.treatment_start_utc,
+        sessions.checkin_at_utc,
+        sessions.discharge_at_utc,
+        sessions.dose_mg,
+        sessions.weight_kg,
         row_number() over by_patient as patient_session_number,
-        lag(sessions.session_id) over by_patient as previous_session_id,
         lag(sessions.treatment_start) over by_patient as previous_start,
         lag(sessions.treatment_start_utc) over by_patient as previous_start_utc,
         lag(clinics.timezone) over by_patient as previous_timezone,
@@ -67,48 +74,40 @@ in_course as (
 
 placed as (
     select
-        session_id,
-        -- a course is named by the session_id of its session 1
-        course_first_session_id as course_id,
+        *,
         patient_session_number - course_first_number + 1 as session_number,
-        case when starts_course then null else previous_start end as previous_session_start,
-        case when coalesce(next_starts_course, true) then null else next_start_utc end as next_session_start_utc
+        case when modality_family = 'esketamine' then 8 else 6 end as induction_size
     from in_course
 ),
 
 final as (
     select
-        sessions.session_id,
-        placed.course_id,
-        sessions.patient_key,
-        sessions.clinic_id,
-        clinics.timezone,
-        sessions.modality,
-        sessions.modality_family,
-        sessions.status,
-        placed.session_number,
-        case when sessions.modality_family = 'esketamine' then 8 else 6 end as induction_size,
-        case
-            when placed.session_number <= case when sessions.modality_family = 'esketamine' then 8 else 6 end
-                then 'induction'
-            else 'booster'
-        end as phase,
-        sessions.treatment_start,
-        sessions.treatment_start_utc,
-        sessions.checkin_at_utc,
-        sessions.discharge_at_utc,
-        placed.next_session_start_utc,
-        sessions.treatment_start::date as session_date,
+        session_id,
+        -- a course is named by the session_id of its session 1
+        course_first_session_id as course_id,
+        patient_key,
+        clinic_id,
+        timezone,
+        modality,
+        modality_family,
+        status,
+        session_number,
+        induction_size,
+        case when session_number <= induction_size then 'induction' else 'booster' end as phase,
+        treatment_start,
+        treatment_start_utc,
+        checkin_at_utc,
+        discharge_at_utc,
+        case when coalesce(next_starts_course, true) then null else next_start_utc end as next_session_start_utc,
+        treatment_start::date as session_date,
         -- booster interval: calendar days between this session's date and session k - 1's
         case
-            when placed.session_number > case when sessions.modality_family = 'esketamine' then 8 else 6 end
-                then date_diff('day', placed.previous_session_start::date, sessions.treatment_start::date)
+            when session_number > induction_size
+                then date_diff('day', previous_start::date, treatment_start::date)
         end as booster_interval_days,
-        sessions.dose_mg,
-        sessions.weight_kg
-    from sessions
-    inner join placed using (session_id)
-    left join clinics using (clinic_id)
+        dose_mg,
+        weight_kg
+    from placed
 )
 
 select * from final

@@ -1,4 +1,4 @@
--- one row per course and instrument: baseline, follow-up, evaluability, response, remission, early signal, item-9 flags
+-- one row per course and instrument: baseline, follow-up, evaluability, response, remission, early signal, item-9 flags (filter by joining marts.courses)
 with courses as (
     select * from intermediate.int_courses
 ),
@@ -66,18 +66,6 @@ early_scores as (
 course_instruments as (
     select
         courses.course_id,
-        courses.clinic_id,
-        courses.modality_family,
-        courses.modality,
-        courses.indication,
-        courses.on_maoi,
-        courses.on_lamotrigine,
-        courses.on_benzodiazepine,
-        courses.on_opioid,
-        courses.course_start_date,
-        courses.course_month,
-        courses.induction_sessions,
-        courses.completed_induction,
         instruments.*
     from courses
     cross join instruments
@@ -116,18 +104,6 @@ evaluated as (
 final as (
     select
         course_id,
-        clinic_id,
-        modality_family,
-        modality,
-        indication,
-        on_maoi,
-        on_lamotrigine,
-        on_benzodiazepine,
-        on_opioid,
-        course_start_date,
-        course_month,
-        induction_sessions,
-        completed_induction,
         instrument,
         baseline_minimum::double as baseline_minimum,
         response_drop_percent,

@@ -1,4 +1,4 @@
--- one row per course, instrument and session number with a score (0 = baseline; k = the last score after session k, before session k + 1)
+-- one row per course, instrument and session number with a score (0 = baseline; k = the last score after session k, before session k + 1); filter by joining marts.courses
 with sessions as (
     select
         course_id,
@@ -66,15 +66,6 @@ points as (
 final as (
     select
         points.course_id,
-        outcomes.clinic_id,
-        outcomes.modality_family,
-        outcomes.modality,
-        outcomes.indication,
-        outcomes.on_maoi,
-        outcomes.on_lamotrigine,
-        outcomes.on_benzodiazepine,
-        outcomes.on_opioid,
-        outcomes.course_start_date,
         outcomes.evaluable,
         points.instrument,
         points.session_number,

@@ -8,10 +8,6 @@ untreated as (
     where not is_treated
 ),
 
-courses as (
-    select course_id, clinic_id as course_clinic_id from intermediate.int_courses
-),
-
 patients as (
     select * from staging.stg_patients
 ),
@@ -28,7 +24,7 @@ side_effects as (
         count(*) filter (where severity = 'mild') as mild_side_effects,
         count(*) filter (where severity = 'moderate') as moderate_side_effects,
         count(*) filter (where severity = 'severe') as severe_side_effects,
-        list(distinct intervention order by intervention) as interventions
+        array_distinct(list(intervention)) as interventions
     from staging.stg_side_effects
     group by session_id
 ),
@@ -53,12 +49,7 @@ all_sessions as (
 joined as (
     select
         all_sessions.*,
-        courses.course_clinic_id,
         patients.primary_indication as indication,
-        patients.on_maoi,
-        patients.on_lamotrigine,
-        patients.on_benzodiazepine,
-        patients.on_opioid,
         vitals.vitals_readings,
         vitals.bp_elevated,
         vitals.peak_systolic_bp,
@@ -78,7 +69,6 @@ joined as (
                 then round(all_sessions.dose_mg / all_sessions.weight_kg, 6)
         end as dose_mg_per_kg
     from all_sessions
-    left join courses using (course_id)
     left join patients using (patient_key)
     left join vitals using (session_id)
     left join side_effects using (session_id)
@@ -95,15 +85,9 @@ shaped as (
         is_treated,
         -- the day a session belongs to: treatment_start, or scheduled_start for cancelled and no-show
         period_start::date as session_date,
-        hour(period_start) as start_hour,
         chair_minutes,
         indication,
-        on_maoi,
-        on_lamotrigine,
-        on_benzodiazepine,
-        on_opioid,
         course_id,
-        course_clinic_id,
         session_number,
         induction_size,
         phase,

@@ -180,7 +180,7 @@ boosters as (
     select
         case breakdown
             when 'none' then 'all'
-            when 'clinic' then sessions.course_clinic_id
+            when 'clinic' then courses.clinic_id
             when 'modality' then courses.modality
             when 'modality_family' then courses.modality_family
             when 'indication' then courses.indication
@@ -190,7 +190,7 @@ boosters as (
     from marts.sessions as sessions
     inner join marts.courses as courses using (course_id)
     where sessions.is_treated and sessions.phase = 'booster'
-      and metrics.selected(sessions.course_clinic_id, clinics)
+      and metrics.selected(courses.clinic_id, clinics)
       and metrics.in_period(sessions.session_date, start_date, end_date)
       and metrics.modality_selected(courses.modality, courses.modality_family, modalities)
       and metrics.selected(courses.indication, indications)

@@ -65,6 +65,7 @@ with selected_outcomes as (
             else error('unknown breakdown ' || breakdown)
         end as group_value
     from marts.course_outcomes
+    inner join marts.courses using (course_id)
     where metrics.selected(clinic_id, clinics)
       and metrics.in_period(course_start_date, start_date, end_date)
       and metrics.modality_selected(modality, modality_family, modalities)
@@ -109,6 +110,7 @@ create or replace macro metrics.score_trajectory(
 ) as table
 with points as (
     select * from marts.score_trajectories
+    inner join marts.courses using (course_id)
     where instrument = for_instrument
       and (not evaluable_only or evaluable)
       and metrics.selected(clinic_id, clinics)
@@ -144,6 +146,7 @@ create or replace macro metrics.early_signal(
 ) as table
 with changes as (
     select instrument, early_change, early_change_fraction from marts.course_outcomes
+    inner join marts.courses using (course_id)
     where early_change is not null
       and metrics.selected(clinic_id, clinics)
       and metrics.in_period(course_start_date, start_date, end_date)
@@ -179,6 +182,7 @@ create or replace macro metrics.item9_flags(
 ) as table
 with phq9 as (
     select * from marts.course_outcomes
+    inner join marts.courses using (course_id)
     where instrument = 'PHQ9'
       and metrics.selected(clinic_id, clinics)
       and metrics.in_period(course_start_date, start_date, end_date)

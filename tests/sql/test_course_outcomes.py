@@ -326,7 +326,8 @@ def test_the_same_assessments_serve_a_patients_ketamine_and_esketamine_courses(w
     wh.assessment(shift(START, days=-1), 20)
     wh.assessment(shift("2025-01-28 13:00", days=1), 9)
     wh.build()
-    rows = wh.rows("SELECT modality_family, evaluable FROM marts.course_outcomes WHERE instrument = 'PHQ9'")
+    rows = wh.rows("SELECT c.modality_family, o.evaluable FROM marts.course_outcomes o JOIN marts.courses c USING (course_id) "
+                   "WHERE o.instrument = 'PHQ9'")
     assert sorted(rows, key=lambda r: r["modality_family"]) == [
         {"modality_family": "esketamine", "evaluable": True},
         {"modality_family": "ketamine", "evaluable": True},

@@ -58,7 +58,7 @@ def test_build_twice_and_query_the_macros_read_only(tmp_path):
     kinds = dict(con.execute(
         "SELECT schema_name || '.' || table_name, 'TABLE' FROM duckdb_tables() "
         "UNION ALL SELECT schema_name || '.' || view_name, 'VIEW' FROM duckdb_views() WHERE NOT internal").fetchall())
-    assert kinds["marts.courses"] == "TABLE" and kinds["intermediate.int_courses"] == "TABLE"
+    assert kinds["marts.sessions"] == "TABLE" and kinds["intermediate.int_courses"] == "TABLE"
     assert kinds["staging.stg_sessions"] == "VIEW"
     con.close()
     reader = duckdb.connect(str(path), read_only=True)
@@ -82,7 +82,7 @@ def test_a_model_can_ask_to_be_a_view(tmp_path):
     for layer in ("staging", "intermediate", "marts", "metrics"):
         (tmp_path / layer).mkdir()
     (tmp_path / "marts" / "thin.sql").write_text(
-        "-- one row per number\n-- materialized: view\nwith final as (select 1 as n)\n\nselect * from final\n")
+        "-- one row per number\n-- materialized: view (a note)\nwith final as (select 1 as n)\n\nselect * from final\n")
     (tmp_path / "marts" / "thick.sql").write_text("-- one row per number\nwith final as (select 1 as n)\n\nselect * from final\n")
     con = duckdb.connect()
     models.build_all(con, tmp_path)
