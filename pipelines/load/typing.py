@@ -124,7 +124,8 @@ _TZ_JOINS = {
 _DERIVED = {
     "sessions": [
         "(epoch(treatment_end_utc) - epoch(treatment_start_utc)) / 60.0 AS treatment_minutes",
-        "dose_mg / nullif(weight_kg, 0) AS dose_mg_per_kg",
+        # Rounded so exactly 3.0 mg/kg with a decimal weight (225.3 / 75.1) is not 3.0000000000000004.
+        "round(dose_mg / nullif(weight_kg, 0), 9) AS dose_mg_per_kg",
     ],
     "assessments": ["score = trunc(score) AS score_is_whole"],
 }

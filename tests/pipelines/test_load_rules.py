@@ -64,12 +64,6 @@ def required(kind, col, base=None, **over) -> Case:
     return bad(kind, f"{col}_missing", (col, "required"), base=base, **{col: "", **over})
 
 
-MG_PER_KG_FLOAT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: dose_mg / weight_kg <= 3.0 is checked on a binary float quotient, so exactly 3.0 mg/kg with a "
-           "decimal weight (225.3 mg / 75.1 kg, 91.2 / 30.4) computes 3.0000000000000004 and is quarantined",
-)
-
 # Tomorrow at the load's moment: NOW + 1 day = 2026-10-16 12:00 UTC = 07:00 in Chicago (CDT, UTC-5).
 EDGE_LOCAL, PAST_EDGE_LOCAL = "2026-10-16 07:00", "2026-10-16 07:01"
 EDGE_UTC, PAST_EDGE_UTC = "2026-10-16T12:00:00Z", "2026-10-16T12:00:01Z"
@@ -216,9 +210,8 @@ SESSION_CASES = [
     ok(K, "iv_exactly_3_mg_per_kg", dose_mg="210", weight_kg="70"),
     ok(K, "im_exactly_3_mg_per_kg", modality="im_ketamine", dose_mg="240", weight_kg="80"),
     # decimal weights: 225.3 / 75.1 is exactly 3.0, though 3.0000000000000004 in binary floating point
-    ok(K, "iv_exactly_3_mg_per_kg_decimal_weight", dose_mg="225.3", weight_kg="75.1", marks=MG_PER_KG_FLOAT_BUG),
-    ok(K, "im_exactly_3_mg_per_kg_decimal_weight", modality="im_ketamine", dose_mg="91.2", weight_kg="30.4",
-       marks=MG_PER_KG_FLOAT_BUG),
+    ok(K, "iv_exactly_3_mg_per_kg_decimal_weight", dose_mg="225.3", weight_kg="75.1"),
+    ok(K, "im_exactly_3_mg_per_kg_decimal_weight", modality="im_ketamine", dose_mg="91.2", weight_kg="30.4"),
     ok(K, "exactly_3_mg_per_kg_decimal_weight_rounding_down", dose_mg="217.2", weight_kg="72.4"),
     bad(K, "iv_above_3_mg_per_kg", ("3",), dose_mg="210.7", weight_kg="70"),
     bad(K, "im_above_3_mg_per_kg", ("3",), modality="im_ketamine", dose_mg="241", weight_kg="80"),
