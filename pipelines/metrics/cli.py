@@ -16,7 +16,7 @@ def _day(text: str):
     try:
         return parse_day(text)
     except UsageError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid date written YYYY-MM-DD") from None
 
 
 def add_parser(sub) -> None:

@@ -17,4 +17,4 @@ def parse_day(text: str, flag: str = "date") -> dt.date:
             raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{flag} {text!r} is not a date written YYYY-MM-DD") from None
+        raise UsageError(f"{flag} {text!r} is not a valid date written YYYY-MM-DD") from None
