@@ -1,22 +1,39 @@
-"""The app's only door to the warehouse: read-only, parameterized, cached by warehouse version.
+"""The app's only door to the warehouse: read-only, parameterized, scoped, cached by warehouse version.
 
-The published version file is resolved once per rerun; connections and query results are cached
-under that resolved path, so a new load shows up without a restart and an old version's results
-are never mixed with a new one's. Each Streamlit session thread takes its own cursor.
+Every public function takes the viewer's `Scope` and the page's `Filters`, intersects the requested
+clinics with the scope *before* any SQL runs (`Scope.restrict`), and reads marts and `metrics.*`
+macros only (the Data quality functions read the `staging.stg_*` audit views), always with `?`
+parameters. Nothing here computes a figure the macros already compute.
+
+Versions: `begin_run()` (called at the top of every Streamlit rerun) resolves the published
+warehouse pointer once; every query of that rerun reads that version file, and results are cached
+under its path, so a new load shows up on the next rerun without a restart and two versions are
+never mixed in one page. Outside Streamlit (benchmarks, exports) each call resolves the pointer.
+One DuckDB connection per version file (st.cache_resource); every query takes its own cursor.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
+from dashboard import settings
+from dashboard.filters import FilterOptions, Filters
+from dashboard.scope import Scope
 from pipelines import config
-from pipelines.warehouse.publish import resolve_version
+from pipelines.warehouse.publish import resolve_version, version_number
 
-RESULT_TTL_SECONDS = 600
+RESULT_TTL_SECONDS = settings.cache_ttl_seconds()
+_VERSION_KEY = "_dashboard_warehouse_version"
+
+# --------------------------------------------------------------------------------------- plumbing
 
 
 def current_version_path() -> Path | None:
@@ -24,29 +41,442 @@ def current_version_path() -> Path | None:
     return resolve_version(config.db_path())
 
 
+def begin_run() -> Path | None:
+    """Resolve the published version once for this rerun and pin it for the rerun's queries."""
+    path = current_version_path()
+    if get_script_run_ctx(suppress_warning=True) is not None:
+        st.session_state[_VERSION_KEY] = str(path) if path else None
+    return path
+
+
+def _pinned_version() -> str | None:
+    if get_script_run_ctx(suppress_warning=True) is not None and _VERSION_KEY in st.session_state:
+        return st.session_state[_VERSION_KEY]
+    path = current_version_path()
+    return str(path) if path else None
+
+
+def warehouse_ready() -> bool:
+    return _pinned_version() is not None
+
+
+_connect_lock = threading.Lock()
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _connection(version_path: str) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(version_path, read_only=True)
+    with _connect_lock:
+        return duckdb.connect(version_path, read_only=True, config={"threads": 2})
 
 
-@st.cache_data(ttl=RESULT_TTL_SECONDS, show_spinner=False, max_entries=512)
-def _query(version_path: str, sql: str, params: tuple) -> pd.DataFrame:
+def _execute(version_path: str, sql: str, params: tuple) -> pd.DataFrame:
     cursor = _connection(version_path).cursor()
     try:
-        return cursor.execute(sql, list(params)).df()
+        return cursor.execute(sql, [list(p) if isinstance(p, tuple) else p for p in params]).df()
     finally:
         cursor.close()
 
 
-def query(sql: str, params: tuple = ()) -> pd.DataFrame:
-    path = current_version_path()
+@st.cache_data(ttl=RESULT_TTL_SECONDS, show_spinner=False, max_entries=1024)
+def _cached(version_path: str, sql: str, params: tuple) -> pd.DataFrame:
+    return _execute(version_path, sql, params)
+
+
+def query(sql: str, params: tuple = (), cached: bool = True) -> pd.DataFrame:
+    """Run one parameterized statement on the pinned version (an empty frame before the first load)."""
+    path = _pinned_version()
     if path is None:
         return pd.DataFrame()
-    return _query(str(path), sql, tuple(params))
+    frozen = tuple(tuple(p) if isinstance(p, list) else p for p in params)
+    if cached:
+        return _cached(path, sql, frozen).copy()
+    return _execute(path, sql, frozen)
 
 
-def load_files() -> pd.DataFrame:
-    return query(
-        "select load_id, batch, finished_at, file, kind, status, rows_read, loaded, quarantined, "
-        "duplicates, replaced, reason from staging.stg_load_files order by load_id desc, file"
+# ------------------------------------------------------------------------------------- filters
+
+
+_FILTERS_SQL = (
+    "clinics := ?::VARCHAR[], start_date := ?::DATE, end_date := ?::DATE, "
+    "modalities := ?::VARCHAR[], indications := ?::VARCHAR[]"
+)
+_CLINIC_PERIOD_SQL = "clinics := ?::VARCHAR[], start_date := ?::DATE, end_date := ?::DATE"
+
+_NAMES_CTE = (
+    "names as (select clinic_id, arg_max(clinic_name, valid_from) as clinic_name "
+    "from marts.clinic_capacity group by clinic_id)"
+)
+
+
+def _list(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    return tuple(values) if values else None
+
+
+def _args(scope: Scope, f: Filters) -> tuple:
+    """The five filter parameters, clinics already intersected with the scope."""
+    clinics = scope.restrict(f.clinics)
+    return (
+        tuple(clinics) if clinics is not None else None,
+        f.start,
+        f.end,
+        _list(f.modalities),
+        _list(f.indications),
     )
+
+
+def _clinic_period_args(scope: Scope, f: Filters) -> tuple:
+    clinics = scope.restrict(f.clinics)
+    return (tuple(clinics) if clinics is not None else None, f.start, f.end)
+
+
+def _macro(name: str, scope: Scope, f: Filters, extra_sql: str = "", extra: tuple = (),
+           order_by: str = "") -> pd.DataFrame:
+    sql = f"select * from metrics.{name}({_FILTERS_SQL}{extra_sql})"
+    if order_by:
+        sql += f" order by {order_by}"
+    return query(sql, _args(scope, f) + extra)
+
+
+BREAKDOWNS = {
+    "none", "clinic", "indication", "modality", "modality_family", "month", "maoi", "lamotrigine",
+    "benzodiazepine", "opioid", "dose_band", "session_number", "phase", "severity",
+}
+
+
+def _breakdown(value: str) -> str:
+    if value not in BREAKDOWNS:
+        raise ValueError(f"unknown breakdown {value!r}")
+    return value
+
+
+# ------------------------------------------------------------------------------- options, period
+
+
+@dataclass(frozen=True)
+class WarehouseInfo:
+    version: int | None
+    file_name: str | None
+    last_load_finished: dt.datetime | None
+    last_load_batch: str | None
+    loads: int
+    open_quarantined_rows: int
+    last_load_quarantined_rows: int
+
+
+def filter_options(scope: Scope) -> FilterOptions:
+    """The clinics (id -> current name) the scope allows, modality and indication codes, and the
+    data's first and last day for those clinics."""
+    if not warehouse_ready():
+        return FilterOptions()
+    clinics = scope.restrict(None)
+    names = query(
+        f"with {_NAMES_CTE} select clinic_id, clinic_name from names "
+        "where ?::VARCHAR[] is null or list_contains(?::VARCHAR[], clinic_id) order by clinic_name",
+        (tuple(clinics) if clinics is not None else None,) * 2,
+    )
+    groups = query(
+        "select distinct modality, indication from marts.filter_groups "
+        "where ?::VARCHAR[] is null or list_contains(?::VARCHAR[], clinic_id)",
+        (tuple(clinics) if clinics is not None else None,) * 2,
+    )
+    period = query("select start_date, end_date from metrics.data_period(clinics := ?::VARCHAR[])",
+                   (tuple(clinics) if clinics is not None else None,))
+    start = end = None
+    if not period.empty and pd.notna(period.iloc[0]["start_date"]):
+        start = pd.Timestamp(period.iloc[0]["start_date"]).date()
+        end = pd.Timestamp(period.iloc[0]["end_date"]).date()
+    order = ["iv_ketamine", "im_ketamine", "esketamine_nasal"]
+    modalities = sorted(set(groups["modality"].dropna()) if not groups.empty else set(),
+                        key=lambda m: (order.index(m) if m in order else 99, m))
+    indications = sorted(set(groups["indication"].dropna()) if not groups.empty else set())
+    return FilterOptions(
+        clinics=dict(zip(names["clinic_id"], names["clinic_name"], strict=True)) if not names.empty else {},
+        modalities=modalities,
+        indications=indications,
+        data_start=start,
+        data_end=end,
+    )
+
+
+def warehouse_info() -> WarehouseInfo:
+    """The published version, the last load and the quarantine's size (for every page's footer)."""
+    path = _pinned_version()
+    if path is None:
+        return WarehouseInfo(None, None, None, None, 0, 0, 0)
+    loads = query(
+        "select load_id, batch, finished_at from staging.stg_load_files "
+        "group by all order by load_id desc"
+    )
+    quarantine = query(
+        "select count(*) filter (where is_open) as open_rows, "
+        "count(*) filter (where load_id = (select max(load_id) from staging.stg_quarantine)) as last_rows "
+        "from staging.stg_quarantine"
+    )
+    last = loads.iloc[0] if not loads.empty else None
+    return WarehouseInfo(
+        version=version_number(Path(path)),
+        file_name=Path(path).name,
+        last_load_finished=pd.Timestamp(last["finished_at"]).to_pydatetime() if last is not None else None,
+        last_load_batch=str(last["batch"]) if last is not None else None,
+        loads=len(loads),
+        open_quarantined_rows=int(quarantine.iloc[0]["open_rows"]) if not quarantine.empty else 0,
+        last_load_quarantined_rows=int(quarantine.iloc[0]["last_rows"]) if not quarantine.empty else 0,
+    )
+
+
+# ---------------------------------------------------------------------------------------- outcomes
+
+
+def course_counts(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
+    return _macro("course_counts", scope, f, ", breakdown := ?", (_breakdown(breakdown),), "group_value")
+
+
+def outcome_rates(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
+    """Per instrument (and breakdown group): courses, why not evaluable, response and remission with CIs.
+    With breakdown 'clinic', clinic_name is added."""
+    if breakdown == "clinic":
+        sql = (
+            f"with {_NAMES_CTE} select o.*, coalesce(names.clinic_name, o.group_value) as clinic_name "
+            f"from metrics.outcome_rates({_FILTERS_SQL}, breakdown := 'clinic') o "
+            "left join names on names.clinic_id = o.group_value order by instrument, clinic_name"
+        )
+        return query(sql, _args(scope, f))
+    return _macro("outcome_rates", scope, f, ", breakdown := ?", (_breakdown(breakdown),), "instrument, group_value")
+
+
+def score_trajectory(scope: Scope, f: Filters, instrument: str = "PHQ9", evaluable_only: bool = False) -> pd.DataFrame:
+    return _macro("score_trajectory", scope, f, ", for_instrument := ?, evaluable_only := ?",
+                  (instrument, bool(evaluable_only)), "session_number")
+
+
+def early_signal(scope: Scope, f: Filters) -> pd.DataFrame:
+    return _macro("early_signal", scope, f, order_by="instrument")
+
+
+def item9_flags(scope: Scope, f: Filters) -> pd.DataFrame:
+    return _macro("item9_flags", scope, f)
+
+
+def induction_funnel(scope: Scope, f: Filters) -> pd.DataFrame:
+    return _macro("induction_funnel", scope, f, order_by="modality_family, session_number")
+
+
+MEASURES = {"response", "remission", "induction_completion", "side_effect", "bp_elevation", "rems_complete"}
+
+
+def clinic_comparison(scope: Scope, f: Filters, measure: str = "response", instrument: str = "PHQ9",
+                      effect: str = "any") -> dict[str, pd.DataFrame]:
+    """Funnel-plot data: {"clinics": each clinic's events, n, rate, network rate, limits, name;
+    "limits": the 95% / 99.8% control limits on a grid of n up to the largest clinic's n}."""
+    if measure not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}")
+    sql = (
+        f"with {_NAMES_CTE} select c.*, coalesce(names.clinic_name, c.clinic_id) as clinic_name "
+        f"from metrics.clinic_comparison(?, {_FILTERS_SQL}, for_instrument := ?, for_effect := ?) c "
+        "left join names using (clinic_id) order by c.n desc, clinic_name"
+    )
+    clinics = query(sql, (measure,) + _args(scope, f) + (instrument, effect))
+    limits = pd.DataFrame()
+    if not clinics.empty and clinics["network_rate"].notna().any() and clinics["n"].max() > 0:
+        p = float(clinics["network_rate"].dropna().iloc[0])
+        n_max = int(clinics["n"].max())
+        limits = query("select * from metrics.funnel_limits(?::DOUBLE, ?::INTEGER) order by n", (p, max(n_max, 10)))
+    return {"clinics": clinics, "limits": limits}
+
+
+# ------------------------------------------------------------------------------------------ safety
+
+
+def active_patients(scope: Scope, f: Filters) -> pd.DataFrame:
+    return _macro("active_patients", scope, f)
+
+
+def treated_sessions(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
+    return _macro("treated_sessions", scope, f, ", breakdown := ?", (_breakdown(breakdown),))
+
+
+def side_effect_rates(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
+    return _macro("side_effect_rates", scope, f, ", breakdown := ?", (_breakdown(breakdown),), "effect, group_value")
+
+
+def side_effect_interventions(scope: Scope, f: Filters) -> pd.DataFrame:
+    return _macro("side_effect_interventions", scope, f, order_by="rate desc")
+
+
+def bp_elevation(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
+    return _macro("bp_elevation", scope, f, ", breakdown := ?", (_breakdown(breakdown),), "group_value")
+
+
+def peak_rise_histogram(scope: Scope, f: Filters, bin_mmhg: int = 5) -> pd.DataFrame:
+    return _macro("peak_rise_histogram", scope, f, ", bin_mmhg := ?", (int(bin_mmhg),), "bin_start")
+
+
+def vitals_by_minute(scope: Scope, f: Filters, bin_minutes: int = 5) -> pd.DataFrame:
+    return _macro("vitals_by_minute", scope, f, ", bin_minutes := ?", (int(bin_minutes),), "minute")
+
+
+def rems_completeness(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
+    """Esketamine REMS monitoring completeness (the macro takes no modality filter: esketamine only)."""
+    clinics, start, end, _modalities, indications = _args(scope, f)
+    sql = (
+        f"with {_NAMES_CTE} select r.*, coalesce(names.clinic_name, r.group_value) as clinic_name "
+        "from metrics.rems_completeness(clinics := ?::VARCHAR[], start_date := ?::DATE, "
+        "end_date := ?::DATE, indications := ?::VARCHAR[], breakdown := ?) r "
+        "left join names on names.clinic_id = r.group_value order by r.group_value"
+    )
+    return query(sql, (clinics, start, end, indications, _breakdown(breakdown)))
+
+
+# ---------------------------------------------------------------------------------------- boosters
+
+
+def booster_intervals(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
+    if breakdown == "clinic":
+        sql = (
+            f"with {_NAMES_CTE} select b.*, coalesce(names.clinic_name, b.group_value) as clinic_name "
+            f"from metrics.booster_intervals({_FILTERS_SQL}, breakdown := 'clinic') b "
+            "left join names on names.clinic_id = b.group_value order by clinic_name"
+        )
+        return query(sql, _args(scope, f))
+    return _macro("booster_intervals", scope, f, ", breakdown := ?", (_breakdown(breakdown),), "group_value")
+
+
+def booster_interval_histogram(scope: Scope, f: Filters, bin_days: int = 7) -> pd.DataFrame:
+    return _macro("booster_interval_histogram", scope, f, ", bin_days := ?", (int(bin_days),), "bin_start")
+
+
+def booster_km(scope: Scope, f: Filters) -> pd.DataFrame:
+    return _macro("booster_km", scope, f, order_by="days")
+
+
+def boosters_per_patient_year(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
+    if breakdown == "clinic":
+        sql = (
+            f"with {_NAMES_CTE} select b.*, coalesce(names.clinic_name, b.group_value) as clinic_name "
+            f"from metrics.boosters_per_patient_year({_FILTERS_SQL}, breakdown := 'clinic') b "
+            "left join names on names.clinic_id = b.group_value order by clinic_name"
+        )
+        return query(sql, _args(scope, f))
+    return _macro("boosters_per_patient_year", scope, f, ", breakdown := ?", (_breakdown(breakdown),), "group_value")
+
+
+# ---------------------------------------------------------------------------------------- capacity
+
+
+def utilization(scope: Scope, f: Filters) -> pd.DataFrame:
+    """Per clinic over the period, plus the chairs of the capacity row valid on the period's last day.
+    Chair utilization has no modality or indication filter: chairs are shared by every treatment."""
+    sql = (
+        "with caps as (select clinic_id, arg_max(chairs, valid_from) as chairs from marts.clinic_capacity "
+        "where ?::DATE is null or valid_from <= ?::DATE group by clinic_id) "
+        f"select u.*, caps.chairs from metrics.utilization({_CLINIC_PERIOD_SQL}) u "
+        "left join caps using (clinic_id) order by u.clinic_name"
+    )
+    return query(sql, (f.end, f.end) + _clinic_period_args(scope, f))
+
+
+def network_utilization(scope: Scope, f: Filters) -> pd.DataFrame:
+    """The selected clinics pooled: sum of occupied over sum of available chair-hours from
+    metrics.utilization (the macro gives clinics only; the metrics owner is asked for a pooled one)."""
+    sql = (
+        "select sum(available_chair_hours) as available_chair_hours, sum(occupied_chair_hours) as occupied_chair_hours, "
+        "sum(occupied_chair_hours) / nullif(sum(available_chair_hours), 0) as utilization, "
+        "sum(lost_chair_hours) as lost_chair_hours, "
+        "sum(lost_chair_hours) / nullif(sum(available_chair_hours), 0) as lost_share, "
+        "sum(no_show_sessions) as no_show_sessions, sum(cancelled_sessions) as cancelled_sessions, "
+        "count(*) as clinics "
+        f"from metrics.utilization({_CLINIC_PERIOD_SQL})"
+    )
+    return query(sql, _clinic_period_args(scope, f))
+
+
+def utilization_by_week(scope: Scope, f: Filters) -> pd.DataFrame:
+    sql = (
+        f"with {_NAMES_CTE} select w.*, coalesce(names.clinic_name, w.clinic_id) as clinic_name "
+        f"from metrics.utilization_by_week({_CLINIC_PERIOD_SQL}) w left join names using (clinic_id) "
+        "order by clinic_name, week_start"
+    )
+    return query(sql, _clinic_period_args(scope, f))
+
+
+def utilization_by_weekday_hour(scope: Scope, f: Filters) -> pd.DataFrame:
+    sql = (
+        f"with {_NAMES_CTE} select h.*, coalesce(names.clinic_name, h.clinic_id) as clinic_name "
+        f"from metrics.utilization_by_weekday_hour({_CLINIC_PERIOD_SQL}) h left join names using (clinic_id) "
+        "order by clinic_name, weekday, hour"
+    )
+    return query(sql, _clinic_period_args(scope, f))
+
+
+# ------------------------------------------------------------------------------------ data quality
+
+
+def loads(scope: Scope) -> pd.DataFrame:
+    """One row per published load with its totals."""
+    return query(
+        "select load_id, warehouse_version, batch, started_at, finished_at, count(*) as files, "
+        "sum(rows_read) as rows_read, sum(loaded) as loaded, sum(quarantined) as quarantined, "
+        "sum(duplicates) as duplicates, sum(replaced) as replaced, "
+        "count(*) filter (where status = 'rejected') as rejected_files "
+        "from staging.stg_load_files group by all order by load_id desc"
+    )
+
+
+def load_files(scope: Scope, load_id: int | None = None) -> pd.DataFrame:
+    """Per-file counts of one load (all loads when load_id is None)."""
+    return query(
+        "select load_id, batch, finished_at, file, kind, status, rows_read, loaded, quarantined, duplicates, "
+        "replaced, reason, dropped_identifier_columns, ignored_columns, seconds "
+        "from staging.stg_load_files where ?::BIGINT is null or load_id = ?::BIGINT order by load_id desc, file",
+        (load_id, load_id),
+    )
+
+
+def check_results(scope: Scope, load_id: int | None = None, failed_only: bool = False) -> pd.DataFrame:
+    """Expectation-suite and SQL check results per file and rule."""
+    return query(
+        "select load_id, file, kind, engine, suite, rule_id, description, success, element_count, "
+        "unexpected_count, gx_checked_rows from staging.stg_check_results "
+        "where (?::BIGINT is null or load_id = ?::BIGINT) and (not ? or not success) "
+        "order by load_id desc, success, unexpected_count desc, file, rule_id",
+        (load_id, load_id, bool(failed_only)),
+    )
+
+
+QUARANTINE_LIMIT = 500
+
+
+def quarantine_reasons(scope: Scope, open_only: bool = True) -> pd.DataFrame:
+    """Quarantined rows per file kind and reason."""
+    return query(
+        "select kind, reason, count(*) as rows from (select kind, unnest(reasons) as reason "
+        "from staging.stg_quarantine where is_open or not ?) group by all order by rows desc, kind, reason",
+        (bool(open_only),),
+    )
+
+
+def quarantine_rows(scope: Scope, search: str = "", kind: str | None = None, open_only: bool = True,
+                    limit: int = QUARANTINE_LIMIT) -> pd.DataFrame:
+    """Quarantined rows matching a search (file, rule, reason or value text; case-insensitive),
+    newest first. patient_ref is removed from the original values and record keys of patient-keyed
+    kinds are withheld: no patient key is ever shown. Viewers restricted to some clinics or to
+    aggregates see no row values (reasons and counts only)."""
+    search = (search or "").strip()[:100]
+    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    show_values = scope.all_clinics and not scope.aggregates_only
+    values_sql = (
+        "json_merge_patch(original::JSON, '{\"patient_ref\": null}')::VARCHAR" if show_values else "NULL::VARCHAR"
+    )
+    sql = (
+        "select quarantine_id, load_id, file, kind, row_number, "
+        "case when kind in ('patients', 'assessments') then NULL else record_key end as record_key, "
+        "array_to_string(reasons, '; ') as reasons, orphan_only, "
+        f"{values_sql} as original_values, quarantined_at, is_open, resolution "
+        "from staging.stg_quarantine "
+        "where (is_open or not ?) and (?::VARCHAR is null or kind = ?::VARCHAR) "
+        "and (? = '' or file ilike ? escape '\\' or array_to_string(reasons, ' ') ilike ? escape '\\' "
+        "or array_to_string(rule_ids, ' ') ilike ? escape '\\' "
+        + ("or json_merge_patch(original::JSON, '{\"patient_ref\": null}')::VARCHAR ilike ? escape '\\' " if show_values else "or ? = '' ")
+        + ") order by quarantine_id desc limit ?"
+    )
+    return query(sql, (bool(open_only), kind, kind, search, pattern, pattern, pattern, pattern, int(limit)))

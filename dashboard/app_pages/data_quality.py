@@ -1,13 +1,112 @@
-"""Data quality: what each load read, loaded, quarantined and rejected."""
+"""Data quality: loads, per-file counts, expectation-suite results, quarantined rows (searchable), version."""
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard import format as fmt
+from dashboard import queries, ui
 
+s = ui.state()
 st.title("Data quality")
-files = queries.load_files()
-if files.empty:
-    st.info("No warehouse has been loaded yet. Run `python -m pipelines load DIR` to load an extract batch.")
+if not s.ready:
+    st.info(
+        "**No warehouse has been loaded yet.** Put an extract batch in a folder and run "
+        "`python -m pipelines load DIR` (or `make run` to load the bundled sample). Every file's counts, "
+        "the rules checked and the quarantined rows will show here."
+    )
+    st.stop()
+
+info = queries.warehouse_info()
+loaded = info.last_load_finished.strftime("%-d %b %Y, %H:%M UTC") if info.last_load_finished else "—"
+c1, c2, c3, c4 = st.columns(4)
+ui.headline(c1, "Warehouse version", str(info.version), help=f"Published file {info.file_name}")
+ui.headline(c2, "Last load", loaded, caption=f"batch “{info.last_load_batch}”")
+ui.headline(c3, "Loads", fmt.count(info.loads))
+ui.headline(c4, "Rows in quarantine", fmt.count(info.open_quarantined_rows),
+            caption=f"{fmt.count(info.last_load_quarantined_rows)} from the last load")
+
+st.subheader("Loads")
+loads = queries.loads(s.scope)
+st.dataframe(
+    loads, hide_index=True, width="stretch",
+    column_config={
+        "load_id": st.column_config.NumberColumn("Load", format="%d"),
+        "warehouse_version": st.column_config.NumberColumn("Version", format="%d"),
+        "batch": "Batch", "started_at": st.column_config.DatetimeColumn("Started (UTC)", format="D MMM YYYY, HH:mm"),
+        "finished_at": st.column_config.DatetimeColumn("Finished (UTC)", format="D MMM YYYY, HH:mm"),
+        "files": "Files", "rows_read": st.column_config.NumberColumn("Rows read", format="localized"),
+        "loaded": st.column_config.NumberColumn("Loaded", format="localized"),
+        "quarantined": st.column_config.NumberColumn("Quarantined", format="localized"),
+        "duplicates": st.column_config.NumberColumn("Duplicates", format="localized"),
+        "replaced": st.column_config.NumberColumn("Replaced", format="localized"),
+        "rejected_files": "Rejected files",
+    },
+)
+
+load_ids = [int(v) for v in loads["load_id"]] if not loads.empty else []
+load_id = st.selectbox("Load", load_ids, format_func=lambda i: f"Load {i}", key="dq_load") if load_ids else None
+
+st.subheader("Files of the load")
+files = queries.load_files(s.scope, load_id)
+st.dataframe(
+    files.drop(columns=["load_id", "batch", "finished_at"], errors="ignore"), hide_index=True, width="stretch",
+    column_config={
+        "file": "File", "kind": "Kind", "status": "Status",
+        "rows_read": st.column_config.NumberColumn("Rows read", format="localized"),
+        "loaded": st.column_config.NumberColumn("Loaded", format="localized"),
+        "quarantined": st.column_config.NumberColumn("Quarantined", format="localized"),
+        "duplicates": st.column_config.NumberColumn("Duplicates", format="localized"),
+        "replaced": st.column_config.NumberColumn("Replaced", format="localized"),
+        "reason": "Why rejected",
+        "dropped_identifier_columns": st.column_config.ListColumn("Identifier columns dropped"),
+        "ignored_columns": st.column_config.ListColumn("Other columns ignored"),
+        "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
+    },
+)
+
+st.subheader("Checks (expectation suites and SQL)")
+failed_only = st.toggle("Only rules with failing rows", value=True, key="dq_failed_only")
+checks = queries.check_results(s.scope, load_id, failed_only)
+passed = "" if failed_only else f" · {fmt.count(int(checks['success'].sum()) if not checks.empty else 0)} passed"
+st.caption(f"{fmt.count(len(checks))} rule results{passed}. GX re-checked rows: how many rows Great Expectations "
+           "itself validated (the rest were checked by the SQL translation of the same suite).")
+st.dataframe(
+    checks.drop(columns=["load_id"], errors="ignore"), hide_index=True, width="stretch",
+    column_config={
+        "file": "File", "kind": "Kind", "engine": "Engine", "suite": "Suite", "rule_id": "Rule",
+        "description": st.column_config.TextColumn("Rule in words", width="large"),
+        "success": st.column_config.CheckboxColumn("Passed"),
+        "element_count": st.column_config.NumberColumn("Rows checked", format="localized"),
+        "unexpected_count": st.column_config.NumberColumn("Rows failing", format="localized"),
+        "gx_checked_rows": st.column_config.NumberColumn("GX re-checked rows", format="localized"),
+    },
+)
+
+st.subheader("Quarantined rows")
+ui.chart("quality.quarantine_reasons")
+c1, c2, c3 = st.columns([3, 1, 1])
+search = c1.text_input("Search file, rule, reason or value", key="dq_search", max_chars=100,
+                       placeholder="e.g. dose_mg, sessions.csv, known session")
+kinds = ["clinics", "patients", "sessions", "vitals", "assessments", "side_effects"]
+kind = c2.selectbox("Kind", [None, *kinds], format_func=lambda k: "All kinds" if k is None else k, key="dq_kind")
+open_only = c3.toggle("Open rows only", value=True, key="dq_open_only")
+rows = queries.quarantine_rows(s.scope, search, kind, open_only)
+st.caption(
+    f"{fmt.count(len(rows))} rows shown (newest first, at most {queries.QUARANTINE_LIMIT}). Values are the file's "
+    "original text; patient references are never shown."
+)
+if rows.empty:
+    st.info("No quarantined row matches." if search or kind else "No quarantined rows.")
 else:
-    st.caption(f"Warehouse version {queries.current_version_path().name}")
-    st.dataframe(files, hide_index=True, width="stretch")
+    st.dataframe(
+        rows.drop(columns=["quarantine_id"], errors="ignore"), hide_index=True, width="stretch",
+        column_config={
+            "load_id": st.column_config.NumberColumn("Load", format="%d"), "file": "File", "kind": "Kind",
+            "row_number": st.column_config.NumberColumn("Row", format="%d"), "record_key": "Key",
+            "reasons": st.column_config.TextColumn("Rules broken", width="large"),
+            "orphan_only": st.column_config.CheckboxColumn("Waiting for parent"),
+            "original_values": st.column_config.TextColumn("Original values", width="large"),
+            "quarantined_at": st.column_config.DatetimeColumn("Quarantined (UTC)", format="D MMM YYYY, HH:mm"),
+            "is_open": st.column_config.CheckboxColumn("Open"), "resolution": "Resolution",
+        },
+    )
+ui.footer()

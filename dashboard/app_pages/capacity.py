@@ -1,0 +1,25 @@
+"""Capacity: utilization by clinic and week against the 70-80% band, weekday x hour, peak chairs, lost capacity."""
+
+import streamlit as st
+
+from dashboard import ui
+
+s = ui.header("Capacity", "Chairs: how full they are, when, and what no-shows and cancellations cost.")
+if s.filters.modalities or s.filters.indications:
+    st.info("Chair utilization counts every treatment in the chairs: the modality and indication filters do not "
+            "apply on this page.", icon=":material/info:")
+
+ui.chart("capacity.by_clinic")
+ui.chart("capacity.by_week")
+
+st.subheader("Weekday × hour")
+clinics = [c for c in s.options.clinics if not s.filters.clinics or c in s.filters.clinics]
+if clinics:
+    clinic = st.selectbox("Clinic", clinics, format_func=lambda c: s.options.clinics.get(c, c), key="cap_clinic")
+    ui.chart("capacity.weekday_hour", clinic_id=clinic)
+c1, c2 = st.columns(2)
+with c1:
+    ui.chart("capacity.peak_chairs")
+with c2:
+    ui.chart("capacity.lost")
+ui.footer()

@@ -1,0 +1,41 @@
+"""Outcomes: response and remission, evaluability, trajectories, early signal, induction funnel,
+clinic funnel plots and PHQ-9 item-9 flags."""
+
+import streamlit as st
+
+from dashboard import labels, ui
+from dashboard.charts import catalog
+
+s = ui.header("Outcomes", "Response and remission with honest intervals, who is evaluable, and how clinics compare.")
+
+ui.chart("outcomes.rates_by_instrument")
+
+c1, c2 = st.columns([1, 1])
+instrument = c1.selectbox("Instrument", catalog.INSTRUMENTS, format_func=labels.instrument, key="out_instrument")
+breakdown = c2.selectbox(
+    "Compare by", catalog.OUTCOME_BREAKDOWNS, key="out_breakdown",
+    format_func=lambda b: {"clinic": "Clinic", "indication": "Indication", "modality": "Modality", "maoi": "MAOI use",
+                           "lamotrigine": "Lamotrigine use", "benzodiazepine": "Benzodiazepine use",
+                           "opioid": "Opioid use"}[b],
+)
+ui.chart("outcomes.rates_by_group", instrument=instrument, breakdown=breakdown)
+ui.chart("outcomes.evaluability")
+
+st.subheader("Clinics compared")
+measure = st.segmented_control(
+    "Measure", ["response", "remission", "induction_completion"], default="response", key="out_measure",
+    format_func=lambda m: {"response": "Response", "remission": "Remission", "induction_completion": "Induction completion"}[m],
+) or "response"
+ui.chart("outcomes.clinic_funnel", measure=measure, instrument=instrument)
+
+st.subheader("Over the course")
+ui.chart("outcomes.trajectory", instrument=instrument)
+c1, c2 = st.columns(2)
+with c1:
+    ui.chart("outcomes.early_signal")
+with c2:
+    ui.chart("outcomes.induction_funnel")
+
+st.subheader("Safety signal on the PHQ-9")
+ui.chart("outcomes.item9")
+ui.footer()

@@ -1,0 +1,34 @@
+"""Overview: the period's headline figures against the previous period, and when the data was loaded."""
+
+import streamlit as st
+
+from dashboard import format as fmt
+from dashboard import queries, ui
+from dashboard.headlines import headlines
+
+s = ui.header("Overview", "The period at a glance: treatment, outcomes, safety, boosters and chairs.")
+
+figures, previous = headlines(s.scope, s.filters, s.options)
+if previous is not None:
+    st.caption(f"Changes compare with the previous {s.filters.days()} days: {previous.period_label()}.")
+else:
+    st.caption("No change shown: the data does not cover a full previous period of the same length.")
+
+for row in (figures[:4], figures[4:]):
+    columns = st.columns(4)
+    for column, h in zip(columns, row, strict=False):
+        ui.headline(column, h.label, h.value, h.delta, h.delta_color, h.help, h.caption)
+
+ui.chart("overview.courses_by_month")
+
+info = queries.warehouse_info()
+st.subheader("Data")
+c1, c2, c3 = st.columns(3)
+loaded = info.last_load_finished.strftime("%-d %b %Y, %H:%M UTC") if info.last_load_finished else "—"
+ui.headline(c1, "Last load", loaded, help="When the newest published load finished.",
+            caption=f"batch “{info.last_load_batch}”, {info.loads} load(s) so far")
+ui.headline(c2, "Rows in quarantine", fmt.count(info.open_quarantined_rows),
+            help="Extract rows that broke a rule and are not loaded (still open).",
+            caption=f"{fmt.count(info.last_load_quarantined_rows)} from the last load · see Data quality")
+ui.headline(c3, "Warehouse version", str(info.version), help="The published warehouse version these figures read.")
+ui.footer()

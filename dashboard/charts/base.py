@@ -1,0 +1,123 @@
+"""What every chart shares: the context line, the title/subtitle/footnote frame and the empty state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import format as fmt
+from dashboard import theme
+
+ChartData = pd.DataFrame | dict[str, pd.DataFrame]
+
+DOCS = "docs/metrics.md"
+
+
+@dataclass(frozen=True)
+class ChartContext:
+    """What the figure is about, for its title and subtitle: the period ("1 Apr – 30 Jun 2026") and a
+    short description of the selection ("3 clinics · IV ketamine")."""
+
+    period: str = "all data"
+    selection: str = "all clinics"
+
+
+def title_text(what: str, ctx: ChartContext) -> str:
+    return f"{what}, {ctx.period}"
+
+
+def subtitle_text(n_text: str | None, ctx: ChartContext, extra: str | None = None) -> str:
+    parts = [p for p in (n_text, ctx.selection, extra) if p]
+    return " · ".join(parts)
+
+
+def footnote_text(definition: str, section: str) -> str:
+    return f"{definition} Definition: {DOCS} › {section}."
+
+
+def _wrap(text: str, width: int = 150) -> str:
+    """Plotly does not wrap annotations: break long footnotes into lines."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        lines.append(line)
+    return "<br>".join(lines)
+
+
+def frame(fig: go.Figure, *, title: str, subtitle: str, footnote: str, height: int = 420,
+          ctx: ChartContext | None = None) -> go.Figure:
+    """Apply the template and the title / subtitle / footnote frame. Returns the same figure."""
+    foot = _wrap(footnote)
+    lines = foot.count("<br>") + 1
+    bottom = theme.BOTTOM_MARGIN + 14 * (lines - 1)
+    fig.update_layout(
+        template=theme.register(),
+        title=dict(text=title, subtitle=dict(text=subtitle)),
+        height=height,
+        margin=dict(b=bottom),
+        meta=dict(title=title, subtitle=subtitle, footnote=footnote),
+    )
+    fig.add_annotation(
+        text=foot, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top",
+        yshift=-(bottom - 14 * lines - 6), showarrow=False, align="left",
+        font=dict(size=theme.FOOTNOTE_FONT_SIZE, color=theme.MUTED),
+    )
+    return fig
+
+
+def empty(*, title: str, subtitle: str, footnote: str, message: str, height: int = 320) -> go.Figure:
+    """The explained empty state: the chart's frame with a sentence where the data would be."""
+    fig = go.Figure()
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(
+        text=message, xref="paper", yref="paper", x=0.5, y=0.55, showarrow=False,
+        font=dict(size=14, color=theme.MUTED), align="center",
+    )
+    frame(fig, title=title, subtitle=subtitle, footnote=footnote, height=height)
+    fig.update_layout(meta=dict(title=title, subtitle=subtitle, footnote=footnote, empty=True, message=message))
+    return fig
+
+
+def is_empty(fig: go.Figure) -> bool:
+    meta = fig.layout.meta
+    return bool(isinstance(meta, dict) and meta.get("empty"))
+
+
+NO_DATA = "No {what} for this selection.<br>Widen the period, or choose more clinics, modalities or indications."
+
+
+def no_data(what: str) -> str:
+    return NO_DATA.format(what=what)
+
+
+def total(df: pd.DataFrame, column: str) -> int:
+    """A count shown in a subtitle (a sum of counts the macro returned, never a rate)."""
+    if df is None or df.empty or column not in df:
+        return 0
+    return int(pd.to_numeric(df[column], errors="coerce").fillna(0).sum())
+
+
+def n_label(n: object, noun: str) -> str:
+    return f"n = {fmt.count(n)} {noun}"
+
+
+def ci_hover(rate: object, low: object, high: object, n: object) -> str:
+    return fmt.pct_ci(rate, low, high, n)
+
+
+def percent_axis(fig: go.Figure, axis: str = "y", range_: tuple[float, float] | None = None, title: str = "") -> None:
+    kwargs = dict(tickformat=".0%", title=dict(text=title))
+    if range_ is not None:
+        kwargs["range"] = list(range_)
+    if axis == "y":
+        fig.update_yaxes(**kwargs)
+    else:
+        fig.update_xaxes(**kwargs)

@@ -1,0 +1,133 @@
+"""Booster charts: interval distribution, time to first booster (Kaplan-Meier), boosters per
+patient-year and intervals by clinic."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import format as fmt
+from dashboard import theme
+from dashboard.charts.base import (
+    ChartContext, empty, footnote_text, frame, n_label, no_data, subtitle_text, title_text,
+)
+
+INTERVAL_DEF = ("Booster interval: calendar days from the previous session to each booster (session 7+ ketamine, "
+                "9+ esketamine); it belongs to the booster's period and clinic.")
+
+
+def interval_histogram(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Figure:
+    """Booster intervals per 7-day bin (booster_interval_histogram) with median and quartiles (booster_intervals)."""
+    title = title_text("Booster intervals", ctx)
+    foot = footnote_text(INTERVAL_DEF + " Bins of 7 days; lines: median and quartiles (linear interpolation).",
+                         "Boosters › Booster interval")
+    hist = data.get("histogram", pd.DataFrame())
+    summary = data.get("summary", pd.DataFrame())
+    n = int(hist["intervals"].sum()) if not hist.empty else 0
+    if n == 0:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "booster intervals"), ctx), footnote=foot,
+                     message=no_data("booster"))
+    fig = go.Figure(go.Bar(x=hist["bin_start"] + 3.5, y=hist["intervals"], width=6.4, marker_color=theme.OKABE_ITO["green"],
+                           customdata=hist["bin_start"], name="Intervals",
+                           hovertemplate="%{customdata}–%{customdata}+6 days: %{y:,} boosters<extra></extra>"))
+    extra = None
+    if not summary.empty and pd.notna(summary.iloc[0]["median_days"]):
+        s = summary.iloc[0]
+        for col, label in (("p25_days", "p25"), ("median_days", "median"), ("p75_days", "p75")):
+            fig.add_vline(x=float(s[col]), line=dict(color=theme.INK if label == "median" else theme.MUTED, dash="dash", width=1.2),
+                          annotation_text=f"{label} {fmt.number(s[col], 0)}", annotation_position="top",
+                          annotation_font=dict(size=10, color=theme.MUTED))
+        extra = f"median {fmt.days(s['median_days'])} (IQR {fmt.number(s['p25_days'], 0)}–{fmt.number(s['p75_days'], 0)})"
+    fig.update_xaxes(title=dict(text="Days since the previous session"), range=[0, min(float(hist["bin_start"].max()) + 7, 190)])
+    fig.update_yaxes(title=dict(text="Boosters"), tickformat=",")
+    sub = subtitle_text(n_label(n, "booster intervals"), ctx, extra)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
+
+
+def time_to_first_booster(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Kaplan-Meier: probability of a first booster by days since induction ended, with its 95% band."""
+    title = title_text("Time to first booster after induction", ctx)
+    foot = footnote_text(
+        "Kaplan-Meier over courses that completed induction in the period (course start in the period); a course "
+        "without a booster is censored at the data's end. Band: Greenwood 95% interval (log-log).",
+        "Boosters › Time to first booster (Kaplan-Meier)")
+    if df.empty or float(df["at_risk"].max() or 0) == 0:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "courses that completed induction"), ctx),
+                     footnote=foot, message=no_data("course that completed induction"))
+    data = df.sort_values("days")
+    n = int(data["at_risk"].max())
+    events = int(data["events"].sum())
+    prob = data["booster_probability"]
+    hi = 1 - data["survival_ci_low"]
+    lo = 1 - data["survival_ci_high"]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=data["days"], y=hi, mode="lines", line=dict(width=0, shape="hv"), showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=data["days"], y=lo, mode="lines", line=dict(width=0, shape="hv"), fill="tonexty",
+                             fillcolor="rgba(0, 158, 115, 0.18)", name="95% interval", hoverinfo="skip"))
+    text = [f"{fmt.pct(p)} had a booster by day {d} ({fmt.count(r)} still at risk)"
+            for p, d, r in zip(prob, data["days"], data["at_risk"], strict=True)]
+    fig.add_trace(go.Scatter(x=data["days"], y=prob, mode="lines", line=dict(color=theme.OKABE_ITO["green"], width=2.5, shape="hv"),
+                             name="Had a first booster", customdata=text, hovertemplate="%{customdata}<extra></extra>"))
+    for day in (30, 60, 90):
+        before = data[data["days"] <= day]
+        if not before.empty and data["days"].max() >= day:
+            p = float(before["booster_probability"].iloc[-1])
+            fig.add_annotation(x=day, y=p, text=f"day {day}: {fmt.pct(p)}", showarrow=True, arrowhead=0, ax=24, ay=-24,
+                               font=dict(size=10, color=theme.MUTED), arrowcolor=theme.MUTED)
+    fig.update_xaxes(title=dict(text="Days since induction ended"), range=[0, min(float(data["days"].max()), 365)])
+    fig.update_yaxes(tickformat=".0%", range=[0, 1], title=dict(text="Share with a first booster"))
+    sub = subtitle_text(n_label(n, "courses that completed induction"), ctx, f"{fmt.count(events)} first boosters seen")
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=420)
+
+
+def per_patient_year(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Figure:
+    """Boosters per patient-year of maintenance by clinic (boosters_per_patient_year), network line."""
+    title = title_text("Boosters per patient-year of maintenance, by clinic", ctx)
+    foot = footnote_text(
+        "Booster sessions / years in maintenance (from the day after induction to the earlier of the data's end and "
+        "180 days after the course's last session), counted for the course's clinic. Clinics in alphabetical order.",
+        "Boosters › Boosters per patient-year")
+    clinics = data.get("clinics", pd.DataFrame())
+    network = data.get("network", pd.DataFrame())
+    clinics = clinics[clinics["patient_years"] > 0] if not clinics.empty else clinics
+    if clinics.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "patient-years"), ctx), footnote=foot,
+                     message=no_data("maintenance time"))
+    clinics = clinics.sort_values("clinic_name", key=lambda s: s.str.lower())
+    text = [f"{fmt.number(r, 2)} ({fmt.count(b)} boosters / {fmt.number(y, 0)} patient-years)"
+            for r, b, y in zip(clinics["boosters_per_patient_year"], clinics["boosters"], clinics["patient_years"], strict=True)]
+    fig = go.Figure(go.Bar(x=clinics["clinic_name"], y=clinics["boosters_per_patient_year"], marker_color=theme.OKABE_ITO["green"],
+                           customdata=text, hovertemplate="%{x}: %{customdata}<extra></extra>", name="Clinic"))
+    extra = None
+    if not network.empty and pd.notna(network.iloc[0]["boosters_per_patient_year"]):
+        r = float(network.iloc[0]["boosters_per_patient_year"])
+        fig.add_hline(y=r, line=dict(color=theme.MUTED, dash="dash", width=1.2), annotation_text=f"network {fmt.number(r, 2)}",
+                      annotation_position="top left", annotation_font=dict(size=11, color=theme.MUTED))
+        extra = f"network {fmt.number(r, 2)} per patient-year"
+    fig.update_xaxes(type="category", tickangle=-40 if len(clinics) > 8 else 0, showgrid=False)
+    fig.update_yaxes(title=dict(text="Boosters per patient-year"), rangemode="tozero")
+    sub = subtitle_text(n_label(round(float(clinics["patient_years"].sum())), "patient-years"), ctx, extra)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=420 if len(clinics) <= 12 else 480)
+
+
+def intervals_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Median booster interval with its interquartile range per clinic (booster_intervals by clinic)."""
+    title = title_text("Booster interval by clinic", ctx)
+    foot = footnote_text(INTERVAL_DEF + " Dot: median; bar: 25th to 75th percentile. Clinics in alphabetical order.",
+                         "Boosters › Booster interval")
+    data = df[df["intervals"] > 0] if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "booster intervals"), ctx), footnote=foot, message=no_data("booster"))
+    data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
+    names = [f"{c} (n={fmt.count(n)})" for c, n in zip(data["clinic_name"], data["intervals"], strict=True)]
+    text = [f"median {fmt.days(m)} (IQR {fmt.number(a, 0)}–{fmt.number(b, 0)}), {fmt.count(n)} boosters"
+            for m, a, b, n in zip(data["median_days"], data["p25_days"], data["p75_days"], data["intervals"], strict=True)]
+    fig = go.Figure(go.Scatter(
+        x=data["median_days"], y=names, mode="markers", marker=dict(size=9, color=theme.OKABE_ITO["green"]),
+        error_x=dict(type="data", symmetric=False, array=data["p75_days"] - data["median_days"],
+                     arrayminus=data["median_days"] - data["p25_days"], color=theme.OKABE_ITO["green"], thickness=2, width=0),
+        customdata=text, hovertemplate="%{y}: %{customdata}<extra></extra>", name="Median"))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(title=dict(text="Days since the previous session"), rangemode="tozero")
+    sub = subtitle_text(n_label(int(data["intervals"].sum()), "booster intervals"), ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(140 + 26 * len(data), 1500))

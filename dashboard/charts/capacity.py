@@ -1,0 +1,188 @@
+"""Capacity charts: utilization by clinic and by week against the 70-80% benchmark band, the weekday x
+hour heatmap of one clinic, peak concurrent chairs and capacity lost to no-shows and cancellations."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import format as fmt
+from dashboard import theme
+from dashboard.charts.base import (
+    ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text,
+)
+
+BAND = (0.70, 0.80)
+UTIL_DEF = ("Utilization: occupied chair-minutes (check-in to discharge, inside the open window) / available "
+            "chair-minutes (chairs × opening hours on open days). Shaded: the 70–80% benchmark band.")
+SECTION = "Chair utilization (per clinic, per period)"
+NOTE_FILTERS = "Modality and indication filters do not apply: chairs are shared."
+
+
+def _band(fig: go.Figure, axis: str = "y") -> None:
+    if axis == "y":
+        fig.add_hrect(y0=BAND[0], y1=BAND[1], fillcolor=theme.BAND, line_width=0, layer="below",
+                      annotation_text="benchmark 70–80%", annotation_position="top left",
+                      annotation_font=dict(size=10, color=theme.OKABE_ITO["green"]))
+    else:
+        fig.add_vrect(x0=BAND[0], x1=BAND[1], fillcolor=theme.BAND, line_width=0, layer="below",
+                      annotation_text="benchmark 70–80%", annotation_position="top left",
+                      annotation_font=dict(size=10, color=theme.OKABE_ITO["green"]))
+
+
+def _colour(u: object) -> str:
+    if u is None or pd.isna(u):
+        return theme.MUTED
+    u = float(u)
+    if u < BAND[0]:
+        return theme.OKABE_ITO["sky"]
+    if u <= BAND[1]:
+        return theme.OKABE_ITO["green"]
+    return theme.OKABE_ITO["orange"]
+
+
+def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Utilization per clinic over the period (metrics.utilization) against the benchmark band."""
+    title = title_text("Chair utilization by clinic", ctx)
+    foot = footnote_text(UTIL_DEF + " " + NOTE_FILTERS, SECTION)
+    data = df[df["available_chair_hours"] > 0] if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "available chair-hours"), ctx), footnote=foot,
+                     message=no_data("open clinic day"))
+    data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
+    text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)"
+            for u, o, a in zip(data["utilization"], data["occupied_chair_hours"], data["available_chair_hours"], strict=True)]
+    fig = go.Figure(go.Bar(y=data["clinic_name"], x=data["utilization"], orientation="h",
+                           marker_color=[_colour(u) for u in data["utilization"]], customdata=text,
+                           hovertemplate="%{y}: %{customdata}<extra></extra>", name="Utilization",
+                           text=[fmt.pct(u) for u in data["utilization"]], textposition="outside", cliponaxis=False))
+    _band(fig, "x")
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    percent_axis(fig, "x", (0, max(1.0, float(data["utilization"].max()) + 0.08)), "Utilization")
+    below = int((data["utilization"] < BAND[0]).sum())
+    above = int((data["utilization"] > BAND[1]).sum())
+    sub = subtitle_text(n_label(round(float(data["available_chair_hours"].sum())), "available chair-hours"), ctx,
+                        f"{len(data)} clinics: {below} below, {len(data) - below - above} within, {above} above the band")
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(150 + 26 * len(data), 1500))
+
+
+def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Utilization per clinic and week (utilization_by_week): lines against the band for up to 8 clinics,
+    a clinic x week heatmap beyond that."""
+    title = title_text("Chair utilization by week", ctx)
+    foot = footnote_text(UTIL_DEF + " Weeks start on Monday; the first and last week may be partial. " + NOTE_FILTERS, SECTION)
+    data = df[df["available_chair_hours"] > 0] if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "clinic-weeks"), ctx), footnote=foot,
+                     message=no_data("open clinic week"))
+    clinics = sorted(data["clinic_name"].unique(), key=str.lower)
+    fig = go.Figure()
+    if len(clinics) <= 8:
+        for i, clinic in enumerate(clinics):
+            part = data[data["clinic_name"] == clinic].sort_values("week_start")
+            text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)"
+                    for u, o, a in zip(part["utilization"], part["occupied_chair_hours"], part["available_chair_hours"], strict=True)]
+            fig.add_trace(go.Scatter(x=part["week_start"], y=part["utilization"], mode="lines+markers", name=clinic,
+                                     line=dict(color=theme.PALETTE[i % len(theme.PALETTE)]), marker=dict(size=5),
+                                     customdata=text, hovertemplate=clinic + ", week of %{x|%d %b %Y}: %{customdata}<extra></extra>"))
+        _band(fig, "y")
+        percent_axis(fig, "y", (max(0.0, float(data["utilization"].min()) - 0.1), min(1.05, float(data["utilization"].max()) + 0.1)), "Utilization")
+        fig.update_xaxes(title=dict(text="Week starting"))
+        height = 420
+    else:
+        pivot = data.pivot_table(index="clinic_name", columns="week_start", values="utilization", aggfunc="first")
+        pivot = pivot.reindex(sorted(pivot.index, key=str.lower))
+        # 0-70% blues, 70-80% green (the band), above 80% orange
+        scale = [[0.0, "#EAF2F8"], [0.6999, "#6FA8D6"], [0.7, "#8FD3B6"], [0.8, "#009E73"], [0.8001, "#F5C46B"], [1.0, "#D55E00"]]
+        fig.add_trace(go.Heatmap(
+            z=pivot.values, x=pivot.columns, y=pivot.index, zmin=0, zmax=1, colorscale=scale, xgap=1, ygap=1,
+            colorbar=dict(title=dict(text="Utilization"), tickformat=".0%", tickvals=[0, 0.35, 0.7, 0.8, 1], len=0.8),
+            hovertemplate="%{y}, week of %{x|%d %b %Y}: %{z:.0%}<extra></extra>"))
+        fig.update_yaxes(autorange="reversed", showgrid=False)
+        fig.update_xaxes(title=dict(text="Week starting"), showgrid=False)
+        height = min(180 + 18 * len(clinics), 1300)
+    sub = subtitle_text(n_label(len(data), "clinic-weeks"), ctx, f"{len(clinics)} clinics")
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=height)
+
+
+def weekday_hour(df: pd.DataFrame, ctx: ChartContext, clinic_id: str | None = None) -> go.Figure:
+    """Utilization by weekday and hour of day for one clinic (utilization_by_weekday_hour)."""
+    data = df
+    if not df.empty and clinic_id is not None:
+        data = df[df["clinic_id"] == clinic_id]
+    elif not df.empty:
+        data = df[df["clinic_id"] == df.sort_values("clinic_name")["clinic_id"].iloc[0]]
+    name = str(data["clinic_name"].iloc[0]) if not data.empty else "clinic"
+    title = title_text(f"When chairs are busy: {name}", ctx)
+    foot = footnote_text("Occupied / available chair-minutes in each hour of the opening window, by weekday, over the "
+                         "period's open days. Blank: closed. " + NOTE_FILTERS, SECTION + " › Weekday x hour")
+    data = data[data["available_minutes"] > 0] if not data.empty else data
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "open days"), ctx), footnote=foot,
+                     message=no_data("open hour"))
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    pivot = data.pivot_table(index="weekday", columns="hour", values="utilization", aggfunc="first").reindex(range(1, 8))
+    hours = list(range(int(data["hour"].min()), int(data["hour"].max()) + 1))
+    pivot = pivot.reindex(columns=hours)
+    text = [[("" if pd.isna(v) else fmt.pct(v)) for v in row] for row in pivot.values]
+    fig = go.Figure(go.Heatmap(
+        z=pivot.values, x=[f"{h:02d}:00" for h in hours], y=days, zmin=0, zmax=1, colorscale=theme.SEQUENTIAL,
+        text=text, texttemplate="%{text}", textfont=dict(size=10), xgap=2, ygap=2,
+        colorbar=dict(title=dict(text="Utilization"), tickformat=".0%", len=0.8),
+        hovertemplate="%{y} %{x}: %{z:.0%}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(showgrid=False, title=dict(text="Hour of day (clinic local time)"))
+    open_days = int(data.groupby("weekday")["open_days"].max().sum())
+    sub = subtitle_text(n_label(open_days, "open days"), ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=380)
+
+
+def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Peak concurrent chairs per clinic in the period against its chairs (metrics.utilization + capacity)."""
+    title = title_text("Peak concurrent chairs", ctx)
+    foot = footnote_text("The most treated sessions present at once (check-in to discharge) on any day of the period; "
+                         "marker: chairs in the clinic's capacity row valid at the period's end.",
+                         SECTION + " › Peak concurrent chairs")
+    data = df[df["treated_sessions"] > 0] if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "treated sessions"), ctx), footnote=foot,
+                     message=no_data("treated session"))
+    data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=data["clinic_name"], x=data["peak_concurrent_chairs"], orientation="h", name="Peak in use",
+                         marker_color=theme.OKABE_ITO["blue"], hovertemplate="%{y}: peak %{x} chairs in use<extra></extra>"))
+    if "chairs" in data:
+        fig.add_trace(go.Scatter(y=data["clinic_name"], x=data["chairs"], mode="markers", name="Chairs",
+                                 marker=dict(symbol="line-ns-open", size=18, line=dict(width=3, color=theme.INK)),
+                                 hovertemplate="%{y}: %{x} chairs<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(title=dict(text="Chairs"), rangemode="tozero", dtick=1 if data["peak_concurrent_chairs"].max() <= 20 else None)
+    full = int((data["peak_concurrent_chairs"] >= data.get("chairs", data["peak_concurrent_chairs"] + 1)).sum())
+    sub = subtitle_text(n_label(int(data["treated_sessions"].sum()), "treated sessions"), ctx,
+                        f"{full} of {len(data)} clinics used every chair at once")
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(150 + 26 * len(data), 1500))
+
+
+def lost_capacity(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Chair-hours lost to no-shows and cancellations per clinic, as a share of available chair-hours."""
+    title = title_text("Capacity lost to no-shows and cancellations", ctx)
+    foot = footnote_text("Lost: for each no-show or cancelled session, the clinic's median chair time from its scheduled "
+                         "start, inside the open window; share of available chair-hours. " + NOTE_FILTERS,
+                         SECTION + " › Lost capacity")
+    data = df[df["available_chair_hours"] > 0] if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "available chair-hours"), ctx), footnote=foot,
+                     message=no_data("open clinic day"))
+    data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
+    text = [f"{fmt.pct(s, 1)}: {fmt.count(h)} chair-hours ({fmt.count(n)} no-shows, {fmt.count(c)} cancellations)"
+            for s, h, n, c in zip(data["lost_share"], data["lost_chair_hours"], data["no_show_sessions"],
+                                  data["cancelled_sessions"], strict=True)]
+    fig = go.Figure(go.Bar(y=data["clinic_name"], x=data["lost_share"], orientation="h", marker_color=theme.OKABE_ITO["vermillion"],
+                           customdata=text, hovertemplate="%{y}: %{customdata}<extra></extra>",
+                           text=[fmt.pct(s, 1) for s in data["lost_share"]], textposition="outside", cliponaxis=False))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    percent_axis(fig, "x", (0, float(data["lost_share"].max() or 0) * 1.25 + 0.005), "Share of available chair-hours")
+    fig.update_xaxes(tickformat=".1%")
+    sub = subtitle_text(n_label(round(float(data["lost_chair_hours"].sum())), "chair-hours lost"), ctx,
+                        f"{fmt.count(data['no_show_sessions'].sum())} no-shows, {fmt.count(data['cancelled_sessions'].sum())} cancellations")
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(150 + 26 * len(data), 1500))

@@ -1,0 +1,213 @@
+"""Every chart of the app: id, title, page, the query that feeds it and the builder that draws it.
+
+Pages render charts from here, and the board pack (issue 5) iterates `CATALOG` the same way:
+
+    spec = get("outcomes.clinic_funnel")
+    data = spec.data(scope, filters, measure="remission")        # query layer, scoped and cached
+    fig = spec.figure(data, context(filters, options), measure="remission")   # pure builder
+    # or both at once: spec.render(scope, filters, ctx, measure="remission")
+
+Options a chart understands (e.g. instrument, measure, breakdown, vital, clinic_id) are passed to the
+query and/or the builder according to their signatures; `defaults` gives the export's choice.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+
+from dashboard import labels, queries
+from dashboard.charts import boosters, capacity, outcomes, overview, quality, safety
+from dashboard.charts.base import ChartContext, ChartData
+from dashboard.filters import FilterOptions, Filters
+from dashboard.scope import Scope
+
+PAGES = ("Overview", "Outcomes", "Safety", "Boosters", "Capacity", "Data quality")
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    id: str
+    title: str
+    page: str
+    query: Callable[..., ChartData]
+    build: Callable[..., go.Figure]
+    definition: str  # docs/metrics.md section
+    defaults: dict = field(default_factory=dict)
+    options: dict[str, tuple] = field(default_factory=dict)  # option -> allowed values (for exports and tests)
+
+    @staticmethod
+    def _accepted(fn: Callable, opts: dict) -> dict:
+        params = inspect.signature(fn).parameters
+        return {k: v for k, v in opts.items() if k in params}
+
+    def data(self, scope: Scope, filters: Filters, **opts) -> ChartData:
+        merged = {**self.defaults, **opts}
+        return self.query(scope, filters, **self._accepted(self.query, merged))
+
+    def figure(self, data: ChartData, ctx: ChartContext, **opts) -> go.Figure:
+        merged = {**self.defaults, **opts}
+        return self.build(data, ctx, **self._accepted(self.build, merged))
+
+    def render(self, scope: Scope, filters: Filters, ctx: ChartContext, **opts) -> go.Figure:
+        return self.figure(self.data(scope, filters, **opts), ctx, **opts)
+
+
+# --------------------------------------------------------------------- composite queries (no SQL here)
+
+
+def _side_effects_severity(scope: Scope, f: Filters) -> dict:
+    return {"by_severity": queries.side_effect_rates(scope, f, "severity"), "overall": queries.side_effect_rates(scope, f)}
+
+
+def _side_effects_dose(scope: Scope, f: Filters) -> ChartData:
+    return queries.side_effect_rates(scope, f, "dose_band")
+
+
+def _side_effects_session(scope: Scope, f: Filters) -> ChartData:
+    return queries.side_effect_rates(scope, f, "session_number")
+
+
+def _bp_dose(scope: Scope, f: Filters) -> ChartData:
+    return queries.bp_elevation(scope, f, "dose_band")
+
+
+def _peak_rise(scope: Scope, f: Filters) -> dict:
+    return {"histogram": queries.peak_rise_histogram(scope, f), "summary": queries.bp_elevation(scope, f)}
+
+
+def _rems_clinic(scope: Scope, f: Filters) -> ChartData:
+    return queries.rems_completeness(scope, f, "clinic")
+
+
+def _booster_histogram(scope: Scope, f: Filters) -> dict:
+    return {"histogram": queries.booster_interval_histogram(scope, f), "summary": queries.booster_intervals(scope, f)}
+
+
+def _booster_pyr(scope: Scope, f: Filters) -> dict:
+    return {"clinics": queries.boosters_per_patient_year(scope, f, "clinic"),
+            "network": queries.boosters_per_patient_year(scope, f)}
+
+
+def _booster_clinic(scope: Scope, f: Filters) -> ChartData:
+    return queries.booster_intervals(scope, f, "clinic")
+
+
+def _courses_month(scope: Scope, f: Filters) -> ChartData:
+    return queries.course_counts(scope, f, "month")
+
+
+def _quarantine(scope: Scope, f: Filters) -> ChartData:
+    return queries.quarantine_reasons(scope)
+
+
+def _outcomes_group(scope: Scope, f: Filters, breakdown: str = "indication") -> ChartData:
+    return queries.outcome_rates(scope, f, breakdown)
+
+
+INSTRUMENTS = tuple(labels.INSTRUMENT_ORDER)
+MEASURES = ("response", "remission", "induction_completion", "side_effect", "bp_elevation", "rems_complete")
+OUTCOME_BREAKDOWNS = ("indication", "modality", "clinic", "maoi", "lamotrigine", "benzodiazepine", "opioid")
+VITALS = tuple(labels.VITALS)
+
+CATALOG: tuple[ChartSpec, ...] = (
+    ChartSpec("overview.courses_by_month", "New courses by month", "Overview", _courses_month,
+              overview.courses_by_month, "Courses and phases"),
+    ChartSpec("outcomes.rates_by_instrument", "Response and remission by instrument", "Outcomes",
+              queries.outcome_rates, outcomes.rates_by_instrument, "Outcomes › Response / remission rate"),
+    ChartSpec("outcomes.rates_by_group", "Response and remission by group", "Outcomes", _outcomes_group,
+              outcomes.rates_by_group, "Outcomes › Response / remission rate",
+              defaults={"instrument": "PHQ9", "breakdown": "indication"},
+              options={"instrument": INSTRUMENTS, "breakdown": OUTCOME_BREAKDOWNS}),
+    ChartSpec("outcomes.evaluability", "Evaluable courses, and why the others are not", "Outcomes",
+              queries.outcome_rates, outcomes.evaluability, "Outcomes › Not evaluable, and why"),
+    ChartSpec("outcomes.trajectory", "Mean score by session", "Outcomes", queries.score_trajectory,
+              outcomes.trajectory, "Outcomes › Score trajectory", defaults={"instrument": "PHQ9"},
+              options={"instrument": INSTRUMENTS}),
+    ChartSpec("outcomes.early_signal", "Early signal after the second infusion", "Outcomes", queries.early_signal,
+              outcomes.early_signal, "Outcomes › Early signal"),
+    ChartSpec("outcomes.induction_funnel", "Induction completion funnel", "Outcomes", queries.induction_funnel,
+              outcomes.induction_funnel, "Courses and phases › Induction completion"),
+    ChartSpec("outcomes.clinic_funnel", "Clinics compared (funnel plot)", "Outcomes", queries.clinic_comparison,
+              outcomes.clinic_funnel, "Clinic comparison (funnel plots)",
+              defaults={"measure": "response", "instrument": "PHQ9"},
+              options={"measure": MEASURES, "instrument": INSTRUMENTS}),
+    ChartSpec("outcomes.item9", "PHQ-9 item-9 flags", "Outcomes", queries.item9_flags, outcomes.item9_flags,
+              "Outcomes › PHQ-9 item-9 flag"),
+    ChartSpec("safety.side_effects", "Side effects by effect and severity", "Safety", _side_effects_severity,
+              safety.side_effects_by_severity, "Safety › Side-effect rate"),
+    ChartSpec("safety.side_effects_by_dose", "Side effects by dose band", "Safety", _side_effects_dose,
+              safety.side_effects_by_dose, "Safety › Dose band", defaults={"effect": "any"}),
+    ChartSpec("safety.side_effects_by_session", "Side effects by session number", "Safety", _side_effects_session,
+              safety.side_effects_by_session, "Safety › Side-effect rate", defaults={"effect": "any"}),
+    ChartSpec("safety.interventions", "Interventions for side effects", "Safety", queries.side_effect_interventions,
+              safety.interventions, "Safety › Interventions"),
+    ChartSpec("safety.bp_by_dose", "BP elevation by dose band", "Safety", _bp_dose, safety.bp_by,
+              "Safety › BP elevation rate"),
+    ChartSpec("safety.bp_funnel", "Clinics compared: BP elevation", "Safety", queries.clinic_comparison,
+              outcomes.clinic_funnel, "Clinic comparison (funnel plots)", defaults={"measure": "bp_elevation"}),
+    ChartSpec("safety.peak_rise", "Peak systolic rise", "Safety", _peak_rise, safety.peak_rise, "Safety › Peak rise"),
+    ChartSpec("safety.vitals", "Vital signs during the session", "Safety", queries.vitals_by_minute,
+              safety.vitals_course, "Safety › Vitals by minute", defaults={"vital": "systolic"}, options={"vital": VITALS}),
+    ChartSpec("safety.rems", "Esketamine REMS completeness", "Safety", queries.rems_completeness, safety.rems_checks,
+              "Safety › REMS completeness"),
+    ChartSpec("safety.rems_by_clinic", "REMS completeness by clinic", "Safety", _rems_clinic, safety.rems_by_clinic,
+              "Safety › REMS completeness"),
+    ChartSpec("boosters.interval_histogram", "Booster intervals", "Boosters", _booster_histogram,
+              boosters.interval_histogram, "Boosters › Booster interval"),
+    ChartSpec("boosters.km", "Time to first booster (Kaplan-Meier)", "Boosters", queries.booster_km,
+              boosters.time_to_first_booster, "Boosters › Time to first booster (Kaplan-Meier)"),
+    ChartSpec("boosters.per_patient_year", "Boosters per patient-year by clinic", "Boosters", _booster_pyr,
+              boosters.per_patient_year, "Boosters › Boosters per patient-year"),
+    ChartSpec("boosters.intervals_by_clinic", "Booster interval by clinic", "Boosters", _booster_clinic,
+              boosters.intervals_by_clinic, "Boosters › Booster interval"),
+    ChartSpec("capacity.by_clinic", "Chair utilization by clinic", "Capacity", queries.utilization,
+              capacity.utilization_by_clinic, "Chair utilization › Utilization"),
+    ChartSpec("capacity.by_week", "Chair utilization by week", "Capacity", queries.utilization_by_week,
+              capacity.utilization_by_week, "Chair utilization › Utilization"),
+    ChartSpec("capacity.weekday_hour", "Weekday x hour utilization (one clinic)", "Capacity",
+              queries.utilization_by_weekday_hour, capacity.weekday_hour, "Chair utilization › Weekday x hour",
+              defaults={"clinic_id": None}),
+    ChartSpec("capacity.peak_chairs", "Peak concurrent chairs", "Capacity", queries.utilization, capacity.peak_chairs,
+              "Chair utilization › Peak concurrent chairs"),
+    ChartSpec("capacity.lost", "Capacity lost to no-shows and cancellations", "Capacity", queries.utilization,
+              capacity.lost_capacity, "Chair utilization › Lost capacity"),
+    ChartSpec("quality.quarantine_reasons", "Why rows are in quarantine", "Data quality", _quarantine,
+              quality.quarantine_reasons, "docs/loading.md › Row rules"),
+)
+
+_BY_ID = {spec.id: spec for spec in CATALOG}
+assert len(_BY_ID) == len(CATALOG), "chart ids must be unique"
+
+
+def get(chart_id: str) -> ChartSpec:
+    return _BY_ID[chart_id]
+
+
+def for_page(page: str) -> list[ChartSpec]:
+    return [spec for spec in CATALOG if spec.page == page]
+
+
+def selection_text(filters: Filters, options: FilterOptions) -> str:
+    """"All 3 clinics", "Denver Interventional Psychiatry", "2 clinics · IV ketamine · PTSD"."""
+    parts = []
+    if filters.clinics:
+        if len(filters.clinics) == 1:
+            parts.append(options.clinics.get(filters.clinics[0], "1 clinic"))
+        else:
+            parts.append(f"{len(filters.clinics)} clinics")
+    else:
+        parts.append(f"all {len(options.clinics)} clinics" if options.clinics else "all clinics")
+    if filters.modalities:
+        parts.append(", ".join(labels.modality(m) for m in filters.modalities))
+    if filters.indications:
+        names = [labels.indication(i) for i in filters.indications]
+        parts.append(", ".join(names) if len(names) <= 3 else f"{len(names)} indications")
+    return " · ".join(parts)
+
+
+def context(filters: Filters, options: FilterOptions) -> ChartContext:
+    return ChartContext(period=filters.period_label(), selection=selection_text(filters, options))

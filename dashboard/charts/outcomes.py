@@ -1,0 +1,343 @@
+"""Outcome charts: response and remission, non-evaluable courses, trajectories, early signal,
+induction funnel, clinic funnel plots and PHQ-9 item-9 flags."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import format as fmt
+from dashboard import labels, theme
+from dashboard.charts.base import (
+    ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text, total,
+)
+
+RESPONSE_DEF = (
+    "Response: drop from baseline ≥ 50% (Pain NRS ≥ 30%); remission: follow-up at or below the instrument's "
+    "remission score. Both over evaluable courses (baseline ≥ minimum and a follow-up), Wilson 95% intervals."
+)
+SECTION = "Outcomes (per course and instrument)"
+
+GROUP_LABELS = {
+    "clinic": "clinic", "indication": "indication", "modality": "modality", "modality_family": "modality family",
+    "month": "month of course start", "maoi": "MAOI use", "lamotrigine": "lamotrigine use",
+    "benzodiazepine": "benzodiazepine use", "opioid": "opioid use",
+}
+
+
+def _instrument_order(df: pd.DataFrame) -> pd.DataFrame:
+    order = {code: i for i, code in enumerate(labels.INSTRUMENT_ORDER)}
+    return df.assign(_o=df["instrument"].map(order).fillna(99)).sort_values("_o").drop(columns="_o")
+
+
+def _rate_traces(fig: go.Figure, df: pd.DataFrame, y: pd.Series, *, show_legend: bool = True) -> None:
+    for kind, colour, offset in (("response", theme.OKABE_ITO["blue"], -0.14), ("remission", theme.OKABE_ITO["orange"], 0.14)):
+        rate, low, high = df[f"{kind}_rate"], df[f"{kind}_ci_low"], df[f"{kind}_ci_high"]
+        text = [fmt.pct_ci(r, lo, hi, n) for r, lo, hi, n in zip(rate, low, high, df["evaluable"], strict=True)]
+        fig.add_trace(go.Scatter(
+            x=rate, y=y, mode="markers", name=kind.capitalize(), marker=dict(size=10, color=colour, symbol="circle"),
+            error_x=dict(type="data", symmetric=False, array=(high - rate), arrayminus=(rate - low),
+                         color=colour, thickness=2, width=4),
+            customdata=text, hovertemplate="%{y}<br>" + kind.capitalize() + ": %{customdata}<extra></extra>",
+            showlegend=show_legend,
+        ))
+        fig.data[-1].update(offsetgroup=kind)
+
+
+def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Response and remission per instrument with Wilson intervals (outcome_rates, breakdown none)."""
+    title = title_text("Response and remission by instrument", ctx)
+    foot = footnote_text(RESPONSE_DEF + " Courses belong to the period of their first session.", SECTION)
+    data = df[df["evaluable"] > 0] if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
+                     message=no_data("evaluable course"))
+    data = _instrument_order(data)
+    names = [f"{labels.instrument(i)}  (n={fmt.count(n)})" for i, n in zip(data["instrument"], data["evaluable"], strict=True)]
+    fig = go.Figure()
+    _rate_traces(fig, data, pd.Series(names, index=data.index))
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
+    percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
+    sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable course-instrument pairs"), ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=120 + 60 * len(data))
+
+
+def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", breakdown: str = "indication") -> go.Figure:
+    """Response and remission for one instrument by a breakdown (outcome_rates with that breakdown).
+    Groups are listed by name, not ranked: intervals, not positions, carry the comparison."""
+    group = GROUP_LABELS.get(breakdown, breakdown)
+    title = title_text(f"{labels.instrument(instrument)} response and remission by {group}", ctx)
+    foot = footnote_text(RESPONSE_DEF + " Groups are in alphabetical order, not ranked.", SECTION)
+    data = df[(df["instrument"] == instrument) & (df["evaluable"] > 0)] if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
+                     message=no_data(f"evaluable {labels.instrument(instrument)} course"))
+    name_col = "clinic_name" if "clinic_name" in data else "group_value"
+
+    def display(value: object) -> str:
+        if breakdown == "indication":
+            return labels.indication(value)
+        if breakdown == "modality":
+            return labels.modality(value)
+        if breakdown == "modality_family":
+            return labels.modality(value)
+        if breakdown in labels.MEDICATION_FLAGS:
+            return {"true": f"Taking {labels.MEDICATION_FLAGS[breakdown].lower()}", "false": "Not taking"}.get(str(value).lower(), str(value))
+        return str(value)
+
+    data = data.assign(_name=[display(v) for v in data[name_col]])
+    data = data.sort_values("_name", key=lambda s: s.str.lower())
+    names = [f"{n}  (n={fmt.count(e)})" for n, e in zip(data["_name"], data["evaluable"], strict=True)]
+    fig = go.Figure()
+    _rate_traces(fig, data, pd.Series(names, index=data.index))
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
+    percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
+    sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable courses"), ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(140 + 34 * len(data), 1600))
+
+
+NOT_EVALUABLE_COLOURS = {
+    "evaluable": theme.OKABE_ITO["blue"],
+    "baseline_below_minimum": theme.OKABE_ITO["sky"],
+    "no_follow_up": theme.OKABE_ITO["orange"],
+    "no_baseline": theme.OKABE_ITO["vermillion"],
+    "not_assessed": "#B8BEC7",
+}
+
+
+def evaluability(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Every course of the period per instrument: evaluable, or the reason it is not (outcome_rates)."""
+    title = title_text("Evaluable courses, and why the others are not", ctx)
+    foot = footnote_text(
+        "Every course counts once per instrument. Not assessed: no score in either window; no baseline: none in the "
+        "30 days up to course start; no follow-up: none after start up to 14 days after induction; baseline below "
+        "the instrument's minimum.", SECTION)
+    if df.empty or total(df, "courses") == 0:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot, message=no_data("course"))
+    data = _instrument_order(df)
+    y = [labels.instrument(i) for i in data["instrument"]]
+    fig = go.Figure()
+    for column in ["evaluable", "baseline_below_minimum", "no_follow_up", "no_baseline", "not_assessed"]:
+        name = "Evaluable" if column == "evaluable" else labels.NOT_EVALUABLE[column]
+        fig.add_trace(go.Bar(
+            x=data[column], y=y, orientation="h", name=name, marker_color=NOT_EVALUABLE_COLOURS[column],
+            customdata=[fmt.count(v) for v in data[column]],
+            hovertemplate="%{y} · " + name + ": %{customdata} courses<extra></extra>",
+        ))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(title=dict(text="Courses"), tickformat=",")
+    courses = int(data["courses"].max())
+    sub = subtitle_text(n_label(courses, "courses started"), ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=140 + 52 * len(data))
+
+
+REMISSION_SCORE = {"PHQ9": 4, "GAD7": 4, "MADRS": 10, "PCL5": 32.5, "PAIN_NRS": 3}
+
+
+def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") -> go.Figure:
+    """Mean score by session number with its t-based 95% interval (score_trajectory)."""
+    name = labels.instrument(instrument)
+    title = title_text(f"{name} mean score by session", ctx)
+    foot = footnote_text(
+        "Session 0 is the baseline; the score at session k is the last one after session k and up to session k+1 "
+        "(at most 30 days). Band: 95% interval of the mean (Student's t). Points with fewer than 2 courses have no band.",
+        "Outcomes › Score trajectory")
+    data = df[df["courses"] > 0].sort_values("session_number") if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot,
+                     message=no_data(f"{name} score"))
+    x = data["session_number"]
+    band = data.dropna(subset=["ci_low", "ci_high"])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=band["session_number"], y=band["ci_high"], mode="lines", line=dict(width=0),
+                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=band["session_number"], y=band["ci_low"], mode="lines", line=dict(width=0),
+                             fill="tonexty", fillcolor="rgba(0, 114, 178, 0.18)", name="95% interval", hoverinfo="skip"))
+    text = [f"{fmt.number(m)} (95% CI {fmt.number(lo)}–{fmt.number(hi)}), n={fmt.count(n)}"
+            for m, lo, hi, n in zip(data["mean_score"], data["ci_low"], data["ci_high"], data["courses"], strict=True)]
+    fig.add_trace(go.Scatter(x=x, y=data["mean_score"], mode="lines+markers", name="Mean score",
+                             line=dict(color=theme.ACCENT, width=2.5), marker=dict(size=7), customdata=text,
+                             hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
+    if instrument in REMISSION_SCORE:
+        fig.add_hline(y=REMISSION_SCORE[instrument], line=dict(color=theme.OKABE_ITO["green"], dash="dot", width=1.5),
+                      annotation_text="remission threshold", annotation_position="top right",
+                      annotation_font=dict(size=11, color=theme.OKABE_ITO["green"]))
+    fig.update_xaxes(title=dict(text="Session number (0 = baseline)"), dtick=1 if x.max() <= 20 else 2)
+    fig.update_yaxes(title=dict(text=f"{name} score"), rangemode="tozero")
+    baseline = data.loc[data["session_number"] == 0, "courses"]
+    n = int(baseline.iloc[0]) if not baseline.empty else int(data["courses"].max())
+    sub = subtitle_text(n_label(n, "courses with a baseline"), ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=420)
+
+
+def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Mean change from baseline to the first score within 72 h after infusion 2 (early_signal)."""
+    title = title_text("Early signal: change after the second infusion", ctx)
+    foot = footnote_text(
+        "Change from baseline to the first score within 72 h after session 2 starts. Bars: mean change as a share "
+        "of baseline; labels: mean change in points with its 95% interval (Student's t) and the median.",
+        "Outcomes › Early signal")
+    data = df[df["courses"] > 0] if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot,
+                     message=no_data("course with a score after infusion 2"))
+    data = _instrument_order(data)
+    y = [f"{labels.instrument(i)}  (n={fmt.count(n)})" for i, n in zip(data["instrument"], data["courses"], strict=True)]
+    text = []
+    for mean, lo, hi, med in zip(data["mean_change"], data["ci_low"], data["ci_high"], data["median_change"], strict=True):
+        ci = f" (95% CI {fmt.number(lo)} to {fmt.number(hi)})" if pd.notna(lo) else ""
+        text.append(f"{fmt.signed(mean, 1)} points{ci}, median {fmt.signed(med, 1)}")
+    fig = go.Figure(go.Bar(
+        x=data["mean_change_fraction"], y=y, orientation="h", marker_color=theme.OKABE_ITO["sky"],
+        text=text, textposition="outside", cliponaxis=False, customdata=text,
+        hovertemplate="%{y}<br>%{x:.0%} of baseline<br>%{customdata}<extra></extra>",
+    ))
+    low = float(min(data["mean_change_fraction"].min(), 0))
+    percent_axis(fig, "x", (min(low * 2.1, -0.2), 0.02), "Mean change as a share of baseline")
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    sub = subtitle_text(n_label(total(data, "courses"), "course-instrument pairs"), ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=140 + 56 * len(data))
+
+
+def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """Share of courses reaching each induction session, per modality family (induction_funnel)."""
+    title = title_text("Induction completion: courses reaching each session", ctx)
+    foot = footnote_text(
+        "Courses started in the period reaching session k of induction (6 sessions for ketamine, 8 for esketamine), "
+        "as a share of the family's courses.", "Courses and phases › Induction completion")
+    data = df[df["courses"] > 0] if not df.empty else df
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot, message=no_data("course"))
+    fig = go.Figure()
+    colours = {"ketamine": theme.OKABE_ITO["blue"], "esketamine": theme.OKABE_ITO["vermillion"]}
+    courses = 0
+    for family, part in data.sort_values("session_number").groupby("modality_family", sort=True):
+        n = int(part["courses"].max())
+        courses += n
+        text = [f"{fmt.pct(s)} ({fmt.count(r)} of {fmt.count(c)})"
+                for s, r, c in zip(part["share_of_courses"], part["courses_reaching"], part["courses"], strict=True)]
+        fig.add_trace(go.Scatter(
+            x=part["session_number"], y=part["share_of_courses"], mode="lines+markers+text",
+            name=f"{labels.modality(family)} (n={fmt.count(n)})", line=dict(color=colours.get(str(family))),
+            marker=dict(size=8), text=[fmt.pct(s) for s in part["share_of_courses"]], textposition="top center",
+            textfont=dict(size=10), customdata=text, hovertemplate="Session %{x}: %{customdata}<extra></extra>",
+        ))
+    percent_axis(fig, "y", (0, 1.08), "Share of courses")
+    fig.update_xaxes(title=dict(text="Induction session"), dtick=1)
+    sub = subtitle_text(n_label(courses, "courses started"), ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
+
+
+MEASURE_NAMES = {
+    "response": "response rate",
+    "remission": "remission rate",
+    "induction_completion": "induction completion",
+    "side_effect": "side-effect rate",
+    "bp_elevation": "BP elevation rate",
+    "rems_complete": "REMS completeness",
+}
+MEASURE_UNITS = {
+    "response": "evaluable courses", "remission": "evaluable courses", "induction_completion": "courses",
+    "side_effect": "treated sessions", "bp_elevation": "sessions with vitals", "rems_complete": "esketamine sessions",
+}
+
+
+def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str = "response",
+                  instrument: str = "PHQ9") -> go.Figure:
+    """Clinics compared on a funnel plot: each clinic's rate against its n, with the network rate and
+    exact binomial 95% and 99.8% control limits (clinic_comparison + funnel_limits)."""
+    what = MEASURE_NAMES.get(measure, measure)
+    if measure in ("response", "remission"):
+        what = f"{labels.instrument(instrument)} {what}"
+    title = title_text(f"Clinics compared: {what}", ctx)
+    foot = footnote_text(
+        "Each dot is a clinic: its rate against its n. Lines: the network rate (all selected clinics pooled) and exact "
+        "binomial control limits around it; a clinic outside the 99.8% limits differs by more than chance would "
+        "explain. Small clinics sit wide by nature: read position against the funnel, not rank.",
+        "Clinic comparison (funnel plots)")
+    clinics = data.get("clinics", pd.DataFrame())
+    limits = data.get("limits", pd.DataFrame())
+    unit = MEASURE_UNITS.get(measure, "cases")
+    clinics = clinics[clinics["n"] > 0] if not clinics.empty else clinics
+    if clinics.empty or limits.empty:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, unit), ctx), footnote=foot, message=no_data(unit.rstrip("s")))
+    p = float(clinics["network_rate"].iloc[0])
+    fig = go.Figure()
+    lim = limits.sort_values("n")
+    for level, dash, colour in (("998", "dash", theme.OKABE_ITO["vermillion"]), ("95", "dot", theme.OKABE_ITO["orange"])):
+        name = "99.8% limits" if level == "998" else "95% limits"
+        fig.add_trace(go.Scatter(x=lim["n"], y=lim[f"upper_{level}"], mode="lines", name=name, legendgroup=level,
+                                 line=dict(color=colour, dash=dash, width=1.5, shape="hv"), hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=lim["n"], y=lim[f"lower_{level}"], mode="lines", name=name, legendgroup=level,
+                                 showlegend=False, line=dict(color=colour, dash=dash, width=1.5, shape="hv"), hoverinfo="skip"))
+    fig.add_hline(y=p, line=dict(color=theme.MUTED, width=1.5),
+                  annotation_text=f"network {fmt.pct(p, 1)}", annotation_position="top left",
+                  annotation_font=dict(size=11, color=theme.MUTED))
+    colour = [theme.OKABE_ITO["vermillion"] if o998 else (theme.OKABE_ITO["orange"] if o95 else theme.ACCENT)
+              for o95, o998 in zip(clinics["outside_95"], clinics["outside_998"], strict=True)]
+    status = ["outside 99.8% limits" if o998 else ("outside 95% limits" if o95 else "within limits")
+              for o95, o998 in zip(clinics["outside_95"], clinics["outside_998"], strict=True)]
+    text = [f"{name}<br>{fmt.pct(r, 1)} ({fmt.count(e)} of {fmt.count(n)})<br>{s}"
+            for name, r, e, n, s in zip(clinics["clinic_name"], clinics["rate"], clinics["events"], clinics["n"], status, strict=True)]
+    fig.add_trace(go.Scatter(
+        x=clinics["n"], y=clinics["rate"], mode="markers", name="Clinic",
+        marker=dict(size=11, color=colour, line=dict(color="white", width=1)),
+        customdata=text, hovertemplate="%{customdata}<extra></extra>",
+    ))
+    few = len(clinics) <= 12
+    if few:
+        for _, row in clinics.iterrows():
+            fig.add_annotation(x=row["n"], y=row["rate"], text=str(row["clinic_name"]), showarrow=False, xanchor="left",
+                               xshift=8, font=dict(size=10, color=theme.MUTED))
+    relevant = lim[lim["n"] >= clinics["n"].min()]
+    if relevant.empty:
+        relevant = lim
+    lo = max(0.0, min(float(clinics["rate"].min()), float(relevant["lower_998"].min())) - 0.03)
+    hi = min(1.0, max(float(clinics["rate"].max()), float(relevant["upper_998"].max())) + 0.03)
+    percent_axis(fig, "y", (lo, hi), what[0].upper() + what[1:])
+    fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", rangemode="tozero")
+    outside = int(clinics["outside_998"].sum())
+    extra = f"{len(clinics)} clinics, {outside} outside the 99.8% limits" + ("" if few else " (hover for names)")
+    sub = subtitle_text(n_label(total(clinics, "n"), unit), ctx, extra)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=460)
+
+
+def item9_flags(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
+    """PHQ-9 item 9 (thoughts of self-harm) flags at baseline and follow-up, and how they changed."""
+    title = title_text("PHQ-9 item 9 (self-harm thoughts) flags", ctx)
+    foot = footnote_text(
+        "A flag is an item-9 answer above 0. Rates are over courses with item 9 recorded at that point. Resolved: "
+        "flagged at baseline, not at follow-up; emerged: the reverse; persisted: flagged at both.",
+        "Outcomes › PHQ-9 item-9 flag")
+    row = df.iloc[0] if not df.empty else None
+    if row is None or int(row["courses_with_baseline_item9"]) + int(row["courses_with_follow_up_item9"]) == 0:
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "courses with item 9"), ctx), footnote=foot,
+                     message=no_data("PHQ-9 item-9 answer"))
+    fig = go.Figure()
+    names = [f"Baseline (n={fmt.count(row['courses_with_baseline_item9'])})",
+             f"Follow-up (n={fmt.count(row['courses_with_follow_up_item9'])})"]
+    rates = [row["baseline_flag_rate"], row["follow_up_flag_rate"]]
+    flagged = [row["flagged_at_baseline"], row["flagged_at_follow_up"]]
+    fig.add_trace(go.Bar(
+        x=names, y=rates, marker_color=[theme.OKABE_ITO["vermillion"], theme.OKABE_ITO["orange"]],
+        text=[f"{fmt.pct(r)} ({fmt.count(f)})" for r, f in zip(rates, flagged, strict=True)], textposition="outside",
+        cliponaxis=False, showlegend=False, hovertemplate="%{x}: %{text}<extra></extra>", xaxis="x", yaxis="y",
+    ))
+    transitions = ["Resolved", "Emerged", "Persisted"]
+    counts = [row["resolved"], row["emerged"], row["persisted"]]
+    fig.add_trace(go.Bar(
+        x=transitions, y=counts, marker_color=[theme.OKABE_ITO["green"], theme.OKABE_ITO["vermillion"], theme.OKABE_ITO["grey"]],
+        text=[fmt.count(c) for c in counts], textposition="outside", cliponaxis=False, showlegend=False,
+        hovertemplate="%{x}: %{y:,} courses<extra></extra>", xaxis="x2", yaxis="y2",
+    ))
+    fig.update_layout(
+        xaxis=dict(domain=[0, 0.44]), xaxis2=dict(domain=[0.56, 1], anchor="y2"),
+        yaxis=dict(tickformat=".0%", title=dict(text="Share of courses flagged"), rangemode="tozero"),
+        yaxis2=dict(anchor="x2", title=dict(text=f"Courses with both (n={fmt.count(row['courses_with_both'])})"),
+                    tickformat=",", rangemode="tozero"),
+    )
+    ymax = max(float(r) for r in rates if pd.notna(r)) if any(pd.notna(r) for r in rates) else 1
+    fig.update_yaxes(range=[0, min(1, ymax * 1.25 + 0.02)], selector=dict(anchor="x"))
+    sub = subtitle_text(n_label(row["courses_with_baseline_item9"], "courses with a baseline item 9"), ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=380)

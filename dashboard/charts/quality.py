@@ -1,0 +1,30 @@
+"""Data-quality charts: why rows were quarantined."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import format as fmt
+from dashboard import theme
+from dashboard.charts.base import ChartContext, empty, frame, subtitle_text
+
+
+def quarantine_reasons(df: pd.DataFrame, ctx: ChartContext, top: int = 12) -> go.Figure:
+    """Open quarantined rows per reason (the rule broken, in words), top reasons first."""
+    title = "Why rows are in quarantine (open rows)"
+    foot = ("A row breaking several rules counts under each. Orphans (a parent not loaded yet) are retried by every "
+            "later load. Rules: docs/loading.md › Row rules.")
+    if df.empty:
+        return empty(title=title, subtitle=subtitle_text("n = 0 rows", ctx), footnote=foot,
+                     message="No quarantined rows: every row of every loaded file passed its checks.")
+    data = df.sort_values("rows", ascending=False).head(top)
+    names = [f"{k}: {r if len(r) <= 70 else r[:67] + '…'}" for k, r in zip(data["kind"], data["reason"], strict=True)]
+    fig = go.Figure(go.Bar(x=data["rows"], y=names, orientation="h", marker_color=theme.OKABE_ITO["orange"],
+                           text=[fmt.count(v) for v in data["rows"]], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{y}: %{x:,} rows<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(title=dict(text="Rows"), tickformat=",")
+    sub = subtitle_text(f"n = {fmt.count(df['rows'].sum())} row-reasons", ctx,
+                        f"top {len(data)} of {len(df)} reasons" if len(df) > len(data) else None)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=150 + 30 * len(data))

@@ -1,0 +1,149 @@
+"""The Overview's headline figures with their change against the previous period of equal length.
+
+Every figure comes from a query-layer function (macros); the only arithmetic here is the difference
+between the two periods' figures for the delta. Issue 5's board pack can reuse `headlines()` for its
+"key figures in words".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard import format as fmt
+from dashboard import queries
+from dashboard.filters import FilterOptions, Filters
+from dashboard.scope import Scope
+
+
+@dataclass(frozen=True)
+class Headline:
+    key: str
+    label: str
+    value: str
+    delta: str | None  # ASCII sign first ("+3.1 pts", "-12"), None when there is no previous period
+    delta_color: str  # "normal" (up is good), "inverse" (up is bad), "off"
+    help: str
+    caption: str | None = None
+
+
+def _row(df: pd.DataFrame, **match) -> pd.Series | None:
+    if df is None or df.empty:
+        return None
+    for column, value in match.items():
+        df = df[df[column] == value]
+    return df.iloc[0] if not df.empty else None
+
+
+def _num(row: pd.Series | None, column: str) -> float | None:
+    if row is None or column not in row or pd.isna(row[column]):
+        return None
+    return float(row[column])
+
+
+def _delta(now: float | None, before: float | None, kind: str) -> str | None:
+    if now is None or before is None:
+        return None
+    diff = now - before
+    if kind == "pts":
+        return f"{diff * 100:+.1f} pts"
+    if kind == "days":
+        return f"{diff:+.1f} days"
+    return f"{diff:+,.0f}"
+
+
+@dataclass(frozen=True)
+class _Figures:
+    courses: pd.Series | None
+    active: pd.Series | None
+    phq9: pd.Series | None
+    side_effect: pd.Series | None
+    bp: pd.Series | None
+    boosters: pd.Series | None
+    utilization: pd.Series | None
+
+
+def _figures(scope: Scope, f: Filters) -> _Figures:
+    return _Figures(
+        courses=_row(queries.course_counts(scope, f)),
+        active=_row(queries.active_patients(scope, f)),
+        phq9=_row(queries.outcome_rates(scope, f), instrument="PHQ9"),
+        side_effect=_row(queries.side_effect_rates(scope, f), effect="any"),
+        bp=_row(queries.bp_elevation(scope, f)),
+        boosters=_row(queries.booster_intervals(scope, f)),
+        utilization=_row(queries.network_utilization(scope, f)),
+    )
+
+
+def previous_filters(f: Filters, options: FilterOptions) -> Filters | None:
+    """The previous period of equal length, if the data covers all of it."""
+    prev = f.previous()
+    if prev is None or prev.start is None or options.data_start is None or prev.start < options.data_start:
+        return None
+    return prev
+
+
+def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[Headline], Filters | None]:
+    now = _figures(scope, f)
+    prev_f = previous_filters(f, options)
+    before = _figures(scope, prev_f) if prev_f else _Figures(None, None, None, None, None, None, None)
+    out: list[Headline] = []
+
+    out.append(Headline(
+        "courses", "Courses started", fmt.count(_num(now.courses, "courses") or 0),
+        _delta(_num(now.courses, "courses"), _num(before.courses, "courses"), "count"), "off",
+        "Courses whose first treated session falls in the period (a new course after a 180-day gap).",
+        "completed induction " + fmt.pct_ci(_num(now.courses, "induction_completion_rate"),
+                                            _num(now.courses, "induction_completion_ci_low"),
+                                            _num(now.courses, "induction_completion_ci_high"),
+                                            _num(now.courses, "courses") or 0),
+    ))
+    out.append(Headline(
+        "active_patients", "Active patients", fmt.count(_num(now.active, "active_patients") or 0),
+        _delta(_num(now.active, "active_patients"), _num(before.active, "active_patients"), "count"), "off",
+        "Patients with at least one treated session in the period.",
+    ))
+    for kind, label in (("response", "PHQ-9 response"), ("remission", "PHQ-9 remission")):
+        rate = _num(now.phq9, f"{kind}_rate")
+        out.append(Headline(
+            kind, label, fmt.pct(rate),
+            _delta(rate, _num(before.phq9, f"{kind}_rate"), "pts"), "normal",
+            "Responders (drop ≥ 50%) or remitters (follow-up ≤ 4) over evaluable PHQ-9 courses started in the "
+            "period, Wilson 95% interval.",
+            fmt.pct_ci(rate, _num(now.phq9, f"{kind}_ci_low"), _num(now.phq9, f"{kind}_ci_high"),
+                       _num(now.phq9, "evaluable") or 0),
+        ))
+    se = _num(now.side_effect, "rate")
+    out.append(Headline(
+        "side_effect", "Any side effect", fmt.pct(se),
+        _delta(se, _num(before.side_effect, "rate"), "pts"), "inverse",
+        "Treated sessions with at least one side effect recorded / treated sessions.",
+        fmt.pct_ci(se, _num(now.side_effect, "ci_low"), _num(now.side_effect, "ci_high"),
+                   _num(now.side_effect, "treated_sessions") or 0) + " sessions",
+    ))
+    bp = _num(now.bp, "rate")
+    out.append(Headline(
+        "bp_elevation", "BP elevation", fmt.pct(bp, 1),
+        _delta(bp, _num(before.bp, "rate"), "pts"), "inverse",
+        "Treated sessions with a reading systolic ≥ 180 or diastolic ≥ 110 / sessions with vitals.",
+        fmt.pct_ci(bp, _num(now.bp, "ci_low"), _num(now.bp, "ci_high"), _num(now.bp, "sessions_with_vitals") or 0, digits=1),
+    ))
+    med = _num(now.boosters, "median_days")
+    out.append(Headline(
+        "booster_interval", "Median booster interval", fmt.days(med),
+        _delta(med, _num(before.boosters, "median_days"), "days"), "off",
+        "Calendar days from the previous session to each booster in the period (median).",
+        f"IQR {fmt.number(_num(now.boosters, 'p25_days'), 0)}–{fmt.number(_num(now.boosters, 'p75_days'), 0)} days, "
+        f"n={fmt.count(_num(now.boosters, 'intervals') or 0)} boosters",
+    ))
+    util = _num(now.utilization, "utilization")
+    out.append(Headline(
+        "utilization", "Chair utilization", fmt.pct(util),
+        _delta(util, _num(before.utilization, "utilization"), "pts"), "off",
+        "Occupied / available chair-hours of the selected clinics pooled (benchmark 70–80%). "
+        "Modality and indication filters do not apply.",
+        f"{fmt.count(_num(now.utilization, 'occupied_chair_hours'))} of "
+        f"{fmt.count(_num(now.utilization, 'available_chair_hours'))} chair-hours",
+    ))
+    return out, prev_f

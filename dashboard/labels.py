@@ -1,0 +1,97 @@
+"""How codes read on screen: instruments, modalities, indications, effects, severities."""
+
+from __future__ import annotations
+
+INSTRUMENTS = {
+    "PHQ9": "PHQ-9",
+    "GAD7": "GAD-7",
+    "MADRS": "MADRS",
+    "PCL5": "PCL-5",
+    "PAIN_NRS": "Pain NRS",
+}
+INSTRUMENT_ORDER = list(INSTRUMENTS)
+
+MODALITIES = {
+    "iv_ketamine": "IV ketamine",
+    "im_ketamine": "IM ketamine",
+    "esketamine_nasal": "Esketamine nasal spray",
+}
+
+FAMILIES = {"ketamine": "Ketamine (IV/IM)", "esketamine": "Esketamine"}
+
+INDICATIONS = {
+    "mdd": "Major depression",
+    "bipolar_depression": "Bipolar depression",
+    "postpartum_depression": "Postpartum depression",
+    "suicidal_ideation": "Suicidal ideation",
+    "ptsd": "PTSD",
+    "gad": "Generalised anxiety",
+    "ocd": "OCD",
+    "chronic_pain": "Chronic pain",
+    "fibromyalgia": "Fibromyalgia",
+    "substance_use": "Substance use",
+    "other": "Other",
+}
+
+SEVERITIES = {"mild": "Mild", "moderate": "Moderate", "severe": "Severe"}
+SEVERITY_ORDER = list(SEVERITIES)
+
+INTERVENTIONS = {
+    "none": "None needed",
+    "ondansetron": "Ondansetron (antiemetic)",
+    "antihypertensive": "Antihypertensive",
+    "benzodiazepine": "Benzodiazepine",
+    "infusion_stopped": "Infusion stopped",
+    "infusion_paused": "Infusion paused",
+    "other": "Other",
+}
+
+VITALS = {
+    "systolic": ("Systolic BP", "mmHg"),
+    "diastolic": ("Diastolic BP", "mmHg"),
+    "heart_rate": ("Heart rate", "beats/min"),
+    "spo2": ("SpO₂", "%"),
+    "respiratory_rate": ("Respiratory rate", "breaths/min"),
+}
+
+NOT_EVALUABLE = {
+    "not_assessed": "Not assessed",
+    "no_baseline": "No baseline",
+    "no_follow_up": "No follow-up",
+    "baseline_below_minimum": "Baseline below minimum",
+}
+
+MEDICATION_FLAGS = {
+    "maoi": "MAOI",
+    "lamotrigine": "Lamotrigine",
+    "benzodiazepine": "Benzodiazepine",
+    "opioid": "Opioid",
+}
+
+
+def label(mapping: dict[str, str], code: object) -> str:
+    """The display label of a code; unknown codes read as words ("blurred_vision" -> "Blurred vision")."""
+    if code is None:
+        return "Unknown"
+    text = str(code)
+    if text in mapping:
+        return mapping[text]
+    return text.replace("_", " ").capitalize()
+
+
+def instrument(code: object) -> str:
+    return label(INSTRUMENTS, code)
+
+
+def modality(code: object) -> str:
+    return label({**MODALITIES, **FAMILIES}, code)
+
+
+def indication(code: object) -> str:
+    return label(INDICATIONS, code)
+
+
+def effect(code: object) -> str:
+    if code == "any":
+        return "Any side effect"
+    return label({}, code)

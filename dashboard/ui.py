@@ -1,0 +1,260 @@
+"""Streamlit layout helpers shared by the entry point and the pages: the sidebar filters (kept in the
+session and the URL), page header and footer, charts from the catalog, headline cards.
+
+Pages are layout only: they call these helpers and the catalog; they never open DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+
+from dashboard import filters as flt
+from dashboard import format as fmt
+from dashboard import labels, queries, settings
+from dashboard.charts import catalog
+from dashboard.charts.base import ChartContext
+from dashboard.filters import FilterOptions, Filters
+from dashboard.scope import Scope
+
+K_CLINICS, K_PERIOD, K_PRESET = "f_clinics", "f_period", "f_preset"
+K_MODALITIES, K_INDICATIONS = "f_modalities", "f_indications"
+K_INIT, K_MESSAGES, K_STATE = "_filters_initialised", "_filters_url_messages", "_page_state"
+
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d", "toggleSpikelines"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+@dataclass(frozen=True)
+class PageState:
+    ready: bool  # a warehouse is published
+    scope: Scope
+    filters: Filters
+    options: FilterOptions
+    ctx: ChartContext
+    default_label: str
+
+
+def viewer_scope() -> Scope:
+    """Demo mode: every clinic. Issue 6 replaces this with the signed-in user's grants."""
+    return Scope.everything()
+
+
+# ----------------------------------------------------------------------------------------- period
+
+
+def _presets(options: FilterOptions) -> dict[str, tuple[dt.date, dt.date]]:
+    lo, hi = options.data_start, options.data_end
+    if lo is None or hi is None:
+        return {}
+    default = flt.default_period(lo, hi)
+    out: dict[str, tuple[dt.date, dt.date]] = {}
+    if default.start and default.end:
+        out["Last full quarter" if "quarter" in default.label else "Whole data range"] = (default.start, default.end)
+    month_end = hi if (hi + dt.timedelta(days=1)).day == 1 else hi.replace(day=1) - dt.timedelta(days=1)
+    month_start = month_end.replace(day=1)
+    if month_start >= lo:
+        out["Last full month"] = (month_start, month_end)
+    year_start = max(lo, hi - dt.timedelta(days=364))
+    out["Last 12 months"] = (year_start, hi)
+    out["Whole data range"] = (lo, hi)
+    return out
+
+
+def _preset_for(period: tuple[dt.date, dt.date], presets: dict) -> str:
+    for name, value in presets.items():
+        if tuple(value) == tuple(period):
+            return name
+    return "Custom"
+
+
+def _on_preset(presets: dict) -> None:
+    choice = st.session_state.get(K_PRESET)
+    if choice in presets:
+        st.session_state[K_PERIOD] = presets[choice]
+    st.session_state[K_MESSAGES] = []
+
+
+def _on_period(presets: dict) -> None:
+    period = st.session_state.get(K_PERIOD)
+    if isinstance(period, (tuple, list)) and len(period) == 2:
+        st.session_state[K_PRESET] = _preset_for(tuple(period), presets)
+    st.session_state[K_MESSAGES] = []
+
+
+def _on_filter_change() -> None:
+    st.session_state[K_MESSAGES] = []
+
+
+def _reset(options: FilterOptions, presets: dict) -> None:
+    default = flt.default_period(options.data_start, options.data_end)
+    st.session_state[K_CLINICS] = []
+    st.session_state[K_MODALITIES] = []
+    st.session_state[K_INDICATIONS] = []
+    if default.start and default.end:
+        st.session_state[K_PERIOD] = (default.start, default.end)
+        st.session_state[K_PRESET] = _preset_for((default.start, default.end), presets)
+    st.session_state[K_MESSAGES] = []
+
+
+def _init_from_url(options: FilterOptions, scope: Scope, presets: dict) -> None:
+    params = {key: st.query_params.get_all(key) for key in flt.URL_PARAMS}
+    allowed = None if scope.all_clinics else sorted(scope.clinics or ())
+    filters, messages = flt.from_query_params(params, options, allowed)
+    st.session_state[K_CLINICS] = list(filters.clinics)
+    st.session_state[K_MODALITIES] = list(filters.modalities)
+    st.session_state[K_INDICATIONS] = list(filters.indications)
+    if filters.start and filters.end:
+        st.session_state[K_PERIOD] = (filters.start, filters.end)
+        st.session_state[K_PRESET] = _preset_for((filters.start, filters.end), presets)
+    st.session_state[K_MESSAGES] = messages
+    st.session_state[K_INIT] = True
+
+
+def _sanitise(options: FilterOptions) -> None:
+    """Keep widget state valid when a new warehouse version changes what can be chosen."""
+    for key, allowed in ((K_CLINICS, options.clinics), (K_MODALITIES, options.modalities),
+                         (K_INDICATIONS, options.indications)):
+        if key in st.session_state:
+            st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
+    period = st.session_state.get(K_PERIOD)
+    lo, hi = options.data_start, options.data_end
+    if period and lo and hi and isinstance(period, (tuple, list)):
+        clipped = tuple(min(max(d, lo), hi) for d in period)
+        if clipped != tuple(period):
+            st.session_state[K_PERIOD] = clipped
+
+
+# ---------------------------------------------------------------------------------------- sidebar
+
+
+def sidebar() -> PageState:
+    """Render the shared filters (in the entry point, so they persist across pages), sync them with
+    the URL, and remember the page state for this rerun."""
+    scope = viewer_scope()
+    queries.begin_run()
+    logo = settings.logo_path()
+    if logo:
+        st.logo(str(logo))
+    if not queries.warehouse_ready():
+        state = PageState(False, scope, Filters(), FilterOptions(), ChartContext(), "")
+        st.session_state[K_STATE] = state
+        return state
+    options = queries.filter_options(scope)
+    presets = _presets(options)
+    if not st.session_state.get(K_INIT):
+        _init_from_url(options, scope, presets)
+    _sanitise(options)
+    default = flt.default_period(options.data_start, options.data_end)
+
+    with st.sidebar:
+        st.markdown(f"**{settings.network_name()}**")
+        preset_names = list(presets) + ["Custom"]
+        if st.session_state.get(K_PRESET) not in preset_names:
+            st.session_state[K_PRESET] = "Custom"
+        st.selectbox("Period", preset_names, key=K_PRESET, on_change=_on_preset, args=(presets,))
+        period_default = (default.start, default.end) if default.start and default.end else None
+        if K_PERIOD not in st.session_state and period_default:
+            st.session_state[K_PERIOD] = period_default
+        st.date_input(
+            "From – to", key=K_PERIOD, min_value=options.data_start, max_value=options.data_end,
+            format="YYYY-MM-DD", on_change=_on_period, args=(presets,),
+            help=f"Whole days, clinic local time. Data from {fmt.date(options.data_start)} to {fmt.date(options.data_end)}.",
+        )
+        st.caption(f"Default: {default.label} ({fmt.period(default.start, default.end)})")
+        st.multiselect(
+            "Clinics", list(options.clinics), key=K_CLINICS, format_func=lambda c: options.clinics.get(c, c),
+            placeholder=f"All {len(options.clinics)} clinics", on_change=_on_filter_change,
+        )
+        st.multiselect(
+            "Modality", list(options.modalities), key=K_MODALITIES, format_func=labels.modality,
+            placeholder="All modalities", on_change=_on_filter_change,
+        )
+        st.multiselect(
+            "Indication", list(options.indications), key=K_INDICATIONS, format_func=labels.indication,
+            placeholder="All indications", on_change=_on_filter_change,
+        )
+        st.button("Reset filters", on_click=_reset, args=(options, presets), width="stretch")
+
+    period = st.session_state.get(K_PERIOD) or period_default or (None, None)
+    if not isinstance(period, (tuple, list)) or len(period) != 2:  # a range half-picked in the calendar
+        previous = st.session_state.get(K_STATE)
+        period = (previous.filters.start, previous.filters.end) if previous and previous.ready else period_default
+    filters = Filters(
+        clinics=tuple(st.session_state.get(K_CLINICS, [])),
+        start=period[0], end=period[1],
+        modalities=tuple(st.session_state.get(K_MODALITIES, [])),
+        indications=tuple(st.session_state.get(K_INDICATIONS, [])),
+    )
+    wanted = flt.to_query_params(filters)
+    current = {key: st.query_params.get_all(key) for key in st.query_params}
+    normalised = {k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}
+    if current != normalised:
+        st.query_params.from_dict(wanted)
+    state = PageState(True, scope, filters, options, catalog.context(filters, options), default.label)
+    st.session_state[K_STATE] = state
+    return state
+
+
+def state() -> PageState:
+    existing = st.session_state.get(K_STATE)
+    if existing is None:  # a page run on its own (tests): build the sidebar now
+        return sidebar()
+    return existing
+
+
+# ------------------------------------------------------------------------------------ page frame
+
+
+def header(title: str, intro: str) -> PageState:
+    """Page title, the period and selection in words, URL messages; stops with an explanation
+    when no warehouse has been loaded yet."""
+    s = state()
+    st.title(title)
+    if not s.ready:
+        st.info(
+            "**No data has been loaded yet.** Load an extract batch with "
+            "`python -m pipelines load DIR` (or `make run` for the bundled sample); "
+            "this page fills in on the next refresh."
+        )
+        st.stop()
+    st.markdown(f"<span style='color:#5B6675'>{intro}</span>", unsafe_allow_html=True)
+    st.markdown(f"**{s.ctx.period}** · {s.ctx.selection}")
+    for message in st.session_state.get(K_MESSAGES, []):
+        st.warning(message, icon=":material/link_off:")
+    return s
+
+
+def footer() -> None:
+    info = queries.warehouse_info()
+    if info.version is None:
+        return
+    loaded = info.last_load_finished.strftime("%-d %b %Y %H:%M") if info.last_load_finished else "—"
+    st.divider()
+    st.caption(
+        f"Warehouse version {info.version} · last load {loaded} UTC ({info.last_load_batch}) · "
+        f"{fmt.count(info.open_quarantined_rows)} rows in quarantine (see Data quality) · "
+        "definitions: docs/metrics.md"
+    )
+
+
+def chart(chart_id: str, key: str | None = None, **opts) -> None:
+    """Draw one catalog chart with the page's scope and filters."""
+    s = state()
+    spec = catalog.get(chart_id)
+    fig = spec.render(s.scope, s.filters, s.ctx, **opts)
+    st.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, width="stretch", key=key or f"chart-{chart_id}")
+
+
+def headline(column, label: str, value: str, delta: str | None = None, delta_color: str = "normal",
+             help: str | None = None, caption: str | None = None) -> None:
+    with column:
+        st.metric(label, value, delta=delta, delta_color=delta_color, help=help, border=True,
+                  delta_arrow="auto" if delta and delta != fmt.MISSING else "off")
+        if caption:
+            st.caption(caption)
