@@ -66,7 +66,7 @@ _connect_lock = threading.Lock()
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _connection(version_path: str) -> duckdb.DuckDBPyConnection:
     with _connect_lock:
-        return duckdb.connect(version_path, read_only=True, config={"threads": 2})
+        return duckdb.connect(version_path, read_only=True)
 
 
 def _execute(version_path: str, sql: str, params: tuple) -> pd.DataFrame:
@@ -465,7 +465,8 @@ def quarantine_rows(scope: Scope, search: str = "", kind: str | None = None, ope
     pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     show_values = scope.all_clinics and not scope.aggregates_only
     values_sql = (
-        "json_merge_patch(original::JSON, '{\"patient_ref\": null}')::VARCHAR" if show_values else "NULL::VARCHAR"
+        "case when original is null then null "
+        "else json_merge_patch(original::JSON, '{\"patient_ref\": null}')::VARCHAR end" if show_values else "NULL::VARCHAR"
     )
     sql = (
         "select quarantine_id, load_id, file, kind, row_number, "

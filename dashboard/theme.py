@@ -36,7 +36,8 @@ MUTED = "#5B6675"  # subtitles, footnotes, axis titles
 GRID = "#E6E9EE"
 BAND = "rgba(0, 158, 115, 0.12)"  # benchmark band (green, light)
 ACCENT = OKABE_ITO["blue"]
-FONT_FAMILY = "Inter, 'Source Sans 3', 'Source Sans Pro', 'Segoe UI', 'Helvetica Neue', Arial, sans-serif"
+# "Source Sans" is the web font the Streamlit page already loads; exports fall back to the next ones.
+FONT_FAMILY = "'Source Sans', 'Source Sans 3', 'Source Sans Pro', Inter, 'Segoe UI', 'Helvetica Neue', Arial, sans-serif"
 
 # sequential scale for heatmaps (light to Okabe-Ito blue), readable in greyscale too
 SEQUENTIAL = [[0.0, "#F4F8FB"], [0.35, "#A9CCE3"], [0.7, "#3E8DC4"], [1.0, "#003F63"]]

@@ -17,9 +17,6 @@ clinics = [c for c in s.options.clinics if not s.filters.clinics or c in s.filte
 if clinics:
     clinic = st.selectbox("Clinic", clinics, format_func=lambda c: s.options.clinics.get(c, c), key="cap_clinic")
     ui.chart("capacity.weekday_hour", clinic_id=clinic)
-c1, c2 = st.columns(2)
-with c1:
-    ui.chart("capacity.peak_chairs")
-with c2:
-    ui.chart("capacity.lost")
+ui.chart("capacity.peak_chairs")
+ui.chart("capacity.lost")
 ui.footer()

@@ -30,11 +30,8 @@ ui.chart("outcomes.clinic_funnel", measure=measure, instrument=instrument)
 
 st.subheader("Over the course")
 ui.chart("outcomes.trajectory", instrument=instrument)
-c1, c2 = st.columns(2)
-with c1:
-    ui.chart("outcomes.early_signal")
-with c2:
-    ui.chart("outcomes.induction_funnel")
+ui.chart("outcomes.early_signal")
+ui.chart("outcomes.induction_funnel")
 
 st.subheader("Safety signal on the PHQ-9")
 ui.chart("outcomes.item9")

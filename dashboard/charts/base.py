@@ -113,6 +113,11 @@ def ci_hover(rate: object, low: object, high: object, n: object) -> str:
     return fmt.pct_ci(rate, low, high, n)
 
 
+def rows_height(rows: int, per_row: int = 30, minimum_plot: int = 140, maximum: int = 1600) -> int:
+    """Figure height for a chart with one row per category: margins plus room for every row."""
+    return min(theme.TOP_MARGIN + theme.BOTTOM_MARGIN + 40 + max(minimum_plot, per_row * rows), maximum)
+
+
 def percent_axis(fig: go.Figure, axis: str = "y", range_: tuple[float, float] | None = None, title: str = "") -> None:
     kwargs = dict(tickformat=".0%", title=dict(text=title))
     if range_ is not None:

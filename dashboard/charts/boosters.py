@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
+    rows_height,
     ChartContext, empty, footnote_text, frame, n_label, no_data, subtitle_text, title_text,
 )
 
@@ -35,7 +36,8 @@ def interval_histogram(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.F
         s = summary.iloc[0]
         for col, label in (("p25_days", "p25"), ("median_days", "median"), ("p75_days", "p75")):
             fig.add_vline(x=float(s[col]), line=dict(color=theme.INK if label == "median" else theme.MUTED, dash="dash", width=1.2),
-                          annotation_text=f"{label} {fmt.number(s[col], 0)}", annotation_position="top",
+                          annotation_text=f"median {fmt.number(s[col], 0)}" if label == "median" else None,
+                              annotation_position="top right",
                           annotation_font=dict(size=10, color=theme.MUTED))
         extra = f"median {fmt.days(s['median_days'])} (IQR {fmt.number(s['p25_days'], 0)}–{fmt.number(s['p75_days'], 0)})"
     fig.update_xaxes(title=dict(text="Days since the previous session"), range=[0, min(float(hist["bin_start"].max()) + 7, 190)])
@@ -130,4 +132,4 @@ def intervals_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(title=dict(text="Days since the previous session"), rangemode="tozero")
     sub = subtitle_text(n_label(int(data["intervals"].sum()), "booster intervals"), ctx)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(140 + 26 * len(data), 1500))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))

@@ -3,12 +3,15 @@ hour heatmap of one clinic, peak concurrent chairs and capacity lost to no-shows
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
+    rows_height,
     ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text,
 )
 
@@ -63,7 +66,7 @@ def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     above = int((data["utilization"] > BAND[1]).sum())
     sub = subtitle_text(n_label(round(float(data["available_chair_hours"].sum())), "available chair-hours"), ctx,
                         f"{len(data)} clinics: {below} below, {len(data) - below - above} within, {above} above the band")
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(150 + 26 * len(data), 1500))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))
 
 
 def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
@@ -133,7 +136,7 @@ def weekday_hour(df: pd.DataFrame, ctx: ChartContext, clinic_id: str | None = No
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False, title=dict(text="Hour of day (clinic local time)"))
     open_days = int(data.groupby("weekday")["open_days"].max().sum())
-    sub = subtitle_text(n_label(open_days, "open days"), ctx)
+    sub = subtitle_text(n_label(open_days, "open days"), replace(ctx, selection=name))
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=380)
 
 
@@ -160,7 +163,7 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     full = int((data["peak_concurrent_chairs"] >= data.get("chairs", data["peak_concurrent_chairs"] + 1)).sum())
     sub = subtitle_text(n_label(int(data["treated_sessions"].sum()), "treated sessions"), ctx,
                         f"{full} of {len(data)} clinics used every chair at once")
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(150 + 26 * len(data), 1500))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))
 
 
 def lost_capacity(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
@@ -185,4 +188,4 @@ def lost_capacity(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     fig.update_xaxes(tickformat=".1%")
     sub = subtitle_text(n_label(round(float(data["lost_chair_hours"].sum())), "chair-hours lost"), ctx,
                         f"{fmt.count(data['no_show_sessions'].sum())} no-shows, {fmt.count(data['cancelled_sessions'].sum())} cancellations")
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(150 + 26 * len(data), 1500))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))

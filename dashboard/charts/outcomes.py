@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
+    rows_height,
     ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text, total,
 )
 
@@ -59,7 +60,7 @@ def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
     sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable course-instrument pairs"), ctx)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=120 + 60 * len(data))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 60))
 
 
 def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", breakdown: str = "indication") -> go.Figure:
@@ -93,7 +94,7 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
     sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable courses"), ctx)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=min(140 + 34 * len(data), 1600))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 34))
 
 
 NOT_EVALUABLE_COLOURS = {
@@ -129,10 +130,11 @@ def evaluability(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     fig.update_xaxes(title=dict(text="Courses"), tickformat=",")
     courses = int(data["courses"].max())
     sub = subtitle_text(n_label(courses, "courses started"), ctx)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=140 + 52 * len(data))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 52))
 
 
 REMISSION_SCORE = {"PHQ9": 4, "GAD7": 4, "MADRS": 10, "PCL5": 32.5, "PAIN_NRS": 3}
+SCALE_MAX = {"PHQ9": 27, "GAD7": 21, "MADRS": 60, "PCL5": 80, "PAIN_NRS": 10}
 
 
 def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") -> go.Figure:
@@ -161,10 +163,11 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") ->
                              hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
     if instrument in REMISSION_SCORE:
         fig.add_hline(y=REMISSION_SCORE[instrument], line=dict(color=theme.OKABE_ITO["green"], dash="dot", width=1.5),
-                      annotation_text="remission threshold", annotation_position="top right",
+                      annotation_text="remission threshold", annotation_position="bottom left",
                       annotation_font=dict(size=11, color=theme.OKABE_ITO["green"]))
     fig.update_xaxes(title=dict(text="Session number (0 = baseline)"), dtick=1 if x.max() <= 20 else 2)
-    fig.update_yaxes(title=dict(text=f"{name} score"), rangemode="tozero")
+    top = max(float(data["mean_score"].max()), float(band["ci_high"].max()) if not band.empty else 0) * 1.08
+    fig.update_yaxes(title=dict(text=f"{name} score"), range=[0, min(top, SCALE_MAX.get(instrument, top))])
     baseline = data.loc[data["session_number"] == 0, "courses"]
     n = int(baseline.iloc[0]) if not baseline.empty else int(data["courses"].max())
     sub = subtitle_text(n_label(n, "courses with a baseline"), ctx)
@@ -190,14 +193,19 @@ def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         text.append(f"{fmt.signed(mean, 1)} points{ci}, median {fmt.signed(med, 1)}")
     fig = go.Figure(go.Bar(
         x=data["mean_change_fraction"], y=y, orientation="h", marker_color=theme.OKABE_ITO["sky"],
-        text=text, textposition="outside", cliponaxis=False, customdata=text,
-        hovertemplate="%{y}<br>%{x:.0%} of baseline<br>%{customdata}<extra></extra>",
+        customdata=text, hovertemplate="%{y}<br>%{x:.0%} of baseline<br>%{customdata}<extra></extra>",
     ))
+    for label, value in zip(y, text, strict=True):
+        fig.add_annotation(x=0, y=label, text=value, xanchor="left", xshift=8, showarrow=False,
+                           font=dict(size=11, color=theme.INK))
     low = float(min(data["mean_change_fraction"].min(), 0))
-    percent_axis(fig, "x", (min(low * 2.1, -0.2), 0.02), "Mean change as a share of baseline")
+    low = min(low * 1.1, -0.2)
+    percent_axis(fig, "x", (low, -low * 1.5), "Mean change as a share of baseline")
+    fig.update_xaxes(tickvals=[v for v in (-1.0, -0.75, -0.5, -0.25, 0.0) if v >= low])
+    fig.add_vline(x=0, line=dict(color=theme.MUTED, width=1))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     sub = subtitle_text(n_label(total(data, "courses"), "course-instrument pairs"), ctx)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=140 + 56 * len(data))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 56))
 
 
 def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
@@ -220,7 +228,8 @@ def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=part["session_number"], y=part["share_of_courses"], mode="lines+markers+text",
             name=f"{labels.modality(family)} (n={fmt.count(n)})", line=dict(color=colours.get(str(family))),
-            marker=dict(size=8), text=[fmt.pct(s) for s in part["share_of_courses"]], textposition="top center",
+            marker=dict(size=8), text=[fmt.pct(s) for s in part["share_of_courses"]],
+            textposition="top center" if family == "esketamine" else "bottom center",
             textfont=dict(size=10), customdata=text, hovertemplate="Session %{x}: %{customdata}<extra></extra>",
         ))
     percent_axis(fig, "y", (0, 1.08), "Share of courses")
@@ -265,12 +274,14 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     p = float(clinics["network_rate"].iloc[0])
     fig = go.Figure()
     lim = limits.sort_values("n")
-    for level, dash, colour in (("998", "dash", theme.OKABE_ITO["vermillion"]), ("95", "dot", theme.OKABE_ITO["orange"])):
+    for level, dash, colour in (("998", "solid", theme.OKABE_ITO["vermillion"]), ("95", "dash", theme.OKABE_ITO["orange"])):
         name = "99.8% limits" if level == "998" else "95% limits"
         fig.add_trace(go.Scatter(x=lim["n"], y=lim[f"upper_{level}"], mode="lines", name=name, legendgroup=level,
-                                 line=dict(color=colour, dash=dash, width=1.5, shape="hv"), hoverinfo="skip"))
+                                 line=dict(color=colour, dash=dash, width=1.4, shape="spline", smoothing=0.6),
+                                 hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=lim["n"], y=lim[f"lower_{level}"], mode="lines", name=name, legendgroup=level,
-                                 showlegend=False, line=dict(color=colour, dash=dash, width=1.5, shape="hv"), hoverinfo="skip"))
+                                 showlegend=False, line=dict(color=colour, dash=dash, width=1.4, shape="spline", smoothing=0.6),
+                                 hoverinfo="skip"))
     fig.add_hline(y=p, line=dict(color=theme.MUTED, width=1.5),
                   annotation_text=f"network {fmt.pct(p, 1)}", annotation_position="top left",
                   annotation_font=dict(size=11, color=theme.MUTED))
@@ -287,9 +298,9 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     ))
     few = len(clinics) <= 12
     if few:
-        for _, row in clinics.iterrows():
+        for i, (_, row) in enumerate(clinics.sort_values("n").iterrows()):
             fig.add_annotation(x=row["n"], y=row["rate"], text=str(row["clinic_name"]), showarrow=False, xanchor="left",
-                               xshift=8, font=dict(size=10, color=theme.MUTED))
+                               xshift=8, yshift=8 if i % 2 == 0 else -8, font=dict(size=10, color=theme.MUTED))
     relevant = lim[lim["n"] >= clinics["n"].min()]
     if relevant.empty:
         relevant = lim

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from dashboard import format as fmt
 from dashboard import theme
-from dashboard.charts.base import ChartContext, empty, frame, subtitle_text
+from dashboard.charts.base import ChartContext, empty, frame, rows_height, subtitle_text
 
 
 def quarantine_reasons(df: pd.DataFrame, ctx: ChartContext, top: int = 12) -> go.Figure:
@@ -27,4 +27,4 @@ def quarantine_reasons(df: pd.DataFrame, ctx: ChartContext, top: int = 12) -> go
     fig.update_xaxes(title=dict(text="Rows"), tickformat=",")
     sub = subtitle_text(f"n = {fmt.count(df['rows'].sum())} row-reasons", ctx,
                         f"top {len(data)} of {len(df)} reasons" if len(df) > len(data) else None)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=150 + 30 * len(data))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 30))

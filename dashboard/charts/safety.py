@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
+    rows_height,
     ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text,
 )
 
@@ -57,11 +58,11 @@ def side_effects_by_severity(data: dict[str, pd.DataFrame], ctx: ChartContext) -
         r = any_row.iloc[0]
         extra = "any side effect " + fmt.pct_ci(r["rate"], r["ci_low"], r["ci_high"], r["treated_sessions"])
     sub = subtitle_text(n_label(treated, "treated sessions"), ctx, extra)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=150 + 32 * len(order))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(order), 32))
 
 
 def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title: str, noun: str, foot: str,
-             order: list[str] | None = None, line: bool = False, colour: str = theme.ACCENT,
+             order: list[str] | None = None, line: bool = False, dots: bool = False, colour: str = theme.ACCENT,
              rate: str = "rate", low: str = "ci_low", high: str = "ci_high", n: str = "treated_sessions",
              events: str = "sessions") -> go.Figure:
     title = title_text(title_what, ctx)
@@ -77,7 +78,12 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
     err = dict(type="data", symmetric=False, array=data[high] - data[rate], arrayminus=data[rate] - data[low],
                color=colour, thickness=1.5, width=3)
     fig = go.Figure()
-    if line:
+    if dots:
+        fig.add_trace(go.Scatter(x=x, y=data[rate], mode="markers", error_y=err, marker=dict(size=10, color=colour),
+                                 customdata=text, name="Rate", hovertemplate="%{x}: %{customdata}<extra></extra>",
+                                 showlegend=False))
+        fig.update_xaxes(type="category")
+    elif line:
         fig.add_trace(go.Scatter(x=data["group_value"], y=data[rate], mode="lines+markers", error_y=err,
                                  line=dict(color=colour), customdata=text, name="Rate",
                                  hovertemplate="%{x}: %{customdata}<extra></extra>", showlegend=False))
@@ -156,7 +162,8 @@ def peak_rise(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Figure:
         for col, label in (("peak_rise_p25", "p25"), ("peak_rise_median", "median"), ("peak_rise_p75", "p75")):
             if pd.notna(s[col]):
                 fig.add_vline(x=float(s[col]), line=dict(color=theme.INK if label == "median" else theme.MUTED, dash="dash", width=1.2),
-                              annotation_text=f"{label} {fmt.number(s[col], 0)}", annotation_position="top",
+                              annotation_text=f"median {fmt.number(s[col], 0)}" if label == "median" else None,
+                              annotation_position="top right",
                               annotation_font=dict(size=10, color=theme.MUTED))
         extra = f"median {fmt.number(s['peak_rise_median'], 0)} mmHg (IQR {fmt.number(s['peak_rise_p25'], 0)}–{fmt.number(s['peak_rise_p75'], 0)})"
     fig.update_xaxes(title=dict(text="Peak systolic rise (mmHg)"))
@@ -218,7 +225,7 @@ def interventions(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     fig.update_yaxes(autorange="reversed", showgrid=False)
     percent_axis(fig, "x", (0, min(1.0, float(data["rate"].max()) * 1.3 + 0.01)), "Share of treated sessions")
     sub = subtitle_text(n_label(treated, "treated sessions"), ctx)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=150 + 36 * len(data))
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 36))
 
 
 REMS_CHECKS = [
@@ -265,8 +272,9 @@ def rems_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     if not data.empty and "clinic_name" in data:
         data["group_value"] = data["clinic_name"]
     fig = _rate_by(data, ctx, title_what="REMS completeness by clinic", axis_title="", noun="esketamine sessions",
-                   foot=foot, colour=theme.OKABE_ITO["green"], rate="complete_rate", low="complete_ci_low",
+                   foot=foot, dots=True, colour=theme.OKABE_ITO["green"], rate="complete_rate", low="complete_ci_low",
                    high="complete_ci_high", n="esketamine_sessions", events="complete")
-    if data is not None and not data.empty:
+    if data is not None and not data.empty and data["complete_ci_low"].notna().any():
         fig.update_yaxes(range=[max(0.0, float(data["complete_ci_low"].min()) - 0.05), 1.01])
+        fig.update_xaxes(tickangle=-30 if len(data) > 6 else 0)
     return fig

@@ -1,0 +1,111 @@
+"""A real `streamlit run` server on a free loopback port, and headless Debian Chromium via Playwright.
+
+Used by the end-to-end tests and by benchmarks/dashboard.py. Never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+PAGES = {  # url path -> title ("" is the default page, Overview)
+    "": "Overview",
+    "outcomes": "Outcomes",
+    "safety": "Safety",
+    "boosters": "Boosters",
+    "capacity": "Capacity",
+    "data-quality": "Data quality",
+}
+CHART_SELECTOR = ".js-plotly-plot .main-svg"
+STATUS_SELECTOR = '[data-testid="stStatusWidget"]'
+EXCEPTION_SELECTOR = '[data-testid="stException"]'
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(db: str | os.PathLike, log_path: Path | None = None, timeout: float = 90) -> Iterator[str]:
+    """Start `streamlit run streamlit_app.py` against the warehouse pointer `db`; yield its base URL."""
+    port = free_port()
+    env = {**os.environ, "CLINIC_ANALYTICS_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+    ]
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"streamlit did not answer on {url} within {timeout} s")
+            time.sleep(0.25)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log_path:
+            log.close()  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def wait_until_drawn(page, timeout_ms: float = 60_000, charts: bool = True) -> None:
+    """Wait for the app to render: the first chart (if the page has charts), then the run to finish
+    (the status widget detached), then every chart on the page drawn."""
+    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout_ms)
+    if charts:
+        page.wait_for_selector(CHART_SELECTOR, timeout=timeout_ms)
+    # the "running" widget appears while the script runs; wait until it is gone
+    page.wait_for_selector(STATUS_SELECTOR, state="detached", timeout=timeout_ms)
+    if charts:
+        page.wait_for_function(
+            """() => {
+                const plots = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+                if (plots.length === 0) return false;
+                return Array.from(plots).every(p => p.querySelector('.js-plotly-plot .main-svg'));
+            }""",
+            timeout=timeout_ms,
+        )

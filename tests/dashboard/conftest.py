@@ -1,0 +1,60 @@
+"""Fixtures of the dashboard tests: real DuckDB warehouses built by the real loader.
+
+- `sample_db`: data_samples/ loaded once per session (3 clinics, 18 months, with defects);
+- `empty_db`: a pointer path where nothing has been loaded yet;
+- `use_db`: points CLINIC_ANALYTICS_DB at a warehouse for one test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines import config
+from pipelines.load.loader import load_batch
+from pipelines.load.pseudonymize import Pseudonymizer
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+
+# Selects no session at all: DEN is closed on Sundays, and no esketamine course treats postpartum depression.
+NOTHING = {
+    "clinic": ["DEN"], "start": ["2025-01-05"], "end": ["2025-01-05"],
+    "modality": ["esketamine_nasal"], "indication": ["postpartum_depression"],
+}
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    pointer = tmp_path_factory.mktemp("dashboard-wh") / "clinic_analytics.duckdb"
+    load_batch(config.SAMPLE_DIR, db=pointer, pseudonymizer=Pseudonymizer(b"k" * 32))
+    return pointer
+
+
+@pytest.fixture(scope="session")
+def empty_db(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("dashboard-empty") / "clinic_analytics.duckdb"
+
+
+@pytest.fixture
+def use_db(monkeypatch):
+    def point(db: Path) -> Path:
+        monkeypatch.setenv(config.ENV_DB, str(db))
+        return db
+
+    return point
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_db_env(monkeypatch):
+    # each test says which warehouse it reads
+    if config.ENV_DB in os.environ:
+        monkeypatch.delenv(config.ENV_DB)

@@ -1,0 +1,122 @@
+"""Chart builders: pure functions that return complete, titled figures, on data and on nothing."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import re
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashboard import theme
+from dashboard.charts import catalog
+from dashboard.charts.base import ChartContext, is_empty
+from dashboard.filters import FilterOptions, Filters
+from dashboard.scope import Scope
+
+CHARTS_DIR = Path(catalog.__file__).parent
+ALL = Scope.everything()
+QUARTER = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+CTX = ChartContext(period="1 Apr – 30 Jun 2026", selection="all 3 clinics")
+HEX_KEY = re.compile(r"\b[0-9a-f]{32,}\b")
+
+
+def _check_frame(fig: go.Figure, spec) -> None:
+    meta = fig.layout.meta
+    assert isinstance(meta, dict), spec.id
+    assert meta["title"] and fig.layout.title.text == meta["title"]
+    if spec.page != "Data quality":
+        assert "1 Apr – 30 Jun 2026" in meta["title"], spec.id  # what and when
+    assert "n = " in meta["subtitle"], spec.id  # n in the subtitle
+    assert "Definition:" in meta["footnote"] or "docs/loading.md" in meta["footnote"], spec.id
+    assert fig.layout.template.layout.colorway == tuple(theme.PALETTE), spec.id
+    assert not HEX_KEY.search(fig.to_json()), spec.id  # no pseudonymous key anywhere in the figure
+
+
+@pytest.fixture(scope="module")
+def sample_data(sample_db):
+    import os
+
+    from pipelines import config
+
+    old = os.environ.get(config.ENV_DB)
+    os.environ[config.ENV_DB] = str(sample_db)
+    try:
+        yield {spec.id: spec.data(ALL, QUARTER) for spec in catalog.CATALOG}
+    finally:
+        if old is None:
+            os.environ.pop(config.ENV_DB, None)
+        else:
+            os.environ[config.ENV_DB] = old
+
+
+@pytest.mark.parametrize("spec", catalog.CATALOG, ids=lambda s: s.id)
+def test_builder_on_sample_data(spec, sample_data):
+    fig = spec.figure(sample_data[spec.id], CTX)
+    _check_frame(fig, spec)
+    assert not is_empty(fig), spec.id
+    assert len(fig.data) >= 1
+
+
+def _emptied(data):
+    if isinstance(data, dict):
+        return {k: v.iloc[0:0] for k, v in data.items()}
+    return data.iloc[0:0]
+
+
+@pytest.mark.parametrize("spec", catalog.CATALOG, ids=lambda s: s.id)
+def test_builder_explains_an_empty_selection(spec, sample_data):
+    for data in (_emptied(sample_data[spec.id]), pd.DataFrame() if not isinstance(sample_data[spec.id], dict) else {}):
+        fig = spec.figure(data, CTX)
+        _check_frame(fig, spec)
+        assert is_empty(fig)
+        assert fig.layout.meta["message"]
+
+
+@pytest.mark.parametrize("spec", [s for s in catalog.CATALOG if s.options], ids=lambda s: s.id)
+def test_every_option_draws(spec, sample_db, use_db):
+    use_db(sample_db)
+    for option, values in spec.options.items():
+        for value in values:
+            fig = spec.render(ALL, QUARTER, CTX, **{option: value})
+            _check_frame(fig, spec)
+
+
+def test_catalog_ids_are_unique_and_cover_every_page():
+    ids = [spec.id for spec in catalog.CATALOG]
+    assert len(ids) == len(set(ids))
+    for page in catalog.PAGES:
+        assert catalog.for_page(page), page
+    assert catalog.get("outcomes.clinic_funnel").page == "Outcomes"
+
+
+def test_chart_builders_are_pure():
+    """No Streamlit, no DuckDB, no query layer in the builders (only the catalog wires queries in)."""
+    for path in CHARTS_DIR.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module or "")
+                imported |= {f"{node.module}.{a.name}" for a in node.names}
+        assert not any(m.startswith("streamlit") for m in imported), path.name
+        assert "duckdb" not in imported, path.name
+        if path.name != "catalog.py":
+            assert "dashboard.queries" not in imported, path.name
+
+
+def test_pages_never_open_duckdb():
+    for path in (CHARTS_DIR.parent / "app_pages").glob("*.py"):
+        source = path.read_text()
+        assert "duckdb" not in source and "execute(" not in source, path.name
+
+
+def test_selection_text():
+    options = FilterOptions(clinics={"OKC": "Oklahoma City", "NYC": "New York"})
+    assert catalog.selection_text(Filters(), options) == "all 2 clinics"
+    assert catalog.selection_text(Filters(clinics=("OKC",), modalities=("iv_ketamine",)), options) == "Oklahoma City · IV ketamine"

@@ -1,0 +1,161 @@
+"""Every page through Streamlit's AppTest: on the sample, after filter changes, on an empty
+warehouse, with filters that select nothing, and with links carrying bad values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import NOTHING, ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+PAGES = ["overview", "outcomes", "safety", "boosters", "capacity", "data_quality"]
+TIMEOUT = 180
+
+
+def _app(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if query:
+        at.query_params.update(query)
+    return at
+
+
+def _open(at: AppTest, page: str) -> AppTest:
+    if page == "overview" and not at._tree:  # first run lands on the default page
+        return at.run()
+    return at.switch_page(f"dashboard/app_pages/{page}.py").run()
+
+
+def _ok(at: AppTest, page: str) -> None:
+    assert not at.exception, (page, [e.value for e in at.exception])
+    assert not at.error, (page, [e.value for e in at.error])
+
+
+def _charts(at: AppTest) -> list:
+    return [el for el in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_the_sample(page, sample_db, use_db):
+    use_db(sample_db)
+    at = _app()
+    at.run()
+    _open(at, page)
+    _ok(at, page)
+    if page != "data_quality":
+        assert _charts(at), page
+        assert any("1 Apr – 30 Jun 2026" in m.value for m in at.markdown), page  # the default period, in words
+    assert at.query_params.get("start") == ["2026-04-01"] or at.query_params.get("start") == "2026-04-01"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_after_filter_changes(page, sample_db, use_db):
+    use_db(sample_db)
+    at = _app()
+    at.run()
+    _open(at, page)
+    at.multiselect(key="f_clinics").set_value(["NYC"]).run()
+    _ok(at, page)
+    at.multiselect(key="f_modalities").set_value(["esketamine_nasal"]).run()
+    _ok(at, page)
+    at.multiselect(key="f_indications").set_value(["mdd", "ptsd"]).run()
+    _ok(at, page)
+    at.date_input(key="f_period").set_value((dt.date(2025, 3, 1), dt.date(2025, 9, 30))).run()
+    _ok(at, page)
+    at.selectbox(key="f_preset").set_value("Last 12 months").run()
+    _ok(at, page)
+    assert at.session_state["f_period"] == (dt.date(2025, 7, 1), dt.date(2026, 6, 30))
+    at.button[0].click().run()  # reset
+    _ok(at, page)
+    assert at.session_state["f_clinics"] == []
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_on_an_empty_warehouse(page, empty_db, use_db):
+    use_db(empty_db)
+    at = _app()
+    at.run()
+    _open(at, page)
+    _ok(at, page)
+    assert any("No " in i.value and "load" in i.value for i in at.info), page
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_when_filters_select_nothing(page, sample_db, use_db):
+    use_db(sample_db)
+    at = _app(NOTHING)
+    at.run()
+    _open(at, page)
+    _ok(at, page)
+    assert not at.warning, [w.value for w in at.warning]  # the link itself is valid
+    assert at.session_state["f_clinics"] == ["DEN"]
+
+
+@pytest.mark.parametrize("page", ["overview", "outcomes"])
+def test_bad_link_values_are_explained_and_ignored(page, sample_db, use_db):
+    use_db(sample_db)
+    bad = {"clinic": ["OKC", "NOPE", "'; drop table raw.sessions; --"], "start": ["2026-02-30"],
+           "modality": ["<script>"], "indication": ["x" * 5000]}
+    at = _app(bad)
+    at.run()
+    _open(at, page)
+    _ok(at, page)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "NOPE" in warnings and "YYYY-MM-DD" in warnings and "modality" in warnings
+    assert at.session_state["f_clinics"] == ["OKC"]
+
+
+def test_filters_persist_across_pages_and_stay_in_the_url(sample_db, use_db):
+    use_db(sample_db)
+    at = _app()
+    at.run()
+    at.multiselect(key="f_clinics").set_value(["OKC"]).run()
+    at.multiselect(key="f_modalities").set_value(["iv_ketamine"]).run()
+    for page in PAGES[1:]:
+        _open(at, page)
+        _ok(at, page)
+        assert at.multiselect(key="f_clinics").value == ["OKC"], page
+        assert at.multiselect(key="f_modalities").value == ["iv_ketamine"], page
+        params = at.query_params
+        assert params.get("clinic") in (["OKC"], "OKC"), (page, params)
+        assert params.get("modality") in (["iv_ketamine"], "iv_ketamine"), (page, params)
+
+
+def test_a_link_restores_the_view(sample_db, use_db):
+    use_db(sample_db)
+    link = {"clinic": ["NYC", "DEN"], "start": ["2025-10-01"], "end": ["2025-12-31"], "indication": ["ptsd"]}
+    at = _app(link)
+    at.run()
+    _open(at, "outcomes")
+    _ok(at, "outcomes")
+    assert at.multiselect(key="f_clinics").value == ["NYC", "DEN"]
+    assert at.date_input(key="f_period").value == (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+    assert any("1 Oct – 31 Dec 2025" in m.value for m in at.markdown)
+
+
+def test_overview_headlines_compare_with_the_previous_period(sample_db, use_db):
+    use_db(sample_db)
+    at = _app()
+    at.run()
+    _ok(at, "overview")
+    labels = [m.label for m in at.metric]
+    for expected in ("Courses started", "Active patients", "PHQ-9 response", "PHQ-9 remission", "Any side effect",
+                     "BP elevation", "Median booster interval", "Chair utilization", "Last load", "Rows in quarantine"):
+        assert expected in labels
+    response = next(m for m in at.metric if m.label == "PHQ-9 response")
+    assert response.value.endswith("%") and response.delta.endswith("pts")
+    assert any("previous 91 days" in c.value for c in at.caption)
+
+
+def test_data_quality_search(sample_db, use_db):
+    use_db(sample_db)
+    at = _app()
+    at.run()
+    _open(at, "data_quality")
+    at.text_input(key="dq_search").set_value("chairs must").run()
+    _ok(at, "data_quality")
+    assert any("rows shown" in c.value for c in at.caption)
+    at.text_input(key="dq_search").set_value("no such reason at all").run()
+    assert any("No quarantined row matches" in i.value for i in at.info)

@@ -1,0 +1,175 @@
+"""The query layer against a real warehouse: same figures as the macros, scope enforced before SQL,
+results keyed by the published version."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dashboard import queries
+from dashboard.charts import catalog
+from dashboard.filters import Filters
+from dashboard.scope import Scope
+from pipelines.warehouse.publish import Warehouse
+
+ALL = Scope.everything()
+QUARTER = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+
+
+@pytest.fixture
+def sample(sample_db, use_db):
+    use_db(sample_db)
+    return sample_db
+
+
+def test_no_warehouse_means_empty_answers(empty_db, use_db):
+    use_db(empty_db)
+    assert not queries.warehouse_ready()
+    assert queries.outcome_rates(ALL, QUARTER).empty
+    assert queries.filter_options(ALL).clinics == {}
+    assert queries.warehouse_info().version is None
+
+
+def test_options_come_from_the_warehouse(sample):
+    options = queries.filter_options(ALL)
+    assert set(options.clinics) == {"OKC", "NYC", "DEN"}
+    assert options.clinics["DEN"] == "Denver Interventional Psychiatry"
+    assert options.modalities == ["iv_ketamine", "im_ketamine", "esketamine_nasal"]
+    assert (options.data_start, options.data_end) == (dt.date(2025, 1, 1), dt.date(2026, 6, 30))
+
+
+def test_figures_are_the_macros_figures(sample):
+    con = duckdb.connect(str(sample), read_only=True)
+    direct = con.execute(
+        "select * from metrics.outcome_rates(clinics := ['OKC'], start_date := '2026-04-01'::DATE, "
+        "end_date := '2026-06-30'::DATE, modalities := ['ketamine']) order by instrument").df()
+    con.close()
+    mine = queries.outcome_rates(ALL, Filters(("OKC",), QUARTER.start, QUARTER.end, ("ketamine",)))
+    pd.testing.assert_frame_equal(mine.reset_index(drop=True), direct.reset_index(drop=True), check_dtype=False)
+
+
+def test_every_query_function_runs_on_the_sample(sample):
+    for spec in catalog.CATALOG:
+        data = spec.data(ALL, QUARTER)
+        frames = data.values() if isinstance(data, dict) else [data]
+        assert all(isinstance(f, pd.DataFrame) for f in frames), spec.id
+
+
+def _clinics_in(data) -> set[str]:
+    frames = data.values() if isinstance(data, dict) else [data]
+    seen: set[str] = set()
+    for frame in frames:
+        for column in ("clinic_id", "clinic_name", "group_value"):
+            if column in frame:
+                seen |= set(frame[column].dropna().astype(str))
+    return seen
+
+
+@pytest.mark.parametrize("requested", [(), ("NYC",), ("OKC", "NYC", "DEN"), ("'; drop table raw.sessions; --",)])
+def test_scope_is_enforced_for_every_chart_query(sample, requested):
+    """A viewer of OKC only never gets a row of another clinic, whatever the filters ask for."""
+    scope = Scope.for_clinics(["OKC"])
+    others = {"NYC", "DEN", "Infusion Clinic, New York", "Denver Interventional Psychiatry"}
+    f = Filters(requested, QUARTER.start, QUARTER.end)
+    for spec in catalog.CATALOG:
+        if spec.page == "Data quality":
+            continue
+        assert not (_clinics_in(spec.data(scope, f, measure="response")) & others), spec.id
+    # and the breakdown queries by clinic too
+    for fn in (queries.outcome_rates, queries.booster_intervals, queries.boosters_per_patient_year, queries.rems_completeness):
+        assert not (_clinics_in(fn(scope, f, "clinic")) & others), fn.__name__
+    assert set(queries.filter_options(scope).clinics) == {"OKC"}
+
+
+def test_scope_outside_request_selects_nothing(sample):
+    rates = queries.outcome_rates(Scope.for_clinics(["OKC"]), Filters(("NYC",), QUARTER.start, QUARTER.end))
+    assert rates.empty or int(rates["courses"].sum()) == 0
+
+
+def test_every_public_query_takes_a_scope_first():
+    public = [fn for name, fn in inspect.getmembers(queries, inspect.isfunction)
+              if fn.__module__ == queries.__name__ and not name.startswith("_")]
+    exempt = {"query", "current_version_path", "begin_run", "warehouse_ready", "warehouse_info"}
+    for fn in public:
+        if fn.__name__ in exempt:
+            continue
+        first = next(iter(inspect.signature(fn).parameters))
+        assert first == "scope", fn.__name__
+
+
+def test_queries_use_parameters_not_formatting():
+    """No value is ever pasted into SQL text: f-strings that build SQL only insert fixed fragments
+    defined in the module (and the macro name / clauses passed by its own functions)."""
+    import ast
+
+    tree = ast.parse(inspect.getsource(queries))
+    allowed = {"_NAMES_CTE", "_FILTERS_SQL", "_CLINIC_PERIOD_SQL", "name", "extra_sql", "order_by", "values_sql"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(v.value for v in node.values if isinstance(v, ast.Constant)).lower()
+            if not any(word in text for word in ("select", "from ", "metrics.", " where ", "order by")):
+                continue  # an error message, not SQL
+            inserted = {ast.unparse(v.value) for v in node.values if isinstance(v, ast.FormattedValue)}
+            assert inserted <= allowed, (ast.unparse(node), inserted - allowed)
+    # and the callers of _macro pass literal names and clauses only
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_macro":
+            assert isinstance(node.args[0], ast.Constant)
+            for arg in node.args[3:4] + [k.value for k in node.keywords if k.arg in ("extra_sql", "order_by")]:
+                assert isinstance(arg, ast.Constant), ast.unparse(node)
+            for k in node.keywords:
+                if k.arg in ("extra_sql", "order_by"):
+                    assert isinstance(k.value, ast.Constant), ast.unparse(node)
+
+
+def test_quarantine_never_shows_patient_keys(sample):
+    rows = queries.quarantine_rows(ALL, "", None, open_only=False)
+    assert not rows.empty
+    text = rows.astype(str).to_string()
+    assert not rows["original_values"].fillna("").str.contains('"patient_ref"').any()
+    con = duckdb.connect(str(sample), read_only=True)
+    refs = {r[0] for r in con.execute("select patient_ref from raw.patients limit 2000").fetchall()}
+    con.close()
+    assert not any(ref in text for ref in refs)
+
+
+def test_quarantine_search(sample):
+    hits = queries.quarantine_rows(ALL, "chairs must be")
+    assert len(hits) >= 1 and hits["reasons"].str.contains("chairs").all()
+    assert queries.quarantine_rows(ALL, "%' or 1=1 --").empty
+    assert queries.quarantine_rows(ALL, "", kind="clinics")["kind"].eq("clinics").all()
+
+
+def test_restricted_viewers_see_no_quarantined_values(sample):
+    rows = queries.quarantine_rows(Scope.for_clinics(["OKC"]), "")
+    assert rows["original_values"].isna().all()
+    rows = queries.quarantine_rows(Scope(aggregates_only=True), "")
+    assert rows["original_values"].isna().all()
+
+
+def test_a_new_version_is_read_on_the_next_run(sample_db, tmp_path, use_db):
+    """Publishing a new version switches every query to it; results are cached per version file."""
+    pointer = tmp_path / "wh.duckdb"
+    wh = Warehouse(pointer)
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    first = wh.start_build()
+    shutil.copyfile(sample_db.resolve(), first)
+    wh.publish(first)
+    use_db(pointer)
+    assert queries.warehouse_info().version == 1
+    before = queries.course_counts(ALL, QUARTER)
+
+    second = wh.start_build()
+    shutil.copyfile(sample_db.resolve(), second)
+    con = duckdb.connect(str(second))
+    con.execute("delete from marts.course_outcomes")  # a visibly different version
+    con.close()
+    wh.publish(second)
+    assert queries.warehouse_info().version == 2
+    assert queries.course_counts(ALL, QUARTER).equals(before)  # course counts unchanged
+    assert int(queries.outcome_rates(ALL, QUARTER)["evaluable"].sum()) == 0
