@@ -1,0 +1,464 @@
+"""A clinic's capacity plan: forecast, protocol, schedule, and the fewest chairs that meet the target.
+
+    from pipelines.plan import plan_clinic, Scenario
+    p = plan_clinic("OKC", Scenario(chairs=8, opens_at="07:00", closes_at="19:00"), db="warehouse/clinic_analytics.duckdb")
+    p.summary["recommended_chairs"], p.weeks_frame(), p.weekday_hour_frame(), p.to_json()
+
+`plan_from_inputs` does the same from ClinicInputs without a warehouse (the back-test and the property
+tests use it). The plan reports, for each week of the horizon, the projected new courses and sessions
+(with an interval), chair-hours asked for and available, utilization (the contract's: treated chair
+time / available) and booked utilization (treated + no-show chair time / available, what fills a
+schedule), peak-hour overflow, chair time carried to a later day, and how long a new patient waits for
+a first infusion; by weekday x hour, utilization and overflow over the horizon; and the fewest chairs
+that keep every week's booked utilization at or below the target with the induction rules met.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipelines.errors import CommandError, UsageError
+from pipelines.plan.demand import NewCourseForecast, forecast_new_courses
+from pipelines.plan.inputs import ClinicInputs
+from pipelines.plan.projection import (
+    Projected,
+    Protocol,
+    project,
+    protocol_check,
+    session_interval,
+    weekly_scatter,
+)
+from pipelines.plan.protocol import MODALITIES, WEEKDAYS, weekday_pattern
+from pipelines.plan.scenario import MAX_CHAIRS, Scenario
+from pipelines.plan.simulate import UNITS_PER_MINUTE, DayCapacity, Schedule, simulate
+
+DRAIN_WEEKS = 8  # simulated after the horizon so late arrivals' waits are measured, not cut off
+DEFAULT_INTERVAL = 0.8
+
+
+@dataclass
+class Resolved:
+    """The scenario with every blank filled from the warehouse: what was actually simulated."""
+
+    chairs: int
+    opens_at: str
+    closes_at: str
+    open_days: tuple[str, ...]
+    no_show_rate: float
+    cancellation_rate: float
+    chair_minutes: dict[str, float]
+    modality_mix: dict[str, float]
+    target_utilization: float
+
+    def to_json(self) -> dict:
+        return {
+            "chairs": self.chairs, "opens_at": self.opens_at, "closes_at": self.closes_at,
+            "open_days": list(self.open_days), "no_show_rate": self.no_show_rate,
+            "cancellation_rate": self.cancellation_rate, "chair_minutes": self.chair_minutes,
+            "modality_mix": self.modality_mix, "target_utilization": self.target_utilization,
+        }
+
+
+@dataclass
+class Projection:
+    clinic_id: str
+    scenario: Scenario
+    resolved: Resolved
+    as_of: dt.date
+    start: dt.date  # first reported Monday
+    horizon_weeks: int
+    forecast_method: str
+    interval: float
+    weeks: list[dict]
+    weekday_hours: list[dict]
+    summary: dict
+    observed: dict
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "clinic_id": self.clinic_id,
+            "scenario": self.scenario.to_json(),
+            "resolved": self.resolved.to_json(),
+            "as_of": self.as_of.isoformat(),
+            "start": self.start.isoformat(),
+            "horizon_weeks": self.horizon_weeks,
+            "forecast_method": self.forecast_method,
+            "interval": self.interval,
+            "summary": self.summary,
+            "weeks": [_jsonable(w) for w in self.weeks],
+            "weekday_hours": [_jsonable(r) for r in self.weekday_hours],
+            "observed": self.observed,
+            "notes": self.notes,
+        }
+
+    def weeks_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.weeks)
+
+    def weekday_hour_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.weekday_hours)
+
+
+def _jsonable(row: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in row.items()}
+
+
+# -- entry points ------------------------------------------------------------------------------
+
+def plan_clinic(clinic_id: str, scenario: Scenario | None = None, db: str | os.PathLike | None = None,
+                con=None, interval: float = DEFAULT_INTERVAL) -> Projection:
+    """The plan for one clinic of the published warehouse (`db`, default the configured pointer; or an
+    open connection `con`)."""
+    from pipelines import config
+    from pipelines.plan.inputs import data_end, known_clinics, read_inputs
+    from pipelines.warehouse.publish import connect_read_only
+
+    scenario = (scenario or Scenario()).replace(clinic_id=clinic_id)
+    own = con is None
+    if own:
+        con, _ = connect_read_only(config.db_path(db))
+    try:
+        _require_plan_macros(con)
+        clinics = known_clinics(con)
+        if clinic_id not in clinics:
+            shown = ", ".join(clinics[:20]) + (f" and {len(clinics) - 20} more" if len(clinics) > 20 else "")
+            raise CommandError(f"unknown clinic {clinic_id!r}; the warehouse has: {shown or 'no clinics'}")
+        last = data_end(con)
+        if last is None:
+            raise CommandError("the warehouse has no sessions to plan from")
+        as_of = dt.date.fromisoformat(scenario.as_of) if scenario.as_of else last + dt.timedelta(days=1)
+        inputs = read_inputs(con, [clinic_id], as_of)[clinic_id]
+    finally:
+        if own:
+            con.close()
+    return plan_from_inputs(inputs, scenario, interval=interval)
+
+
+def _require_plan_macros(con) -> None:
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE schema_name = 'metrics' "
+        "AND function_name = 'plan_weekly_new_courses'"
+    ).fetchone()[0]
+    if not found:
+        raise CommandError("this warehouse has no planning models (built by an older version); load a batch to rebuild it")
+
+
+def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, interval: float = DEFAULT_INTERVAL,
+                     forecast: NewCourseForecast | None = None) -> Projection:
+    """The plan from observed inputs. `forecast` (weeks from the Monday of as_of's week) skips fitting."""
+    scenario = scenario or Scenario()
+    as_of = inputs.as_of
+    first_week = as_of - dt.timedelta(days=as_of.weekday())
+    start = as_of + dt.timedelta(days=(7 - as_of.weekday()) % 7)  # first Monday on or after as_of
+    horizon = scenario.horizon_weeks
+    span_days = (start - as_of).days + 7 * (horizon + DRAIN_WEEKS)
+    weeks_needed = (start - first_week).days // 7 + horizon + DRAIN_WEEKS
+    notes = list(inputs.notes)
+
+    forecast = _demand(inputs, scenario, first_week, weeks_needed, interval, forecast)
+    resolved = _resolve(inputs, scenario)
+    protocol = Protocol(
+        open_pattern=weekday_pattern(resolved.open_days),
+        modality_mix=resolved.modality_mix,
+        chair_minutes=resolved.chair_minutes,
+        no_show_rate=resolved.no_show_rate,
+        cancellation_rate=resolved.cancellation_rate,
+    )
+    projected = {path: project(inputs, forecast, path, as_of, span_days, protocol)
+                 for path in ("mean", "level_lower", "level_upper")}
+    capacity = day_capacity(as_of, span_days, resolved)
+    schedule = simulate(projected["mean"].requests, capacity, inputs.hour_profile)
+    upper_schedule = simulate(projected["level_upper"].requests, capacity, inputs.hour_profile)
+
+    report = _Report(start=start, offset=(start - as_of).days, horizon=horizon)
+    weeks = report.weeks(schedule, projected, forecast, upper_schedule, interval, weekly_scatter(inputs.recent_sessions))
+    summary = report.summary(schedule, projected["mean"], resolved, weeks)
+    summary["peak_week_utilization_upper"] = max(w["utilization_upper"] or 0.0 for w in weeks)
+    summary["recommended_chairs"] = fewest_chairs(projected["mean"], capacity, inputs.hour_profile, resolved,
+                                                  report)
+    summary["recommended_chairs_upper"] = fewest_chairs(projected["level_upper"], capacity, inputs.hour_profile,
+                                                        resolved, report)
+    if summary["recommended_chairs"] is None:
+        notes.append(_why_no_chair_count(projected["mean"], resolved))
+    observed = inputs.observed_summary()
+    observed["protocol_check_last_13_weeks"] = protocol_check(inputs, protocol, 13)
+    return Projection(
+        clinic_id=inputs.clinic_id,
+        scenario=scenario,
+        resolved=resolved,
+        as_of=as_of,
+        start=start,
+        horizon_weeks=horizon,
+        forecast_method=forecast.method,
+        interval=interval,
+        weeks=weeks,
+        weekday_hours=report.weekday_hours(schedule),
+        summary=summary,
+        observed=observed,
+        notes=notes,
+    )
+
+
+def _demand(inputs, scenario, first_week, weeks_needed, interval, forecast) -> NewCourseForecast:
+    week_starts = tuple(first_week + dt.timedelta(weeks=i) for i in range(weeks_needed))
+    if scenario.new_patients_per_week is not None:
+        base = NewCourseForecast.flat(week_starts, scenario.new_patients_per_week)
+    elif forecast is not None:
+        if forecast.week_starts[: len(week_starts)] != week_starts:
+            raise ValueError("the given forecast does not start at the week of as_of or is too short")
+        base = forecast
+    else:
+        if len(inputs.new_courses) == 0:
+            raise CommandError(
+                f"clinic {inputs.clinic_id} has no complete week of history before {inputs.as_of}; "
+                "give the new patients per week"
+            )
+        base = forecast_new_courses(inputs.new_courses, inputs.network_new_courses, first_week, weeks_needed,
+                                    interval=interval)
+    return base if scenario.demand_multiplier == 1.0 else base.scaled(scenario.demand_multiplier)
+
+
+def _resolve(inputs: ClinicInputs, scenario: Scenario) -> Resolved:
+    cap = inputs.capacity
+    if cap is None and (scenario.chairs is None or scenario.opens_at is None or scenario.open_days is None):
+        raise CommandError(
+            f"clinic {inputs.clinic_id} has no capacity row valid on {inputs.as_of}; give chairs, hours and days"
+        )
+    chair_minutes = dict(inputs.chair_minutes)
+    if isinstance(scenario.chair_minutes, dict):
+        chair_minutes.update({k: float(v) for k, v in scenario.chair_minutes.items()})
+    elif scenario.chair_minutes is not None:
+        chair_minutes = {m: float(scenario.chair_minutes) for m in MODALITIES}
+    no_show = inputs.no_show_rate if scenario.no_show_rate is None else float(scenario.no_show_rate)
+    cancellation = min(inputs.cancellation_rate, 0.95 - no_show)
+    return Resolved(
+        chairs=scenario.chairs if scenario.chairs is not None else cap.chairs,
+        opens_at=scenario.opens_at or cap.opens_at.strftime("%H:%M"),
+        closes_at=scenario.closes_at or cap.closes_at.strftime("%H:%M"),
+        open_days=tuple(scenario.open_days) if scenario.open_days is not None else tuple(cap.open_days),
+        no_show_rate=no_show,
+        cancellation_rate=max(cancellation, 0.0),
+        chair_minutes=chair_minutes,
+        modality_mix=dict(inputs.modality_mix),
+        target_utilization=scenario.target_utilization,
+    )
+
+
+def day_capacity(start: dt.date, days: int, resolved: Resolved, chairs: int | None = None) -> DayCapacity:
+    pattern = np.array(weekday_pattern(resolved.open_days))
+    weekday = (start.weekday() + np.arange(days)) % 7
+    opens = _hhmm(resolved.opens_at)
+    closes = _hhmm(resolved.closes_at)
+    return DayCapacity(
+        start=start,
+        chairs=np.full(days, chairs if chairs is not None else resolved.chairs, dtype=np.int64),
+        opens=np.full(days, opens, dtype=np.int64),
+        closes=np.full(days, closes, dtype=np.int64),
+        is_open=pattern[weekday],
+    )
+
+
+def _hhmm(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+# -- the fewest chairs ---------------------------------------------------------------------------
+
+def meets_target(schedule: Schedule, projected: Projected, target: float, report: "_Report") -> bool:
+    """Every horizon week's booked utilization <= target, and the induction rules kept: the calendars
+    keep them and no induction session waits past its day."""
+    if not projected.calendars_keep_rules:
+        return False
+    window = report.window
+    if schedule.waiting[0, window].sum() > 0:
+        return False
+    return all(u is None or u <= target for u in report.weekly_booked_utilization(schedule))
+
+
+def fewest_chairs(projected: Projected, capacity: DayCapacity, hour_profile: np.ndarray, resolved: Resolved,
+                  report: "_Report") -> int | None:
+    """The fewest chairs (1..60) meeting the target, by bisection: serving, utilization and delays are
+    monotone in chairs (simulate's docstring), so the check is too. None when 60 chairs do not."""
+    def ok(chairs: int) -> bool:
+        trial = DayCapacity(capacity.start, np.full(capacity.days, chairs, dtype=np.int64), capacity.opens,
+                            capacity.closes, capacity.is_open)
+        return meets_target(simulate(projected.requests, trial, hour_profile), projected,
+                            resolved.target_utilization, report)
+
+    if not projected.calendars_keep_rules or not ok(MAX_CHAIRS):
+        return None
+    lo, hi = 1, MAX_CHAIRS  # ok(hi) holds
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _why_no_chair_count(projected: Projected, resolved: Resolved) -> str:
+    if not projected.calendars_keep_rules:
+        return "no chair count keeps the induction rules: " + "; ".join(projected.calendar_problems)
+    return (f"even {MAX_CHAIRS} chairs do not keep booked utilization at or below "
+            f"{resolved.target_utilization:.0%} with these hours and days")
+
+
+# -- reporting -----------------------------------------------------------------------------------
+
+@dataclass
+class _Report:
+    start: dt.date
+    offset: int  # index of `start` in the simulated days
+    horizon: int
+
+    @property
+    def window(self) -> slice:
+        return slice(self.offset, self.offset + 7 * self.horizon)
+
+    def _week_slices(self):
+        for w in range(self.horizon):
+            yield w, slice(self.offset + 7 * w, self.offset + 7 * (w + 1))
+
+    def weekly_booked_utilization(self, schedule: Schedule) -> list[float | None]:
+        available = schedule.capacity.available_units()
+        served = schedule.served.sum(axis=0)
+        out = []
+        for _, days in self._week_slices():
+            a = int(available[days].sum())
+            out.append(int(served[days].sum()) / a if a > 0 else None)
+        return out
+
+    def weeks(self, schedule: Schedule, projected: dict[str, Projected], forecast: NewCourseForecast,
+              upper: Schedule, interval: float, scatter: float | None) -> list[dict]:
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(0.5 + interval / 2) if interval > 0 else 0.0
+        available = schedule.capacity.available_units() / UNITS_PER_MINUTE / 60
+        treated_share = schedule.requests.treated_share
+        served = schedule.served.sum(axis=0) / UNITS_PER_MINUTE / 60
+        upper_served = upper.served.sum(axis=0) / UNITS_PER_MINUTE / 60
+        asked = schedule.requests.units.sum(axis=0) / UNITS_PER_MINUTE / 60
+        waiting = schedule.waiting / UNITS_PER_MINUTE / 60
+        overflow = schedule.hour_overflow.sum(axis=1) / 60
+        minutes_per_induction = _minutes_per_session(schedule.requests, 0)
+        weekly_forecast = {w: i for i, w in enumerate(forecast.week_starts)}
+        rows = []
+        for w, days in self._week_slices():
+            week_start = self.start + dt.timedelta(weeks=w)
+            i = weekly_forecast[week_start]
+            mean = float(projected["mean"].sessions_by_day[days].sum())
+            low, high = session_interval(mean, float(projected["level_lower"].sessions_by_day[days].sum()),
+                                         float(projected["level_upper"].sessions_by_day[days].sum()), scatter, z)
+            a = float(available[days].sum())
+            rows.append({
+                "week_start": week_start,
+                "new_courses": float(forecast.mean[i]),
+                "new_courses_low": float(forecast.lower[i]),
+                "new_courses_high": float(forecast.upper[i]),
+                "sessions": mean,
+                "sessions_low": low,
+                "sessions_high": high,
+                "sessions_ketamine": float(projected["mean"].sessions_by_family["ketamine"][days].sum()),
+                "sessions_esketamine": float(projected["mean"].sessions_by_family["esketamine"][days].sum()),
+                "requested_chair_hours": float(asked[days].sum()),
+                "available_chair_hours": a,
+                "booked_chair_hours": float(served[days].sum()),
+                "occupied_chair_hours": float(served[days].sum() * treated_share),
+                "utilization": float(served[days].sum() * treated_share / a) if a > 0 else None,
+                "booked_utilization": float(served[days].sum() / a) if a > 0 else None,
+                "utilization_upper": float(upper_served[days].sum() * treated_share / a) if a > 0 else None,
+                "overflow_chair_hours": float(overflow[days].sum()),
+                "carried_chair_hours": float(waiting[:, days.stop - 1].sum()),
+                "delayed_induction_sessions": float(
+                    (schedule.waiting[0, days].sum() / UNITS_PER_MINUTE) / minutes_per_induction
+                ) if minutes_per_induction else 0.0,
+                "mean_wait_days": float(schedule.first_wait_mean[days].mean()),
+                "max_wait_days": float(schedule.first_wait_max[days].max()),
+            })
+        return rows
+
+    def weekday_hours(self, schedule: Schedule) -> list[dict]:
+        days = self.window
+        weekday = schedule.capacity.weekdays()[days]
+        cap = schedule.capacity.hour_capacity_minutes()[days]
+        served = schedule.hour_served[days] * schedule.requests.treated_share
+        overflow = schedule.hour_overflow[days]
+        rows = []
+        for d in range(7):
+            mask = weekday == d
+            for h in range(24):
+                available = float(cap[mask, h].sum())
+                wanted = float(overflow[mask, h].sum())
+                if available == 0 and wanted == 0:
+                    continue
+                occupied = float(served[mask, h].sum())
+                rows.append({
+                    "weekday": d + 1, "weekday_name": WEEKDAYS[d], "hour": h,
+                    "available_chair_hours": available / 60, "occupied_chair_hours": occupied / 60,
+                    "utilization": occupied / available if available > 0 else None,
+                    "overflow_chair_hours": wanted / 60,
+                })
+        return rows
+
+    def summary(self, schedule: Schedule, projected: Projected, resolved: Resolved, weeks: list[dict]) -> dict:
+        days = self.window
+        available = int(schedule.capacity.available_units()[days].sum())
+        served = int(schedule.served[:, days].sum())
+        booked = [w["booked_utilization"] for w in weeks if w["booked_utilization"] is not None]
+        actual = [w["utilization"] for w in weeks if w["utilization"] is not None]
+        waits = schedule.first_wait_mean[days]
+        hours = self.weekday_hours(schedule)
+        peak = max(hours, key=lambda r: r["overflow_chair_hours"], default=None)
+        rules_kept = projected.calendars_keep_rules and schedule.waiting[0, days].sum() == 0
+        problems = list(projected.calendar_problems)
+        if schedule.waiting[0, days].sum() > 0:
+            problems.append("some induction sessions wait past their day: not enough chair time")
+        peak_booked = max(booked) if booked else None
+        return {
+            "chairs": resolved.chairs,
+            "new_patients_per_week": float(np.mean([w["new_courses"] for w in weeks])),
+            "sessions_per_week": float(np.mean([w["sessions"] for w in weeks])),
+            "utilization": served * schedule.requests.treated_share / available if available else None,
+            "booked_utilization": served / available if available else None,
+            "peak_week_utilization": max(actual) if actual else None,
+            "peak_week_booked_utilization": peak_booked,
+            "target_utilization": resolved.target_utilization,
+            "meets_target": bool(rules_kept and peak_booked is not None
+                                 and peak_booked <= resolved.target_utilization),
+            "overflow_chair_hours": float(schedule.hour_overflow[days].sum() / 60),
+            "peak_overflow": None if peak is None or peak["overflow_chair_hours"] == 0 else {
+                "weekday": peak["weekday_name"], "hour": peak["hour"],
+                "chair_hours": peak["overflow_chair_hours"],
+            },
+            "carried_chair_hours_at_end": float(schedule.waiting[:, days.stop - 1].sum() / UNITS_PER_MINUTE / 60),
+            "mean_wait_days": float(waits.mean()),
+            "p90_wait_days": float(np.percentile(waits, 90)),
+            "max_wait_days": float(schedule.first_wait_max[days].max()),
+            "waits_censored": bool(schedule.first_wait_censored[days].any()),
+            "induction_rules_met": bool(rules_kept),
+            "induction_problems": problems,
+        }
+
+
+def _minutes_per_session(requests, cls: int) -> float:
+    sessions = float(requests.sessions[cls].sum())
+    return float(requests.units[cls].sum()) / UNITS_PER_MINUTE / sessions if sessions > 0 else 0.0
+
+
+def horizon_from_text(text: str) -> int:
+    """'13w', '13' -> 13 weeks."""
+    raw = text.strip().lower()
+    raw = raw[:-1] if raw.endswith("w") else raw
+    if not raw.isdigit() or not 1 <= int(raw) <= 52:
+        raise UsageError(f"horizon {text!r} must be a number of weeks from 1 to 52, e.g. 13w")
+    return int(raw)

@@ -1,0 +1,271 @@
+"""From new courses per week to chair time per day: the observed protocol applied to every course.
+
+Three sources of sessions, each placed on the day it is due:
+
+- new courses (the forecast or the scenario's figure): a week's new patients ask for a first infusion on
+  its open days, spread like the weekdays the clinic's courses have started on (the forecast counts
+  course starts, which happen on open days); the rest of induction follows the
+  protocol calendar (protocol.induction_calendar) and the observed completion funnel (a share of
+  courses stops after each session); courses that complete induction then have boosters at the
+  observed rate for each week since induction ended;
+- courses in induction on the day before the plan starts: their remaining sessions at the observed
+  gaps, with the funnel's odds of continuing from where they stand;
+- courses past induction: boosters by weeks since their induction ended.
+
+Weekly amounts (boosters) are spread over a week's open days by the clinic's observed weekday shares.
+Sessions become chair time through the observed chair minutes of their modality, plus the chair time
+no-shows hold (a no-show keeps its chair; a cancellation frees it). Everything is an expected value
+(fractions of patients), so the result is the mean load, not one random draw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.plan.demand import NewCourseForecast
+from pipelines.plan.inputs import BOOSTER_WEEKS, CONTINUATION_DAYS, ClinicInputs
+from pipelines.plan.protocol import (
+    FAMILIES,
+    INDUCTION_SIZE,
+    MODALITIES,
+    MODALITY_FAMILY,
+    days_from,
+    greedy_calendar,
+    induction_calendar,
+)
+from pipelines.plan.simulate import UNITS_PER_MINUTE, Requests
+
+_PAST_DAYS = 7 * BOOSTER_WEEKS + 7  # how far back course anchors can lie
+OVERDUE_SPREAD = 3  # open days over which an overdue induction session is spread
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The load-shaping choices of a scenario."""
+
+    open_pattern: tuple[bool, ...]  # Mon..Sun
+    modality_mix: dict[str, float]
+    chair_minutes: dict[str, float]
+    no_show_rate: float
+    cancellation_rate: float
+
+    @property
+    def treated_share(self) -> float:
+        """Share of booked chair time that is treated: no-shows hold their chair, cancellations do not."""
+        held_no_show = self.no_show_rate / max(1.0 - self.cancellation_rate, 1e-9)
+        return max(1.0 - held_no_show, 1e-6)
+
+
+@dataclass(frozen=True)
+class Projected:
+    requests: Requests
+    sessions_by_day: np.ndarray  # treated sessions on the day each would happen with room for all
+    sessions_by_family: dict[str, np.ndarray]
+    calendars_keep_rules: bool
+    calendar_problems: tuple[str, ...]
+
+
+def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start: dt.date, days: int,
+            protocol: Protocol) -> Projected:
+    """Requests for the `days` days from `start`, new courses from `forecast` (`path`: an array field of
+    it such as mean, level_lower or level_upper), which must cover every week those days touch."""
+    weeks = {w: i for i, w in enumerate(forecast.week_starts)}
+    weekly = getattr(forecast, path)
+    offset = _PAST_DAYS  # index of `start` in the extended day axis (the past holds course anchors)
+    total = offset + days
+    first_day = start - dt.timedelta(days=offset)
+    weekday = (first_day.weekday() + np.arange(total)) % 7
+    is_open = np.array(protocol.open_pattern)[weekday]
+    weights = _weekday_weights(inputs.weekday_share, protocol.open_pattern)[weekday]
+    start_weights = _weekday_weights(inputs.start_weekday_share, protocol.open_pattern)[weekday]
+
+    # per class (0 induction, 1 booster, 2 first infusion), modality and day: sessions
+    sessions = np.zeros((3, len(MODALITIES), total))
+    at_anchor = np.zeros((len(MODALITIES), total))  # first infusions on the day they would happen
+    completions = np.zeros((len(MODALITIES), total))  # courses finishing induction on each day
+    problems: set[str] = set()
+
+    # -- new courses -------------------------------------------------------------------------
+    arrivals = np.zeros(total)
+    for d in range(offset, total):
+        day = first_day + dt.timedelta(days=d)
+        monday = day - dt.timedelta(days=day.weekday())
+        if monday not in weeks:
+            raise ValueError(f"the new-course path does not cover the week of {monday}")
+        arrivals[d] = weekly[weeks[monday]] * start_weights[d]
+    anchor = _next_open(is_open)
+    for m, modality in enumerate(MODALITIES):
+        share = protocol.modality_mix.get(modality, 0.0)
+        if share <= 0:
+            continue
+        family = MODALITY_FAMILY[modality]
+        funnel = inputs.funnel[family]
+        cohort = arrivals * share
+        sessions[2, m] += cohort
+        for d in np.nonzero(cohort)[0]:
+            a = anchor[d]
+            if a < 0:
+                continue  # never open again inside the span
+            at_anchor[m, a] += cohort[d]
+            calendar = _calendar(family, is_open, a, inputs.induction_days[family], problems)
+            for k, off in enumerate(calendar[1:], start=1):
+                if a + off < total:
+                    sessions[0, m, a + off] += cohort[d] * funnel[k]
+            end = a + calendar[-1]
+            if end < total:
+                completions[m, end] += cohort[d] * funnel[-1]
+
+    # -- courses under way ---------------------------------------------------------------------
+    for state in inputs.course_states:
+        m = MODALITIES.index(state.modality)
+        family = state.family
+        anchor_index = offset + (state.anchor_date - start).days
+        if anchor_index < 0:
+            continue
+        if state.state == "maintenance":
+            completions[m, anchor_index] += state.courses
+            continue
+        # days after its last session with no next one yet (the last known day is the day before start)
+        waited = (start - state.anchor_date).days - 1
+        if waited >= CONTINUATION_DAYS:
+            continue
+        funnel = inputs.funnel[family]
+        done = state.induction_sessions_done
+        comes_back = inputs.continuation[family][done - 1, state.anchor_date.weekday(), waited]
+        if comes_back <= 0 or funnel[done] <= 0:
+            continue
+        gaps = inputs.induction_gaps[family][done - 1:]  # gaps to sessions done+1 .. K
+        remaining = INDUCTION_SIZE[family] - done
+        due = anchor_index + max(2, int(round(gaps[0])))
+        # An overdue next session (its usual gap has passed) comes on one of the next few open days.
+        first_days = _open_days_from(is_open, max(due, offset), OVERDUE_SPREAD if due < offset else 1)
+        for first in first_days:
+            weight = state.courses * comes_back / len(first_days)
+            day = first
+            for j in range(remaining):
+                if j > 0:
+                    step = max(2, int(round(gaps[j] if j < len(gaps) else gaps[-1])))
+                    day = day + step
+                    while day < total and not is_open[day]:
+                        day += 1
+                if day >= total:
+                    break
+                # the next session with the observed odds of a return; later ones as the funnel goes on
+                sessions[0, m, day] += weight * funnel[done + j] / funnel[done]
+            if day < total:
+                completions[m, day] += weight * funnel[-1] / funnel[done]
+
+    # -- boosters ------------------------------------------------------------------------------
+    for m, modality in enumerate(MODALITIES):
+        rates = inputs.booster_rates[MODALITY_FAMILY[modality]]
+        daily = np.repeat(rates, 7)  # week w after induction ended covers days 7w .. 7w + 6
+        load = np.convolve(completions[m], daily)[:total]
+        sessions[1, m] += load * weights
+
+    # -- chair time --------------------------------------------------------------------------
+    window = slice(offset, total)
+    minutes = np.array([protocol.chair_minutes[mod] for mod in MODALITIES])
+    held = 1.0 / protocol.treated_share
+    units = np.rint(np.einsum("cmd,m->cd", sessions[:, :, window], minutes) * held * UNITS_PER_MINUTE)
+    treated = sessions[:, :, window].sum(axis=1)
+    by_day = treated[0] + treated[1] + at_anchor[:, window].sum(axis=0)
+    by_family = {
+        f: sum(sessions[0, m, window] + sessions[1, m, window] + at_anchor[m, window]
+               for m, mod in enumerate(MODALITIES) if MODALITY_FAMILY[mod] == f)
+        for f in FAMILIES
+    }
+    return Projected(
+        requests=Requests(start=start, units=units.astype(np.int64), sessions=treated,
+                          treated_share=protocol.treated_share),
+        sessions_by_day=by_day,
+        sessions_by_family=by_family,
+        calendars_keep_rules=not problems,
+        calendar_problems=tuple(sorted(problems)),
+    )
+
+
+def _calendar(family: str, is_open: np.ndarray, anchor: int, target_days: tuple[float, ...],
+              problems: set[str]) -> tuple[int, ...]:
+    """The days a course starting on `anchor` comes back, as the clinic's patients do (the observed mean
+    day of each session, on an open day, never two days running); and whether the open days would let
+    the clinic book an induction inside the rules at all (protocol.induction_calendar)."""
+    week = is_open[anchor:anchor + 7] if len(is_open) - anchor >= 7 else np.resize(is_open[anchor:], 7)
+    open_days = days_from(week, 0, 42)  # the weekly pattern repeats
+    if induction_calendar(family, open_days, target_days) is None:
+        problems.add(f"{family}: the open days allow no induction calendar that keeps the rules")
+    return greedy_calendar(family, open_days, target_days)
+
+
+def _open_days_from(is_open: np.ndarray, day: int, count: int) -> list[int]:
+    """The first `count` open days on or after `day` inside the span (fewer near its end)."""
+    found = []
+    while day < len(is_open) and len(found) < count:
+        if is_open[day]:
+            found.append(day)
+        day += 1
+    return found or [len(is_open)]
+
+
+def _next_open(is_open: np.ndarray) -> np.ndarray:
+    """For each day, the index of the first open day on or after it (-1 if none)."""
+    out = np.full(len(is_open), -1)
+    following = -1
+    for d in range(len(is_open) - 1, -1, -1):
+        if is_open[d]:
+            following = d
+        out[d] = following
+    return out
+
+
+def _weekday_weights(observed: np.ndarray, pattern: tuple[bool, ...]) -> np.ndarray:
+    """How a week's sessions spread over its open days: the observed weekday shares, a newly opened
+    weekday getting the mean share of the others; closed weekdays 0. Sums to 1 over the week."""
+    observed = np.asarray(observed, dtype=float)
+    open_mask = np.array(pattern, dtype=bool)
+    if not open_mask.any():
+        return np.zeros(7)
+    weights = np.where(open_mask, observed, 0.0)
+    known = open_mask & (observed > 0)
+    fill = observed[known].mean() if known.any() else 1.0
+    weights = np.where(open_mask & ~known, fill, weights)
+    return weights / weights.sum()
+
+
+def protocol_check(inputs: ClinicInputs, protocol: Protocol, weeks: int) -> float | None:
+    """How well the protocol model reproduces the last `weeks` complete weeks before as_of: the treated
+    sessions that happened over those it projects from where courses stood when the weeks began and the
+    new courses that actually came (1.0 = exact). None when there is too little to judge. Reported,
+    not applied: the back-test found no gain in rescaling the forecast by it."""
+    actual = inputs.recent_sessions
+    if len(actual) < weeks or len(inputs.new_courses) < weeks or actual.sum() <= 0:
+        return None
+    start = inputs.as_of - dt.timedelta(days=inputs.as_of.weekday(), weeks=weeks)
+    week_starts = tuple(start + dt.timedelta(weeks=i) for i in range(weeks))
+    counts = inputs.new_courses[-weeks:]
+    observed = NewCourseForecast(week_starts, counts, counts, counts, 0.0, "observed", len(counts))
+    then = dataclasses.replace(inputs, course_states=inputs.calibration_states)
+    projected = project(then, observed, "mean", start, 7 * weeks, protocol).sessions_by_day.sum()
+    return float(actual.sum() / projected) if projected > 0 else None
+
+
+def weekly_scatter(recent_sessions: np.ndarray) -> float | None:
+    """The week-to-week scatter (standard deviation) of a clinic's treated sessions, from the
+    differences of consecutive weeks (so a level that moves does not count as scatter)."""
+    if len(recent_sessions) < 4:
+        return None
+    diffs = np.diff(np.asarray(recent_sessions, dtype=float))
+    return float(np.sqrt(np.mean(diffs ** 2) / 2))
+
+
+def session_interval(mean: float, low_path: float, high_path: float, scatter: float | None, z: float
+                     ) -> tuple[float, float]:
+    """A week's sessions interval: the new-course level's interval carried through the protocol, and
+    the week's own scatter (Poisson when unknown), combined as independent parts."""
+    noise = z * (scatter if scatter is not None else np.sqrt(max(mean, 0.0)))
+    low = mean - float(np.hypot(mean - low_path, noise))
+    high = mean + float(np.hypot(high_path - mean, noise))
+    return max(low, 0.0), high

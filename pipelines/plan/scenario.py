@@ -1,0 +1,250 @@
+"""Planning scenarios: what to change about a clinic, saved as small JSON files.
+
+A scenario holds only what it changes; everything left out (None) keeps the clinic's observed value:
+the clinics row valid when the plan starts (chairs, open window, open days), the forecast of new
+patients, the observed no-show rate and chair time. Saved scenarios live in one folder, one
+`<slug of the name>.json` file each:
+
+- the folder is `$CLINIC_ANALYTICS_SCENARIOS` when set, else `scenarios/` under the working directory
+  (like the warehouse, relative to where `make run` / the command runs);
+- `save_scenario(s)` writes it (replacing a file of the same name), `load_scenario(name or path)`
+  reads it back, `list_scenarios()` lists the folder.
+
+The file is the dataclass as JSON plus `"format": 1`; unknown keys are refused rather than ignored,
+so a typo in a hand-edited file is caught.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.errors import UsageError
+from pipelines.plan.protocol import MODALITIES, WEEKDAYS
+
+ENV_SCENARIOS = "CLINIC_ANALYTICS_SCENARIOS"
+DEFAULT_SCENARIOS_DIR = Path("scenarios")
+FORMAT = 1
+MAX_CHAIRS = 60  # the extract contract's bound
+MAX_HORIZON_WEEKS = 52
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A what-if for one clinic. None = keep what the warehouse says."""
+
+    name: str = "baseline"
+    clinic_id: str | None = None
+    horizon_weeks: int = 13
+    chairs: int | None = None
+    opens_at: str | None = None  # "HH:MM"
+    closes_at: str | None = None
+    open_days: tuple[str, ...] | None = None  # ("Mon", "Tue", ...)
+    new_patients_per_week: float | None = None  # replaces the forecast
+    demand_multiplier: float = 1.0  # scales the forecast (or the figure above)
+    no_show_rate: float | None = None  # share of booked sessions
+    chair_minutes: float | dict[str, float] | None = None  # all modalities, or per modality
+    target_utilization: float = 0.8
+    as_of: str | None = None  # plan as if the data ended the day before (YYYY-MM-DD); None = latest
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def replace(self, **changes) -> "Scenario":
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["open_days"] = list(self.open_days) if self.open_days is not None else None
+        return {"format": FORMAT, **data}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Scenario":
+        if not isinstance(data, dict):
+            raise UsageError("a scenario file must hold one JSON object")
+        data = dict(data)
+        fmt = data.pop("format", FORMAT)
+        if fmt != FORMAT:
+            raise UsageError(f"scenario format {fmt!r} is not supported (expected {FORMAT})")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UsageError(f"unknown scenario field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+        if data.get("open_days") is not None:
+            data["open_days"] = tuple(data["open_days"])
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise UsageError(f"bad scenario: {exc}") from None
+
+    def window_minutes(self) -> tuple[int, int] | None:
+        if self.opens_at is None or self.closes_at is None:
+            return None
+        return _minutes(self.opens_at), _minutes(self.closes_at)
+
+
+def validate(s: Scenario) -> None:
+    """Raise UsageError (one line) for a value no plan can use."""
+    if not isinstance(s.name, str) or not s.name.strip():
+        raise UsageError("a scenario needs a name")
+    if not isinstance(s.horizon_weeks, int) or not 1 <= s.horizon_weeks <= MAX_HORIZON_WEEKS:
+        raise UsageError(f"the horizon must be 1 to {MAX_HORIZON_WEEKS} weeks, not {s.horizon_weeks!r}")
+    if s.chairs is not None and (not isinstance(s.chairs, int) or isinstance(s.chairs, bool)
+                                 or not 1 <= s.chairs <= MAX_CHAIRS):
+        raise UsageError(f"chairs must be a whole number from 1 to {MAX_CHAIRS}, not {s.chairs!r}")
+    if (s.opens_at is None) != (s.closes_at is None):
+        raise UsageError("give both opening and closing time (HH:MM-HH:MM)")
+    if s.opens_at is not None:
+        opens, closes = _minutes(s.opens_at), _minutes(s.closes_at)
+        if opens >= closes:
+            raise UsageError(f"the clinic must open before it closes ({s.opens_at}-{s.closes_at})")
+    if s.open_days is not None:
+        if not s.open_days:
+            raise UsageError("a clinic needs at least one open day")
+        bad = [d for d in s.open_days if not isinstance(d, str) or d[:3].title() not in WEEKDAYS]
+        if bad:
+            raise UsageError(f"unknown weekday {bad[0]!r}: use Mon, Tue, Wed, Thu, Fri, Sat, Sun")
+    for name in ("new_patients_per_week", "demand_multiplier"):
+        value = getattr(s, name)
+        if value is not None and (not _number(value) or value < 0 or value > 100_000):
+            raise UsageError(f"{name.replace('_', ' ')} must be a number >= 0, not {value!r}")
+    if s.no_show_rate is not None and (not _number(s.no_show_rate) or not 0 <= s.no_show_rate < 0.9):
+        raise UsageError(f"the no-show rate must be a fraction from 0 to 0.9, not {s.no_show_rate!r}")
+    if not _number(s.target_utilization) or not 0 < s.target_utilization <= 1:
+        raise UsageError(f"the target utilization must be a fraction in (0, 1], not {s.target_utilization!r}")
+    if s.chair_minutes is not None:
+        values = s.chair_minutes.values() if isinstance(s.chair_minutes, dict) else [s.chair_minutes]
+        if isinstance(s.chair_minutes, dict):
+            unknown = [m for m in s.chair_minutes if m not in MODALITIES]
+            if unknown:
+                raise UsageError(f"unknown modality {unknown[0]!r} in chair minutes: use {', '.join(MODALITIES)}")
+        if any(not _number(v) or not 5 <= v <= 720 for v in values):
+            raise UsageError("chair minutes per session must be from 5 to 720")
+    if s.as_of is not None:
+        try:
+            dt.date.fromisoformat(s.as_of)
+        except (TypeError, ValueError):
+            raise UsageError(f"as_of {s.as_of!r} is not a date written YYYY-MM-DD") from None
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _minutes(text: str) -> int:
+    match = _HHMM.match(text.strip()) if isinstance(text, str) else None
+    if text == "24:00":
+        return 24 * 60
+    if not match:
+        raise UsageError(f"{text!r} is not a time of day written HH:MM")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def parse_window(text: str) -> tuple[str, str]:
+    """'08:00-18:00' -> ('08:00', '18:00')."""
+    parts = text.split("-") if isinstance(text, str) else []
+    if len(parts) != 2:
+        raise UsageError(f"opening hours {text!r} must look like 08:00-18:00")
+    opens, closes = parts[0].strip(), parts[1].strip()
+    if _minutes(opens) >= _minutes(closes):
+        raise UsageError(f"the clinic must open before it closes ({text})")
+    return opens, closes
+
+
+def parse_days(text: str) -> tuple[str, ...]:
+    """'Mon,Tue,Thu' -> ('Mon', 'Tue', 'Thu') in weekday order; 'Mon-Fri' ranges are read too."""
+    days: list[str] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        ends = [x.strip()[:3].title() for x in part.split("-")]
+        if any(e not in WEEKDAYS for e in ends) or len(ends) > 2:
+            raise UsageError(f"unknown weekday in {part!r}: use Mon, Tue, Wed, Thu, Fri, Sat, Sun")
+        if len(ends) == 2:
+            i, j = WEEKDAYS.index(ends[0]), WEEKDAYS.index(ends[1])
+            if j < i:
+                raise UsageError(f"weekday range {part!r} runs backwards")
+            days.extend(WEEKDAYS[i:j + 1])
+        else:
+            days.append(ends[0])
+    if not days:
+        raise UsageError("give at least one open day, e.g. Mon,Tue,Wed,Thu,Fri")
+    return tuple(d for d in WEEKDAYS if d in set(days))
+
+
+def parse_chair_minutes(text: str) -> float | dict[str, float]:
+    """'95' (every modality) or 'iv_ketamine=95,esketamine_nasal=150'."""
+    try:
+        if "=" not in text:
+            return float(text)
+        out = {}
+        for part in text.split(","):
+            key, value = part.split("=")
+            out[key.strip()] = float(value)
+        return out
+    except ValueError:
+        raise UsageError(f"chair minutes {text!r} must be a number or modality=minutes pairs") from None
+
+
+# -- the scenarios folder ---------------------------------------------------------------------
+
+def scenarios_dir(explicit: str | os.PathLike | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_SCENARIOS)
+    return Path(env) if env else DEFAULT_SCENARIOS_DIR
+
+
+def slug(name: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return cleaned or "scenario"
+
+
+def save_scenario(scenario: Scenario, folder: str | os.PathLike | None = None) -> Path:
+    """Write the scenario to `<folder>/<slug>.json` (atomically; an existing file is replaced)."""
+    directory = scenarios_dir(folder)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{slug(scenario.name)}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(scenario.to_json(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_scenario(name_or_path: str | os.PathLike, folder: str | os.PathLike | None = None) -> Scenario:
+    """A scenario from a file path, or by name from the scenarios folder."""
+    path = Path(name_or_path)
+    if not path.suffix == ".json" or not path.exists():
+        candidate = scenarios_dir(folder) / f"{slug(str(name_or_path))}.json"
+        path = candidate if candidate.exists() else path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise UsageError(f"no scenario file at {path}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not valid JSON (line {exc.lineno})") from None
+    return Scenario.from_json(data)
+
+
+def list_scenarios(folder: str | os.PathLike | None = None) -> list[Scenario]:
+    directory = scenarios_dir(folder)
+    if not directory.exists():
+        return []
+    return [load_scenario(p) for p in sorted(directory.glob("*.json"))]
+
+
+def delete_scenario(name: str, folder: str | os.PathLike | None = None) -> bool:
+    path = scenarios_dir(folder) / f"{slug(name)}.json"
+    if path.exists():
+        path.unlink()
+        return True
+    return False
