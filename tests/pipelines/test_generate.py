@@ -599,9 +599,9 @@ def test_no_defects_unless_asked(small):
         assert b.raw[kind].select(keys).is_duplicated().sum() == 0, kind
     assert b.raw["sessions"]["status"].is_in(["completed", "stopped_early", "cancelled", "no_show"]).all()
     assert b.sessions.filter(pl.col("status").is_in(TREATED))["treatment_start"].null_count() == 0
-    assert b.raw["vitals"]["session_id"].is_in(b.raw["sessions"]["session_id"]).all()
-    assert b.raw["side_effects"]["session_id"].is_in(b.raw["sessions"]["session_id"]).all()
-    assert b.raw["sessions"]["patient_ref"].is_in(b.raw["patients"]["patient_ref"]).all()
+    assert b.raw["vitals"]["session_id"].is_in(b.raw["sessions"]["session_id"].implode()).all()
+    assert b.raw["side_effects"]["session_id"].is_in(b.raw["sessions"]["session_id"].implode()).all()
+    assert b.raw["sessions"]["patient_ref"].is_in(b.raw["patients"]["patient_ref"].implode()).all()
 
 
 EXPECTED_BROKEN = {
