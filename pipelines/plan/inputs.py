@@ -84,7 +84,9 @@ class ClinicInputs:
     no_show_rate: float
     cancellation_rate: float
     weekday_share: np.ndarray  # 7 (Mon..Sun): share of occupied chair time
-    start_weekday_share: np.ndarray  # 7 (Mon..Sun): share of new courses starting on each weekday
+    start_weekday_share: np.ndarray  # 7 (Mon..Sun): share of first infusions on each weekday
+    booster_weekday_share: np.ndarray  # 7 (Mon..Sun): share of boosters on each weekday
+    induction_weekday_share: np.ndarray  # 7 (Mon..Sun): share of induction sessions 2.. on each weekday
     hour_profile: np.ndarray  # 7 x 24: share of each weekday's occupied chair time by hour
     course_states: list[CourseState] = field(default_factory=list)
     # The same CALIBRATION_WEEKS weeks before as_of, for checking the protocol model against what happened:
@@ -147,7 +149,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
         "chair": _rows(con, "metrics.plan_chair_minutes", clinics, as_of, lookback_days=RECENT_LOOKBACK_DAYS),
         "attendance": _rows(con, "metrics.plan_attendance", clinics, as_of, lookback_days=RECENT_LOOKBACK_DAYS),
         "mix": _rows(con, "metrics.plan_modality_mix", clinics, as_of, lookback_days=RECENT_LOOKBACK_DAYS),
-        "starts": _rows(con, "metrics.plan_start_weekdays", clinics, as_of, lookback_days=RECENT_LOOKBACK_DAYS),
+        "weekdays": _rows(con, "metrics.plan_session_weekdays", clinics, as_of, lookback_days=RECENT_LOOKBACK_DAYS),
     }
     states = _course_states(con, clinics, as_of)
     # the complete weeks before the week of as_of (the same weeks as the end of the new-course history)
@@ -183,7 +185,12 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
             cancellation_rate=_attendance(per_clinic["attendance"].get(clinic, []), network_pooled["attendance"],
                                           "cancellation_rate"),
             weekday_share=time_of_day.get(clinic, _flat_time_of_day())[0],
-            start_weekday_share=_start_weekdays(per_clinic["starts"].get(clinic, []), network_pooled["starts"]),
+            start_weekday_share=_weekdays(per_clinic["weekdays"].get(clinic, []), network_pooled["weekdays"],
+                                          "first_infusion"),
+            booster_weekday_share=_weekdays(per_clinic["weekdays"].get(clinic, []), network_pooled["weekdays"],
+                                            "booster"),
+            induction_weekday_share=_weekdays(per_clinic["weekdays"].get(clinic, []), network_pooled["weekdays"],
+                                              "induction"),
             hour_profile=time_of_day.get(clinic, _flat_time_of_day())[1],
             course_states=states.get(clinic, []),
             calibration_states=calibration_states.get(clinic, []),
@@ -226,7 +233,7 @@ def _pooled(con, as_of: dt.date) -> dict[str, list[dict]]:
         "chair": one("metrics.plan_chair_minutes", lookback_days=RECENT_LOOKBACK_DAYS),
         "attendance": one("metrics.plan_attendance", lookback_days=RECENT_LOOKBACK_DAYS),
         "mix": one("metrics.plan_modality_mix", lookback_days=RECENT_LOOKBACK_DAYS),
-        "starts": one("metrics.plan_start_weekdays", lookback_days=RECENT_LOOKBACK_DAYS),
+        "weekdays": one("metrics.plan_session_weekdays", lookback_days=RECENT_LOOKBACK_DAYS),
     }
 
 
@@ -424,8 +431,9 @@ def _attendance(clinic_rows: list[dict], network_rows: list[dict], key: str) -> 
     return float(value) if value is not None else 0.0
 
 
-def _start_weekdays(clinic_rows: list[dict], network_rows: list[dict]) -> np.ndarray:
-    rows = clinic_rows if sum(r["new_courses"] for r in clinic_rows) >= 20 else network_rows
+def _weekdays(clinic_rows: list[dict], network_rows: list[dict], kind: str) -> np.ndarray:
+    own = [r for r in clinic_rows if r["kind"] == kind]
+    rows = own if sum(r["sessions"] for r in own) >= 20 else [r for r in network_rows if r["kind"] == kind]
     shares = np.zeros(7)
     for r in rows:
         shares[int(r["weekday"]) - 1] = float(r["share"])

@@ -41,6 +41,10 @@ from pipelines.plan.simulate import UNITS_PER_MINUTE, Requests
 
 _PAST_DAYS = 7 * BOOSTER_WEEKS + 7  # how far back course anchors can lie
 OVERDUE_SPREAD = 3  # open days over which an overdue induction session is spread
+# Patients do not all come back on the same day: a cohort follows five calendars whose target days are
+# shifted by up to -/+ `shift` days at the last session (less before), weighted like a binomial, which
+# matches the observed spread (interquartile ranges of about 3-5 days by the last induction session).
+SPREAD = ((-3, 1 / 16), (-1.5, 4 / 16), (0, 6 / 16), (1.5, 4 / 16), (3, 1 / 16))
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,8 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
     first_day = start - dt.timedelta(days=offset)
     weekday = (first_day.weekday() + np.arange(total)) % 7
     is_open = np.array(protocol.open_pattern)[weekday]
-    weights = _weekday_weights(inputs.weekday_share, protocol.open_pattern)[weekday]
+    booster_weights = _weekday_weights(inputs.booster_weekday_share, protocol.open_pattern)[weekday]
+    induction_weights = _weekday_weights(inputs.induction_weekday_share, protocol.open_pattern)[weekday]
     start_weights = _weekday_weights(inputs.start_weekday_share, protocol.open_pattern)[weekday]
 
     # per class (0 induction, 1 booster, 2 first infusion), modality and day: sessions
@@ -111,13 +116,17 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
             if a < 0:
                 continue  # never open again inside the span
             at_anchor[m, a] += cohort[d]
-            calendar = _calendar(family, is_open, a, inputs.induction_days[family], problems)
-            for k, off in enumerate(calendar[1:], start=1):
-                if a + off < total:
-                    sessions[0, m, a + off] += cohort[d] * funnel[k]
-            end = a + calendar[-1]
-            if end < total:
-                completions[m, end] += cohort[d] * funnel[-1]
+            for shift, weight in SPREAD:
+                targets = tuple(t + shift * (i + 1) / len(inputs.induction_days[family])
+                                for i, t in enumerate(inputs.induction_days[family]))
+                calendar = _calendar(family, is_open, a, targets, problems)
+                share_of_cohort = cohort[d] * weight
+                for k, off in enumerate(calendar[1:], start=1):
+                    if a + off < total:
+                        sessions[0, m, a + off] += share_of_cohort * funnel[k]
+                end = a + calendar[-1]
+                if end < total:
+                    completions[m, end] += share_of_cohort * funnel[-1]
 
     # -- courses under way ---------------------------------------------------------------------
     for state in inputs.course_states:
@@ -140,18 +149,19 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
             continue
         gaps = inputs.induction_gaps[family][done - 1:]  # gaps to sessions done+1 .. K
         remaining = INDUCTION_SIZE[family] - done
-        due = anchor_index + max(2, int(round(gaps[0])))
-        # An overdue next session (its usual gap has passed) comes on one of the next few open days.
-        first_days = _open_days_from(is_open, max(due, offset), OVERDUE_SPREAD if due < offset else 1)
+        due = anchor_index + gaps[0]
+        # An overdue next session (its usual gap has passed) comes on one of the next few open days;
+        # otherwise on the open day nearest its usual gap.
+        if due < offset:
+            first_days = _open_days_from(is_open, offset, OVERDUE_SPREAD)
+        else:
+            first_days = [_nearest_open(is_open, due, max(anchor_index + 2, offset))]
         for first in first_days:
             weight = state.courses * comes_back / len(first_days)
             day = first
             for j in range(remaining):
                 if j > 0:
-                    step = max(2, int(round(gaps[j] if j < len(gaps) else gaps[-1])))
-                    day = day + step
-                    while day < total and not is_open[day]:
-                        day += 1
+                    day = _nearest_open(is_open, day + (gaps[j] if j < len(gaps) else gaps[-1]), day + 2)
                 if day >= total:
                     break
                 # the next session with the observed odds of a return; later ones as the funnel goes on
@@ -159,12 +169,17 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
             if day < total:
                 completions[m, day] += weight * funnel[-1] / funnel[done]
 
+    # Which week an induction session falls in comes from the calendars; which day of the week, from
+    # the clinic's observed weekdays (one calendar per cohort is too lumpy: real schedules spread).
+    for m in range(len(MODALITIES)):
+        sessions[0, m] = _respread_within_weeks(sessions[0, m], induction_weights, weekday, offset)
+
     # -- boosters ------------------------------------------------------------------------------
     for m, modality in enumerate(MODALITIES):
         rates = inputs.booster_rates[MODALITY_FAMILY[modality]]
         daily = np.repeat(rates, 7)  # week w after induction ended covers days 7w .. 7w + 6
         load = np.convolve(completions[m], daily)[:total]
-        sessions[1, m] += load * weights
+        sessions[1, m] += load * booster_weights
 
     # -- chair time --------------------------------------------------------------------------
     window = slice(offset, total)
@@ -198,6 +213,32 @@ def _calendar(family: str, is_open: np.ndarray, anchor: int, target_days: tuple[
     if induction_calendar(family, open_days, target_days) is None:
         problems.add(f"{family}: the open days allow no induction calendar that keeps the rules")
     return greedy_calendar(family, open_days, target_days)
+
+
+def _respread_within_weeks(daily: np.ndarray, weights: np.ndarray, weekday: np.ndarray, first: int
+                           ) -> np.ndarray:
+    """Keep each calendar week's total (Monday to Sunday, counting only days from `first`) but lay it
+    over the week's days by `weights`; a week whose days all weigh 0 keeps its own shape."""
+    out = daily.copy()
+    mondays = np.nonzero(weekday == 0)[0]
+    starts = sorted(set([first] + [m for m in mondays if m > first]))
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(daily)
+        w = weights[start:end]
+        total = daily[start:end].sum()
+        if total > 0 and w.sum() > 0:
+            out[start:end] = total * w / w.sum()
+    return out
+
+
+def _nearest_open(is_open: np.ndarray, target: float, earliest: int) -> int:
+    """The open day nearest `target` and not before `earliest` (the earlier one on a tie); past the
+    span's end when there is none inside it."""
+    best, best_distance = len(is_open), float("inf")
+    for day in range(earliest, min(len(is_open), int(target) + 8)):
+        if is_open[day] and abs(day - target) < best_distance:
+            best, best_distance = day, abs(day - target)
+    return best
 
 
 def _open_days_from(is_open: np.ndarray, day: int, count: int) -> list[int]:

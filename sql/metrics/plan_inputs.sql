@@ -455,36 +455,44 @@ final as (
 
 select * from final;
 
--- The weekdays new courses start on (session 1, isodow 1 = Monday) over the lookback_days before as_of.
-create or replace macro metrics.plan_start_weekdays(
+-- The weekdays sessions fall on, over the lookback_days before as_of (isodow 1 = Monday), by kind of
+-- treated session: a course's first infusion, the rest of induction, or a booster.
+create or replace macro metrics.plan_session_weekdays(
     clinics := null, as_of := null, lookback_days := 182, breakdown := 'clinic'
 ) as table
-with new_courses as (
+with treated as (
     select
-        isodow(course_start_date) as weekday,
+        isodow(session_date) as weekday,
+        case
+            when session_number = 1 then 'first_infusion'
+            when phase = 'induction' then 'induction'
+            else 'booster'
+        end as kind,
         case breakdown
             when 'clinic' then clinic_id
             when 'none' then 'all'
             else error('unknown breakdown ' || breakdown)
         end as group_value
-    from marts.courses
-    where metrics.selected(clinic_id, clinics)
-      and course_start_date < as_of::date
-      and course_start_date >= as_of::date - lookback_days::integer
+    from marts.sessions
+    where is_treated
+      and metrics.selected(clinic_id, clinics)
+      and session_date < as_of::date
+      and session_date >= as_of::date - lookback_days::integer
 ),
 
 counts as (
-    select group_value, weekday, count(*) as new_courses
-    from new_courses
+    select group_value, kind, weekday, count(*) as sessions
+    from treated
     group by all
 ),
 
 final as (
     select
         group_value,
+        kind,
         weekday,
-        new_courses,
-        new_courses / sum(new_courses) over (partition by group_value) as share
+        sessions,
+        sessions / sum(sessions) over (partition by group_value, kind) as share
     from counts
 )
 

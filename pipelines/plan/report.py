@@ -1,0 +1,63 @@
+"""A projection as plain text: what the `plan` command prints with --format table."""
+
+from __future__ import annotations
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _num(value, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def projection_table(p) -> str:
+    r, s = p.resolved, p.summary
+    lines = [
+        f"Clinic {p.clinic_id}: {p.horizon_weeks} weeks from {p.start.isoformat()} "
+        f"(data up to {p.as_of.isoformat()}, scenario {p.scenario.name!r})",
+        f"Capacity: {r.chairs} chairs, {r.opens_at}-{r.closes_at}, {','.join(r.open_days)}; "
+        f"no-shows {r.no_show_rate:.1%}; chair minutes "
+        + ", ".join(f"{m} {v:.0f}" for m, v in r.chair_minutes.items()),
+        f"New patients: {p.forecast_method}; interval {p.interval:.0%}",
+        "",
+    ]
+    header = ("week", "new patients", "sessions", "chair-h avail", "util", "booked", "overflow h",
+              "wait d (max)")
+    rows = [header]
+    for w in p.weeks:
+        rows.append((
+            w["week_start"].isoformat(),
+            f"{w['new_courses']:.0f} ({w['new_courses_low']:.0f}-{w['new_courses_high']:.0f})",
+            f"{w['sessions']:.0f} ({w['sessions_low']:.0f}-{w['sessions_high']:.0f})",
+            _num(w["available_chair_hours"]),
+            _pct(w["utilization"]),
+            _pct(w["booked_utilization"]),
+            _num(w["overflow_chair_hours"]),
+            f"{w['mean_wait_days']:.1f} ({w['max_wait_days']:.0f})",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.rjust(widths[j]) if j else cell.ljust(widths[j]) for j, cell in enumerate(row)))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    peak = s["peak_overflow"]
+    lines += [
+        "",
+        f"Utilization {_pct(s['utilization'])} (booked {_pct(s['booked_utilization'])}); "
+        f"peak week {_pct(s['peak_week_utilization'])} (booked {_pct(s['peak_week_booked_utilization'])}, "
+        f"{_pct(s['peak_week_utilization_upper'])} at the top of the demand interval)",
+        f"Peak-hour overflow: {_num(s['overflow_chair_hours'])} chair-hours"
+        + (f", most on {peak['weekday']} {peak['hour']:02d}:00 ({peak['chair_hours']:.0f} h)" if peak else ""),
+        f"Wait for a first infusion: mean {s['mean_wait_days']:.1f} days, 90th percentile "
+        f"{s['p90_wait_days']:.1f}, longest {s['max_wait_days']:.0f}"
+        + (" (some still waiting at the end: a lower bound)" if s["waits_censored"] else ""),
+        "Induction rules: " + ("met" if s["induction_rules_met"] else "NOT met - " + "; ".join(s["induction_problems"])),
+        f"Target {_pct(s['target_utilization'])} booked utilization: "
+        + ("met" if s["meets_target"] else "not met")
+        + f"; fewest chairs that meet it: {s['recommended_chairs'] if s['recommended_chairs'] is not None else 'none up to 60'}"
+        + f" ({s['recommended_chairs_upper'] if s['recommended_chairs_upper'] is not None else 'none up to 60'}"
+        " at the top of the demand interval)",
+    ]
+    lines += [f"Note: {n}" for n in p.notes]
+    return "\n".join(lines)
