@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "pipelines.load.cli",
     "pipelines.generate.cli",
     "pipelines.metrics.cli",
+    "pipelines.plan.cli",
 ]
 
 
