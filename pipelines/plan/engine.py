@@ -78,6 +78,8 @@ class Projection:
     summary: dict
     observed: dict
     notes: list[str] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)  # observed weeks before the plan
+    chairs_curve: list[dict] = field(default_factory=list)  # the same plan with other chair counts
 
     def to_json(self) -> dict:
         return {
@@ -94,6 +96,8 @@ class Projection:
             "weekday_hours": [_jsonable(r) for r in self.weekday_hours],
             "observed": self.observed,
             "notes": self.notes,
+            "history": [_jsonable(h) for h in self.history],
+            "chairs_curve": self.chairs_curve,
         }
 
     def weeks_frame(self):
@@ -106,6 +110,16 @@ class Projection:
 
         return pd.DataFrame(self.weekday_hours)
 
+    def history_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.history)
+
+    def chairs_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.chairs_curve)
+
 
 def _jsonable(row: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in row.items()}
@@ -117,11 +131,18 @@ def plan_clinic(clinic_id: str, scenario: Scenario | None = None, db: str | os.P
                 con=None, interval: float = DEFAULT_INTERVAL) -> Projection:
     """The plan for one clinic of the published warehouse (`db`, default the configured pointer; or an
     open connection `con`)."""
+    return plan_scenarios(clinic_id, [scenario or Scenario()], db=db, con=con, interval=interval)[0]
+
+
+def plan_scenarios(clinic_id: str, scenarios: list[Scenario], db: str | os.PathLike | None = None, con=None,
+                   interval: float = DEFAULT_INTERVAL) -> list[Projection]:
+    """Plans for several scenarios of one clinic (to compare side by side): the warehouse is read and
+    the forecast fitted once per distinct as_of."""
     from pipelines import config
     from pipelines.plan.inputs import data_end, known_clinics, read_inputs
     from pipelines.warehouse.publish import connect_read_only
 
-    scenario = (scenario or Scenario()).replace(clinic_id=clinic_id)
+    scenarios = [s.replace(clinic_id=clinic_id) for s in scenarios]
     own = con is None
     if own:
         con, _ = connect_read_only(config.db_path(db))
@@ -134,12 +155,42 @@ def plan_clinic(clinic_id: str, scenario: Scenario | None = None, db: str | os.P
         last = data_end(con)
         if last is None:
             raise CommandError("the warehouse has no sessions to plan from")
-        as_of = dt.date.fromisoformat(scenario.as_of) if scenario.as_of else last + dt.timedelta(days=1)
-        inputs = read_inputs(con, [clinic_id], as_of)[clinic_id]
+        inputs_by_day: dict[dt.date, ClinicInputs] = {}
+        for s in scenarios:
+            as_of = dt.date.fromisoformat(s.as_of) if s.as_of else last + dt.timedelta(days=1)
+            if as_of not in inputs_by_day:
+                inputs_by_day[as_of] = read_inputs(con, [clinic_id], as_of)[clinic_id]
     finally:
         if own:
             con.close()
-    return plan_from_inputs(inputs, scenario, interval=interval)
+    forecasts: dict[dt.date, NewCourseForecast | None] = {}
+    out = []
+    for s in scenarios:
+        as_of = dt.date.fromisoformat(s.as_of) if s.as_of else last + dt.timedelta(days=1)
+        inputs = inputs_by_day[as_of]
+        if as_of not in forecasts:
+            longest = max(x.horizon_weeks for x in scenarios)
+            forecasts[as_of] = fit_forecast(inputs, longest, interval)
+        out.append(plan_from_inputs(inputs, s, interval=interval, forecast=forecasts[as_of]))
+    return out
+
+
+def fit_forecast(inputs: ClinicInputs, horizon_weeks: int, interval: float = DEFAULT_INTERVAL
+                 ) -> NewCourseForecast | None:
+    """The new-course forecast a plan of `horizon_weeks` weeks needs (None without history: the
+    scenario must then give the new patients per week)."""
+    if len(inputs.new_courses) == 0:
+        return None
+    first_week, _, weeks_needed = _span(inputs.as_of, horizon_weeks)
+    return forecast_new_courses(inputs.new_courses, inputs.network_new_courses, first_week, weeks_needed,
+                                interval=interval)
+
+
+def _span(as_of: dt.date, horizon_weeks: int) -> tuple[dt.date, dt.date, int]:
+    """(Monday of as_of's week, first reported Monday, weeks the forecast must cover)."""
+    first_week = as_of - dt.timedelta(days=as_of.weekday())
+    start = as_of + dt.timedelta(days=(7 - as_of.weekday()) % 7)  # first Monday on or after as_of
+    return first_week, start, (start - first_week).days // 7 + horizon_weeks + DRAIN_WEEKS
 
 
 def _require_plan_macros(con) -> None:
@@ -156,11 +207,9 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
     """The plan from observed inputs. `forecast` (weeks from the Monday of as_of's week) skips fitting."""
     scenario = scenario or Scenario()
     as_of = inputs.as_of
-    first_week = as_of - dt.timedelta(days=as_of.weekday())
-    start = as_of + dt.timedelta(days=(7 - as_of.weekday()) % 7)  # first Monday on or after as_of
     horizon = scenario.horizon_weeks
+    first_week, start, weeks_needed = _span(as_of, horizon)
     span_days = (start - as_of).days + 7 * (horizon + DRAIN_WEEKS)
-    weeks_needed = (start - first_week).days // 7 + horizon + DRAIN_WEEKS
     notes = list(inputs.notes)
 
     forecast = _demand(inputs, scenario, first_week, weeks_needed, interval, forecast)
@@ -190,6 +239,8 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
         notes.append(_why_no_chair_count(projected["mean"], resolved))
     observed = inputs.observed_summary()
     observed["protocol_check_last_13_weeks"] = protocol_check(inputs, protocol, 13)
+    curve = chairs_curve(projected["mean"], capacity, inputs.hour_profile, resolved, report,
+                         around=[resolved.chairs, summary["recommended_chairs"]])
     return Projection(
         clinic_id=inputs.clinic_id,
         scenario=scenario,
@@ -204,7 +255,21 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
         summary=summary,
         observed=observed,
         notes=notes,
+        history=_history(inputs),
+        chairs_curve=curve,
     )
+
+
+def _history(inputs: ClinicInputs, weeks: int = 26) -> list[dict]:
+    """The last observed weeks: new courses, and treated sessions where the plan read them."""
+    sessions = {}
+    if len(inputs.recent_sessions):
+        first = inputs.as_of - dt.timedelta(days=inputs.as_of.weekday(), weeks=len(inputs.recent_sessions))
+        sessions = {first + dt.timedelta(weeks=i): float(n) for i, n in enumerate(inputs.recent_sessions)}
+    rows = []
+    for week, n in list(zip(inputs.history_weeks, inputs.new_courses))[-weeks:]:
+        rows.append({"week_start": week, "new_courses": float(n), "sessions": sessions.get(week)})
+    return rows
 
 
 def _demand(inputs, scenario, first_week, weeks_needed, interval, forecast) -> NewCourseForecast:
@@ -304,6 +369,32 @@ def fewest_chairs(projected: Projected, capacity: DayCapacity, hour_profile: np.
         else:
             lo = mid + 1
     return lo
+
+
+def chairs_curve(projected: Projected, capacity: DayCapacity, hour_profile: np.ndarray, resolved: Resolved,
+                 report: "_Report", around: list[int | None], reach: int = 3) -> list[dict]:
+    """The plan's key figures with each chair count near the given ones (the scenario's and the
+    recommended): what one chair more or less does."""
+    known = [c for c in around if c is not None]
+    low = max(1, min(known) - reach)
+    high = min(MAX_CHAIRS, max(known) + reach)
+    rows = []
+    for chairs in range(low, high + 1):
+        trial = DayCapacity(capacity.start, np.full(capacity.days, chairs, dtype=np.int64), capacity.opens,
+                            capacity.closes, capacity.is_open)
+        schedule = simulate(projected.requests, trial, hour_profile)
+        booked = [u for u in report.weekly_booked_utilization(schedule) if u is not None]
+        window = report.window
+        rows.append({
+            "chairs": chairs,
+            "peak_week_booked_utilization": max(booked) if booked else None,
+            "peak_week_utilization": max(booked) * schedule.requests.treated_share if booked else None,
+            "mean_wait_days": float(schedule.first_wait_mean[window].mean()),
+            "overflow_chair_hours": float(schedule.hour_overflow[window].sum() / 60),
+            "induction_rules_met": bool(projected.calendars_keep_rules and schedule.waiting[0, window].sum() == 0),
+            "meets_target": meets_target(schedule, projected, resolved.target_utilization, report),
+        })
+    return rows
 
 
 def _why_no_chair_count(projected: Projected, resolved: Resolved) -> str:
