@@ -1,0 +1,300 @@
+"""Capacity-planning charts: pure builders from a plan (pipelines.plan.engine.Projection) to a complete
+Plotly figure (title, subtitle, footnote naming the model section of docs/planning.md). No Streamlit and
+no queries: the page computes the plan with pipelines.plan and hands it here, and exports reuse the
+same figures.
+
+    p = plan_clinic("OKC", Scenario(chairs=9))
+    utilization_by_week(p), weekday_hour(p), overflow(p), waits(p), chairs(p), new_patients(p), sessions(p)
+    scenario_comparison([p1, p2, p3], column="booked_utilization")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import format as fmt
+from dashboard import theme
+from dashboard.charts.base import ChartContext, empty, frame, percent_axis, subtitle_text, title_text
+
+PLANNING_DOCS = "docs/planning.md"
+BAND = (0.70, 0.80)
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+FORECAST = theme.OKABE_ITO["blue"]
+OBSERVED = theme.INK
+HIGH = theme.OKABE_ITO["orange"]
+INTERVAL_FILL = "rgba(0, 114, 178, 0.15)"
+
+
+def _foot(text: str, section: str) -> str:
+    return f"{text} Model: {PLANNING_DOCS} › {section}."
+
+
+def context(p) -> ChartContext:
+    """Period = the plan's weeks; selection = clinic and scenario (what every planning chart is about)."""
+    end = p.start + dt.timedelta(weeks=p.horizon_weeks, days=-1)
+    return ChartContext(period=fmt.period(p.start, end), selection=f"clinic {p.clinic_id} · scenario {p.scenario.name}")
+
+
+def _capacity_text(p) -> str:
+    r = p.resolved
+    return f"{r.chairs} chairs, {r.opens_at}–{r.closes_at}, {','.join(r.open_days)}"
+
+
+def _weeks(p) -> pd.DataFrame:
+    return pd.DataFrame(p.weeks)
+
+
+def _target_line(fig: go.Figure, target: float) -> None:
+    fig.add_hline(y=target, line=dict(color=theme.OKABE_ITO["vermillion"], width=1.5, dash="dash"),
+                  annotation_text=f"target {fmt.pct(target)}", annotation_position="top right",
+                  annotation_font=dict(size=10, color=theme.OKABE_ITO["vermillion"]))
+
+
+def new_patients(p, ctx: ChartContext | None = None) -> go.Figure:
+    """New courses per week: the last observed weeks and the forecast with its interval."""
+    ctx = ctx or context(p)
+    title = title_text("New patients per week", ctx)
+    foot = _foot(f"New courses (session 1) per week, Monday to Sunday. Forecast: {p.forecast_method}; shaded: "
+                 f"{fmt.pct(p.interval)} interval for one week.", "Demand")
+    weeks, history = _weeks(p), pd.DataFrame(p.history)
+    if weeks.empty:
+        return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message="No weeks to plan.")
+    fig = go.Figure()
+    if not history.empty:
+        fig.add_trace(go.Scatter(x=history["week_start"], y=history["new_courses"], mode="lines+markers",
+                                 name="Observed", line=dict(color=OBSERVED), marker=dict(size=4),
+                                 hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f} new courses<extra></extra>"))
+    _band_trace(fig, weeks["week_start"], weeks["new_courses_low"], weeks["new_courses_high"], "Interval")
+    fig.add_trace(go.Scatter(x=weeks["week_start"], y=weeks["new_courses"], mode="lines", name="Forecast",
+                             line=dict(color=FORECAST, dash="dot" if p.scenario.new_patients_per_week else "solid"),
+                             hovertemplate="Week of %{x|%d %b %Y}: %{y:.1f} expected<extra></extra>"))
+    fig.update_yaxes(title=dict(text="New courses"), rangemode="tozero")
+    fig.update_xaxes(title=dict(text="Week starting"))
+    sub = subtitle_text(f"{fmt.number(p.summary['new_patients_per_week'])} a week expected", ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot)
+
+
+def sessions(p, ctx: ChartContext | None = None) -> go.Figure:
+    """Treated sessions per week: observed, and projected by modality family with the interval."""
+    ctx = ctx or context(p)
+    title = title_text("Projected sessions per week", ctx)
+    foot = _foot("Treated sessions the plan expects each week (before any capacity limit): courses under way "
+                 "plus new courses through the observed induction funnel and booster rates. Shaded: "
+                 f"{fmt.pct(p.interval)} interval.", "From new courses to sessions")
+    weeks, history = _weeks(p), pd.DataFrame(p.history)
+    if weeks.empty:
+        return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message="No weeks to plan.")
+    fig = go.Figure()
+    if not history.empty and history["sessions"].notna().any():
+        h = history[history["sessions"].notna()]
+        fig.add_trace(go.Scatter(x=h["week_start"], y=h["sessions"], mode="lines+markers", name="Observed",
+                                 line=dict(color=OBSERVED), marker=dict(size=4),
+                                 hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f} sessions<extra></extra>"))
+    _band_trace(fig, weeks["week_start"], weeks["sessions_low"], weeks["sessions_high"], "Interval")
+    fig.add_trace(go.Scatter(x=weeks["week_start"], y=weeks["sessions"], mode="lines", name="All sessions",
+                             line=dict(color=FORECAST, width=2.5),
+                             hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f} sessions<extra></extra>"))
+    for column, name, colour in (("sessions_ketamine", "Ketamine", theme.OKABE_ITO["sky"]),
+                                 ("sessions_esketamine", "Esketamine", theme.OKABE_ITO["purple"])):
+        fig.add_trace(go.Scatter(x=weeks["week_start"], y=weeks[column], mode="lines", name=name,
+                                 line=dict(color=colour, dash="dot"),
+                                 hovertemplate=name + ", week of %{x|%d %b %Y}: %{y:.0f}<extra></extra>"))
+    fig.update_yaxes(title=dict(text="Treated sessions"), rangemode="tozero")
+    fig.update_xaxes(title=dict(text="Week starting"))
+    sub = subtitle_text(f"{fmt.number(p.summary['sessions_per_week'], 0)} a week expected", ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot)
+
+
+def utilization_by_week(p, ctx: ChartContext | None = None) -> go.Figure:
+    """Projected utilization per week: treated and booked chair time, and booked time if demand runs at
+    the top of its interval; the target and the 70-80% benchmark band."""
+    ctx = ctx or context(p)
+    title = title_text("Projected chair utilization by week", ctx)
+    foot = _foot("Utilization: treated chair time / available chair-hours (chairs x opening hours on open days), as "
+                 "in docs/metrics.md. Booked: with the chair time no-shows hold. High demand: new patients at "
+                 "the top of the forecast interval. The target applies to booked utilization.", "Schedule")
+    weeks = _weeks(p)
+    data = weeks[weeks["available_chair_hours"] > 0] if not weeks.empty else weeks
+    if data.empty:
+        return empty(title=title, subtitle=subtitle_text(_capacity_text(p), ctx), footnote=foot,
+                     message="The scenario has no open hours.")
+    fig = go.Figure()
+    fig.add_hrect(y0=BAND[0], y1=BAND[1], fillcolor=theme.BAND, line_width=0, layer="below")
+    traces = (("utilization", "Utilization", FORECAST, "solid"),
+              ("booked_utilization", "Booked", theme.OKABE_ITO["green"], "solid"),
+              ("utilization_upper", "High demand", HIGH, "dot"))
+    for column, name, colour, dash in traces:
+        fig.add_trace(go.Scatter(x=data["week_start"], y=data[column], mode="lines+markers", name=name,
+                                 line=dict(color=colour, dash=dash), marker=dict(size=5),
+                                 hovertemplate=name + ", week of %{x|%d %b %Y}: %{y:.0%}<extra></extra>"))
+    _target_line(fig, p.summary["target_utilization"])
+    top = max(1.0, float(data[["utilization", "booked_utilization", "utilization_upper"]].max().max()) + 0.05)
+    percent_axis(fig, "y", (0, top), "Utilization")
+    fig.update_xaxes(title=dict(text="Week starting"))
+    s = p.summary
+    sub = subtitle_text(_capacity_text(p), ctx,
+                        f"peak week booked {fmt.pct(s['peak_week_booked_utilization'])}; target "
+                        + ("met" if s["meets_target"] else "not met"))
+    return frame(fig, title=title, subtitle=sub, footnote=foot)
+
+
+def _heatmap_frame(p, value: str) -> pd.DataFrame:
+    rows = pd.DataFrame(p.weekday_hours)
+    if rows.empty:
+        return rows
+    return rows.pivot_table(index="weekday", columns="hour", values=value, aggfunc="first").reindex(range(1, 8))
+
+
+def weekday_hour(p, ctx: ChartContext | None = None) -> go.Figure:
+    """Projected utilization by weekday and hour over the plan's weeks."""
+    ctx = ctx or context(p)
+    title = title_text("When chairs will be busy", ctx)
+    foot = _foot("Treated chair time / available chair time in each hour of the opening window, by weekday, over the "
+                 "plan's weeks. Chair time is laid over the hours by the clinic's observed time-of-day profile; "
+                 "what finds no free chair in its hour moves to the nearest hours with room. Blank: closed.",
+                 "Schedule")
+    pivot = _heatmap_frame(p, "utilization")
+    if pivot.empty or pivot.isna().all().all():
+        return empty(title=title, subtitle=subtitle_text(_capacity_text(p), ctx), footnote=foot,
+                     message="The scenario has no open hours.")
+    hours = [h for h in pivot.columns if pivot[h].notna().any()]
+    pivot = pivot[hours]
+    text = [[("" if pd.isna(v) else fmt.pct(v)) for v in row] for row in pivot.values]
+    fig = go.Figure(go.Heatmap(
+        z=pivot.values, x=[f"{h:02d}:00" for h in hours], y=WEEKDAYS, zmin=0, zmax=1, colorscale=theme.SEQUENTIAL,
+        text=text, texttemplate="%{text}", textfont=dict(size=10), xgap=2, ygap=2,
+        colorbar=dict(title=dict(text="Utilization"), tickformat=".0%", len=0.8),
+        hovertemplate="%{y} %{x}: %{z:.0%}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(showgrid=False, title=dict(text="Hour of day (clinic local time)"))
+    return frame(fig, title=title, subtitle=subtitle_text(_capacity_text(p), ctx), footnote=foot, height=380)
+
+
+def overflow(p, ctx: ChartContext | None = None) -> go.Figure:
+    """Peak-hour overflow: chair-hours that wanted an hour whose chairs were all taken (or that is closed)."""
+    ctx = ctx or context(p)
+    title = title_text("Peak-hour overflow", ctx)
+    foot = _foot("Chair-hours over the plan's weeks that wanted an hour (by the clinic's observed time-of-day "
+                 "profile) when every chair was taken, or an hour the clinic is closed: they move to other hours "
+                 "or days. Counted on open days.", "Schedule")
+    pivot = _heatmap_frame(p, "overflow_chair_hours")
+    total = float(p.summary["overflow_chair_hours"])
+    if pivot.empty or total <= 0:
+        return empty(title=title, subtitle=subtitle_text("no overflow", ctx), footnote=foot,
+                     message="Every hour has a free chair for the chair time that wants it.")
+    hours = [h for h in pivot.columns if pivot[h].fillna(0).sum() > 0 or pivot[h].notna().any()]
+    pivot = pivot[hours].fillna(0)
+    text = [[("" if v < 0.5 else fmt.count(v)) for v in row] for row in pivot.values]
+    scale = [[0.0, "#FFFFFF"], [0.25, "#F5C46B"], [1.0, theme.OKABE_ITO["vermillion"]]]
+    fig = go.Figure(go.Heatmap(
+        z=pivot.values, x=[f"{h:02d}:00" for h in hours], y=WEEKDAYS, zmin=0, colorscale=scale,
+        text=text, texttemplate="%{text}", textfont=dict(size=10), xgap=2, ygap=2,
+        colorbar=dict(title=dict(text="Chair-hours"), len=0.8),
+        hovertemplate="%{y} %{x}: %{z:.0f} chair-hours<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(showgrid=False, title=dict(text="Hour of day (clinic local time)"))
+    peak = p.summary["peak_overflow"]
+    extra = f"most on {peak['weekday']} {peak['hour']:02d}:00" if peak else None
+    sub = subtitle_text(f"{fmt.count(total)} chair-hours", ctx, extra)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=380)
+
+
+def waits(p, ctx: ChartContext | None = None) -> go.Figure:
+    """Days a new patient waits for a first infusion, by the week they ask."""
+    ctx = ctx or context(p)
+    title = title_text("Wait for a first infusion", ctx)
+    foot = _foot("Days from the day a new patient asks (spread like the clinic's observed first-infusion weekdays) "
+                 "to the first infusion. New patients are seated after induction sessions and boosters, first "
+                 "come first served; bars: mean over the week's days, markers: the longest.", "Schedule")
+    weeks = _weeks(p)
+    if weeks.empty:
+        return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message="No weeks to plan.")
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=weeks["week_start"], y=weeks["mean_wait_days"], name="Mean", marker_color=FORECAST,
+                         hovertemplate="Week of %{x|%d %b %Y}: %{y:.1f} days on average<extra></extra>"))
+    fig.add_trace(go.Scatter(x=weeks["week_start"], y=weeks["max_wait_days"], mode="markers", name="Longest",
+                             marker=dict(color=HIGH, size=8, symbol="diamond"),
+                             hovertemplate="Week of %{x|%d %b %Y}: up to %{y:.0f} days<extra></extra>"))
+    fig.update_yaxes(title=dict(text="Days"), rangemode="tozero")
+    fig.update_xaxes(title=dict(text="Week starting"))
+    s = p.summary
+    extra = "some still waiting at the end of the simulation (a lower bound)" if s["waits_censored"] else None
+    sub = subtitle_text(f"mean {fmt.number(s['mean_wait_days'])} days, 90th percentile "
+                        f"{fmt.number(s['p90_wait_days'])}", ctx, extra)
+    return frame(fig, title=title, subtitle=sub, footnote=foot)
+
+
+def chairs(p, ctx: ChartContext | None = None) -> go.Figure:
+    """Peak-week booked utilization with one chair more or less, against the target; the fewest chairs
+    that meet it (with the induction rules kept) marked."""
+    ctx = ctx or context(p)
+    title = title_text("How many chairs", ctx)
+    foot = _foot("Peak-week booked utilization (treated and no-show chair time / available) with each chair count, "
+                 "same hours, days and demand. Recommended: the fewest chairs with every week at or below the "
+                 "target and no induction session waiting past its day.", "The fewest chairs")
+    curve = pd.DataFrame(p.chairs_curve)
+    if curve.empty:
+        return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message="No chair counts to show.")
+    colours = [theme.OKABE_ITO["green"] if ok else theme.MUTED for ok in curve["meets_target"]]
+    fig = go.Figure(go.Bar(
+        x=curve["chairs"], y=curve["peak_week_booked_utilization"], marker_color=colours, name="Peak week booked",
+        customdata=[("meets the target" if ok else "misses the target")
+                    + ("" if rules else "; induction sessions would wait") for ok, rules in
+                    zip(curve["meets_target"], curve["induction_rules_met"], strict=True)],
+        text=[fmt.pct(u) for u in curve["peak_week_booked_utilization"]], textposition="outside", cliponaxis=False,
+        hovertemplate="%{x} chairs: %{y:.0%} (%{customdata})<extra></extra>"))
+    _target_line(fig, p.summary["target_utilization"])
+    fig.update_xaxes(title=dict(text="Chairs"), dtick=1)
+    percent_axis(fig, "y", (0, max(1.05, float(curve["peak_week_booked_utilization"].max()) + 0.1)),
+                 "Peak-week booked utilization")
+    rec = p.summary["recommended_chairs"]
+    extra = f"recommended {rec} chairs" if rec is not None else "no chair count up to 60 meets the target"
+    sub = subtitle_text(f"now {p.resolved.chairs} chairs", ctx, extra)
+    return frame(fig, title=title, subtitle=sub, footnote=foot)
+
+
+def scenario_comparison(projections: list, ctx: ChartContext | None = None, column: str = "booked_utilization"
+                        ) -> go.Figure:
+    """One weekly figure of several scenarios side by side (default: booked utilization)."""
+    labels = {
+        "booked_utilization": ("Booked utilization", True), "utilization": ("Utilization", True),
+        "sessions": ("Sessions", False), "mean_wait_days": ("Mean wait (days)", False),
+        "overflow_chair_hours": ("Peak-hour overflow (chair-hours)", False),
+        "new_courses": ("New patients", False),
+    }
+    label, is_rate = labels.get(column, (column.replace("_", " ").capitalize(), False))
+    if ctx is None:
+        first = projections[0] if projections else None
+        ctx = ChartContext(period=context(first).period if first else "no plan",
+                           selection=f"clinic {first.clinic_id}" if first else "no clinic")
+    title = title_text(f"Scenarios compared: {label.lower()}", ctx)
+    foot = _foot("Each line is one saved or edited scenario of the same clinic; every figure comes from the same "
+                 "forecast and observed protocol.", "Scenarios")
+    if not projections:
+        return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message="No scenario to compare.")
+    from pipelines.plan.compare import weekly_comparison
+
+    data = weekly_comparison(projections, column)
+    fig = go.Figure()
+    for i, (name, part) in enumerate(data.groupby("scenario", sort=False)):
+        fig.add_trace(go.Scatter(
+            x=part["week_start"], y=part["value"], mode="lines+markers", name=name,
+            line=dict(color=theme.PALETTE[i % len(theme.PALETTE)]), marker=dict(size=5),
+            hovertemplate=name + ", week of %{x|%d %b %Y}: " + ("%{y:.0%}" if is_rate else "%{y:.1f}") + "<extra></extra>"))
+    if is_rate:
+        percent_axis(fig, "y", (0, max(1.0, float(data["value"].max() or 0) + 0.05)), label)
+        if column == "booked_utilization":
+            _target_line(fig, projections[0].summary["target_utilization"])
+    else:
+        fig.update_yaxes(title=dict(text=label), rangemode="tozero")
+    fig.update_xaxes(title=dict(text="Week starting"))
+    sub = subtitle_text(f"{len(projections)} scenarios", ctx)
+    return frame(fig, title=title, subtitle=sub, footnote=foot)
+
+
+def _band_trace(fig: go.Figure, x, low, high, name: str) -> None:
+    fig.add_trace(go.Scatter(x=list(x) + list(x)[::-1], y=list(high) + list(low)[::-1], fill="toself",
+                             fillcolor=INTERVAL_FILL, line=dict(width=0), name=name, hoverinfo="skip"))
