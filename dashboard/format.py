@@ -76,6 +76,8 @@ def period(start: dt.date | None, end: dt.date | None) -> str:
         return f"up to {date(end)}"
     if end is None:
         return f"from {date(start)}"
+    if start == end:
+        return date(start)
     if start.year == end.year:
         if start.month == end.month and start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
             return f"{start:%B %Y}"

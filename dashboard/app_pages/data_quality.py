@@ -16,10 +16,11 @@ if not s.ready:
     st.stop()
 
 info = queries.warehouse_info()
-loaded = info.last_load_finished.strftime("%-d %b %Y, %H:%M UTC") if info.last_load_finished else "—"
+loaded = info.last_load_finished.strftime("%-d %b %Y") if info.last_load_finished else "—"
+loaded_at = info.last_load_finished.strftime("%H:%M UTC") if info.last_load_finished else ""
 c1, c2, c3, c4 = st.columns(4)
 ui.headline(c1, "Warehouse version", str(info.version), help=f"Published file {info.file_name}")
-ui.headline(c2, "Last load", loaded, caption=f"batch “{info.last_load_batch}”")
+ui.headline(c2, "Last load", loaded, caption=f"{loaded_at} · batch “{info.last_load_batch}”")
 ui.headline(c3, "Loads", fmt.count(info.loads))
 ui.headline(c4, "Rows in quarantine", fmt.count(info.open_quarantined_rows),
             caption=f"{fmt.count(info.last_load_quarantined_rows)} from the last load")

@@ -24,9 +24,10 @@ ui.chart("overview.courses_by_month")
 info = queries.warehouse_info()
 st.subheader("Data")
 c1, c2, c3 = st.columns(3)
-loaded = info.last_load_finished.strftime("%-d %b %Y, %H:%M UTC") if info.last_load_finished else "—"
+loaded = info.last_load_finished.strftime("%-d %b %Y") if info.last_load_finished else "—"
+loaded_at = info.last_load_finished.strftime("%H:%M UTC") if info.last_load_finished else ""
 ui.headline(c1, "Last load", loaded, help="When the newest published load finished.",
-            caption=f"batch “{info.last_load_batch}”, {info.loads} load(s) so far")
+            caption=f"{loaded_at} · batch “{info.last_load_batch}”, {info.loads} load(s) so far")
 ui.headline(c2, "Rows in quarantine", fmt.count(info.open_quarantined_rows),
             help="Extract rows that broke a rule and are not loaded (still open).",
             caption=f"{fmt.count(info.last_load_quarantined_rows)} from the last load · see Data quality")

@@ -37,7 +37,7 @@ def footnote_text(definition: str, section: str) -> str:
     return f"{definition} Definition: {DOCS} › {section}."
 
 
-def _wrap(text: str, width: int = 150) -> str:
+def _wrap(text: str, width: int = 125) -> str:
     """Plotly does not wrap annotations: break long footnotes into lines."""
     words, lines, line = text.split(), [], ""
     for word in words:

@@ -31,18 +31,21 @@ def _instrument_order(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(_o=df["instrument"].map(order).fillna(99)).sort_values("_o").drop(columns="_o")
 
 
-def _rate_traces(fig: go.Figure, df: pd.DataFrame, y: pd.Series, *, show_legend: bool = True) -> None:
-    for kind, colour, offset in (("response", theme.OKABE_ITO["blue"], -0.14), ("remission", theme.OKABE_ITO["orange"], 0.14)):
+def _rate_traces(fig: go.Figure, df: pd.DataFrame, names: list[str], *, show_legend: bool = True) -> None:
+    """Response and remission dots with their Wilson intervals, one row per group, side by side."""
+    rows = list(range(len(names)))
+    for kind, colour, offset in (("response", theme.OKABE_ITO["blue"], -0.17), ("remission", theme.OKABE_ITO["orange"], 0.17)):
         rate, low, high = df[f"{kind}_rate"], df[f"{kind}_ci_low"], df[f"{kind}_ci_high"]
-        text = [fmt.pct_ci(r, lo, hi, n) for r, lo, hi, n in zip(rate, low, high, df["evaluable"], strict=True)]
+        text = [f"{name}<br>{kind.capitalize()}: {fmt.pct_ci(r, lo, hi, n)}"
+                for name, r, lo, hi, n in zip(names, rate, low, high, df["evaluable"], strict=True)]
         fig.add_trace(go.Scatter(
-            x=rate, y=y, mode="markers", name=kind.capitalize(), marker=dict(size=10, color=colour, symbol="circle"),
+            x=rate, y=[r + offset for r in rows], mode="markers", name=kind.capitalize(),
+            marker=dict(size=10, color=colour, symbol="circle" if kind == "response" else "diamond"),
             error_x=dict(type="data", symmetric=False, array=(high - rate), arrayminus=(rate - low),
                          color=colour, thickness=2, width=4),
-            customdata=text, hovertemplate="%{y}<br>" + kind.capitalize() + ": %{customdata}<extra></extra>",
-            showlegend=show_legend,
+            customdata=text, hovertemplate="%{customdata}<extra></extra>", showlegend=show_legend,
         ))
-        fig.data[-1].update(offsetgroup=kind)
+    fig.update_yaxes(tickvals=rows, ticktext=names, range=[len(names) - 0.5, -0.5], showgrid=False, title=None, zeroline=False)
 
 
 def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
@@ -56,8 +59,7 @@ def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     data = _instrument_order(data)
     names = [f"{labels.instrument(i)}  (n={fmt.count(n)})" for i, n in zip(data["instrument"], data["evaluable"], strict=True)]
     fig = go.Figure()
-    _rate_traces(fig, data, pd.Series(names, index=data.index))
-    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
+    _rate_traces(fig, data, names)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
     sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable course-instrument pairs"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 60))
@@ -90,8 +92,7 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
     data = data.sort_values("_name", key=lambda s: s.str.lower())
     names = [f"{n}  (n={fmt.count(e)})" for n, e in zip(data["_name"], data["evaluable"], strict=True)]
     fig = go.Figure()
-    _rate_traces(fig, data, pd.Series(names, index=data.index))
-    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
+    _rate_traces(fig, data, names)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
     sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable courses"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 34))

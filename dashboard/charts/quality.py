@@ -19,7 +19,7 @@ def quarantine_reasons(df: pd.DataFrame, ctx: ChartContext, top: int = 12) -> go
         return empty(title=title, subtitle=subtitle_text("n = 0 rows", ctx), footnote=foot,
                      message="No quarantined rows: every row of every loaded file passed its checks.")
     data = df.sort_values("rows", ascending=False).head(top)
-    names = [f"{k}: {r if len(r) <= 70 else r[:67] + '…'}" for k, r in zip(data["kind"], data["reason"], strict=True)]
+    names = [f"{k}: {r if len(r) <= 56 else r[:53] + '…'}" for k, r in zip(data["kind"], data["reason"], strict=True)]
     fig = go.Figure(go.Bar(x=data["rows"], y=names, orientation="h", marker_color=theme.OKABE_ITO["orange"],
                            text=[fmt.count(v) for v in data["rows"]], textposition="outside", cliponaxis=False,
                            hovertemplate="%{y}: %{x:,} rows<extra></extra>"))

@@ -32,6 +32,7 @@ PAGES = {  # url path -> title ("" is the default page, Overview)
 CHART_SELECTOR = ".js-plotly-plot .main-svg"
 STATUS_SELECTOR = '[data-testid="stStatusWidget"]'
 EXCEPTION_SELECTOR = '[data-testid="stException"]'
+APP_IDLE_SELECTOR = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 def free_port() -> int:
@@ -93,13 +94,17 @@ def chromium() -> Iterator[object]:
 
 
 def wait_until_drawn(page, timeout_ms: float = 60_000, charts: bool = True) -> None:
-    """Wait for the app to render: the first chart (if the page has charts), then the run to finish
-    (the status widget detached), then every chart on the page drawn."""
+    """Wait until the app's script run is over and every chart on the page is drawn.
+
+    The app root carries the run state (`data-test-script-state`: initial, running, rerunRequested,
+    notRunning); after it reads notRunning and the status widget ("Running...") is gone, every chart
+    container must hold a drawn Plotly SVG."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout_ms)
+    page.wait_for_selector(APP_IDLE_SELECTOR, timeout=timeout_ms)
     if charts:
         page.wait_for_selector(CHART_SELECTOR, timeout=timeout_ms)
-    # the "running" widget appears while the script runs; wait until it is gone
     page.wait_for_selector(STATUS_SELECTOR, state="detached", timeout=timeout_ms)
+    page.wait_for_selector(APP_IDLE_SELECTOR, timeout=timeout_ms)
     if charts:
         page.wait_for_function(
             """() => {

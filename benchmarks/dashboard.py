@@ -1,0 +1,215 @@
+"""Benchmark the dashboard at 50 clinics x 60 months (about 28 million vitals rows).
+
+    .venv/bin/python benchmarks/dashboard.py [--out benchmarks/out/dashboard] [--runs 5] [--no-browser]
+
+1. Generates the batch once (`python -m pipelines generate --clinics 50 --months 60 --start 2021-11-01
+   --seed 3 --format parquet`, kept in OUT/batch_50x60) and loads it once with `python -m pipelines load`
+   (kept in OUT/warehouse); both are reused on later runs.
+2. Runs every page through Streamlit's AppTest with the default filters (last full quarter, all clinics)
+   and records each SQL statement the page sends to DuckDB; then times each statement on a fresh
+   read-only connection: the first run (cold) and the median of --runs warm runs.
+3. Starts a real `streamlit run` server and, in headless Chromium, times each page from navigation
+   until all its charts are drawn: the first visit after the server starts (cold: nothing cached), a
+   revisit (results cached) and a visit with one clinic selected (new queries on a warm connection).
+
+Targets on the 2-core machine: each page's queries <= 150 ms median once warm; every page drawn <= 2 s.
+Prints a table and writes OUT/results.json. The tests never time anything; this script does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "dashboard"))
+
+BENCH_KEY = "dashboard-benchmark-pseudonym-key-0123456789"
+PAGES = {"overview": "", "outcomes": "outcomes", "safety": "safety", "boosters": "boosters",
+         "capacity": "capacity", "data_quality": "data-quality"}
+
+
+def ensure_warehouse(out: Path) -> Path:
+    batch = out / "batch_50x60"
+    pointer = out / "warehouse" / "clinic_analytics.duckdb"
+    py = sys.executable
+    if not (batch / "vitals.parquet").exists():
+        print("generating 50 clinics x 60 months ...", flush=True)
+        subprocess.run([py, "-m", "pipelines", "generate", "--out", str(batch), "--clinics", "50", "--months", "60",
+                        "--start", "2021-11-01", "--seed", "3", "--format", "parquet"], cwd=ROOT, check=True)
+    if not pointer.exists():
+        print("loading it (a few minutes) ...", flush=True)
+        env = {**os.environ, "CLINIC_ANALYTICS_PSEUDONYM_KEY": BENCH_KEY}
+        subprocess.run([py, "-m", "pipelines", "load", str(batch), "--db", str(pointer)], cwd=ROOT, check=True, env=env)
+    return pointer
+
+
+def label(sql: str, params: tuple) -> str:
+    m = re.search(r"metrics\.(\w+)\(", sql) or re.search(r"(staging\.\w+|marts\.\w+)", sql)
+    name = m.group(1) if m else sql[:40]
+    extra = [str(p) for p in params if isinstance(p, str) and not re.fullmatch(r"\d{4}-\d\d-\d\d", p)]
+    if "sum(occupied_chair_hours)" in sql:
+        name = "utilization (pooled)"
+    return f"{name}({', '.join(extra)})" if extra else name
+
+
+def record_page_queries(pointer: Path) -> dict[str, list[tuple[str, tuple]]]:
+    """Run each page in AppTest and record the statements it executes (every cache cleared first)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import queries
+
+    os.environ["CLINIC_ANALYTICS_DB"] = str(pointer)
+    recorded: list[tuple[str, tuple]] = []
+    original = queries._execute
+
+    def recorder(version_path, sql, params):
+        recorded.append((sql, params))
+        return original(version_path, sql, params)
+
+    queries._execute = recorder
+    per_page: dict[str, list[tuple[str, tuple]]] = {}
+    try:
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
+        for page in PAGES:
+            st.cache_data.clear()
+            recorded.clear()
+            if page == "overview":
+                at.run()
+            else:
+                at.switch_page(f"dashboard/app_pages/{page}.py").run()
+            assert not at.exception, [e.value for e in at.exception]
+            seen, unique = set(), []
+            for sql, params in recorded:
+                if (sql, params) not in seen:
+                    seen.add((sql, params))
+                    unique.append((sql, params))
+            per_page[page] = unique
+    finally:
+        queries._execute = original
+    return per_page
+
+
+def time_queries(pointer: Path, per_page: dict, runs: int) -> dict:
+    import duckdb
+
+    version = str(pointer.resolve())
+    con = duckdb.connect(version, read_only=True)
+    results: dict[str, list[dict]] = {}
+    timed: dict[tuple, dict] = {}
+    for page, statements in per_page.items():
+        rows = []
+        for sql, params in statements:
+            key = (sql, params)
+            if key not in timed:
+                args = [list(p) if isinstance(p, tuple) else p for p in params]
+                times = []
+                for _ in range(runs + 1):
+                    cur = con.cursor()
+                    t0 = time.perf_counter()
+                    cur.execute(sql, args).df()
+                    times.append((time.perf_counter() - t0) * 1000)
+                    cur.close()
+                timed[key] = {"query": label(sql, params), "cold_ms": times[0], "warm_ms": statistics.median(times[1:])}
+            rows.append(timed[key])
+        results[page] = rows
+    con.close()
+    return results
+
+
+def time_browser(pointer: Path, out: Path) -> dict:
+    from browser import chromium, streamlit_server, wait_until_drawn
+
+    timings: dict[str, dict] = {}
+    with streamlit_server(pointer, out / "server.log", timeout=180) as url:
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            clinic = None
+            for visit in ("cold", "cached", "one clinic"):
+                for name, slug in PAGES.items():
+                    target = f"{url}/{slug}"
+                    if visit == "one clinic":
+                        target += f"?clinic={clinic}"
+                    t0 = time.perf_counter()
+                    page.goto(target)
+                    wait_until_drawn(page, timeout_ms=120_000, charts=name != "data_quality")
+                    elapsed = time.perf_counter() - t0
+                    charts = page.locator('[data-testid="stPlotlyChart"]').count()
+                    exceptions = page.locator('[data-testid="stException"]').count()
+                    timings.setdefault(name, {"charts": charts, "exceptions": 0})[visit] = elapsed
+                    timings[name]["exceptions"] += exceptions
+                    if clinic is None:
+                        clinic = _first_clinic(pointer)
+    return timings
+
+
+def _first_clinic(pointer: Path) -> str | None:
+    import duckdb
+
+    con = duckdb.connect(str(pointer.resolve()), read_only=True)
+    try:
+        row = con.execute("select min(clinic_id) from marts.clinic_capacity").fetchone()
+        return row[0] if row else None
+    finally:
+        con.close()
+
+
+def load_average() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "dashboard"))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pointer = ensure_warehouse(out)
+
+    print(f"load average before: {load_average()}", flush=True)
+    per_page = record_page_queries(pointer)
+    query_times = time_queries(pointer, per_page, args.runs)
+    print(f"load average after queries: {load_average()}", flush=True)
+    browser_times = {} if args.no_browser else time_browser(pointer, out)
+    print(f"load average after browser: {load_average()}", flush=True)
+
+    print()
+    print(f"{'page':<13} {'query':<44} {'cold ms':>8} {'warm ms':>8}")
+    for page, rows in query_times.items():
+        for row in sorted(rows, key=lambda r: -r["warm_ms"]):
+            flag = "  > 150 ms" if row["warm_ms"] > 150 else ""
+            print(f"{page:<13} {row['query'][:44]:<44} {row['cold_ms']:>8.0f} {row['warm_ms']:>8.0f}{flag}")
+    print()
+    print(f"{'page':<13} {'queries':>7} {'max warm':>9} {'sum warm':>9} {'drawn cold':>11} {'drawn cached':>13} {'one clinic':>11} {'charts':>7}")
+    summary = {}
+    for page, rows in query_times.items():
+        b = browser_times.get(page, {})
+        summary[page] = {
+            "queries": len(rows),
+            "max_warm_ms": max(r["warm_ms"] for r in rows),
+            "sum_warm_ms": sum(r["warm_ms"] for r in rows),
+            "drawn_cold_s": b.get("cold"), "drawn_cached_s": b.get("cached"), "drawn_one_clinic_s": b.get("one clinic"),
+            "charts": b.get("charts"), "exceptions": b.get("exceptions"),
+        }
+        s = summary[page]
+        fmt = lambda v: f"{v:.2f} s" if v is not None else "-"  # noqa: E731
+        print(f"{page:<13} {s['queries']:>7} {s['max_warm_ms']:>7.0f} ms {s['sum_warm_ms']:>6.0f} ms "
+              f"{fmt(s['drawn_cold_s']):>11} {fmt(s['drawn_cached_s']):>13} {fmt(s['drawn_one_clinic_s']):>11} {s['charts'] if s['charts'] is not None else '-':>7}")
+    (out / "results.json").write_text(json.dumps(
+        {"queries": query_times, "pages": summary, "load_average_end": load_average()}, indent=2, default=str))
+    print(f"\nwritten to {out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
