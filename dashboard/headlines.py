@@ -46,6 +46,8 @@ def _delta(now: float | None, before: float | None, kind: str) -> str | None:
     if now is None or before is None:
         return None
     diff = now - before
+    if kind == "pts" and abs(diff) < 0.0005 or kind == "days" and abs(diff) < 0.05 or kind == "count" and diff == 0:
+        return "±0 pts" if kind == "pts" else ("±0 days" if kind == "days" else "±0")
     if kind == "pts":
         return f"{diff * 100:+.1f} pts"
     if kind == "days":

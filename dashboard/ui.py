@@ -253,8 +253,11 @@ def chart(chart_id: str, key: str | None = None, **opts) -> None:
 
 def headline(column, label: str, value: str, delta: str | None = None, delta_color: str = "normal",
              help: str | None = None, caption: str | None = None) -> None:
-    with column:
-        st.metric(label, value, delta=delta, delta_color=delta_color, help=help, border=True,
-                  delta_arrow="auto" if delta and delta != fmt.MISSING else "off")
+    """A headline card: the figure, its change (an ASCII-signed string; "±0" draws no arrow) and a
+    caption with the interval and n, all inside one bordered card."""
+    flat = delta is None or delta.startswith("±")
+    with column, st.container(border=True):
+        st.metric(label, value, delta=delta, delta_color="off" if flat else delta_color, help=help,
+                  delta_arrow="off" if flat else "auto")
         if caption:
             st.caption(caption)

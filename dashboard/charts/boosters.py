@@ -36,9 +36,8 @@ def interval_histogram(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.F
         s = summary.iloc[0]
         for col, label in (("p25_days", "p25"), ("median_days", "median"), ("p75_days", "p75")):
             fig.add_vline(x=float(s[col]), line=dict(color=theme.INK if label == "median" else theme.MUTED, dash="dash", width=1.2),
-                          annotation_text=f"median {fmt.number(s[col], 0)}" if label == "median" else None,
-                              annotation_position="top right",
-                          annotation_font=dict(size=10, color=theme.MUTED))
+                          **(dict(annotation_text=f"median {fmt.number(s[col], 0)}", annotation_position="top right",
+                                  annotation_font=dict(size=10, color=theme.MUTED)) if label == "median" else {}))
         extra = f"median {fmt.days(s['median_days'])} (IQR {fmt.number(s['p25_days'], 0)}–{fmt.number(s['p75_days'], 0)})"
     fig.update_xaxes(title=dict(text="Days since the previous session"), range=[0, min(float(hist["bin_start"].max()) + 7, 190)])
     fig.update_yaxes(title=dict(text="Boosters"), tickformat=",")

@@ -162,9 +162,8 @@ def peak_rise(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Figure:
         for col, label in (("peak_rise_p25", "p25"), ("peak_rise_median", "median"), ("peak_rise_p75", "p75")):
             if pd.notna(s[col]):
                 fig.add_vline(x=float(s[col]), line=dict(color=theme.INK if label == "median" else theme.MUTED, dash="dash", width=1.2),
-                              annotation_text=f"median {fmt.number(s[col], 0)}" if label == "median" else None,
-                              annotation_position="top right",
-                              annotation_font=dict(size=10, color=theme.MUTED))
+                              **(dict(annotation_text=f"median {fmt.number(s[col], 0)}", annotation_position="top right",
+                                      annotation_font=dict(size=10, color=theme.MUTED)) if label == "median" else {}))
         extra = f"median {fmt.number(s['peak_rise_median'], 0)} mmHg (IQR {fmt.number(s['peak_rise_p25'], 0)}–{fmt.number(s['peak_rise_p75'], 0)})"
     fig.update_xaxes(title=dict(text="Peak systolic rise (mmHg)"))
     fig.update_yaxes(title=dict(text="Sessions"), tickformat=",")
