@@ -434,10 +434,13 @@ class _Report:
         from statistics import NormalDist
 
         z = NormalDist().inv_cdf(0.5 + interval / 2) if interval > 0 else 0.0
-        available = schedule.capacity.available_units() / UNITS_PER_MINUTE / 60
+        # Ratios from whole hundredths of a minute, so they keep the simulator's exact monotonicity.
+        available_units = schedule.capacity.available_units()
+        served_units = schedule.served.sum(axis=0)
+        upper_units = upper.served.sum(axis=0)
+        available = available_units / UNITS_PER_MINUTE / 60
         treated_share = schedule.requests.treated_share
-        served = schedule.served.sum(axis=0) / UNITS_PER_MINUTE / 60
-        upper_served = upper.served.sum(axis=0) / UNITS_PER_MINUTE / 60
+        served = served_units / UNITS_PER_MINUTE / 60
         asked = schedule.requests.units.sum(axis=0) / UNITS_PER_MINUTE / 60
         waiting = schedule.waiting / UNITS_PER_MINUTE / 60
         overflow = schedule.hour_overflow.sum(axis=1) / 60
@@ -451,6 +454,9 @@ class _Report:
             low, high = session_interval(mean, float(projected["level_lower"].sessions_by_day[days].sum()),
                                          float(projected["level_upper"].sessions_by_day[days].sum()), scatter, z)
             a = float(available[days].sum())
+            a_units = int(available_units[days].sum())
+            booked = int(served_units[days].sum()) / a_units if a_units > 0 else None
+            booked_upper = int(upper_units[days].sum()) / a_units if a_units > 0 else None
             rows.append({
                 "week_start": week_start,
                 "new_courses": float(forecast.mean[i]),
@@ -465,9 +471,9 @@ class _Report:
                 "available_chair_hours": a,
                 "booked_chair_hours": float(served[days].sum()),
                 "occupied_chair_hours": float(served[days].sum() * treated_share),
-                "utilization": float(served[days].sum() * treated_share / a) if a > 0 else None,
-                "booked_utilization": float(served[days].sum() / a) if a > 0 else None,
-                "utilization_upper": float(upper_served[days].sum() * treated_share / a) if a > 0 else None,
+                "utilization": booked * treated_share if booked is not None else None,
+                "booked_utilization": booked,
+                "utilization_upper": booked_upper * treated_share if booked_upper is not None else None,
                 "overflow_chair_hours": float(overflow[days].sum()),
                 "carried_chair_hours": float(waiting[:, days.stop - 1].sum()),
                 "delayed_induction_sessions": float(
@@ -519,7 +525,7 @@ class _Report:
             "chairs": resolved.chairs,
             "new_patients_per_week": float(np.mean([w["new_courses"] for w in weeks])),
             "sessions_per_week": float(np.mean([w["sessions"] for w in weeks])),
-            "utilization": served * schedule.requests.treated_share / available if available else None,
+            "utilization": (served / available) * schedule.requests.treated_share if available else None,
             "booked_utilization": served / available if available else None,
             "peak_week_utilization": max(actual) if actual else None,
             "peak_week_booked_utilization": peak_booked,
@@ -533,7 +539,7 @@ class _Report:
             },
             "carried_chair_hours_at_end": float(schedule.waiting[:, days.stop - 1].sum() / UNITS_PER_MINUTE / 60),
             "mean_wait_days": float(waits.mean()),
-            "p90_wait_days": float(np.percentile(waits, 90)),
+            "p90_wait_days": float(np.percentile(waits, 90, method="higher")),  # an order statistic
             "max_wait_days": float(schedule.first_wait_max[days].max()),
             "waits_censored": bool(schedule.first_wait_censored[days].any()),
             "induction_rules_met": bool(rules_kept),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -209,10 +210,17 @@ def _calendar(family: str, is_open: np.ndarray, anchor: int, target_days: tuple[
     day of each session, on an open day, never two days running); and whether the open days would let
     the clinic book an induction inside the rules at all (protocol.induction_calendar)."""
     week = is_open[anchor:anchor + 7] if len(is_open) - anchor >= 7 else np.resize(is_open[anchor:], 7)
-    open_days = days_from(week, 0, 42)  # the weekly pattern repeats
-    if induction_calendar(family, open_days, target_days) is None:
+    calendar, keeps_rules = _calendars(family, tuple(bool(x) for x in week), tuple(target_days))
+    if not keeps_rules:
         problems.add(f"{family}: the open days allow no induction calendar that keeps the rules")
-    return greedy_calendar(family, open_days, target_days)
+    return calendar
+
+
+@lru_cache(maxsize=4096)
+def _calendars(family: str, week: tuple[bool, ...], target_days: tuple[float, ...]) -> tuple[tuple[int, ...], bool]:
+    open_days = days_from(week, 0, 42)  # the weekly pattern repeats
+    keeps_rules = induction_calendar(family, open_days, target_days) is not None
+    return greedy_calendar(family, open_days, target_days), keeps_rules
 
 
 def _respread_within_weeks(daily: np.ndarray, weights: np.ndarray, weekday: np.ndarray, first: int

@@ -1,0 +1,68 @@
+"""The planning chart builders (dashboard/charts/planning.py): every builder gives a complete figure
+(title with the period, subtitle, footnote naming docs/planning.md) from a plan, and an explained empty
+state when there is nothing to draw."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import pytest
+
+from dashboard.charts import planning
+from dashboard.charts.base import is_empty
+from pipelines.plan.engine import plan_from_inputs
+from pipelines.plan.scenario import Scenario
+
+from plan_fixtures import inputs
+
+BUILDERS = [planning.new_patients, planning.sessions, planning.utilization_by_week, planning.weekday_hour,
+            planning.overflow, planning.waits, planning.chairs]
+
+
+@pytest.fixture(scope="module")
+def busy():
+    return plan_from_inputs(inputs(chairs=5), Scenario(name="busy", chairs=5, new_patients_per_week=40))
+
+
+@pytest.fixture(scope="module")
+def quiet():
+    return plan_from_inputs(inputs(), Scenario(name="quiet", chairs=12, new_patients_per_week=5))
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=lambda f: f.__name__)
+def test_every_builder_frames_its_figure(build, busy):
+    fig = build(busy)
+    assert isinstance(fig, go.Figure) and not is_empty(fig)
+    meta = fig.layout.meta
+    assert "2 Mar" in meta["title"] and "scenario busy" in meta["subtitle"] and "clinic TST" in meta["subtitle"]
+    assert "docs/planning.md" in meta["footnote"]
+    assert fig.data
+    fig.to_json()  # serialisable for the app and exports
+
+
+def test_the_utilization_chart_shows_the_target_and_three_lines(busy):
+    fig = planning.utilization_by_week(busy)
+    assert [t.name for t in fig.data] == ["Utilization", "Booked", "High demand"]
+    assert any("target 80%" in (a.text or "") for a in fig.layout.annotations)
+    assert list(fig.data[1].y) == [w["booked_utilization"] for w in busy.weeks]
+
+
+def test_the_chairs_chart_marks_which_counts_meet_the_target(busy):
+    fig = planning.chairs(busy)
+    bars = fig.data[0]
+    assert list(bars.x) == [r["chairs"] for r in busy.chairs_curve]
+    assert f"recommended {busy.summary['recommended_chairs']} chairs" in fig.layout.meta["subtitle"]
+
+
+def test_no_overflow_is_an_explained_empty_state(quiet):
+    assert quiet.summary["overflow_chair_hours"] == 0
+    fig = planning.overflow(quiet)
+    assert is_empty(fig) and "free chair" in fig.layout.meta["message"]
+
+
+def test_scenarios_compared(busy, quiet):
+    fig = planning.scenario_comparison([busy, quiet])
+    assert [t.name for t in fig.data] == ["busy", "quiet"]
+    assert "2 scenarios" in fig.layout.meta["subtitle"]
+    sessions = planning.scenario_comparison([busy, quiet], column="sessions")
+    assert list(sessions.data[0].y) == [w["sessions"] for w in busy.weeks]
+    assert is_empty(planning.scenario_comparison([]))

@@ -1,0 +1,170 @@
+"""`python -m pipelines plan` end to end on a real warehouse (generated, loaded by the real loader):
+exit codes, one JSON object on stdout of the documented shape, the table, scenario flags and files,
+one clear line (never a traceback) for bad input, and a light import."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plan_fixtures import generated_warehouse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def db() -> Path:
+    return generated_warehouse()
+
+
+def plan(*args: str, db: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CLINIC_ANALYTICS_")}
+    environ["CLINIC_ANALYTICS_PSEUDONYM_KEY"] = "k" * 32
+    environ.update(env or {})
+    cmd = [sys.executable, "-m", "pipelines", "plan", *args] + (["--db", str(db)] if db else [])
+    return subprocess.run(cmd, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+
+
+def one_json(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # the whole of stdout: exactly one object
+
+
+WEEK_KEYS = {
+    "week_start", "new_courses", "new_courses_low", "new_courses_high", "sessions", "sessions_low", "sessions_high",
+    "sessions_ketamine", "sessions_esketamine", "requested_chair_hours", "available_chair_hours",
+    "booked_chair_hours", "occupied_chair_hours", "utilization", "booked_utilization", "utilization_upper",
+    "overflow_chair_hours", "carried_chair_hours", "delayed_induction_sessions", "mean_wait_days", "max_wait_days",
+}
+SUMMARY_KEYS = {
+    "chairs", "new_patients_per_week", "sessions_per_week", "utilization", "booked_utilization",
+    "peak_week_utilization", "peak_week_booked_utilization", "peak_week_utilization_upper", "target_utilization",
+    "meets_target", "overflow_chair_hours", "peak_overflow", "carried_chair_hours_at_end", "mean_wait_days",
+    "p90_wait_days", "max_wait_days", "waits_censored", "induction_rules_met", "induction_problems",
+    "recommended_chairs", "recommended_chairs_upper",
+}
+
+
+def test_json_is_one_object_of_the_documented_shape(db):
+    out = one_json(plan("--clinic", "OKC", "--horizon", "13w", "--format", "json", db=db))
+    assert set(out) >= {"clinic_id", "scenario", "resolved", "as_of", "start", "horizon_weeks", "forecast_method",
+                        "interval", "summary", "weeks", "weekday_hours", "observed", "notes", "history", "chairs_curve"}
+    assert out["clinic_id"] == "OKC" and out["horizon_weeks"] == 13
+    assert out["as_of"] == "2026-09-01"  # the day after the data's last day
+    assert set(out["summary"]) == SUMMARY_KEYS
+    assert len(out["weeks"]) == 13
+    starts = [dt.date.fromisoformat(w["week_start"]) for w in out["weeks"]]
+    assert starts[0] == dt.date.fromisoformat(out["start"]) and starts[0].weekday() == 0
+    assert all(b - a == dt.timedelta(weeks=1) for a, b in zip(starts, starts[1:]))
+    for week in out["weeks"]:
+        assert set(week) == WEEK_KEYS
+        assert all(v is None or (isinstance(v, (int, float)) and math.isfinite(v))
+                   for k, v in week.items() if k != "week_start")
+        assert 0 <= week["utilization"] <= week["booked_utilization"] <= 1
+        assert week["new_courses_low"] <= week["new_courses"] <= week["new_courses_high"]
+        assert week["sessions_low"] <= week["sessions"] <= week["sessions_high"]
+    assert {r["weekday_name"] for r in out["weekday_hours"]} >= {"Mon", "Tue", "Wed", "Thu", "Fri"}
+    assert out["resolved"]["chairs"] == out["summary"]["chairs"]
+    rec = out["summary"]["recommended_chairs"]
+    assert rec is None or 1 <= rec <= 60
+    assert out["scenario"]["format"] == 1
+
+
+def test_table_for_people(db):
+    result = plan("--clinic", "NYC", "--horizon", "4w", db=db)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("Clinic NYC: 4 weeks from")
+    assert "fewest chairs that meet it" in text and "Wait for a first infusion" in text
+    assert len([line for line in text.splitlines() if line[:4] == "2026"]) == 4
+
+
+def test_scenario_flags_reach_the_plan(db):
+    out = one_json(plan("--clinic", "DEN", "--horizon", "6", "--chairs", "7", "--open", "07:30-19:00",
+                        "--days", "Mon-Fri,Sat", "--no-show-rate", "0.1", "--chair-minutes", "100",
+                        "--target", "0.75", "--new-patients-per-week", "12", "--format", "json", db=db))
+    r = out["resolved"]
+    assert (r["chairs"], r["opens_at"], r["closes_at"]) == (7, "07:30", "19:00")
+    assert r["open_days"] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    assert r["no_show_rate"] == 0.1 and set(r["chair_minutes"].values()) == {100.0}
+    assert out["summary"]["target_utilization"] == 0.75 and len(out["weeks"]) == 6
+    assert all(w["new_courses"] == 12 for w in out["weeks"])
+    assert all(w["available_chair_hours"] == 7 * 11.5 * 6 for w in out["weeks"])
+
+
+def test_a_demand_multiplier_scales_the_forecast(db):
+    base = one_json(plan("--clinic", "OKC", "--horizon", "3w", "--format", "json", db=db))
+    more = one_json(plan("--clinic", "OKC", "--horizon", "3w", "--demand-multiplier", "1.5", "--format", "json", db=db))
+    for b, m in zip(base["weeks"], more["weeks"]):
+        assert m["new_courses"] == pytest.approx(1.5 * b["new_courses"])
+        assert m["sessions"] >= b["sessions"] and m["booked_utilization"] >= b["booked_utilization"]
+
+
+def test_a_saved_scenario_plans_the_same_again(db, tmp_path):
+    env = {"CLINIC_ANALYTICS_SCENARIOS": str(tmp_path / "scenarios")}
+    first = plan("--clinic", "OKC", "--horizon", "5w", "--chairs", "9", "--as-of", "2026-06-01",
+                 "--save-scenario", "Nine chairs", "--format", "json", db=db, env=env)
+    saved = tmp_path / "scenarios" / "nine-chairs.json"
+    assert saved.exists() and "saved scenario" in first.stderr
+    again = plan("--scenario-file", "Nine chairs", "--format", "json", db=db, env=env)
+    assert one_json(again)["summary"] == one_json(first)["summary"]
+    assert one_json(again)["as_of"] == "2026-06-01"
+    # flags override the file
+    other = one_json(plan("--scenario-file", str(saved), "--chairs", "10", "--format", "json", db=db, env=env))
+    assert other["resolved"]["chairs"] == 10 and other["scenario"]["name"] == "Nine chairs"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--clinic", "NOPE"], "unknown clinic 'NOPE'"),
+    (["--clinic", "OKC", "--open", "18:00-08:00"], "open before it closes"),
+    (["--clinic", "OKC", "--open", "8am to 6pm"], "08:00-18:00"),
+    (["--clinic", "OKC", "--days", "Mon,Funday"], "unknown weekday"),
+    (["--clinic", "OKC", "--days", "Mon,Tue", "--chairs", "0"], "--chairs"),
+    (["--clinic", "OKC", "--horizon", "0w"], "horizon"),
+    (["--clinic", "OKC", "--horizon", "a quarter"], "horizon"),
+    (["--clinic", "OKC", "--new-patients-per-week", "5", "--demand-multiplier", "2"], "not allowed with"),
+    (["--clinic", "OKC", "--no-show-rate", "1.5"], "--no-show-rate"),
+    (["--clinic", "OKC", "--target", "0"], "--target"),
+    (["--clinic", "OKC", "--chair-minutes", "iv_ketamine=ninety"], "chair minutes"),
+    (["--clinic", "OKC", "--chair-minutes", "laser=90"], "unknown modality"),
+    (["--clinic", "OKC", "--as-of", "2026-02-30"], "--as-of"),
+    (["--clinic", "OKC", "--format", "csv"], "invalid choice"),
+    ([], "give --clinic"),
+    (["--clinic", "OKC", "--scenario-file", "no-such-scenario"], "no scenario file"),
+])
+def test_bad_input_is_one_line_and_exit_2(db, args, message, tmp_path):
+    result = plan(*args, db=db, env={"CLINIC_ANALYTICS_SCENARIOS": str(tmp_path)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_broken_scenario_file_is_one_line_and_exit_2(db, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name": "x", "chairs": 4,')
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({"name": "x", "clinic_id": "OKC", "chiars": 4}))
+    for path, message in ((broken, "not valid JSON"), (unknown, "unknown scenario field: chiars")):
+        result = plan("--scenario-file", str(path), db=db)
+        assert result.returncode == 2 and message in result.stderr and result.stdout == ""
+
+
+def test_a_missing_warehouse_is_exit_2(tmp_path):
+    result = plan("--clinic", "OKC", db=tmp_path / "nothing" / "here.duckdb")
+    assert result.returncode == 2 and "no warehouse" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_building_the_command_line_stays_light():
+    code = ("import sys, pipelines.cli; pipelines.cli.parser(); "
+            "heavy = [m for m in ('statsmodels', 'great_expectations', 'pandas', 'duckdb', 'numpy', 'plotly') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

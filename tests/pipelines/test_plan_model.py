@@ -1,0 +1,197 @@
+"""The planning library on a real warehouse and on its own: observed inputs, the forecast, plans and
+scenarios compared, saved scenarios, the back-test and the chart builders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from pipelines.errors import CommandError, UsageError
+from pipelines.plan import (
+    Scenario,
+    compare_scenarios,
+    delete_scenario,
+    forecast_new_courses,
+    list_scenarios,
+    load_scenario,
+    plan_clinic,
+    read_inputs,
+    save_scenario,
+)
+from pipelines.plan.backtest import METHODS, quarterly_origins, run_backtest
+from pipelines.plan.compare import weekly_comparison
+from pipelines.plan.engine import plan_from_inputs, plan_scenarios
+from pipelines.warehouse import connect_read_only
+
+from plan_fixtures import generated_warehouse, inputs
+
+AS_OF = dt.date(2026, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def db():
+    return generated_warehouse()
+
+
+@pytest.fixture(scope="module")
+def con(db):
+    connection, _ = connect_read_only(db)
+    yield connection
+    connection.close()
+
+
+# -- observed inputs ------------------------------------------------------------------------------
+
+def test_observed_inputs_are_plausible(con):
+    ins = read_inputs(con, ["OKC", "DEN"], AS_OF)
+    for clinic, i in ins.items():
+        assert i.as_of == AS_OF and i.history_weeks[-1] == AS_OF - dt.timedelta(weeks=1)
+        assert len(i.new_courses) == len(i.history_weeks) and (i.new_courses >= 0).all()
+        assert len(i.network_new_courses) >= len(i.new_courses)
+        for family, funnel in i.funnel.items():
+            assert funnel[0] == 1 and np.all(np.diff(funnel) <= 0) and 0.2 < funnel[-1] < 0.9
+            assert np.all((i.continuation[family] >= 0) & (i.continuation[family] <= 1))
+            assert all(d2 > d1 for d1, d2 in zip(i.induction_days[family], i.induction_days[family][1:]))
+            assert (i.booster_rates[family] >= 0).all() and i.booster_rates[family][:3].sum() == 0
+        assert sum(i.modality_mix.values()) == pytest.approx(1)
+        assert 60 < i.chair_minutes["iv_ketamine"] < 130 and 100 < i.chair_minutes["esketamine_nasal"] < 200
+        assert 0 < i.no_show_rate < 0.15 and 0 < i.cancellation_rate < 0.15
+        for shares in (i.weekday_share, i.start_weekday_share, i.booster_weekday_share, i.induction_weekday_share):
+            assert shares.sum() == pytest.approx(1)
+        assert np.allclose(i.hour_profile.sum(axis=1), 1)
+        assert i.capacity is not None and i.capacity.chairs >= 1
+        assert len(i.recent_sessions) == 13 and (i.recent_sessions > 0).all()
+        assert any(s.state == "induction" for s in i.course_states)
+        assert any(s.state == "maintenance" for s in i.course_states)
+
+
+def test_the_protocol_model_reproduces_the_last_quarter(con):
+    """A check, not a tuning target: from where courses stood 13 weeks earlier and the new courses
+    that came, the observed protocol gives the sessions that happened within a few percent."""
+    p = plan_clinic("OKC", Scenario(as_of=AS_OF.isoformat(), horizon_weeks=4), con=con)
+    assert p.observed["protocol_check_last_13_weeks"] == pytest.approx(1, abs=0.12)
+
+
+# -- plans ------------------------------------------------------------------------------------------
+
+def test_a_plan_is_deterministic_and_json_clean(con):
+    s = Scenario(as_of=AS_OF.isoformat(), horizon_weeks=6)
+    first, second = plan_clinic("NYC", s, con=con), plan_clinic("NYC", s, con=con)
+    assert json.dumps(first.to_json()) == json.dumps(second.to_json())
+    assert first.start == AS_OF and len(first.weeks_frame()) == 6
+    assert set(first.weekday_hour_frame()["weekday_name"]) <= {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+    assert not first.history_frame().empty and not first.chairs_frame().empty
+
+
+def test_unknown_clinic_and_old_warehouse_are_clear_errors(con):
+    with pytest.raises(CommandError, match="unknown clinic 'XX'; the warehouse has: DEN, NYC, OKC"):
+        plan_clinic("XX", con=con)
+
+
+def test_scenarios_side_by_side(con):
+    base = Scenario(name="baseline", as_of=AS_OF.isoformat(), horizon_weeks=6)
+    plans = plan_scenarios("OKC", [base, base.replace(name="more chairs", chairs=12),
+                                   base.replace(name="more demand", demand_multiplier=1.3)], con=con)
+    table = compare_scenarios(plans)
+    assert list(table.columns) == ["baseline", "more chairs", "more demand"]
+    assert table.loc["Chairs", "more chairs"] == 12
+    assert table.loc["Booked utilization", "more chairs"] < table.loc["Booked utilization", "baseline"]
+    assert table.loc["Sessions per week", "more demand"] > table.loc["Sessions per week", "baseline"]
+    assert table.loc["Fewest chairs for the target", "baseline"] == plans[0].summary["recommended_chairs"]
+    long = weekly_comparison(plans, "sessions")
+    assert len(long) == 18 and set(long["scenario"]) == {"baseline", "more chairs", "more demand"}
+    # two scenarios with one name stay apart
+    assert list(compare_scenarios([plans[0], plans[0]]).columns) == ["baseline", "baseline (2)"]
+
+
+def test_a_clinic_without_history_needs_the_new_patients_per_week():
+    empty = inputs(history_weeks=0)
+    with pytest.raises(CommandError, match="new patients per week"):
+        plan_from_inputs(empty, Scenario())
+    assert plan_from_inputs(empty, Scenario(new_patients_per_week=10)).summary["new_patients_per_week"] == 10
+
+
+def test_open_days_that_cannot_keep_the_rules_give_no_chair_count():
+    p = plan_from_inputs(inputs(), Scenario(open_days=("Mon", "Tue"), new_patients_per_week=10))
+    assert p.summary["recommended_chairs"] is None and not p.summary["induction_rules_met"]
+    assert any("keeps the rules" in problem for problem in p.summary["induction_problems"])
+    assert any("no chair count keeps the induction rules" in note for note in p.notes)
+
+
+# -- scenarios --------------------------------------------------------------------------------------
+
+def test_scenarios_are_saved_loaded_listed_and_deleted(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINIC_ANALYTICS_SCENARIOS", str(tmp_path / "saved"))
+    s = Scenario(name="Saturday clinic", clinic_id="OKC", chairs=9, opens_at="08:00", closes_at="16:00",
+                 open_days=("Mon", "Wed", "Sat"), chair_minutes={"iv_ketamine": 100.0}, note="what if")
+    path = save_scenario(s)
+    assert path == tmp_path / "saved" / "saturday-clinic.json"
+    assert load_scenario("Saturday clinic") == s == load_scenario(path)
+    assert [x.name for x in list_scenarios()] == ["Saturday clinic"]
+    assert json.loads(path.read_text())["format"] == 1
+    assert delete_scenario("Saturday clinic") and list_scenarios() == []
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(chairs=0), "chairs"), (dict(chairs=61), "chairs"), (dict(opens_at="09:00", closes_at="08:00"), "open before"),
+    (dict(opens_at="09:00"), "both opening and closing"), (dict(open_days=()), "at least one open day"),
+    (dict(open_days=("Moonday",)), "unknown weekday"), (dict(no_show_rate=0.95), "no-show"),
+    (dict(target_utilization=1.5), "target"), (dict(horizon_weeks=0), "horizon"),
+    (dict(demand_multiplier=-1), "demand multiplier"), (dict(chair_minutes=2), "chair minutes"),
+    (dict(as_of="yesterday"), "as_of"), (dict(name=" "), "name"),
+])
+def test_bad_scenarios_are_refused_in_one_line(changes, message):
+    with pytest.raises(UsageError, match=message):
+        Scenario(**changes)
+
+
+# -- the forecast -----------------------------------------------------------------------------------
+
+def test_the_forecast_follows_a_steady_clinic_and_brackets_it():
+    rng = np.random.default_rng(3)
+    network = rng.poisson(120, 150).astype(float)
+    clinic = rng.poisson(30, 150).astype(float)
+    f = forecast_new_courses(clinic, network, dt.date(2026, 3, 2), 13)
+    assert "yearly cycle" in f.method and f.history_weeks == 150
+    assert np.all(np.abs(f.mean - 30) < 4)
+    assert np.all((f.lower < f.mean) & (f.mean < f.upper)) and np.all(f.lower >= 0)
+    assert np.all(f.level_upper - f.level_lower < f.upper - f.lower)  # the level is surer than one week
+    short = forecast_new_courses(clinic[:40], network[:40], dt.date(2026, 3, 2), 4)
+    assert "local level" in short.method
+    tiny = forecast_new_courses(clinic[:5], network[:5], dt.date(2026, 3, 2), 4)
+    assert "mean" in tiny.method and np.allclose(tiny.mean, tiny.mean[0])
+    with pytest.raises(ValueError):
+        forecast_new_courses(np.zeros(0), np.zeros(0), dt.date(2026, 3, 2), 4)
+
+
+def test_the_forecast_finds_a_yearly_cycle():
+    weeks = np.arange(160)
+    network = 200 * (1 + 0.15 * np.cos(2 * np.pi * weeks / 52.18))
+    f = forecast_new_courses(network / 4, network, dt.date(2026, 3, 2), 26)
+    expected = 50 * (1 + 0.15 * np.cos(2 * np.pi * (160 + np.arange(26)) / 52.18))
+    assert np.max(np.abs(f.mean - expected) / expected) < 0.05
+
+
+# -- the back-test ----------------------------------------------------------------------------------
+
+def test_the_back_test_scores_the_plan_and_both_naive_forecasts(con):
+    origins = quarterly_origins(con, min_history_weeks=26)
+    assert origins and all(o.weekday() == 0 for o in origins)
+    result = run_backtest(con, origins, horizon_weeks=13)
+    assert result.clinic_weeks() == 3 * 13 * len(origins)
+    scores = result.scores()
+    assert set(scores) == set(METHODS)
+    for method in METHODS:
+        assert 0 <= scores[method]["wape"] < 0.5 and 0 <= scores[method]["mape"] < 0.5
+    assert 0 <= scores["plan"]["interval_coverage"] <= 1
+    assert set(result.scores_by_origin()) == set(origins)
+    # a clinic's forecast does not depend on which other clinics are back-tested with it
+    # (no look-ahead is tested on the SQL inputs: tests/sql/test_plan_inputs.py)
+    row = next(r for r in result.rows if r.origin == origins[0])
+    again = run_backtest(con, origins[:1], horizon_weeks=13, clinics=[row.clinic_id])
+    first = next(r for r in again.rows if r.week_start == row.week_start)
+    assert first.forecasts == row.forecasts
