@@ -49,6 +49,12 @@ def pct_ci(rate: object, low: object, high: object, n: object, digits: int | Non
     return f"{pct(rate, d)} ({float(low) * 100:.{d}f}{DASH}{pct(high, d)}, n={count(n)})"  # type: ignore[arg-type]
 
 
+def pct_interval(rate: object, low: object, high: object) -> str:
+    """"41% (39–44%)": a rate and its interval when n is said elsewhere."""
+    text = pct_ci(rate, low, high, 0)
+    return text.split(", n=")[0] + ")" if ", n=" in text else text.replace(" (n=0)", "")
+
+
 def number(value: object, digits: int = 1) -> str:
     if _missing(value):
         return MISSING

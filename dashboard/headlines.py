@@ -96,15 +96,15 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         "courses", "Courses started", fmt.count(_num(now.courses, "courses") or 0),
         _delta(_num(now.courses, "courses"), _num(before.courses, "courses"), "count"), "off",
         "Courses whose first treated session falls in the period (a new course after a 180-day gap).",
-        "completed induction " + fmt.pct_ci(_num(now.courses, "induction_completion_rate"),
-                                            _num(now.courses, "induction_completion_ci_low"),
-                                            _num(now.courses, "induction_completion_ci_high"),
-                                            _num(now.courses, "courses") or 0),
+        "completed induction " + fmt.pct_interval(_num(now.courses, "induction_completion_rate"),
+                                                  _num(now.courses, "induction_completion_ci_low"),
+                                                  _num(now.courses, "induction_completion_ci_high")),
     ))
     out.append(Headline(
         "active_patients", "Active patients", fmt.count(_num(now.active, "active_patients") or 0),
         _delta(_num(now.active, "active_patients"), _num(before.active, "active_patients"), "count"), "off",
         "Patients with at least one treated session in the period.",
+        "with a treated session in the period",
     ))
     for kind, label in (("response", "PHQ-9 response"), ("remission", "PHQ-9 remission")):
         rate = _num(now.phq9, f"{kind}_rate")

@@ -38,3 +38,8 @@ def test_periods_read_as_words():
 def test_signed_points():
     assert fmt.signed_points(0.031) == "+3.1 pts"
     assert fmt.signed_points(-0.031) == "−3.1 pts"
+
+
+def test_rate_with_interval_only():
+    assert fmt.pct_interval(0.41, 0.39, 0.44) == "41% (39–44%)"
+    assert fmt.pct_interval(None, None, None) == "—"
