@@ -79,6 +79,9 @@ class ClinicInputs:
     # family -> (K-1) x 7 x CONTINUATION_DAYS: P(session k+1 comes | session k, on weekday w (0 = Monday),
     # was followed by no session for d days)
     continuation: dict[str, np.ndarray]
+    # family -> (K-1) x 7 x (CONTINUATION_DAYS + 1): how many days after session k the next one came
+    # (index g = a gap of g days; the last index: later), network-wide counts; for when it will come
+    next_gap: dict[str, np.ndarray]
     booster_rates: dict[str, np.ndarray]  # family -> boosters per course in week w after induction
     chair_minutes: dict[str, float]  # modality -> median check-in to discharge
     no_show_rate: float
@@ -160,6 +163,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
     capacity = _capacity(con, clinics, as_of)
 
     network_counts = _network_series(weekly)[1][BURN_IN_WEEKS:]
+    next_gaps = _next_gaps(network_pooled["continuation"])
     result = {}
     for clinic in clinics:
         weeks, counts = weekly.get(clinic, ((), np.zeros(0)))
@@ -179,6 +183,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
             induction_gaps=gaps,
             induction_days=days_from_start,
             continuation=_continuation(per_clinic["continuation"].get(clinic, []), network_pooled["continuation"]),
+            next_gap=next_gaps,
             booster_rates=_booster_rates(per_clinic["boosters"].get(clinic, []), network_pooled["boosters"]),
             chair_minutes=_chair_minutes(per_clinic["chair"].get(clinic, []), network_pooled["chair"]),
             no_show_rate=_attendance(per_clinic["attendance"].get(clinic, []), network_pooled["attendance"], "no_show_rate"),
@@ -384,6 +389,22 @@ def _continuation(clinic_rows: list[dict], network_rows: list[dict]) -> dict[str
                         value = step * max(0.0, 1 - d / CONTINUATION_DAYS)
                     table[k - 1, w, d] = value
         out[family] = np.minimum.accumulate(table, axis=2)  # waiting longer never makes a return likelier
+    return out
+
+
+def _next_gaps(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Gap lengths from the continuation counts: of the courses still to continue after d days, those
+    continuing after d - 1 days minus those after d came back exactly d days later."""
+    out = {}
+    for family in FAMILIES:
+        continuing = np.zeros((INDUCTION_SIZE[family] - 1, 7, CONTINUATION_DAYS))
+        for r in rows:
+            if r["modality_family"] == family:
+                continuing[r["session_number"] - 1, r["weekday"] - 1, r["days_waited"]] = r["courses_continuing"]
+        gaps = np.zeros((INDUCTION_SIZE[family] - 1, 7, CONTINUATION_DAYS + 1))
+        gaps[:, :, 1:CONTINUATION_DAYS] = np.maximum(continuing[:, :, :-1] - continuing[:, :, 1:], 0)
+        gaps[:, :, CONTINUATION_DAYS] = continuing[:, :, -1]  # still to come after the last day counted
+        out[family] = gaps
     return out
 
 

@@ -41,7 +41,6 @@ from pipelines.plan.protocol import (
 from pipelines.plan.simulate import UNITS_PER_MINUTE, Requests
 
 _PAST_DAYS = 7 * BOOSTER_WEEKS + 7  # how far back course anchors can lie
-OVERDUE_SPREAD = 3  # open days over which an overdue induction session is spread
 # Patients do not all come back on the same day: a cohort follows five calendars whose target days are
 # shifted by up to -/+ `shift` days at the last session (less before), weighted like a binomial, which
 # matches the observed spread (interquartile ranges of about 3-5 days by the last induction session).
@@ -148,27 +147,25 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
         comes_back = inputs.continuation[family][done - 1, state.anchor_date.weekday(), waited]
         if comes_back <= 0 or funnel[done] <= 0:
             continue
-        gaps = inputs.induction_gaps[family][done - 1:]  # gaps to sessions done+1 .. K
-        remaining = INDUCTION_SIZE[family] - done
-        due = anchor_index + gaps[0]
-        # An overdue next session (its usual gap has passed) comes on one of the next few open days;
-        # otherwise on the open day nearest its usual gap.
-        if due < offset:
-            first_days = _open_days_from(is_open, offset, OVERDUE_SPREAD)
-        else:
-            first_days = [_nearest_open(is_open, due, max(anchor_index + 2, offset))]
-        for first in first_days:
-            weight = state.courses * comes_back / len(first_days)
-            day = first
-            for j in range(remaining):
-                if j > 0:
-                    day = _nearest_open(is_open, day + (gaps[j] if j < len(gaps) else gaps[-1]), day + 2)
-                if day >= total:
-                    break
-                # the next session with the observed odds of a return; later ones as the funnel goes on
-                sessions[0, m, day] += weight * funnel[done + j] / funnel[done]
+        # mean days between sessions, from the practice calendar's mean day of each session (the median
+        # gap comes too early: gaps are skewed by make-ups and weekends)
+        days_from_first = (0.0,) + tuple(inputs.induction_days[family])
+        gaps = [b - a for a, b in zip(days_from_first[done - 1:], days_from_first[done:])]  # to sessions done+1 .. K
+        # When each remaining session comes, as a distribution over days: the next one from the gaps
+        # longer than the wait so far, each later one a gap (as observed after that session) after it.
+        where = dict(_next_session_days(inputs.next_gap[family][done - 1, state.anchor_date.weekday()],
+                                        anchor_index, waited, offset, gaps[0], is_open))
+        weight = state.courses * comes_back
+        for j in range(INDUCTION_SIZE[family] - done):
+            if j > 0:
+                where = _after_gaps(where, inputs.next_gap[family][done + j - 1], gaps[j], weekday, is_open)
+            share_of_courses = weight * funnel[done + j] / funnel[done]  # the funnel goes on from here
+            for day, p in where.items():
+                if day < total:
+                    sessions[0, m, day] += share_of_courses * p
+        for day, p in where.items():
             if day < total:
-                completions[m, day] += weight * funnel[-1] / funnel[done]
+                completions[m, day] += weight * funnel[-1] / funnel[done] * p
 
     # Which week an induction session falls in comes from the calendars; which day of the week, from
     # the clinic's observed weekdays (one calendar per cohort is too lumpy: real schedules spread).
@@ -239,6 +236,37 @@ def _respread_within_weeks(daily: np.ndarray, weights: np.ndarray, weekday: np.n
     return out
 
 
+def _next_session_days(gap_counts: np.ndarray, last: int, waited: int, first_allowed: int, usual_gap: float,
+                       is_open: np.ndarray) -> list[tuple[int, float]]:
+    """When the next session of a course in induction comes, given it has not come `waited` days after
+    the last one (day `last`): the gaps observed network-wide that are longer than that, each on its
+    day (moved to the nearest open day); without observations, the usual gap (or the next open day)."""
+    tail = gap_counts[waited + 1:]
+    if tail.sum() <= 0:
+        target = max(last + usual_gap, first_allowed)
+        return [(_nearest_open(is_open, target, first_allowed), 1.0)]
+    out: dict[int, float] = {}
+    for g, count in enumerate(tail, start=waited + 1):
+        if count > 0:
+            day = _nearest_open(is_open, last + g, first_allowed)
+            out[day] = out.get(day, 0.0) + float(count / tail.sum())
+    return sorted(out.items())
+
+
+def _after_gaps(where: dict[int, float], gap_counts: np.ndarray, usual_gap: float, weekday: np.ndarray,
+                is_open: np.ndarray) -> dict[int, float]:
+    """The day distribution of the following session: each day of `where` plus an observed gap for a
+    session on that weekday (gap_counts: 7 x gap), moved to the nearest open day."""
+    out: dict[int, float] = {}
+    for day, p in where.items():
+        if day >= len(is_open):
+            out[day] = out.get(day, 0.0) + p
+            continue
+        for next_day, q in _next_session_days(gap_counts[weekday[day]], day, 0, day + 2, usual_gap, is_open):
+            out[next_day] = out.get(next_day, 0.0) + p * q
+    return out
+
+
 def _nearest_open(is_open: np.ndarray, target: float, earliest: int) -> int:
     """The open day nearest `target` and not before `earliest` (the earlier one on a tie); past the
     span's end when there is none inside it."""
@@ -247,16 +275,6 @@ def _nearest_open(is_open: np.ndarray, target: float, earliest: int) -> int:
         if is_open[day] and abs(day - target) < best_distance:
             best, best_distance = day, abs(day - target)
     return best
-
-
-def _open_days_from(is_open: np.ndarray, day: int, count: int) -> list[int]:
-    """The first `count` open days on or after `day` inside the span (fewer near its end)."""
-    found = []
-    while day < len(is_open) and len(found) < count:
-        if is_open[day]:
-            found.append(day)
-        day += 1
-    return found or [len(is_open)]
 
 
 def _next_open(is_open: np.ndarray) -> np.ndarray:

@@ -61,6 +61,11 @@ def inputs(
         steps = f[1:] / f[:-1]
         fade = np.clip(1 - np.arange(CONTINUATION_DAYS) / 10.0, 0, 1)
         continuation[family] = np.repeat(np.outer(steps, fade)[:, None, :], 7, axis=1)
+    next_gap = {}
+    for family, f in funnel.items():
+        gaps = np.zeros((len(f) - 1, 7, CONTINUATION_DAYS + 1))
+        gaps[:, :, 2:8] = [40, 30, 15, 8, 4, 3]  # next session 2..7 days later, mostly 2-3
+        next_gap[family] = gaps
     return ClinicInputs(
         clinic_id="TST",
         as_of=as_of,
@@ -73,6 +78,7 @@ def inputs(
         induction_gaps=dict(DEFAULT_GAPS),
         induction_days=dict(DEFAULT_DAYS),
         continuation=continuation,
+        next_gap=next_gap,
         booster_rates={"ketamine": booster_rates(), "esketamine": booster_rates(2.0)},
         chair_minutes={"iv_ketamine": 95.0, "im_ketamine": 65.0, "esketamine_nasal": 150.0},
         no_show_rate=no_show_rate,
