@@ -7,7 +7,6 @@ import datetime as dt
 import json
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 
 from pipelines.errors import CommandError, UsageError
