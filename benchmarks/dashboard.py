@@ -8,9 +8,10 @@
 2. Runs every page through Streamlit's AppTest with the default filters (last full quarter, all clinics)
    and records each SQL statement the page sends to DuckDB; then times each statement on a fresh
    read-only connection: the first run (cold) and the median of --runs warm runs.
-3. Starts a real `streamlit run` server and, in headless Chromium, times each page from navigation
-   until all its charts are drawn: the first visit after the server starts (cold: nothing cached), a
-   revisit (results cached) and a visit with one clinic selected (new queries on a warm connection).
+3. Starts a real `streamlit run` server and, in headless Chromium, times each page until all its charts
+   are drawn: the first visit after the server starts (loaded by URL, nothing cached), then the median
+   of 3 rounds of moving between pages with the sidebar (results cached) and of 3 rounds with one
+   clinic selected, a different one each round (new queries on a warm connection).
 
 Targets on the 2-core machine: each page's queries <= 150 ms median once warm; every page drawn <= 2 s.
 Prints a table and writes OUT/results.json. The tests never time anything; this script does.
@@ -126,39 +127,57 @@ def time_queries(pointer: Path, per_page: dict, runs: int) -> dict:
     return results
 
 
-def time_browser(pointer: Path, out: Path) -> dict:
-    from browser import chromium, streamlit_server, wait_until_drawn
+TITLES = {"overview": "Overview", "outcomes": "Outcomes", "safety": "Safety", "boosters": "Boosters",
+          "capacity": "Capacity", "data_quality": "Data quality"}
 
-    timings: dict[str, dict] = {}
+
+def _drawn_after(page, action, title: str) -> float:
+    """Seconds from `action()` until the page titled `title` has finished its run and drawn every chart."""
+    from browser import wait_until_drawn
+
+    t0 = time.perf_counter()
+    action()
+    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=120_000)
+    wait_until_drawn(page, timeout_ms=120_000, charts=True)
+    return time.perf_counter() - t0
+
+
+def time_browser(pointer: Path, out: Path, passes: int = 3) -> dict:
+    """First visit of each page right after the server starts (page load by URL: nothing cached), then
+    `passes` rounds of moving between pages with the sidebar as a user does (results cached), then
+    `passes` rounds with one clinic selected (a different clinic each round: new queries)."""
+    from browser import chromium, streamlit_server
+
+    clinics = _clinics(pointer)[:passes]
+    timings: dict[str, dict] = {name: {"cached": [], "one clinic": [], "exceptions": 0} for name in PAGES}
     with streamlit_server(pointer, out / "server.log", timeout=180) as url:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
-            clinic = None
-            for visit in ("cold", "cached", "one clinic"):
-                for name, slug in PAGES.items():
-                    target = f"{url}/{slug}"
-                    if visit == "one clinic":
-                        target += f"?clinic={clinic}"
-                    t0 = time.perf_counter()
-                    page.goto(target)
-                    wait_until_drawn(page, timeout_ms=120_000, charts=name != "data_quality")
-                    elapsed = time.perf_counter() - t0
-                    charts = page.locator('[data-testid="stPlotlyChart"]').count()
-                    exceptions = page.locator('[data-testid="stException"]').count()
-                    timings.setdefault(name, {"charts": charts, "exceptions": 0})[visit] = elapsed
-                    timings[name]["exceptions"] += exceptions
-                    if clinic is None:
-                        clinic = _first_clinic(pointer)
+            for name, slug in PAGES.items():
+                timings[name]["cold"] = _drawn_after(page, lambda: page.goto(f"{url}/{slug}"), TITLES[name])
+                timings[name]["charts"] = page.locator('[data-testid="stPlotlyChart"]').count()
+            nav = lambda n: page.get_by_test_id("stSidebarNav").get_by_text(TITLES[n], exact=True).click()  # noqa: E731
+            for round_ in range(passes + len(clinics)):
+                if round_ >= passes:  # a new session with one clinic selected, then the same round of clicks
+                    clinic = clinics[round_ - passes]
+                    page.goto(f"{url}/data-quality?clinic={clinic}")
+                    page.get_by_role("heading", name="Data quality", exact=True).wait_for(timeout=120_000)
+                for name in PAGES:
+                    elapsed = _drawn_after(page, lambda n=name: nav(n), TITLES[name])
+                    timings[name]["cached" if round_ < passes else "one clinic"].append(elapsed)
+                    timings[name]["exceptions"] += page.locator('[data-testid="stException"]').count()
+    for values in timings.values():
+        values["cached"] = statistics.median(values["cached"])
+        values["one clinic"] = statistics.median(values["one clinic"]) if values["one clinic"] else None
     return timings
 
 
-def _first_clinic(pointer: Path) -> str | None:
+def _clinics(pointer: Path) -> list[str]:
     import duckdb
 
     con = duckdb.connect(str(pointer.resolve()), read_only=True)
     try:
-        row = con.execute("select min(clinic_id) from marts.clinic_capacity").fetchone()
-        return row[0] if row else None
+        return [r[0] for r in con.execute("select distinct clinic_id from marts.clinic_capacity order by 1").fetchall()]
     finally:
         con.close()
 
@@ -191,7 +210,7 @@ def main() -> None:
             flag = "  > 150 ms" if row["warm_ms"] > 150 else ""
             print(f"{page:<13} {row['query'][:44]:<44} {row['cold_ms']:>8.0f} {row['warm_ms']:>8.0f}{flag}")
     print()
-    print(f"{'page':<13} {'queries':>7} {'max warm':>9} {'sum warm':>9} {'drawn cold':>11} {'drawn cached':>13} {'one clinic':>11} {'charts':>7}")
+    print(f"{'page':<13} {'queries':>7} {'max warm':>9} {'sum warm':>9} {'first visit':>11} {'revisit':>9} {'one clinic':>11} {'charts':>7}")
     summary = {}
     for page, rows in query_times.items():
         b = browser_times.get(page, {})
@@ -205,7 +224,7 @@ def main() -> None:
         s = summary[page]
         fmt = lambda v: f"{v:.2f} s" if v is not None else "-"  # noqa: E731
         print(f"{page:<13} {s['queries']:>7} {s['max_warm_ms']:>7.0f} ms {s['sum_warm_ms']:>6.0f} ms "
-              f"{fmt(s['drawn_cold_s']):>11} {fmt(s['drawn_cached_s']):>13} {fmt(s['drawn_one_clinic_s']):>11} {s['charts'] if s['charts'] is not None else '-':>7}")
+              f"{fmt(s['drawn_cold_s']):>11} {fmt(s['drawn_cached_s']):>9} {fmt(s['drawn_one_clinic_s']):>11} {s['charts'] if s['charts'] is not None else '-':>7}")
     (out / "results.json").write_text(json.dumps(
         {"queries": query_times, "pages": summary, "load_average_end": load_average()}, indent=2, default=str))
     print(f"\nwritten to {out / 'results.json'}")
