@@ -33,6 +33,10 @@ def _band(fig: go.Figure, axis: str = "y") -> None:
                       annotation_font=dict(size=10, color=theme.OKABE_ITO["green"]))
 
 
+def _clinics(n: int) -> str:
+    return f"{n} clinic" if n == 1 else f"{n} clinics"
+
+
 def _colour(u: object) -> str:
     if u is None or pd.isna(u):
         return theme.MUTED
@@ -65,7 +69,7 @@ def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     below = int((data["utilization"] < BAND[0]).sum())
     above = int((data["utilization"] > BAND[1]).sum())
     sub = subtitle_text(n_label(round(float(data["available_chair_hours"].sum())), "available chair-hours"), ctx,
-                        f"{len(data)} clinics: {below} below, {len(data) - below - above} within, {above} above the band")
+                        f"{_clinics(len(data))}: {below} below, {len(data) - below - above} within, {above} above the band")
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))
 
 
@@ -104,7 +108,7 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         fig.update_yaxes(autorange="reversed", showgrid=False)
         fig.update_xaxes(title=dict(text="Week starting"), showgrid=False)
         height = min(180 + 18 * len(clinics), 1300)
-    sub = subtitle_text(n_label(len(data), "clinic-weeks"), ctx, f"{len(clinics)} clinics")
+    sub = subtitle_text(n_label(len(data), "clinic-weeks"), ctx, _clinics(len(clinics)))
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=height)
 
 
@@ -156,13 +160,14 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                          marker_color=theme.OKABE_ITO["blue"], hovertemplate="%{y}: peak %{x} chairs in use<extra></extra>"))
     if "chairs" in data:
         fig.add_trace(go.Scatter(y=data["clinic_name"], x=data["chairs"], mode="markers", name="Chairs",
-                                 marker=dict(symbol="line-ns-open", size=18, line=dict(width=3, color=theme.INK)),
+                                 marker=dict(symbol="line-ns-open", size=24, color=theme.INK, line=dict(width=3, color=theme.INK)),
                                  hovertemplate="%{y}: %{x} chairs<extra></extra>"))
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    fig.update_xaxes(title=dict(text="Chairs"), rangemode="tozero", dtick=1 if data["peak_concurrent_chairs"].max() <= 20 else None)
+    top = float(max(data["peak_concurrent_chairs"].max(), data["chairs"].max() if "chairs" in data else 0))
+    fig.update_xaxes(title=dict(text="Chairs"), range=[0, top + 0.8], dtick=1 if top <= 20 else None)
     full = int((data["peak_concurrent_chairs"] >= data.get("chairs", data["peak_concurrent_chairs"] + 1)).sum())
     sub = subtitle_text(n_label(int(data["treated_sessions"].sum()), "treated sessions"), ctx,
-                        f"{full} of {len(data)} clinics used every chair at once")
+                        f"{full} of {_clinics(len(data))} used every chair at once")
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))
 
 

@@ -200,7 +200,8 @@ def selection_text(filters: Filters, options: FilterOptions) -> str:
         else:
             parts.append(f"{len(filters.clinics)} clinics")
     else:
-        parts.append(f"all {len(options.clinics)} clinics" if options.clinics else "all clinics")
+        n = len(options.clinics)
+        parts.append(f"all {n} clinics" if n > 1 else (next(iter(options.clinics.values())) if n == 1 else "all clinics"))
     if filters.modalities:
         parts.append(", ".join(labels.modality(m) for m in filters.modalities))
     if filters.indications:

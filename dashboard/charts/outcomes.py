@@ -311,7 +311,8 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     n_min, n_max = float(clinics["n"].min()), float(clinics["n"].max())
     fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=[n_min * 0.6, n_max * 1.06 + 1])
     outside = int(clinics["outside_998"].sum())
-    extra = f"{len(clinics)} clinics, {outside} outside the 99.8% limits" + ("" if few else " (hover for names)")
+    count = f"{len(clinics)} clinic" if len(clinics) == 1 else f"{len(clinics)} clinics"
+    extra = f"{count}, {outside} outside the 99.8% limits" + ("" if few else " (hover for names)")
     sub = subtitle_text(n_label(total(clinics, "n"), unit), ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=460)
 
