@@ -12,18 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from dashboard_testing import ARTIFACTS
 from pipelines import config
 from pipelines.load.loader import load_batch
 from pipelines.load.pseudonymize import Pseudonymizer
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
-
-# Selects no session at all: DEN is closed on Sundays, and no esketamine course treats postpartum depression.
-NOTHING = {
-    "clinic": ["DEN"], "start": ["2025-01-05"], "end": ["2025-01-05"],
-    "modality": ["esketamine_nasal"], "indication": ["postpartum_depression"],
-}
 
 
 @pytest.fixture(scope="session")

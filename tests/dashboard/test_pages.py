@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import NOTHING, ROOT
+from dashboard_testing import NOTHING, ROOT
 
 APP = str(ROOT / "streamlit_app.py")
 PAGES = ["overview", "outcomes", "safety", "boosters", "capacity", "data_quality"]
