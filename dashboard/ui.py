@@ -154,19 +154,24 @@ def sidebar() -> PageState:
 
     with st.sidebar:
         st.markdown(f"**{settings.network_name()}**")
+        has_period = options.data_start is not None and options.data_end is not None
+        if not has_period:
+            st.caption("No treatment sessions are loaded yet, so there is no period to choose.")
         preset_names = list(presets) + ["Custom"]
         if st.session_state.get(K_PRESET) not in preset_names:
             st.session_state[K_PRESET] = "Custom"
-        st.selectbox("Period", preset_names, key=K_PRESET, on_change=_on_preset, args=(presets,))
         period_default = (default.start, default.end) if default.start and default.end else None
-        if K_PERIOD not in st.session_state and period_default:
-            st.session_state[K_PERIOD] = period_default
-        st.date_input(
-            "From – to", key=K_PERIOD, min_value=options.data_start, max_value=options.data_end,
-            format="YYYY-MM-DD", on_change=_on_period, args=(presets,),
-            help=f"Whole days, clinic local time. Data from {fmt.date(options.data_start)} to {fmt.date(options.data_end)}.",
-        )
-        st.caption(f"Default: {default.label} ({fmt.period(default.start, default.end)})")
+        if has_period:
+            st.selectbox("Period", preset_names, key=K_PRESET, on_change=_on_preset, args=(presets,))
+            if K_PERIOD not in st.session_state and period_default:
+                st.session_state[K_PERIOD] = period_default
+            st.date_input(
+                "From – to", key=K_PERIOD, min_value=options.data_start, max_value=options.data_end,
+                format="YYYY-MM-DD", on_change=_on_period, args=(presets,),
+                help=f"Whole days, clinic local time. Data from {fmt.date(options.data_start)} to "
+                     f"{fmt.date(options.data_end)}.",
+            )
+            st.caption(f"Default: {default.label} ({fmt.period(default.start, default.end)})")
         st.multiselect(
             "Clinics", list(options.clinics), key=K_CLINICS, format_func=lambda c: options.clinics.get(c, c),
             placeholder=f"All {len(options.clinics)} clinics", on_change=_on_filter_change,
@@ -181,10 +186,12 @@ def sidebar() -> PageState:
         )
         st.button("Reset filters", on_click=_reset, args=(options, presets), width="stretch")
 
-    period = st.session_state.get(K_PERIOD) or period_default or (None, None)
+    period = st.session_state.get(K_PERIOD) if has_period else None
+    period = period or period_default or (None, None)
     if not isinstance(period, (tuple, list)) or len(period) != 2:  # a range half-picked in the calendar
         previous = st.session_state.get(K_STATE)
         period = (previous.filters.start, previous.filters.end) if previous and previous.ready else period_default
+        period = period or (None, None)
     filters = Filters(
         clinics=tuple(st.session_state.get(K_CLINICS, [])),
         start=period[0], end=period[1],

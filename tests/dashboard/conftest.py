@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,16 @@ from pipelines.load.pseudonymize import Pseudonymizer
 def sample_db(tmp_path_factory) -> Path:
     pointer = tmp_path_factory.mktemp("dashboard-wh") / "clinic_analytics.duckdb"
     load_batch(config.SAMPLE_DIR, db=pointer, pseudonymizer=Pseudonymizer(b"k" * 32))
+    return pointer
+
+
+@pytest.fixture(scope="session")
+def clinics_only_db(tmp_path_factory) -> Path:
+    """A warehouse whose only load held the clinics file: clinics, but no session, so no data period."""
+    batch = tmp_path_factory.mktemp("clinics-only-batch")
+    shutil.copyfile(config.SAMPLE_DIR / "clinics.csv", batch / "clinics.csv")
+    pointer = tmp_path_factory.mktemp("dashboard-clinics-only") / "clinic_analytics.duckdb"
+    load_batch(batch, db=pointer, pseudonymizer=Pseudonymizer(b"k" * 32))
     return pointer
 
 

@@ -83,6 +83,15 @@ def test_page_on_an_empty_warehouse(page, empty_db, use_db):
 
 
 @pytest.mark.parametrize("page", PAGES)
+def test_page_with_clinics_but_no_sessions_yet(page, clinics_only_db, use_db):
+    use_db(clinics_only_db)
+    at = _app({"start": ["2025-01-01"]})
+    at.run()
+    _open(at, page)
+    _ok(at, page)
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_page_when_filters_select_nothing(page, sample_db, use_db):
     use_db(sample_db)
     at = _app(NOTHING)
