@@ -7,6 +7,7 @@ Pages are layout only: they call these helpers and the catalog; they never open 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import streamlit as st
@@ -38,6 +39,14 @@ class PageState:
     options: FilterOptions
     ctx: ChartContext
     default_label: str
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: str) -> str:
+    """Text from data or from a link, made inert for st.markdown (no links, emphasis, HTML or LaTeX)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def viewer_scope() -> Scope:
@@ -231,9 +240,9 @@ def header(title: str, intro: str) -> PageState:
         )
         st.stop()
     st.markdown(f"<span style='color:#5B6675'>{intro}</span>", unsafe_allow_html=True)
-    st.markdown(f"**{s.ctx.period}** · {s.ctx.selection}")
+    st.markdown(f"**{md_escape(s.ctx.period)}** · {md_escape(s.ctx.selection)}")
     for message in st.session_state.get(K_MESSAGES, []):
-        st.warning(message, icon=":material/link_off:")
+        st.warning(md_escape(message), icon=":material/link_off:")
     return s
 
 

@@ -111,9 +111,19 @@ def test_bad_link_values_are_explained_and_ignored(page, sample_db, use_db):
     at.run()
     _open(at, page)
     _ok(at, page)
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(w.value for w in at.warning).replace("\\", "")
     assert "NOPE" in warnings and "YYYY-MM-DD" in warnings and "modality" in warnings
     assert at.session_state["f_clinics"] == ["OKC"]
+
+
+def test_link_values_cannot_inject_markdown(sample_db, use_db):
+    use_db(sample_db)
+    at = _app({"clinic": ["[click me](https://example.invalid)", "<img src=x onerror=alert(1)>"]})
+    at.run()
+    _ok(at, "overview")
+    shown = " ".join(w.value for w in at.warning)
+    assert "\\[click me\\]\\(https\\:" in shown  # escaped: rendered as text, not as a link
+    assert "\\<img" in shown
 
 
 def test_filters_persist_across_pages_and_stay_in_the_url(sample_db, use_db):
