@@ -162,7 +162,7 @@ def sidebar() -> PageState:
     default = flt.default_period(options.data_start, options.data_end)
 
     with st.sidebar:
-        st.markdown(f"**{settings.network_name()}**")
+        st.markdown(f"**{md_escape(settings.network_name())}**")
         has_period = options.data_start is not None and options.data_end is not None
         if not has_period:
             st.caption("No treatment sessions are loaded yet, so there is no period to choose.")
