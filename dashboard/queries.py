@@ -311,8 +311,13 @@ def peak_rise_histogram(scope: Scope, f: Filters, bin_mmhg: int = 5) -> pd.DataF
     return _macro("peak_rise_histogram", scope, f, ", bin_mmhg := ?", (int(bin_mmhg),), "bin_start")
 
 
-def vitals_by_minute(scope: Scope, f: Filters, bin_minutes: int = 5) -> pd.DataFrame:
-    return _macro("vitals_by_minute", scope, f, ", bin_minutes := ?", (int(bin_minutes),), "minute")
+_VITALS = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate")
+
+
+def vitals_by_minute(scope: Scope, f: Filters, bin_minutes: int = 5, vital: str | None = None) -> pd.DataFrame:
+    """Median and IQR by minute; with `vital`, only that sign is computed (the others are NULL)."""
+    chosen = vital if vital in _VITALS else None
+    return _macro("vitals_by_minute", scope, f, ", bin_minutes := ?, vital := ?", (int(bin_minutes), chosen), "minute")
 
 
 def rems_completeness(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
@@ -376,18 +381,8 @@ def utilization(scope: Scope, f: Filters) -> pd.DataFrame:
 
 
 def network_utilization(scope: Scope, f: Filters) -> pd.DataFrame:
-    """The selected clinics pooled: sum of occupied over sum of available chair-hours from
-    metrics.utilization (the macro gives clinics only; the metrics owner is asked for a pooled one)."""
-    sql = (
-        "select sum(available_chair_hours) as available_chair_hours, sum(occupied_chair_hours) as occupied_chair_hours, "
-        "sum(occupied_chair_hours) / nullif(sum(available_chair_hours), 0) as utilization, "
-        "sum(lost_chair_hours) as lost_chair_hours, "
-        "sum(lost_chair_hours) / nullif(sum(available_chair_hours), 0) as lost_share, "
-        "sum(no_show_sessions) as no_show_sessions, sum(cancelled_sessions) as cancelled_sessions, "
-        "count(*) as clinics "
-        f"from metrics.utilization({_CLINIC_PERIOD_SQL})"
-    )
-    return query(sql, _clinic_period_args(scope, f))
+    """The selected clinics pooled (metrics.network_utilization)."""
+    return query(f"select * from metrics.network_utilization({_CLINIC_PERIOD_SQL})", _clinic_period_args(scope, f))
 
 
 def utilization_by_week(scope: Scope, f: Filters) -> pd.DataFrame:

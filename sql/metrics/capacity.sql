@@ -123,6 +123,29 @@ final as (
 
 select * from final;
 
+-- The selected clinics pooled: all occupied chair-minutes over all available chair-minutes (a network
+-- figure, not the mean of clinic rates: a big clinic weighs by its chairs and hours).
+create or replace macro metrics.network_utilization(clinics := null, start_date := null, end_date := null) as table
+with per_clinic as (
+    select * from metrics.utilization(clinics := clinics, start_date := start_date, end_date := end_date)
+),
+
+final as (
+    select
+        count(*) as clinics,
+        coalesce(sum(available_chair_hours), 0) as available_chair_hours,
+        coalesce(sum(occupied_chair_hours), 0) as occupied_chair_hours,
+        metrics.rate(sum(occupied_chair_hours), sum(available_chair_hours)) as utilization,
+        coalesce(sum(lost_chair_hours), 0) as lost_chair_hours,
+        metrics.rate(sum(lost_chair_hours), sum(available_chair_hours)) as lost_share,
+        coalesce(sum(treated_sessions), 0) as treated_sessions,
+        coalesce(sum(no_show_sessions), 0) as no_show_sessions,
+        coalesce(sum(cancelled_sessions), 0) as cancelled_sessions
+    from per_clinic
+)
+
+select * from final;
+
 -- Utilization by clinic and week (weeks start on Monday; the period's first and last weeks may be partial).
 create or replace macro metrics.utilization_by_week(clinics := null, start_date := null, end_date := null) as table
 with days as (

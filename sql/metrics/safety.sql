@@ -314,7 +314,7 @@ select * from final;
 -- and the median and interquartile range of each vital sign over them.
 create or replace macro metrics.vitals_by_minute(
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
-    bin_minutes := 5, from_minute := -30, to_minute := 240
+    bin_minutes := 5, from_minute := -30, to_minute := 240, vital := null
 ) as table
 with readings as (
     select
@@ -336,11 +336,14 @@ quartiles as (
     select
         minute_bin,
         count(*) as readings,
-        quantile_cont(systolic_bp, [0.25, 0.5, 0.75]) as systolic,
-        quantile_cont(diastolic_bp, [0.25, 0.5, 0.75]) as diastolic,
-        quantile_cont(heart_rate, [0.25, 0.5, 0.75]) as heart_rate,
-        quantile_cont(spo2, [0.25, 0.5, 0.75]) as spo2,
-        quantile_cont(respiratory_rate, [0.25, 0.5, 0.75]) as respiratory_rate
+        -- `vital` (systolic, diastolic, heart_rate, spo2, respiratory_rate) limits the work to one
+        -- sign: exact quartiles are the expensive part; the others are then NULL.
+        quantile_cont(systolic_bp, [0.25, 0.5, 0.75]) filter (where coalesce(vital, 'systolic') = 'systolic') as systolic,
+        quantile_cont(diastolic_bp, [0.25, 0.5, 0.75]) filter (where coalesce(vital, 'diastolic') = 'diastolic') as diastolic,
+        quantile_cont(heart_rate, [0.25, 0.5, 0.75]) filter (where coalesce(vital, 'heart_rate') = 'heart_rate') as heart_rate,
+        quantile_cont(spo2, [0.25, 0.5, 0.75]) filter (where coalesce(vital, 'spo2') = 'spo2') as spo2,
+        quantile_cont(respiratory_rate, [0.25, 0.5, 0.75])
+            filter (where coalesce(vital, 'respiratory_rate') = 'respiratory_rate') as respiratory_rate
     from readings
     group by minute_bin
 ),

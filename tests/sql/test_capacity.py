@@ -146,3 +146,22 @@ def test_one_row_per_selected_clinic_even_without_sessions(wh):
     assert rows["TUL"]["utilization"] == 0
     # with no explicit period, the period is the data's: the days with sessions of the selected clinics
     assert wh.rows("FROM metrics.utilization(clinics := ['TUL'])")[0]["available_chair_hours"] == 0
+
+
+def test_network_utilization_pools_minutes_rather_than_averaging_clinic_rates(wh):
+    # OKC: 4 chairs x 9 h on Monday = 36 chair-hours, one 90-minute session -> 1.5 h.
+    # TUL: 1 chair x 9 h = 9 chair-hours, three 90-minute sessions -> 4.5 h.
+    wh.clinic().clinic("TUL", chairs=1).patient().patient("P2", clinic="TUL")
+    wh.session(start=f"{MON} 09:00")
+    for hour in ("09:00", "11:00", "13:00"):
+        wh.session(patient="P2", clinic="TUL", start=f"{MON} {hour}")
+    wh.build()
+    (row,) = wh.rows("FROM metrics.network_utilization(clinics := ?, start_date := ?, end_date := ?)",
+                     [["OKC", "TUL"], MON, MON])
+    assert row["clinics"] == 2
+    assert row["available_chair_hours"] == 45 and row["occupied_chair_hours"] == 6
+    assert row["utilization"] == pytest.approx(6 / 45)  # not (1.5/36 + 4.5/9) / 2
+    assert row["treated_sessions"] == 4
+    (empty,) = wh.rows("FROM metrics.network_utilization(clinics := ?, start_date := ?, end_date := ?)",
+                       [["OKC"], SAT, SAT])
+    assert empty["available_chair_hours"] == 0 and empty["utilization"] is None

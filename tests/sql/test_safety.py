@@ -163,6 +163,11 @@ def test_vitals_by_minute_medians_and_quartiles(wh):
     assert rows[40]["systolic_p75"] == np.percentile(systolic_at_40, 75)
     minutes = {r[0] for r in wh.con.execute("SELECT minute FROM marts.vitals_by_minute").fetchall()}
     assert minutes == {0, 41}
+    # One vital sign asked for: the same figures for it, the other signs not computed.
+    only = {r["minute"]: r for r in wh.rows("FROM metrics.vitals_by_minute(bin_minutes := 5, vital := 'diastolic')")}
+    assert only[40]["diastolic_median"] == rows[40]["diastolic_median"] == 90
+    assert only[40]["readings"] == 4
+    assert only[40]["systolic_median"] is None and only[40]["heart_rate_p25"] is None
 
 
 def test_vitals_minutes_count_instants_across_time_zone_offsets(wh):
