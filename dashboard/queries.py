@@ -14,8 +14,10 @@ One DuckDB connection per version file (st.cache_resource); every query takes it
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +60,23 @@ def _pinned_version() -> str | None:
 
 def warehouse_ready() -> bool:
     return _pinned_version() is not None
+
+
+def pinned_version() -> str | None:
+    """The version file this rerun reads (None before the first load): the cache key for results a
+    module computes outside this one (dashboard.plan_queries)."""
+    return _pinned_version()
+
+
+@contextlib.contextmanager
+def cursor(version_path: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of the shared read-only connection to one version file, closed afterwards: for library
+    code that takes a connection (pipelines.plan) instead of this module's SQL."""
+    cur = _connection(version_path).cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
 
 
 _connect_lock = threading.Lock()
