@@ -1,0 +1,1 @@
+"""Who may open the app: the roles store (`store`), the access log (`audit`) and their command (`cli`)."""
