@@ -24,6 +24,10 @@ K_CLINICS, K_PERIOD, K_PRESET = "f_clinics", "f_period", "f_preset"
 K_MODALITIES, K_INDICATIONS = "f_modalities", "f_indications"
 K_INIT, K_MESSAGES, K_STATE = "_filters_initialised", "_filters_url_messages", "_page_state"
 
+# URL parameters a page owns (it reads, checks and writes them itself: the planning inputs); the sidebar,
+# which writes the shared filters, keeps them. Streamlit drops them when the user moves to another page.
+PAGE_URL_PREFIXES = ("plan_",)
+
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d", "toggleSpikelines"],
@@ -209,6 +213,7 @@ def sidebar() -> PageState:
     )
     wanted = flt.to_query_params(filters)
     current = {key: st.query_params.get_all(key) for key in st.query_params}
+    wanted.update({k: v for k, v in current.items() if k.startswith(PAGE_URL_PREFIXES)})  # the page's own
     normalised = {k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}
     if current != normalised:
         st.query_params.from_dict(wanted)
