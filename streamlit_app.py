@@ -17,6 +17,7 @@ PAGES = [
     st.Page("dashboard/app_pages/safety.py", title="Safety", icon=":material/health_and_safety:", url_path="safety"),
     st.Page("dashboard/app_pages/boosters.py", title="Boosters", icon=":material/event_repeat:", url_path="boosters"),
     st.Page("dashboard/app_pages/capacity.py", title="Capacity", icon=":material/event_seat:", url_path="capacity"),
+    st.Page("dashboard/app_pages/planning.py", title="Planning", icon=":material/event_upcoming:", url_path="planning"),
     st.Page("dashboard/app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:", url_path="data-quality"),
     st.Page("dashboard/app_pages/board_pack.py", title="Board pack", icon=":material/picture_as_pdf:", url_path="board-pack"),
 ]
