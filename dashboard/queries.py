@@ -178,8 +178,8 @@ class WarehouseInfo:
     last_load_finished: dt.datetime | None
     last_load_batch: str | None
     loads: int
-    open_quarantined_rows: int
-    last_load_quarantined_rows: int
+    open_quarantined_rows: int | None  # None: not for this viewer (network-wide)
+    last_load_quarantined_rows: int | None
 
 
 def filter_options(scope: Scope) -> FilterOptions:
@@ -217,8 +217,9 @@ def filter_options(scope: Scope) -> FilterOptions:
     )
 
 
-def warehouse_info() -> WarehouseInfo:
-    """The published version, the last load and the quarantine's size (for every page's footer)."""
+def warehouse_info(scope: Scope | None = None) -> WarehouseInfo:
+    """The published version, the last load and the quarantine's size (for every page's footer).
+    The quarantine counts are network-wide: None for a viewer who does not see the whole network."""
     path = _pinned_version()
     if path is None:
         return WarehouseInfo(None, None, None, None, 0, 0, 0)
@@ -232,14 +233,15 @@ def warehouse_info() -> WarehouseInfo:
         "from staging.stg_quarantine"
     )
     last = loads.iloc[0] if not loads.empty else None
+    network = scope is None or scope.whole_network
     return WarehouseInfo(
         version=version_number(Path(path)),
         file_name=Path(path).name,
         last_load_finished=pd.Timestamp(last["finished_at"]).to_pydatetime() if last is not None else None,
-        last_load_batch=str(last["batch"]) if last is not None else None,
+        last_load_batch=str(last["batch"]) if last is not None and network else None,
         loads=len(loads),
-        open_quarantined_rows=int(quarantine.iloc[0]["open_rows"]) if not quarantine.empty else 0,
-        last_load_quarantined_rows=int(quarantine.iloc[0]["last_rows"]) if not quarantine.empty else 0,
+        open_quarantined_rows=(int(quarantine.iloc[0]["open_rows"]) if not quarantine.empty else 0) if network else None,
+        last_load_quarantined_rows=(int(quarantine.iloc[0]["last_rows"]) if not quarantine.empty else 0) if network else None,
     )
 
 
@@ -423,6 +425,8 @@ def utilization_by_weekday_hour(scope: Scope, f: Filters) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------ data quality
+# Loads, files, checks and the quarantine are network-wide: a viewer restricted to some clinics or to
+# aggregates gets empty frames (same columns); only row_level viewers see quarantined rows' values.
 
 
 def loads(scope: Scope) -> pd.DataFrame:
@@ -432,7 +436,7 @@ def loads(scope: Scope) -> pd.DataFrame:
         "sum(rows_read) as rows_read, sum(loaded) as loaded, sum(quarantined) as quarantined, "
         "sum(duplicates) as duplicates, sum(replaced) as replaced, "
         "count(*) filter (where status = 'rejected') as rejected_files "
-        "from staging.stg_load_files group by all order by load_id desc"
+        "from staging.stg_load_files where ? group by all order by load_id desc", (scope.whole_network,)
     )
 
 
@@ -441,8 +445,9 @@ def load_files(scope: Scope, load_id: int | None = None) -> pd.DataFrame:
     return query(
         "select load_id, batch, finished_at, file, kind, status, rows_read, loaded, quarantined, duplicates, "
         "replaced, reason, dropped_identifier_columns, ignored_columns, seconds "
-        "from staging.stg_load_files where ?::BIGINT is null or load_id = ?::BIGINT order by load_id desc, file",
-        (load_id, load_id),
+        "from staging.stg_load_files where (?::BIGINT is null or load_id = ?::BIGINT) and ? "
+        "order by load_id desc, file",
+        (load_id, load_id, scope.whole_network),
     )
 
 
@@ -451,9 +456,9 @@ def check_results(scope: Scope, load_id: int | None = None, failed_only: bool = 
     return query(
         "select load_id, file, kind, engine, suite, rule_id, description, success, element_count, "
         "unexpected_count, gx_checked_rows from staging.stg_check_results "
-        "where (?::BIGINT is null or load_id = ?::BIGINT) and (not ? or not success) "
+        "where (?::BIGINT is null or load_id = ?::BIGINT) and (not ? or not success) and ? "
         "order by load_id desc, success, unexpected_count desc, file, rule_id",
-        (load_id, load_id, bool(failed_only)),
+        (load_id, load_id, bool(failed_only), scope.whole_network),
     )
 
 
@@ -464,8 +469,8 @@ def quarantine_reasons(scope: Scope, open_only: bool = True) -> pd.DataFrame:
     """Quarantined rows per file kind and reason."""
     return query(
         "select kind, reason, count(*) as rows from (select kind, unnest(reasons) as reason "
-        "from staging.stg_quarantine where is_open or not ?) group by all order by rows desc, kind, reason",
-        (bool(open_only),),
+        "from staging.stg_quarantine where (is_open or not ?) and ?) group by all order by rows desc, kind, reason",
+        (bool(open_only), scope.whole_network),
     )
 
 
@@ -473,11 +478,11 @@ def quarantine_rows(scope: Scope, search: str = "", kind: str | None = None, ope
                     limit: int = QUARANTINE_LIMIT) -> pd.DataFrame:
     """Quarantined rows matching a search (file, rule, reason or value text; case-insensitive),
     newest first. patient_ref is removed from the original values and record keys of patient-keyed
-    kinds are withheld: no patient key is ever shown. Viewers restricted to some clinics or to
-    aggregates see no row values (reasons and counts only)."""
+    kinds are withheld: no patient key is ever shown. Only row_level viewers of the whole network see
+    row values; other whole-network viewers see reasons only; the rest see no row."""
     search = (search or "").strip()[:100]
     pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    show_values = scope.all_clinics and not scope.aggregates_only
+    show_values = scope.whole_network and scope.row_level
     values_sql = (
         "case when original is null then null "
         "else json_merge_patch(original::JSON, '{\"patient_ref\": null}')::VARCHAR end" if show_values else "NULL::VARCHAR"
@@ -488,10 +493,11 @@ def quarantine_rows(scope: Scope, search: str = "", kind: str | None = None, ope
         "array_to_string(reasons, '; ') as reasons, orphan_only, "
         f"{values_sql} as original_values, quarantined_at, is_open, resolution "
         "from staging.stg_quarantine "
-        "where (is_open or not ?) and (?::VARCHAR is null or kind = ?::VARCHAR) "
+        "where (is_open or not ?) and (?::VARCHAR is null or kind = ?::VARCHAR) and ? "
         "and (? = '' or file ilike ? escape '\\' or array_to_string(reasons, ' ') ilike ? escape '\\' "
         "or array_to_string(rule_ids, ' ') ilike ? escape '\\' "
         + ("or json_merge_patch(original::JSON, '{\"patient_ref\": null}')::VARCHAR ilike ? escape '\\' " if show_values else "or ? = '' ")
         + ") order by quarantine_id desc limit ?"
     )
-    return query(sql, (bool(open_only), kind, kind, search, pattern, pattern, pattern, pattern, int(limit)))
+    return query(sql, (bool(open_only), kind, kind, scope.whole_network, search, pattern, pattern, pattern, pattern,
+                       int(limit)))

@@ -1,9 +1,8 @@
 """Who is looking: the clinics a viewer may see, and whether they may see anything below aggregates.
 
 Every query function in dashboard.queries takes a Scope and intersects the requested clinics with it
-before any SQL runs, so no widget, URL parameter or export can widen what a viewer sees. Today the
-app runs in demo mode with `Scope.everything()`; sign-in and roles (issue 6) will build Scopes from
-grants.
+before any SQL runs, so no widget, URL parameter or export can widen what a viewer sees. Demo mode uses
+`Scope.everything()`; signed-in viewers get the Scope of their grant (dashboard.auth.scope_for).
 """
 
 from __future__ import annotations
@@ -16,11 +15,19 @@ from dataclasses import dataclass
 class Scope:
     """clinics: the clinic ids the viewer may see (None = every clinic of the warehouse).
     aggregates_only: the viewer sees aggregated figures only (no row-level data such as quarantined
-    rows' values); small-cell suppression for such viewers arrives with issue 5."""
+    rows' values); small-cell suppression for such viewers arrives with issue 5.
+    row_level: the viewer may see row-level extract values (quarantined rows' original values);
+    only the medical director (and demo mode on the bundled sample) may. Roles: dashboard.auth."""
 
     clinics: frozenset[str] | None = None
     aggregates_only: bool = False
     name: str = "demo"
+    row_level: bool = True
+
+    @property
+    def whole_network(self) -> bool:
+        """Every clinic and more than aggregates: may see network-wide load and data-quality facts."""
+        return self.clinics is None and not self.aggregates_only
 
     @classmethod
     def everything(cls) -> Scope:

@@ -54,8 +54,11 @@ def md_escape(text: str) -> str:
 
 
 def viewer_scope() -> Scope:
-    """Demo mode: every clinic. Issue 6 replaces this with the signed-in user's grants."""
-    return Scope.everything()
+    """The signed-in viewer's Scope (dashboard.auth: set by the entry point's sign-in gate; demo mode:
+    every clinic of the bundled sample). A page run without the gate sees nothing."""
+    from dashboard import auth
+
+    return auth.current_scope()
 
 
 # ----------------------------------------------------------------------------------------- period
@@ -149,8 +152,8 @@ def _sanitise(options: FilterOptions) -> None:
 def sidebar() -> PageState:
     """Render the shared filters (in the entry point, so they persist across pages), sync them with
     the URL, and remember the page state for this rerun."""
-    scope = viewer_scope()
     queries.begin_run()
+    scope = viewer_scope()  # after begin_run: demo mode re-checks the version this run reads
     logo = settings.logo_path()
     if logo:
         st.logo(str(logo))
@@ -252,16 +255,16 @@ def header(title: str, intro: str) -> PageState:
 
 
 def footer() -> None:
-    info = queries.warehouse_info()
+    info = queries.warehouse_info(state().scope)
     if info.version is None:
         return
     loaded = info.last_load_finished.strftime("%-d %b %Y %H:%M") if info.last_load_finished else "—"
+    batch = f" ({info.last_load_batch})" if info.last_load_batch else ""
+    quarantine = (f"{fmt.count(info.open_quarantined_rows)} rows in quarantine (see Data quality) · "
+                  if info.open_quarantined_rows is not None else "")
     st.divider()
-    st.caption(
-        f"Warehouse version {info.version} · last load {loaded} UTC ({info.last_load_batch}) · "
-        f"{fmt.count(info.open_quarantined_rows)} rows in quarantine (see Data quality) · "
-        "definitions: docs/metrics.md"
-    )
+    st.caption(f"Warehouse version {info.version} · last load {loaded} UTC{batch} · {quarantine}"
+               "definitions: docs/metrics.md")
 
 
 def chart(chart_id: str, key: str | None = None, **opts) -> None:

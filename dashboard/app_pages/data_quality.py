@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import format as fmt
-from dashboard import queries, ui
+from dashboard import auth, queries, ui
 
 s = ui.state()
 st.title("Data quality")
@@ -15,7 +15,7 @@ if not s.ready:
     )
     st.stop()
 
-info = queries.warehouse_info()
+info = queries.warehouse_info(s.scope)
 loaded = info.last_load_finished.strftime("%-d %b %Y") if info.last_load_finished else "—"
 loaded_at = info.last_load_finished.strftime("%H:%M UTC") if info.last_load_finished else ""
 c1, c2, c3, c4 = st.columns(4)
@@ -91,9 +91,13 @@ kinds = ["clinics", "patients", "sessions", "vitals", "assessments", "side_effec
 kind = c2.selectbox("Kind", [None, *kinds], format_func=lambda k: "All kinds" if k is None else k, key="dq_kind")
 open_only = c3.toggle("Open rows only", value=True, key="dq_open_only")
 rows = queries.quarantine_rows(s.scope, search, kind, open_only)
+if s.scope.row_level and not rows.empty and not auth.row_level_view_allowed(  # the access log records who looked
+        "quarantined rows", kind=kind or "all", open_only=open_only, search_given=bool(search.strip()), rows=len(rows)):
+    rows = rows.iloc[0:0]
 st.caption(
-    f"{fmt.count(len(rows))} rows shown (newest first, at most {queries.QUARANTINE_LIMIT}). Values are the file's "
-    "original text; patient references are never shown."
+    f"{fmt.count(len(rows))} rows shown (newest first, at most {queries.QUARANTINE_LIMIT}). " +
+    ("Values are the file's original text; patient references are never shown. Opening them is recorded in the "
+     "access log." if s.scope.row_level else "Row values are shown to the medical director only.")
 )
 if rows.empty:
     st.info("No quarantined row matches." if search or kind else "No quarantined rows.")

@@ -21,15 +21,17 @@ for row in (figures[:4], figures[4:]):
 
 ui.chart("overview.courses_by_month")
 
-info = queries.warehouse_info()
+info = queries.warehouse_info(s.scope)  # quarantine counts are network-wide: None for restricted viewers
 st.subheader("Data")
 c1, c2, c3 = st.columns(3)
 loaded = info.last_load_finished.strftime("%-d %b %Y") if info.last_load_finished else "—"
 loaded_at = info.last_load_finished.strftime("%H:%M UTC") if info.last_load_finished else ""
+batch = f" · batch “{info.last_load_batch}”" if info.last_load_batch else ""
 ui.headline(c1, "Last load", loaded, help="When the newest published load finished.",
-            caption=f"{loaded_at} · batch “{info.last_load_batch}”, {info.loads} load(s) so far")
-ui.headline(c2, "Rows in quarantine", fmt.count(info.open_quarantined_rows),
-            help="Extract rows that broke a rule and are not loaded (still open).",
-            caption=f"{fmt.count(info.last_load_quarantined_rows)} from the last load · see Data quality")
+            caption=f"{loaded_at}{batch}, {info.loads} load(s) so far")
+if info.open_quarantined_rows is not None:
+    ui.headline(c2, "Rows in quarantine", fmt.count(info.open_quarantined_rows),
+                help="Extract rows that broke a rule and are not loaded (still open).",
+                caption=f"{fmt.count(info.last_load_quarantined_rows)} from the last load · see Data quality")
 ui.headline(c3, "Warehouse version", str(info.version), help="The published warehouse version these figures read.")
 ui.footer()
