@@ -47,15 +47,19 @@ def upsert(con: duckdb.DuckDBPyConnection, kind: str, typed: str, load_id: int, 
            row_expr: str, now, file_param: str | None = None) -> tuple[int, int]:
     """Insert the rows that passed; a row whose key is already stored replaces it, and the replaced
     version moves to raw.<kind>_history. Returns (loaded, replaced)."""
+    if file_param is not None and _adopt(con, kind, typed, load_id, file_param):
+        return con.execute(f"SELECT count(*) FROM raw.{kind}").fetchone()[0], 0
     names = [n for n, _ in stored_columns(kind)]
     select_cols = ", ".join(f"t.{n}" for n in names)
-    valid = f"(SELECT * FROM {typed} t WHERE t._row NOT IN (SELECT _row FROM {FAILURES_TABLE}))"
     params = [file_param] if file_param is not None else []
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _in_valid AS SELECT * FROM {valid}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _in_valid AS SELECT * FROM {typed} t "
+        f"WHERE t._row NOT IN (SELECT _row FROM {FAILURES_TABLE})"
+    )
     replaced = con.execute(
         f"""
-        INSERT INTO raw.{kind}_history
-        SELECT old.*, ?, ? FROM raw.{kind} old
+        INSERT INTO raw.{kind}_history BY NAME
+        SELECT old.*, ? AS _replaced_by_load, ? AS _replaced_at FROM raw.{kind} old
         WHERE EXISTS (SELECT 1 FROM _in_valid n WHERE {_key_match(kind, 'old', 'n')})
         """,
         [load_id, now],
@@ -66,7 +70,35 @@ def upsert(con: duckdb.DuckDBPyConnection, kind: str, typed: str, load_id: int, 
             f"(SELECT 1 FROM _in_valid n WHERE {_key_match(kind, 'old', 'n')})"
         )
     loaded = con.execute(
-        f"INSERT INTO raw.{kind} SELECT {select_cols}, {load_id}, {file_expr}, {row_expr} FROM _in_valid t",
+        f"INSERT INTO raw.{kind} BY NAME SELECT {select_cols}, {load_id} AS _load_id, {file_expr} AS _file, "
+        f"{row_expr} AS _row FROM _in_valid t",
         params,
     ).fetchone()[0]
     return loaded, replaced
+
+
+def _adopt(con: duckdb.DuckDBPyConnection, kind: str, typed: str, load_id: int, file: str) -> bool:
+    """First rows of a kind: make the typed table itself raw.<kind> (no copy of millions of rows).
+    Only when raw.<kind> is empty; the failing rows are deleted and the rule helper columns dropped."""
+    if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM raw.{kind} LIMIT 1)").fetchone()[0]:
+        return False
+    con.execute(f"DELETE FROM {typed} WHERE _row IN (SELECT _row FROM {FAILURES_TABLE})")
+    stored = {n for n, _ in stored_columns(kind)} | {"_row"}
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+        typed.split(".", 1),
+    ).fetchall()]
+    for column in columns:
+        if column not in stored:
+            con.execute(f'ALTER TABLE {typed} DROP COLUMN "{column}"')
+    con.execute(f"ALTER TABLE {typed} ADD COLUMN _load_id INTEGER DEFAULT {int(load_id)}")
+    con.execute(f"ALTER TABLE {typed} ALTER COLUMN _load_id DROP DEFAULT")
+    con.execute(f"ALTER TABLE {typed} ADD COLUMN _file VARCHAR DEFAULT {_sql_text(file)}")
+    con.execute(f"ALTER TABLE {typed} ALTER COLUMN _file DROP DEFAULT")
+    con.execute(f"DROP TABLE raw.{kind}")
+    con.execute(f"ALTER TABLE {typed} RENAME TO {kind}")
+    return True
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

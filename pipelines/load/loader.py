@@ -316,7 +316,7 @@ def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
     for view in (RAW_TABLE, "_in_valid", "_clinic_tz"):
         con.execute(f"DROP VIEW IF EXISTS {view}")
     for table in (f"{RAW_TABLE}_scan", "_row_map", "_rej_rows", "_in_dupes", "_in_candidates",
-                  typing.TYPED_TABLE, integrity.FAILURES_TABLE):
+                  typing.TYPED_TABLE, integrity.FAILURES_TABLE):  # the typed table is adopted or dropped
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 

@@ -12,7 +12,9 @@ import duckdb
 
 from pipelines.contract import EXTRACTS, ColType
 
-TYPED_TABLE = "_in_typed"
+# A regular table in the build file, not a TEMP one: DuckDB writes it to the file instead of spilling
+# it, and when the target table is still empty the loader adopts it as raw.<kind> without a copy.
+TYPED_TABLE = "raw._typing"
 
 # Shapes first (one cheap regular expression each), then the one parser that fits the shape: trying
 # a list of strptime formats on every value costs seconds per million rows for each miss.
@@ -150,4 +152,4 @@ def build_typed(con: duckdb.DuckDBPyConnection, kind: str, source: str) -> None:
     derived = _DERIVED.get(kind)
     if derived:
         typed = f"SELECT t.*, {', '.join(derived)} FROM ({typed}) t"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {TYPED_TABLE} AS {typed}")
+    con.execute(f"CREATE OR REPLACE TABLE {TYPED_TABLE} AS {typed}")

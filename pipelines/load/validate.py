@@ -133,7 +133,7 @@ def _raise_if_broken(result) -> None:
 
 
 FULL_CHECK_ROWS = 50_000  # files up to this size are validated by GX row for row
-SAMPLE_ROWS = 20_000  # on bigger files: this many flagged rows and this many others
+SAMPLE_ROWS = 10_000  # on bigger files: this many flagged rows and this many others
 
 
 def verify(con: duckdb.DuckDBPyConnection, kind: str, table: str, parameters: dict, failures_table: str) -> int:

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import (
+from load_fixtures import (
     COLUMNS, CONTRACT_IDENTIFIERS, P1, S_CAN, S_ESK, S_KET, S_NYC, assessment, base_rows, clinic, load,
     patient, query, query_dicts, session, side_effect, snapshot, vital, warehouse_version, write_batch,
     write_file,

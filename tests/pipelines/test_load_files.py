@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
+from load_fixtures import (
     COLUMNS, CONTRACT_IDENTIFIERS, KEY, P1, P2, PSEUDO, S_KET, S_NYC, all_bytes_under, assessment,
     base_rows, clinic, csv_text, env_for_cli, file_report, load, patient, query, quarantine, session,
     side_effect, snapshot, untreated_session, vital, warehouse_version, write_batch, write_file,

@@ -21,7 +21,7 @@ from itertools import product
 
 import pytest
 
-from conftest import (
+from load_fixtures import (
     COLUMNS, KEY, KEYS, NOW, NYC, P1, P2, PSEUDO, S_CAN, S_ESK, S_KET, S_NYC, assessment, base_rows,
     clinic, esketamine_session, load, patient, query_dicts, quarantine, session, side_effect,
     untreated_session, vital, write_file,
