@@ -88,7 +88,7 @@ def _parsed(col: str, ctype: ColType) -> list[str]:
     raise ValueError(f"no reader for {ctype}")
 
 
-def _final(col: str, ctype: ColType) -> list[str]:
+def _final(col: str, ctype: ColType, session_offsets: bool = False) -> list[str]:
     """Stage 2: the typed value (and for timestamps local time plus UTC instant)."""
     match ctype:
         case ColType.INT:
@@ -102,9 +102,16 @@ def _final(col: str, ctype: ColType) -> list[str]:
             # Local time: naive as given, offsets converted to the clinic's zone. Without a known
             # clinic the row is an orphan (quarantined anyway); its UTC reading still lets the rules
             # check the value.
+            to_utc = f"timezone('UTC', timezone(_tz, {naive}))"
+            if session_offsets:
+                # A reading inside its session's check-in..discharge, when the clinic's UTC offset is the
+                # same at both ends (no daylight-saving change in between), has that offset too: add it
+                # instead of asking the time-zone library row by row (same instant, far cheaper).
+                to_utc = (f"CASE WHEN _off_in = _off_out AND {naive} BETWEEN _s_in AND _s_out "
+                          f"THEN {naive} + _off_in ELSE {to_utc} END")
             return [
                 f"coalesce({naive}, timezone(_tz, {aware}), timezone('UTC', {aware})) AS {col}",
-                f"coalesce(timezone('UTC', {aware}), timezone('UTC', timezone(_tz, {naive}))) AS {col}_utc",
+                f"coalesce(timezone('UTC', {aware}), {to_utc}) AS {col}_utc",
                 f"{col}__given",
             ]
     return [col] + ([f"{col}__given"] if ctype.parsed else [])
@@ -137,8 +144,12 @@ def build_typed(con: duckdb.DuckDBPyConnection, kind: str, source: str) -> None:
     """CREATE TYPED_TABLE from `source` (a table or view of _row + contract text columns)."""
     extract = EXTRACTS[kind]
     stage1 = ["r._row"] + [expr for col, ctype in extract.columns.items() for expr in _parsed(col, ctype)]
-    stage2 = ["_row"] + [expr for col, ctype in extract.columns.items() for expr in _final(col, ctype)]
+    session_offsets = extract.timezone_via == "session"
+    stage2 = ["_row"] + [expr for col, ctype in extract.columns.items() for expr in _final(col, ctype, session_offsets)]
     tz_join = _TZ_JOINS[extract.timezone_via]
+    if session_offsets:
+        stage1 += ["s.checkin_at AS _s_in", "s.discharge_at AS _s_out",
+                   "s.checkin_at_utc - s.checkin_at AS _off_in", "s.discharge_at_utc - s.discharge_at AS _off_out"]
     if tz_join:
         stage1.append("z.tz AS _tz")
         con.execute(
