@@ -67,8 +67,27 @@ def frame(fig: go.Figure, *, title: str, subtitle: str, footnote: str, height: i
     fig.add_annotation(
         text=foot, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top",
         yshift=-(bottom - 14 * lines - 6), showarrow=False, align="left",
-        font=dict(size=theme.FOOTNOTE_FONT_SIZE, color=theme.MUTED),
+        font=dict(size=theme.FOOTNOTE_FONT_SIZE, color=theme.MUTED), name="footnote",
     )
+    return fig
+
+
+def add_footnote(fig: go.Figure, text: str) -> go.Figure:
+    """Append a sentence to the figure's footnote (e.g. the suppression note): meta, the footnote line
+    and the bottom margin. Returns the same figure."""
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    footnote = f"{meta.get('footnote', '')} {text}".strip()
+    before = _wrap(str(meta.get("footnote", ""))).count("<br>") + 1
+    meta["footnote"] = footnote
+    foot = _wrap(footnote)
+    lines = foot.count("<br>") + 1
+    bottom = theme.BOTTOM_MARGIN + 14 * (lines - 1)
+    fig.update_layout(meta=meta, margin=dict(b=bottom))
+    if fig.layout.height:
+        fig.update_layout(height=fig.layout.height + 14 * max(0, lines - before))
+    for ann in fig.layout.annotations:
+        if ann.name == "footnote":
+            ann.update(text=foot, yshift=-(bottom - 14 * lines - 6))
     return fig
 
 
@@ -96,6 +115,20 @@ NO_DATA = "No {what} for this selection.<br>Widen the period, or choose more cli
 
 def no_data(what: str) -> str:
     return NO_DATA.format(what=what)
+
+
+HIDDEN = ("Too few {what} to show: small counts are not shown (cell-size rule).<br>"
+          "Widen the period, or choose more clinics, modalities or indications.")
+
+
+def hidden_data(what: str) -> str:
+    """The empty state when the figures exist but suppression hides them (dashboard.suppression)."""
+    return HIDDEN.format(what=what)
+
+
+def known(value: object) -> bool:
+    """A figure that is shown (not None / NaN, e.g. not masked by suppression)."""
+    return value is not None and not pd.isna(value)
 
 
 def total(df: pd.DataFrame, column: str) -> int:

@@ -10,7 +10,7 @@ from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, n_label, no_data, subtitle_text, title_text,
+    ChartContext, empty, footnote_text, frame, hidden_data, n_label, no_data, subtitle_text, title_text,
 )
 
 INTERVAL_DEF = ("Booster interval: calendar days from the previous session to each booster (session 7+ ketamine, "
@@ -52,6 +52,11 @@ def time_to_first_booster(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         "Kaplan-Meier over courses that completed induction in the period (course start in the period); a course "
         "without a booster is censored at the data's end. Band: Greenwood 95% interval (log-log).",
         "Boosters › Time to first booster (Kaplan-Meier)")
+    if not df.empty and df["at_risk"].notna().any():  # suppression masks days: the curve joins the days shown
+        df = df[df["booster_probability"].notna()]
+    elif not df.empty and df["days"].notna().any():
+        return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot,
+                     message=hidden_data("courses that completed induction"))
     if df.empty or float(df["at_risk"].max() or 0) == 0:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "courses that completed induction"), ctx),
                      footnote=foot, message=no_data("course that completed induction"))
@@ -77,7 +82,8 @@ def time_to_first_booster(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                                font=dict(size=10, color=theme.MUTED), arrowcolor=theme.MUTED)
     fig.update_xaxes(title=dict(text="Days since induction ended"), range=[0, min(float(data["days"].max()), 365)])
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title=dict(text="Share with a first booster"))
-    sub = subtitle_text(n_label(n, "courses that completed induction"), ctx, f"{fmt.count(events)} first boosters seen")
+    seen = f"{fmt.count(events)} first boosters seen" if data["events"].notna().all() else None
+    sub = subtitle_text(n_label(n, "courses that completed induction"), ctx, seen)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=420)
 
 

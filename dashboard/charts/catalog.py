@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import plotly.graph_objects as go
 
 from dashboard import labels, queries
 from dashboard.charts import boosters, capacity, outcomes, overview, quality, safety
-from dashboard.charts.base import ChartContext, ChartData
+from dashboard.charts.base import ChartContext, ChartData, add_footnote
 from dashboard.filters import FilterOptions, Filters
 from dashboard.scope import Scope
+from dashboard import suppression as sup
+from dashboard.charts.suppression_rules import RULES
 
 PAGES = ("Overview", "Outcomes", "Safety", "Boosters", "Capacity", "Data quality")
 
@@ -38,6 +40,8 @@ class ChartSpec:
     definition: str  # docs/metrics.md section
     defaults: dict = field(default_factory=dict)
     options: dict[str, tuple] = field(default_factory=dict)  # option -> allowed values (for exports and tests)
+    # what the data's columns are, for small-cell suppression (charts/suppression_rules.py; None: not described)
+    suppression: sup.Suppression | None = None
 
     @staticmethod
     def _accepted(fn: Callable, opts: dict) -> dict:
@@ -52,8 +56,20 @@ class ChartSpec:
         merged = {**self.defaults, **opts}
         return self.build(data, ctx, **self._accepted(self.build, merged))
 
-    def render(self, scope: Scope, filters: Filters, ctx: ChartContext, **opts) -> go.Figure:
-        return self.figure(self.data(scope, filters, **opts), ctx, **opts)
+    def suppressed(self, data: ChartData, threshold: int | None = None) -> sup.Result:
+        """The data with small counts and what would reveal them masked (exports, aggregates-only viewers)."""
+        return sup.apply(data, self.suppression, threshold)
+
+    def figure_of(self, result: sup.Result, ctx: ChartContext, **opts) -> go.Figure:
+        """The figure of suppressed data, with the suppression note in its footnote when anything is hidden."""
+        fig = self.figure(result.data, ctx, **opts)
+        return add_footnote(fig, result.note) if result.note else fig
+
+    def render(self, scope: Scope, filters: Filters, ctx: ChartContext, suppress: bool = False, **opts) -> go.Figure:
+        data = self.data(scope, filters, **opts)
+        if suppress:
+            return self.figure_of(self.suppressed(data), ctx, **opts)
+        return self.figure(data, ctx, **opts)
 
 
 # --------------------------------------------------------------------- composite queries (no SQL here)
@@ -178,6 +194,9 @@ CATALOG: tuple[ChartSpec, ...] = (
     ChartSpec("quality.quarantine_reasons", "Why rows are in quarantine", "Data quality", _quarantine,
               quality.quarantine_reasons, "docs/loading.md › Row rules"),
 )
+
+CATALOG = tuple(spec if spec.suppression is not None else replace(spec, suppression=RULES.get(spec.id))
+                for spec in CATALOG)
 
 _BY_ID = {spec.id: spec for spec in CATALOG}
 assert len(_BY_ID) == len(CATALOG), "chart ids must be unique"

@@ -10,7 +10,8 @@ from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text, total,
+    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, subtitle_text,
+    title_text, total,
 )
 
 RESPONSE_DEF = (
@@ -270,6 +271,11 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     limits = data.get("limits", pd.DataFrame())
     unit = MEASURE_UNITS.get(measure, "cases")
     clinics = clinics[clinics["n"] > 0] if not clinics.empty else clinics
+    if not clinics.empty and clinics["rate"].isna().any():  # suppressed (dashboard.suppression)
+        clinics = clinics[clinics["rate"].notna()]
+        if clinics.empty:
+            return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message=hidden_data(unit))
+        clinics = clinics.assign(outside_95=clinics["outside_95"].astype(bool), outside_998=clinics["outside_998"].astype(bool))
     if clinics.empty or limits.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, unit), ctx), footnote=foot, message=no_data(unit.rstrip("s")))
     p = float(clinics["network_rate"].iloc[0])
@@ -325,6 +331,9 @@ def item9_flags(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         "flagged at baseline, not at follow-up; emerged: the reverse; persisted: flagged at both.",
         "Outcomes › PHQ-9 item-9 flag")
     row = df.iloc[0] if not df.empty else None
+    if row is not None and not (known(row["courses_with_baseline_item9"]) and known(row["courses_with_follow_up_item9"])):
+        return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot,
+                     message=hidden_data("courses with a PHQ-9 item-9 answer"))
     if row is None or int(row["courses_with_baseline_item9"]) + int(row["courses_with_follow_up_item9"]) == 0:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "courses with item 9"), ctx), footnote=foot,
                      message=no_data("PHQ-9 item-9 answer"))

@@ -10,7 +10,8 @@ from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text,
+    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, subtitle_text,
+    title_text,
 )
 
 SECTION = "Safety"
@@ -20,7 +21,8 @@ SE_DEF = "Side-effect rate: treated sessions with at least one row of the effect
 def _treated(df: pd.DataFrame) -> int:
     if df.empty or "treated_sessions" not in df:
         return 0
-    return int(pd.to_numeric(df["treated_sessions"], errors="coerce").max() or 0)
+    top = pd.to_numeric(df["treated_sessions"], errors="coerce").max()
+    return 0 if pd.isna(top) else int(top)
 
 
 def side_effects_by_severity(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Figure:
@@ -243,12 +245,14 @@ def rems_checks(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                          "60 min before dosing, at 30–50 min and in the last 15 min before discharge.",
                          "Safety › REMS completeness")
     row = df.iloc[0] if not df.empty else None
+    if row is not None and not known(row["esketamine_sessions"]):
+        return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message=hidden_data("esketamine sessions"))
     if row is None or int(row["esketamine_sessions"]) == 0:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "esketamine sessions"), ctx), footnote=foot,
                      message=no_data("esketamine session"))
     total_n = int(row["esketamine_sessions"])
-    counts = [int(row[c]) for c, _ in REMS_CHECKS]
-    missing = [total_n - c for c in counts]
+    counts = [int(row[c]) if known(row[c]) else None for c, _ in REMS_CHECKS]
+    missing = [total_n - c if c is not None else None for c in counts]
     names = [n for _, n in REMS_CHECKS]
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names, x=counts, orientation="h", name="Met", marker_color=theme.OKABE_ITO["green"],

@@ -1,0 +1,208 @@
+"""What each catalog chart's data holds, for small-cell suppression (dashboard.suppression).
+
+For every chart: which columns count people or events, which figures are rates or other figures
+computed from those counts, and which cells add up to which total (in the same row, across the rows
+of a group, in another part of the chart's data, or published elsewhere). `catalog.ChartSpec` carries
+these as `spec.suppression`. Capacity figures (chairs, chair-hours, open days, utilization) are not
+counts of people; the counts of sessions next to them are, and what is computed from them in the same
+row (occupied and lost chair-hours, peak chairs) is hidden with them.
+"""
+
+from __future__ import annotations
+
+from dashboard.suppression import (
+    NONE, Cap, Chain, Derived, GroupSum, Rate, RowSum, Same, Steps, Suppression, TableRule, TotalRef,
+)
+
+# ---------------------------------------------------------------------------------------- outcomes
+
+_OUTCOME_COUNTS = ("courses", "courses_with_baseline", "not_assessed", "no_baseline", "no_follow_up",
+                   "baseline_below_minimum", "evaluable", "responders", "remitters")
+_OUTCOME_RATES = (
+    Rate(("response_rate", "response_ci_low", "response_ci_high"), "responders", "evaluable"),
+    Rate(("remission_rate", "remission_ci_low", "remission_ci_high"), "remitters", "evaluable"),
+)
+_OUTCOME_ROWS = (
+    RowSum("courses", ("not_assessed", "no_baseline", "courses_with_baseline")),
+    RowSum("courses_with_baseline", ("no_follow_up", "baseline_below_minimum", "evaluable")),
+)
+OUTCOME_RATES = Suppression.table(counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS,
+                                  same=(Same("courses"),))
+# by a breakdown: the groups of one instrument add up to the instrument's figures (Outcomes, Overview)
+OUTCOME_RATES_BY_GROUP = Suppression.table(
+    counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS,
+    same=(Same("courses", ("group_value",)),),
+    group_sums=tuple(GroupSum(c, ("instrument",)) for c in _OUTCOME_COUNTS),
+)
+
+COURSES_BY_MONTH = Suppression.table(
+    counts=("courses", "completed_induction"),
+    rates=(Rate(("induction_completion_rate", "induction_completion_ci_low", "induction_completion_ci_high"),
+                "completed_induction", "courses"),),
+    group_sums=(GroupSum("courses"), GroupSum("completed_induction")),
+)
+
+TRAJECTORY = Suppression.table(counts=("courses",),
+                               derived=(Derived(("mean_score", "sd_score", "ci_low", "ci_high"), ("courses",)),))
+
+EARLY_SIGNAL = Suppression.table(
+    counts=("courses",),
+    derived=(Derived(("mean_change", "sd_change", "median_change", "mean_change_fraction", "ci_low", "ci_high"),
+                     ("courses",)),),
+)
+
+INDUCTION_FUNNEL = Suppression.table(
+    counts=("courses_reaching", "courses"),
+    rates=(Rate(("share_of_courses",), "courses_reaching", "courses"),),
+    same=(Same("courses", ("modality_family",)),),
+    # courses reaching session k minus those reaching k+1: the courses that stopped at k
+    chains=(Chain("courses_reaching", ("modality_family",), "session_number"),),
+    # the families' courses add up to the period's courses (Overview, Outcomes)
+    group_sums=(GroupSum("courses", exclude=(("session_number", tuple(range(2, 100))),)),),
+)
+
+_FUNNEL_CLINICS = TableRule(
+    counts=("events", "n", "network_events", "network_n"),
+    rates=(Rate(("rate", "outside_95", "outside_998"), "events", "n"),
+           Rate(("network_rate",), "network_events", "network_n")),
+    derived=(Derived(("lower_95", "upper_95", "lower_998", "upper_998"), ("n",)),),
+    same=(Same("network_events"), Same("network_n")),
+    group_sums=(GroupSum("events", total="network_events"), GroupSum("n", total="network_n")),
+)
+CLINIC_FUNNEL = Suppression.parts(clinics=_FUNNEL_CLINICS, limits=TableRule(cap=Cap("n", "clinics", "n")))
+
+ITEM9 = Suppression.table(
+    counts=("courses_with_baseline_item9", "flagged_at_baseline", "courses_with_follow_up_item9",
+            "flagged_at_follow_up", "courses_with_both", "resolved", "emerged", "persisted"),
+    rates=(Rate(("baseline_flag_rate",), "flagged_at_baseline", "courses_with_baseline_item9"),
+           Rate(("follow_up_flag_rate",), "flagged_at_follow_up", "courses_with_follow_up_item9")),
+    row_sums=(RowSum("courses_with_both", ("resolved", "emerged", "persisted"), rest=True),
+              RowSum("courses_with_baseline_item9", ("courses_with_both",), rest=True),
+              RowSum("courses_with_follow_up_item9", ("courses_with_both",), rest=True),
+              RowSum("flagged_at_baseline", ("resolved", "persisted"), rest=True),
+              RowSum("flagged_at_follow_up", ("emerged", "persisted"), rest=True)),
+)
+
+# ------------------------------------------------------------------------------------------ safety
+
+_SE_RATE = Rate(("rate", "ci_low", "ci_high"), "sessions", "treated_sessions")
+_SE_OVERALL = TableRule(counts=("sessions", "treated_sessions"), rates=(_SE_RATE,), same=(Same("treated_sessions"),))
+SIDE_EFFECTS_BY_SEVERITY = Suppression.parts(
+    by_severity=TableRule(
+        counts=("sessions", "treated_sessions"), rates=(_SE_RATE,), same=(Same("treated_sessions"),),
+        # one row per session and effect: an effect's severities add up to the effect
+        group_sums=(GroupSum("sessions", ("effect",), total_ref=TotalRef("overall", "sessions", ("effect",)),
+                             exclude=(("effect", ("any",)),)),),
+    ),
+    overall=_SE_OVERALL,
+)
+# by dose band or session number: the groups of one effect add up to the effect (Safety)
+SIDE_EFFECTS_BY_GROUP = Suppression.table(
+    counts=("sessions", "treated_sessions"), rates=(_SE_RATE,),
+    same=(Same("treated_sessions", ("group_value",)),),
+    group_sums=(GroupSum("sessions", ("effect",)), GroupSum("treated_sessions", ("effect",))),
+)
+INTERVENTIONS = Suppression.table(counts=("sessions", "treated_sessions"),
+                                  rates=(Rate(("rate",), "sessions", "treated_sessions"),),
+                                  same=(Same("treated_sessions"),))
+
+_BP_COUNTS = ("treated_sessions", "sessions_with_vitals", "elevated_sessions")
+_BP_RULE = dict(
+    counts=_BP_COUNTS,
+    rates=(Rate(("rate", "ci_low", "ci_high"), "elevated_sessions", "sessions_with_vitals"),),
+    derived=(Derived(("peak_rise_p25", "peak_rise_median", "peak_rise_p75", "peak_rise_mean"), ("sessions_with_vitals",)),),
+    row_sums=(RowSum("treated_sessions", ("sessions_with_vitals",), rest=True),),
+)
+BP_BY_GROUP = Suppression.table(**_BP_RULE, group_sums=tuple(GroupSum(c) for c in _BP_COUNTS))
+PEAK_RISE = Suppression.parts(
+    histogram=TableRule(counts=("sessions",),
+                        group_sums=(GroupSum("sessions", total_ref=TotalRef("summary", "sessions_with_vitals")),)),
+    summary=TableRule(**_BP_RULE),
+)
+
+_VITALS = ("systolic", "diastolic", "heart_rate", "spo2", "respiratory_rate")
+VITALS = Suppression.table(
+    counts=("readings",),
+    derived=(Derived(tuple(f"{v}_{s}" for v in _VITALS for s in ("p25", "median", "p75")), ("readings",)),),
+)
+
+_REMS_CHECKS = ("monitored_2h", "bp_before_dosing", "bp_minute_40", "bp_at_end", "complete")
+_REMS_RULE = dict(
+    counts=("esketamine_sessions", *_REMS_CHECKS),
+    rates=(Rate(("complete_rate", "complete_ci_low", "complete_ci_high"), "complete", "esketamine_sessions"),),
+    # the chart draws "not met" = sessions - met for every check
+    row_sums=tuple(RowSum("esketamine_sessions", (c,), rest=True) for c in _REMS_CHECKS),
+)
+REMS = Suppression.table(**_REMS_RULE)
+REMS_BY_CLINIC = Suppression.table(**_REMS_RULE,
+                                   group_sums=tuple(GroupSum(c) for c in ("esketamine_sessions", *_REMS_CHECKS)))
+
+# ---------------------------------------------------------------------------------------- boosters
+
+_INTERVAL_SUMMARY = TableRule(counts=("intervals",),
+                              derived=(Derived(("median_days", "p25_days", "p75_days", "mean_days"), ("intervals",)),))
+BOOSTER_HISTOGRAM = Suppression.parts(
+    histogram=TableRule(counts=("intervals",),
+                        group_sums=(GroupSum("intervals", total_ref=TotalRef("summary", "intervals")),)),
+    summary=_INTERVAL_SUMMARY,
+)
+BOOSTER_INTERVALS_BY_CLINIC = Suppression.table(
+    counts=("intervals",),
+    derived=(Derived(("median_days", "p25_days", "p75_days", "mean_days"), ("intervals",)),),
+    group_sums=(GroupSum("intervals"),),
+)
+BOOSTER_KM = Suppression.table(
+    counts=("at_risk", "events", "censored"),
+    steps=Steps("days", "at_risk", "events", "censored",
+                ("survival", "booster_probability", "survival_ci_low", "survival_ci_high")),
+)
+BOOSTERS_PER_PATIENT_YEAR = Suppression.parts(
+    clinics=TableRule(counts=("boosters",), derived=(Derived(("boosters_per_patient_year",), ("boosters",)),),
+                      group_sums=(GroupSum("boosters", total_ref=TotalRef("network", "boosters")),)),
+    network=TableRule(counts=("boosters",), derived=(Derived(("boosters_per_patient_year",), ("boosters",)),)),
+)
+
+# ---------------------------------------------------------------------------------------- capacity
+
+UTILIZATION = Suppression.table(
+    counts=("treated_sessions", "no_show_sessions", "cancelled_sessions"),
+    derived=(Derived(("occupied_chair_hours", "utilization", "peak_concurrent_chairs"), ("treated_sessions",)),
+             Derived(("lost_chair_hours", "lost_share"), ("no_show_sessions", "cancelled_sessions"))),
+    group_sums=(GroupSum("treated_sessions"), GroupSum("no_show_sessions"), GroupSum("cancelled_sessions")),
+)
+
+# ------------------------------------------------------------------------------------ data quality
+
+QUARANTINE_REASONS = Suppression.table(counts=("rows",))
+
+RULES: dict[str, Suppression] = {
+    "overview.courses_by_month": COURSES_BY_MONTH,
+    "outcomes.rates_by_instrument": OUTCOME_RATES,
+    "outcomes.rates_by_group": OUTCOME_RATES_BY_GROUP,
+    "outcomes.evaluability": OUTCOME_RATES,
+    "outcomes.trajectory": TRAJECTORY,
+    "outcomes.early_signal": EARLY_SIGNAL,
+    "outcomes.induction_funnel": INDUCTION_FUNNEL,
+    "outcomes.clinic_funnel": CLINIC_FUNNEL,
+    "outcomes.item9": ITEM9,
+    "safety.side_effects": SIDE_EFFECTS_BY_SEVERITY,
+    "safety.side_effects_by_dose": SIDE_EFFECTS_BY_GROUP,
+    "safety.side_effects_by_session": SIDE_EFFECTS_BY_GROUP,
+    "safety.interventions": INTERVENTIONS,
+    "safety.bp_by_dose": BP_BY_GROUP,
+    "safety.bp_funnel": CLINIC_FUNNEL,
+    "safety.peak_rise": PEAK_RISE,
+    "safety.vitals": VITALS,
+    "safety.rems": REMS,
+    "safety.rems_by_clinic": REMS_BY_CLINIC,
+    "boosters.interval_histogram": BOOSTER_HISTOGRAM,
+    "boosters.km": BOOSTER_KM,
+    "boosters.per_patient_year": BOOSTERS_PER_PATIENT_YEAR,
+    "boosters.intervals_by_clinic": BOOSTER_INTERVALS_BY_CLINIC,
+    "capacity.by_clinic": UTILIZATION,
+    "capacity.by_week": NONE,  # chair-hours and utilization per clinic-week: no count of people
+    "capacity.weekday_hour": NONE,  # chair-minutes per weekday and hour: no count of people
+    "capacity.peak_chairs": UTILIZATION,
+    "capacity.lost": UTILIZATION,
+    "quality.quarantine_reasons": QUARANTINE_REASONS,
+}

@@ -1,0 +1,546 @@
+"""Small-cell suppression, CMS-style: counts from 1 to 10 are not shown, nor any figure that would reveal one.
+
+Pure functions over a chart's data (a DataFrame, or a dict of named DataFrames) and a per-chart
+description (`Suppression`) of what its columns are:
+
+- `counts`: columns that count people or events (courses, sessions, boosters, readings...). A count
+  from 1 to `threshold - 1` is hidden (primary suppression). Zero stays shown.
+- `Rate(columns, numerator, denominator)`: a rate (and its interval) computed from two counts of the
+  same row. Hidden when either count is hidden, and when the complement (denominator - numerator) is
+  from 1 to threshold - 1: then the numerator is hidden too (the complement count would be worked out
+  by subtraction otherwise).
+- `Derived(columns, basis)`: figures computed from counts of the same row (means, medians, limits,
+  shares...): hidden when any basis count is hidden.
+- `RowSum(total, parts, rest)`: within a row, total = sum(parts) (+ an unshown remainder if `rest`).
+- `GroupSum(column, by, total | total_ref)`: the rows of a group (same values in `by`) add up to a
+  total: a column of the same rows, a row of another part of the chart's data (`TotalRef`), or, with
+  neither, a total published elsewhere (another chart, a headline), which counts as known.
+- `Same(column, by)`: cells that are one quantity repeated on several rows.
+- `Steps(...)`: a Kaplan-Meier table; a day is shown only when the boosters and censored courses
+  since the previous day shown are each 0 or at least the threshold (the curve is masked between).
+- `Cap(column, ref_part, ref_column)`: rows beyond the largest shown value of another part are masked
+  (a funnel plot's limits must not reveal the largest clinic's hidden n).
+
+Complementary suppression: every sum relation above is a linear equation. When a total is known and
+exactly one protected cell of it is hidden (or the hidden cells of it add up to 1..threshold-1), the
+smallest other shown cell of the same relation (nonzero first) is hidden too, until no relation gives
+one away; then an exact audit (the null space of the equations over the hidden cells) checks that no
+protected cell is determined by any combination of relations, and hides more where one is.
+
+Masking, never recomputation: shown values are the query's values, unchanged; hidden ones become NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+ENV_MIN_CELL = "CLINIC_ANALYTICS_MIN_CELL"
+DEFAULT_MIN_CELL = 11
+EXTERNAL = "external"  # a total published elsewhere: known to the reader
+
+
+class SuppressionConfigError(ValueError):
+    """CLINIC_ANALYTICS_MIN_CELL holds something other than a whole number >= 1."""
+
+
+def min_cell() -> int:
+    """The smallest count shown (env CLINIC_ANALYTICS_MIN_CELL, default 11: counts 1..10 hidden).
+    1 turns suppression off; 0 is always shown. A bad value raises (never silently less private)."""
+    raw = os.environ.get(ENV_MIN_CELL, "").strip()
+    if not raw:
+        return DEFAULT_MIN_CELL
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SuppressionConfigError(f"{ENV_MIN_CELL}={raw!r} is not a whole number (e.g. 11)") from None
+    if value < 1:
+        raise SuppressionConfigError(f"{ENV_MIN_CELL}={raw!r} must be at least 1 (1 shows every count)")
+    return value
+
+
+def note(threshold: int) -> str:
+    """The footnote that says so."""
+    if threshold <= 1:
+        return ""
+    if threshold == 2:
+        return "Counts of 1 and figures that would reveal them are not shown (CMS cell-size rule)."
+    return (f"Counts from 1 to {threshold - 1} and figures that would reveal them are not shown "
+            "(CMS cell-size rule).")
+
+
+# ------------------------------------------------------------------------------------ description
+
+
+@dataclass(frozen=True)
+class Rate:
+    columns: tuple[str, ...]
+    numerator: str
+    denominator: str
+
+
+@dataclass(frozen=True)
+class Derived:
+    columns: tuple[str, ...]
+    basis: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RowSum:
+    total: str
+    parts: tuple[str, ...]
+    rest: bool = False  # total = sum(parts) + an unshown remainder (itself a count)
+
+
+@dataclass(frozen=True)
+class TotalRef:
+    part: str
+    column: str
+    on: tuple[str, ...] = ()  # key columns matched between the group and the total's row
+
+
+@dataclass(frozen=True)
+class GroupSum:
+    column: str
+    by: tuple[str, ...] = ()
+    total: str | None = None  # a column of the same rows holding the group's total
+    total_ref: TotalRef | None = None  # or a row of another part; neither: published elsewhere
+    exclude: tuple[tuple[str, tuple], ...] = ()  # rows left out of the relation: (column, values)
+
+
+@dataclass(frozen=True)
+class Same:
+    column: str
+    by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Rows of a group, in `order`, each at most the one before: the differences are counts too
+    (e.g. courses reaching session k and k+1 of induction: the difference stopped at session k)."""
+
+    column: str
+    by: tuple[str, ...] = ()
+    order: str = ""
+
+
+@dataclass(frozen=True)
+class Steps:
+    """A survival table: one row per time with at-risk, events and censored counts."""
+
+    time: str
+    at_risk: str
+    events: str
+    censored: str
+    columns: tuple[str, ...]  # the row's other figures, masked with it
+
+
+@dataclass(frozen=True)
+class Cap:
+    column: str
+    ref_part: str
+    ref_column: str
+
+
+@dataclass(frozen=True)
+class TableRule:
+    counts: tuple[str, ...] = ()
+    rates: tuple[Rate, ...] = ()
+    derived: tuple[Derived, ...] = ()
+    row_sums: tuple[RowSum, ...] = ()
+    group_sums: tuple[GroupSum, ...] = ()
+    same: tuple[Same, ...] = ()
+    chains: tuple[Chain, ...] = ()
+    steps: Steps | None = None
+    cap: Cap | None = None
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """What a chart's data holds, per part ("" for a chart whose data is one DataFrame)."""
+
+    tables: dict[str, TableRule] = field(default_factory=dict)
+
+    @classmethod
+    def table(cls, **kwargs) -> Suppression:
+        return cls({"": TableRule(**kwargs)})
+
+    @classmethod
+    def parts(cls, **rules: TableRule) -> Suppression:
+        return cls(dict(rules))
+
+    def count_columns(self, part: str = "") -> tuple[str, ...]:
+        rule = self.tables.get(part)
+        return rule.counts if rule else ()
+
+
+NONE = Suppression()  # a chart with no count of people (e.g. utilization by hour)
+
+
+@dataclass(frozen=True)
+class Result:
+    data: pd.DataFrame | dict[str, pd.DataFrame]
+    threshold: int
+    hidden: int  # values masked (counts and the figures computed from them)
+    primary: int  # counts from 1 to threshold - 1
+
+    @property
+    def note(self) -> str:
+        return note(self.threshold) if self.hidden else ""
+
+
+# ------------------------------------------------------------------------------------ the algorithm
+
+Cell = tuple  # (part, row position, column) or ("~", n) for an unshown remainder
+
+
+def _value(v: object) -> float | None:
+    if v is None or v is pd.NA:
+        return None
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _frames(data) -> dict[str, pd.DataFrame]:
+    if isinstance(data, pd.DataFrame):
+        return {"": data}
+    return dict(data)
+
+
+def _groups(df: pd.DataFrame, by: tuple[str, ...], exclude: tuple = ()) -> list[list[int]]:
+    keep = np.ones(len(df), dtype=bool)
+    for column, values in exclude:
+        if column in df:
+            keep &= ~df[column].isin(list(values)).to_numpy()
+    positions = np.flatnonzero(keep)
+    if not by:
+        return [list(positions)] if len(positions) else []
+    if any(c not in df for c in by):
+        return []
+    keys = df.iloc[positions][list(by)].astype(str).agg("\x1f".join, axis=1) if len(positions) else []
+    out: dict[str, list[int]] = {}
+    for pos, key in zip(positions, keys, strict=True):
+        out.setdefault(key, []).append(int(pos))
+    return list(out.values())
+
+
+class _Problem:
+    """The cells, their values, the relations (total, parts) and what is hidden."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame], spec: Suppression, threshold: int):
+        self.frames = frames
+        self.th = threshold
+        self.values: dict[Cell, float | None] = {}
+        self.relations: list[tuple[Cell | str, list[Cell]]] = []
+        self.virtual = 0
+        for part, rule in spec.tables.items():
+            df = frames.get(part)
+            if df is None or df.empty:
+                continue
+            for column in rule.counts:
+                if column in df:
+                    for i, v in enumerate(df[column].tolist()):
+                        self.values[(part, i, column)] = _value(v)
+        for part, rule in spec.tables.items():
+            df = frames.get(part)
+            if df is None or df.empty:
+                continue
+            self._relations(part, df, rule)
+
+    def _cell(self, part: str, i: int, column: str) -> Cell | None:
+        cell = (part, i, column)
+        return cell if cell in self.values else None
+
+    def _remainder(self, value: float | None) -> Cell:
+        self.virtual += 1
+        cell = ("~", self.virtual)
+        self.values[cell] = value
+        return cell
+
+    def _relations(self, part: str, df: pd.DataFrame, rule: TableRule) -> None:
+        n = len(df)
+        for rs in rule.row_sums:
+            for i in range(n):
+                total = self._cell(part, i, rs.total)
+                parts = [c for c in (self._cell(part, i, p) for p in rs.parts) if c is not None]
+                if total is None or not parts:
+                    continue
+                if rs.rest:
+                    t, s = self.values[total], [self.values[c] for c in parts]
+                    rest = None if t is None or any(v is None for v in s) else t - sum(s)  # type: ignore[arg-type]
+                    parts.append(self._remainder(rest))
+                self.relations.append((total, parts))
+        for rate in rule.rates:
+            for i in range(n):
+                num, den = self._cell(part, i, rate.numerator), self._cell(part, i, rate.denominator)
+                if num is None or den is None:
+                    continue
+                a, b = self.values[num], self.values[den]
+                rest = None if a is None or b is None else b - a
+                self.relations.append((den, [num, self._remainder(rest)]))
+        for same in rule.same:
+            for rows in _groups(df, same.by):
+                cells = [c for c in (self._cell(part, i, same.column) for i in rows) if c is not None]
+                for other in cells[1:]:
+                    self.relations.append((cells[0], [other]))
+        for chain in rule.chains:
+            for rows in _groups(df, chain.by):
+                if chain.order and chain.order in df:
+                    keys = pd.to_numeric(df[chain.order].iloc[rows], errors="coerce").to_numpy()
+                    rows = [rows[k] for k in np.argsort(keys, kind="stable")]
+                cells = [self._cell(part, i, chain.column) for i in rows]
+                for a, b in zip(cells, cells[1:]):
+                    if a is None or b is None:
+                        continue
+                    va, vb = self.values[a], self.values[b]
+                    rest = None if va is None or vb is None else va - vb
+                    self.relations.append((a, [b, self._remainder(rest)]))
+        for gs in rule.group_sums:
+            for rows in _groups(df, gs.by, gs.exclude):
+                parts = [c for c in (self._cell(part, i, gs.column) for i in rows) if c is not None]
+                if not parts:
+                    continue
+                total: Cell | str | None = EXTERNAL
+                if gs.total is not None:
+                    total = self._cell(part, rows[0], gs.total)
+                elif gs.total_ref is not None:
+                    total = self._ref(df.iloc[rows[0]], gs.total_ref)
+                if total is None:
+                    continue
+                self.relations.append((total, parts))
+
+    def _ref(self, row: pd.Series, ref: TotalRef) -> Cell | None:
+        other = self.frames.get(ref.part)
+        if other is None or other.empty or ref.column not in other:
+            return None
+        match = np.ones(len(other), dtype=bool)
+        for key in ref.on:
+            if key not in other or key not in row:
+                return None
+            match &= (other[key].astype(str) == str(row[key])).to_numpy()
+        hits = np.flatnonzero(match)
+        return self._cell(ref.part, int(hits[0]), ref.column) if len(hits) == 1 else None
+
+    # -------------------------------------------------------------------------------- solving
+
+    def small(self, cell: Cell) -> bool:
+        v = self.values.get(cell)
+        return v is not None and 1 <= v < self.th
+
+    def solve(self) -> set[Cell]:
+        hidden: set[Cell] = {c for c, v in self.values.items() if c[0] == "~" or v is None or self.small(c)}
+        self.primary = {c for c in self.values if c[0] != "~" and self.small(c)}
+
+        def protected(c: Cell) -> bool:
+            return c in hidden and (c[0] != "~" or self.small(c)) and self.values.get(c) is not None
+
+        def hide_one(total: Cell | str, parts: list[Cell]) -> bool:
+            shown = [p for p in parts if p not in hidden and p[0] != "~"]
+            if shown:
+                pick = min(shown, key=lambda c: (not (self.values[c] or 0) > 0, self.values[c] or 0))
+                hidden.add(pick)
+                return True
+            if total != EXTERNAL and total not in hidden:
+                hidden.add(total)  # type: ignore[arg-type]
+                return True
+            return False
+
+        for _ in range(10_000):
+            changed = False
+            for total, parts in self.relations:
+                hp = [p for p in parts if p in hidden]
+                total_known = total == EXTERNAL or total not in hidden
+                if total != EXTERNAL and total in hidden and protected(total) and not hp:  # type: ignore[arg-type]
+                    changed |= hide_one(total, parts)
+                    continue
+                if not total_known or not hp or not any(protected(p) for p in hp):
+                    continue
+                if len(hp) == 1:
+                    changed |= hide_one(total, parts)
+                    continue
+                values = [self.values.get(p) for p in hp]
+                if all(v is not None for v in values) and 1 <= sum(values) < self.th:  # type: ignore[arg-type]
+                    changed |= hide_one(total, parts)
+            if not changed:
+                changed = self._audit(hidden, protected, hide_one)
+            if not changed:
+                return hidden
+        raise RuntimeError("suppression did not converge")  # pragma: no cover
+
+    def _determined(self, hidden: set[Cell], protected) -> list[Cell]:
+        """Protected hidden cells that the relations, taken together, pin down (exact in rank)."""
+        variables = sorted(hidden, key=str)
+        index = {c: k for k, c in enumerate(variables)}
+        rows = []
+        for total, parts in self.relations:
+            row = np.zeros(len(variables))
+            if total != EXTERNAL and total in index:
+                row[index[total]] += 1
+            for p in parts:
+                if p in index:
+                    row[index[p]] -= 1
+            if row.any():
+                rows.append(row)
+        if not rows:
+            return []
+        _, s, vt = np.linalg.svd(np.array(rows))
+        rank = int((s > 1e-9).sum())
+        null = vt[rank:]  # rows spanning the null space
+        return [c for c in variables if protected(c)
+                and (null.shape[0] == 0 or np.abs(null[:, index[c]]).max() < 1e-9)]
+
+    def _audit(self, hidden: set[Cell], protected, hide_one) -> bool:
+        """Exact check: is any protected hidden cell determined by the relations taken together?
+        If so hide one more cell: one of its own relations' shown cells, or else the smallest shown
+        cell whose hiding leaves it undetermined."""
+        determined = self._determined(hidden, protected)
+        if not determined:
+            return False
+        c = determined[0]
+        for total, parts in self.relations:
+            if (c == total or c in parts) and hide_one(total, parts):
+                return True
+        shown = {x for total, parts in self.relations for x in [total, *parts]
+                 if x != EXTERNAL and x not in hidden and x[0] != "~"}
+        for candidate in sorted(shown, key=lambda x: (not (self.values[x] or 0) > 0, self.values[x] or 0, str(x))):
+            hidden.add(candidate)
+            if c not in self._determined(hidden, protected):
+                return True
+            hidden.discard(candidate)
+        if shown:  # no single cell frees it: hide them all (never happens on the catalog's tables)
+            hidden.update(shown)
+            return True
+        return False
+
+
+def _mask(df: pd.DataFrame, rows, columns: Iterable[str]) -> None:
+    cols = [c for c in columns if c in df]
+    if not cols or not len(rows):
+        return
+    for c in cols:
+        if not (pd.api.types.is_float_dtype(df[c]) or df[c].dtype == object):
+            if pd.api.types.is_bool_dtype(df[c]):
+                df[c] = df[c].astype(object)
+            else:
+                df[c] = df[c].astype("float64")
+    idx = df.index[list(rows)]
+    for c in cols:
+        df.loc[idx, c] = None if df[c].dtype == object else np.nan
+
+
+def _steps(df: pd.DataFrame, st: Steps, th: int) -> list[int]:
+    """Rows of a survival table that may be shown (positions), in time order."""
+    if df.empty or th <= 1:
+        return list(range(len(df)))
+    order = np.argsort(pd.to_numeric(df[st.time], errors="coerce").to_numpy(), kind="stable")
+    d = pd.to_numeric(df[st.events], errors="coerce").fillna(0).to_numpy()[order]
+    c = pd.to_numeric(df[st.censored], errors="coerce").fillna(0).to_numpy()[order]
+    r = pd.to_numeric(df[st.at_risk], errors="coerce").fillna(0).to_numpy()[order]
+
+    def ok(x: float) -> bool:
+        return x == 0 or x >= th
+
+    kept: list[int] = []
+    j = None
+    for k in range(len(order)):
+        if r[k] < th:
+            break
+        if j is None:
+            kept.append(k)
+            j = k
+            continue
+        spans = [(j + 1, k + 1), (j, k), (j + 1, k)]  # (j,k], [j,k), (j,k)
+        if all(ok(d[a:b].sum()) and ok(c[a:b].sum()) and ok(d[a:b].sum() + c[a:b].sum()) for a, b in spans):
+            kept.append(k)
+            j = k
+    return [int(order[k]) for k in kept]
+
+
+def apply(data, spec: Suppression | None, threshold: int | None = None) -> Result:
+    """The chart's data with small counts and what would reveal them masked (NaN), and how many."""
+    th = min_cell() if threshold is None else int(threshold)
+    if spec is None or not spec.tables or th <= 1:
+        return Result(data, th, 0, 0)
+    frames = {k: (v.copy() if isinstance(v, pd.DataFrame) else v) for k, v in _frames(data).items()}
+    masked = 0
+    # survival tables first: rows that may not be shown go entirely (their counts too)
+    for part, rule in spec.tables.items():
+        df = frames.get(part)
+        if rule.steps is not None and isinstance(df, pd.DataFrame) and not df.empty:
+            keep = set(_steps(df, rule.steps, th))
+            drop = [i for i in range(len(df)) if i not in keep]
+            st = rule.steps
+            cols = [st.at_risk, st.events, st.censored, *st.columns]
+            masked += sum(int(df[c].iloc[drop].notna().sum()) for c in cols if c in df)
+            _mask(df, drop, cols)
+    problem = _Problem(frames, spec, th)
+    hidden = problem.solve()
+    for part, rule in spec.tables.items():
+        df = frames.get(part)
+        if not isinstance(df, pd.DataFrame) or df.empty:
+            continue
+        hide: dict[str, list[int]] = {}
+        for (p, i, column) in (c for c in hidden if c[0] == part and len(c) == 3):
+            if problem.values.get((p, i, column)) is not None:
+                hide.setdefault(column, []).append(i)
+        n = len(df)
+
+        def is_hidden(i: int, column: str) -> bool:
+            return (part, i, column) in hidden and problem.values.get((part, i, column)) is not None
+
+        for rate in rule.rates:
+            rows = [i for i in range(n) if is_hidden(i, rate.numerator) or is_hidden(i, rate.denominator)]
+            for column in rate.columns:
+                hide.setdefault(column, []).extend(rows)
+        for derived in rule.derived:
+            rows = [i for i in range(n) if any(is_hidden(i, b) for b in derived.basis)]
+            for column in derived.columns:
+                hide.setdefault(column, []).extend(rows)
+        for column, rows in hide.items():
+            if column in df:
+                rows = sorted(set(rows))
+                masked += int(df[column].iloc[rows].notna().sum())
+                _mask(df, rows, [column])
+    for part, rule in spec.tables.items():  # caps last: they read the shown reference values
+        df = frames.get(part)
+        if rule.cap is None or not isinstance(df, pd.DataFrame) or df.empty:
+            continue
+        ref = frames.get(rule.cap.ref_part)
+        shown = pd.to_numeric(ref[rule.cap.ref_column], errors="coerce").dropna() if isinstance(ref, pd.DataFrame) and not ref.empty else pd.Series(dtype=float)
+        limit = float(shown.max()) if not shown.empty else -math.inf
+        beyond = np.flatnonzero(pd.to_numeric(df[rule.cap.column], errors="coerce").fillna(math.inf).to_numpy() > limit)
+        if len(beyond):
+            masked += int(df.iloc[beyond].notna().sum().sum())
+            _mask(df, beyond, list(df.columns))
+    out = frames[""] if isinstance(data, pd.DataFrame) else frames
+    return Result(out, th, masked, len(problem.primary))
+
+
+def verify(data, spec: Suppression) -> list[str]:
+    """The declared sums that do not hold on this (unsuppressed) data: a description that says a total
+    adds up when it does not would protect nothing. Empty when every relation holds."""
+    problem = _Problem(_frames(data), spec, 10**9)
+    wrong = []
+    for total, parts in problem.relations:
+        if total == EXTERNAL:
+            continue
+        t = problem.values.get(total)
+        values = [problem.values.get(p) for p in parts]
+        if t is None or any(v is None for v in values):
+            continue
+        remainder = [p for p in parts if p[0] == "~"]
+        s = sum(values)  # type: ignore[arg-type]
+        if remainder:
+            if any((problem.values[r] or 0) < 0 for r in remainder):
+                wrong.append(f"{total}: parts {parts} exceed the total")
+        elif abs(t - s) > 1e-6:
+            wrong.append(f"{total} = {t} but its parts {parts} add up to {s}")
+    return wrong
