@@ -189,6 +189,12 @@ def access_log() -> AccessLog:
 # --------------------------------------------------------------------------------------- demo mode
 
 
+def _server_address() -> str | None:
+    from streamlit import config as st_config
+
+    return st_config.get_option("server.address")
+
+
 def _is_loopback(address: object) -> bool:
     text = str(address or "").strip().strip("[]")
     if text == "localhost":
@@ -248,7 +254,7 @@ def demo_refusal() -> str | None:
     """Why demo mode may not serve this server and warehouse (None: it may)."""
     from dashboard import queries
 
-    address = st.get_option("server.address")
+    address = _server_address()
     if not _is_loopback(address):
         return "address"
     try:
@@ -337,7 +343,7 @@ def _refuse_demo(reason: str) -> None:
 
     st.title("Sign-in is not configured")
     if reason == "address":
-        address = st.get_option("server.address") or "every network interface"
+        address = _server_address() or "every network interface"
         st.error(
             f"This app is set to listen on **{address}**, but sign-in is not configured. Without sign-in it "
             "only runs as a demo on this computer (127.0.0.1), so it will not serve anything.", icon=":material/lock:")

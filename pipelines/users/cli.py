@@ -87,7 +87,7 @@ def _known_clinics(db) -> list[str] | None:
 
 def run_grant(args) -> int:
     from pipelines.errors import UsageError
-    from pipelines.users.audit import AccessLog, cli_actor
+    from pipelines.users.audit import cli_actor
     from pipelines.users.store import RolesStore, check_clinic_id
 
     clinics = [check_clinic_id(c) for c in args.clinics]
@@ -97,10 +97,8 @@ def run_grant(args) -> int:
         if unknown:
             raise UsageError(f"unknown clinic {', '.join(unknown)}: the warehouse has {', '.join(known) or 'no clinic'}")
     store = RolesStore.default(args.db)
-    actor = cli_actor()
     before = store.get(args.email)
-    grant = store.grant(args.email, args.role, clinics, by=actor)
-    AccessLog(store.folder).record("grant", actor, target=grant.email, role=grant.role, clinics=list(grant.clinics))
+    grant = store.grant(args.email, args.role, clinics, by=cli_actor())  # the store logs it
     change = "changed" if before else "granted"
     where = f" for {', '.join(grant.clinics)}" if grant.clinics else ""
     print(f"{change}: {grant.email} is {grant.role}{where}")
@@ -111,14 +109,13 @@ def run_grant(args) -> int:
 
 def run_revoke(args) -> int:
     from pipelines.errors import UsageError
-    from pipelines.users.audit import AccessLog, cli_actor
+    from pipelines.users.audit import cli_actor
     from pipelines.users.store import RolesStore
 
     store = RolesStore.default(args.db)
-    old = store.revoke(args.email)
+    old = store.revoke(args.email, by=cli_actor())  # the store logs it
     if old is None:
         raise UsageError(f"{args.email.strip().lower()} has no grant")
-    AccessLog(store.folder).record("revoke", cli_actor(), target=old.email, role=old.role, clinics=list(old.clinics))
     print(f"revoked: {old.email} ({old.role}) can no longer open the app")
     return 0
 

@@ -11,6 +11,7 @@ grant` would lock each other out. A JSON file replaced atomically (write a tempo
 rename) is always read whole and consistent; writers take an exclusive lock (`roles.lock`) for
 their read-modify-write. The folder is created mode 700 and the files mode 600.
 
+Every grant and revocation is also written to the access log (pipelines.users.audit).
 The app reads the file on every rerun, so a grant or revocation applies at the viewer's next click.
 A file that exists but cannot be read fails closed: nobody signs in until it is fixed.
 """
@@ -202,20 +203,28 @@ class RolesStore:
             raise UsageError("a clinic_manager needs at least one --clinic ID")
         if role != CLINIC_MANAGER and clinic_ids:
             raise UsageError(f"--clinic applies to clinic_manager only: {role} covers every clinic")
+        from pipelines.users.audit import AccessLog, cli_actor
+
+        by = by or cli_actor()
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         new = Grant(email, role, clinic_ids, now, by)
         with self._locked():
             grants = dict(self.grants())
             grants[email] = new
             self._write(grants)
+            AccessLog(self.folder).record("grant", by, target=email, role=role, clinics=list(clinic_ids))
         return new
 
-    def revoke(self, email: str) -> Grant | None:
+    def revoke(self, email: str, by: str = "") -> Grant | None:
         """Remove the grant of `email`; returns it (None when there was none)."""
+        from pipelines.users.audit import AccessLog, cli_actor
+
         email = normalise_email(email)
         with self._locked():
             grants = dict(self.grants())
             old = grants.pop(email, None)
             if old is not None:
                 self._write(grants)
+                AccessLog(self.folder).record("revoke", by or cli_actor(), target=email, role=old.role,
+                                              clinics=list(old.clinics))
         return old
