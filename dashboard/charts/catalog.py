@@ -19,15 +19,15 @@ from dataclasses import dataclass, field, replace
 
 import plotly.graph_objects as go
 
-from dashboard import labels, queries
-from dashboard.charts import boosters, capacity, outcomes, overview, quality, safety
+from dashboard import labels, plan_queries, queries
+from dashboard.charts import boosters, capacity, outcomes, overview, planning, quality, safety
 from dashboard.charts.base import ChartContext, ChartData, add_footnote
 from dashboard.filters import FilterOptions, Filters
 from dashboard.scope import Scope
 from dashboard import suppression as sup
 from dashboard.charts.suppression_rules import RULES
 
-PAGES = ("Overview", "Outcomes", "Safety", "Boosters", "Capacity", "Data quality")
+PAGES = ("Overview", "Outcomes", "Safety", "Boosters", "Capacity", "Planning", "Data quality")
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,8 @@ MEASURES = ("response", "remission", "induction_completion", "side_effect", "bp_
 OUTCOME_BREAKDOWNS = ("indication", "modality", "clinic", "maoi", "lamotrigine", "benzodiazepine", "opioid")
 VITALS = tuple(labels.VITALS)
 
+_PLAN = {"clinic_id": None, "scenario": None}  # the first clinic in scope, no change
+
 CATALOG: tuple[ChartSpec, ...] = (
     ChartSpec("overview.courses_by_month", "New courses by month", "Overview", _courses_month,
               overview.courses_by_month, "Courses and phases"),
@@ -191,6 +193,29 @@ CATALOG: tuple[ChartSpec, ...] = (
               "Chair utilization › Peak concurrent chairs"),
     ChartSpec("capacity.lost", "Capacity lost to no-shows and cancellations", "Capacity", queries.utilization,
               capacity.lost_capacity, "Chair utilization › Lost capacity"),
+    # Planning: the data is a plan of one clinic and scenario (dashboard.plan_queries), drawn with the plan's own
+    # weeks and clinic, not the filters' period (charts/planning.py, "for the chart catalog").
+    ChartSpec("planning.utilization_by_week", "Projected chair utilization by week", "Planning",
+              plan_queries.chart_plan, planning.for_catalog(planning.utilization_by_week),
+              "docs/planning.md › The schedule", defaults=_PLAN),
+    ChartSpec("planning.chairs", "How many chairs", "Planning", plan_queries.chart_plan,
+              planning.for_catalog(planning.chairs), "docs/planning.md › The fewest chairs", defaults=_PLAN),
+    ChartSpec("planning.weekday_hour", "When chairs will be busy (weekday x hour)", "Planning", plan_queries.chart_plan,
+              planning.for_catalog(planning.weekday_hour), "docs/planning.md › The schedule", defaults=_PLAN),
+    ChartSpec("planning.overflow", "Peak-hour overflow", "Planning", plan_queries.chart_plan,
+              planning.for_catalog(planning.overflow), "docs/planning.md › The schedule", defaults=_PLAN),
+    ChartSpec("planning.waits", "Wait for a first infusion", "Planning", plan_queries.chart_plan,
+              planning.for_catalog(planning.waits), "docs/planning.md › The schedule", defaults=_PLAN),
+    ChartSpec("planning.new_patients", "New patients per week", "Planning", plan_queries.chart_plan,
+              planning.for_catalog(planning.new_patients), "docs/planning.md › Demand: new patients per week",
+              defaults=_PLAN),
+    ChartSpec("planning.sessions", "Projected sessions per week", "Planning", plan_queries.chart_plan,
+              planning.for_catalog(planning.sessions),
+              "docs/planning.md › From new courses to sessions: the observed protocol", defaults=_PLAN),
+    ChartSpec("planning.scenario_comparison", "Scenarios compared", "Planning", plan_queries.chart_comparison,
+              planning.comparison_chart, "docs/planning.md › Scenarios",
+              defaults={"clinic_id": None, "scenarios": None, "column": "booked_utilization"},
+              options={"column": planning.COMPARED}),
     ChartSpec("quality.quarantine_reasons", "Why rows are in quarantine", "Data quality", _quarantine,
               quality.quarantine_reasons, "docs/loading.md › Row rules"),
 )

@@ -32,10 +32,11 @@ def _foot(text: str, section: str) -> str:
     return f"{text} Model: {PLANNING_DOCS} › {section}."
 
 
-def context(p) -> ChartContext:
+def context(p, clinic_name: str | None = None) -> ChartContext:
     """Period = the plan's weeks; selection = clinic and scenario (what every planning chart is about)."""
     end = p.start + dt.timedelta(weeks=p.horizon_weeks, days=-1)
-    return ChartContext(period=fmt.period(p.start, end), selection=f"clinic {p.clinic_id} · scenario {p.scenario.name}")
+    clinic = clinic_name or f"clinic {p.clinic_id}"
+    return ChartContext(period=fmt.period(p.start, end), selection=f"{clinic} · scenario {p.scenario.name}")
 
 
 def _capacity_text(p) -> str:
@@ -266,10 +267,7 @@ def scenario_comparison(projections: list, ctx: ChartContext | None = None, colu
         "new_courses": ("New patients", False),
     }
     label, is_rate = labels.get(column, (column.replace("_", " ").capitalize(), False))
-    if ctx is None:
-        first = projections[0] if projections else None
-        ctx = ChartContext(period=context(first).period if first else "no plan",
-                           selection=f"clinic {first.clinic_id}" if first else "no clinic")
+    ctx = ctx or comparison_context(projections)
     title = title_text(f"Scenarios compared: {label.lower()}", ctx)
     foot = _foot("Each line is one saved or edited scenario of the same clinic; every figure comes from the same "
                  "forecast and observed protocol.", "Scenarios")
@@ -298,3 +296,97 @@ def scenario_comparison(projections: list, ctx: ChartContext | None = None, colu
 def _band_trace(fig: go.Figure, x, low, high, name: str) -> None:
     fig.add_trace(go.Scatter(x=list(x) + list(x)[::-1], y=list(high) + list(low)[::-1], fill="toself",
                              fillcolor=INTERVAL_FILL, line=dict(width=0), name=name, hoverinfo="skip"))
+
+
+def comparison_context(projections: list, clinic_name: str | None = None) -> ChartContext:
+    """Period = the weeks of the longest plan compared; selection = the clinic."""
+    if not projections:
+        return ChartContext(period="no plan", selection=clinic_name or "no clinic")
+    longest = max(projections, key=lambda p: p.horizon_weeks)
+    return ChartContext(period=context(longest).period, selection=clinic_name or f"clinic {longest.clinic_id}")
+
+
+# ------------------------------------------------------------------------- for the chart catalog
+#
+# The catalog hands every builder the page's filter context (the sidebar's period and clinics). A plan is
+# about its own weeks, clinic and scenario, so the catalog's planning builders take the plan data of
+# dashboard.plan_queries ({"plan": Projection, "clinic_name": ...} or {"plans": [...], ...}) and draw it
+# with the plan's own context: the page, an export or a board pack get the same figure.
+
+
+def for_catalog(builder):
+    """A catalog builder (data, ctx) -> figure drawing `builder` with the plan's context."""
+    def build(data: dict, ctx: ChartContext | None = None) -> go.Figure:
+        p = data["plan"]
+        return builder(p, context(p, data.get("clinic_name")))
+
+    build.__name__ = builder.__name__
+    build.__qualname__ = f"for_catalog({builder.__name__})"
+    build.__doc__ = builder.__doc__
+    return build
+
+
+COMPARED = ("booked_utilization", "utilization", "sessions", "mean_wait_days", "overflow_chair_hours", "new_courses")
+
+
+def comparison_chart(data: dict, ctx: ChartContext | None = None, column: str = "booked_utilization") -> go.Figure:
+    """The catalog's scenario comparison: one weekly figure (`column`) of 2-4 plans of one clinic."""
+    plans = list(data.get("plans") or [])
+    return scenario_comparison(plans, comparison_context(plans, data.get("clinic_name")), column=column)
+
+
+def scenario_text(s, capacity: dict | None = None) -> str:
+    """What a scenario changes, in words ("9 chairs (now 8); open 07:00–20:00; no-shows 8%"); "no change"."""
+    parts = []
+    now = capacity or {}
+    if s.chairs is not None:
+        parts.append(f"{s.chairs} chairs" + (f" (now {now['chairs']})" if now.get("chairs") is not None else ""))
+    if s.opens_at is not None:
+        parts.append(f"open {s.opens_at}–{s.closes_at}")
+    if s.open_days is not None:
+        parts.append("days " + ", ".join(s.open_days))
+    if s.new_patients_per_week is not None:
+        parts.append(f"{fmt.number(s.new_patients_per_week)} new patients a week")
+    if s.demand_multiplier != 1.0:
+        parts.append(f"demand × {s.demand_multiplier:g}")
+    if s.no_show_rate is not None:
+        parts.append(f"no-shows {fmt.pct(s.no_show_rate, 1)}")
+    if s.chair_minutes is not None:
+        cm = s.chair_minutes
+        parts.append(f"{cm:g} chair minutes a session" if not isinstance(cm, dict) else
+                     "chair minutes " + ", ".join(f"{_MODALITY_SHORT.get(m, m)} {v:g}" for m, v in cm.items()))
+    return "; ".join(parts) or "no change"
+
+
+_MODALITY_SHORT = {"iv_ketamine": "IV", "im_ketamine": "IM", "esketamine_nasal": "esketamine"}
+
+
+def comparison_table(projections: list, names: list[str] | None = None) -> pd.DataFrame:
+    """Scenarios side by side as text, one row per measure (pipelines.plan.compare.compare_scenarios,
+    formatted: rates as percent, days and hours to one decimal, yes / no)."""
+    from pipelines.plan.compare import MEASURES, compare_scenarios
+
+    if not projections:
+        return pd.DataFrame()
+    raw = compare_scenarios(projections)
+    rates = {"no_show_rate", "utilization", "booked_utilization", "peak_week_booked_utilization",
+             "peak_week_utilization_upper", "target_utilization"}
+    counts = {"chairs", "recommended_chairs", "recommended_chairs_upper"}
+    keys = [key for key, _, _ in MEASURES]
+
+    def show(key: str, value) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if value is None or isinstance(value, str):
+            return value if isinstance(value, str) else ("none up to 60" if key.startswith("recommended") else fmt.MISSING)
+        if key in rates:
+            return fmt.pct(value, 1 if key == "no_show_rate" else 0)
+        if key in counts:
+            return fmt.count(value)
+        return fmt.number(value)
+
+    table = pd.DataFrame({column: [show(k, v) for k, v in zip(keys, raw[column], strict=True)] for column in raw.columns},
+                         index=raw.index)
+    if names:
+        table.columns = names[: len(table.columns)]
+    return table
