@@ -1,0 +1,475 @@
+"""The planning page (dashboard/app_pages/planning.py) through Streamlit's AppTest, and its data module
+(dashboard/plan_queries.py): on the sample, after changing inputs, from a link, on an empty warehouse,
+with a scope that excludes the clinic, with no or too little history, and saving / loading / comparing /
+deleting scenarios in a temporary scenarios folder. No timing asserts: laziness is checked by counting
+plans made."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import shutil
+
+import pandas as pd
+import pytest
+import streamlit as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
+from streamlit.testing.v1 import AppTest
+
+from dashboard import plan_queries as pq
+from dashboard.charts import catalog
+from dashboard.charts.base import is_empty
+from dashboard.filters import Filters
+from dashboard.scope import Scope
+from dashboard_testing import ROOT
+from pipelines import config
+from pipelines.load.loader import load_batch
+from pipelines.load.pseudonymize import Pseudonymizer
+from pipelines.plan.protocol import MODALITIES, WEEKDAYS
+from pipelines.plan.scenario import Scenario, save_scenario
+
+APP = str(ROOT / "streamlit_app.py")
+PAGE = "dashboard/app_pages/planning.py"
+TIMEOUT = 240
+ON_SCREEN = "\u0000on screen"  # the page's compare option for the scenario on screen
+
+
+# ----------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def scenarios_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "scenarios"
+    monkeypatch.setenv("CLINIC_ANALYTICS_SCENARIOS", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def short_db(tmp_path_factory):
+    """The sample's clinics plus TUL (a clinic with no session), and only the sessions from 1 Feb 2026:
+    about 17 complete weeks of history after the first 4 (too little for a season), none for TUL."""
+    batch = tmp_path_factory.mktemp("short-history-batch")
+    clinics = (config.SAMPLE_DIR / "clinics.csv").read_text()
+    clinics = clinics.rstrip("\n") + '\nTUL,Tulsa Ketamine Clinic,America/Chicago,3,08:00,17:00,"Mon,Tue,Wed,Thu,Fri",2025-01-01\n'
+    (batch / "clinics.csv").write_text(clinics)
+    shutil.copyfile(config.SAMPLE_DIR / "patients.csv.gz", batch / "patients.csv.gz")
+    sessions = pd.read_csv(config.SAMPLE_DIR / "sessions.csv.gz", dtype=str, keep_default_na=False)
+    sessions = sessions[sessions["scheduled_start"] >= "2026-02-01"]
+    with gzip.open(batch / "sessions.csv.gz", "wt", newline="") as out:
+        sessions.to_csv(out, index=False)
+    pointer = tmp_path_factory.mktemp("dashboard-short") / "clinic_analytics.duckdb"
+    load_batch(batch, db=pointer, pseudonymizer=Pseudonymizer(b"k" * 32))
+    return pointer
+
+
+def _sign_in(monkeypatch, role: str, clinics: tuple[str, ...] = ()) -> None:
+    """Stand in for the sign-in gate (dashboard.auth.gate): a signed-in viewer with this role."""
+    from dashboard import auth
+
+    def gate(network):
+        viewer = auth.Viewer("planner@example.org", role, clinics)
+        st.session_state[auth.K_VIEWER] = viewer
+        return viewer
+
+    monkeypatch.setattr(auth, "gate", gate)
+    monkeypatch.setattr(auth, "sidebar_account", lambda viewer: None)
+
+
+def _open(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    return at.switch_page(PAGE).run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [x.value for x in (*at.info, *at.warning, *at.success)]
+    return " ".join(str(p) for p in parts).replace("\\", "")
+
+
+def _param(at: AppTest, key: str):
+    value = at.query_params.get(key)
+    return value[-1] if isinstance(value, list) and value else value
+
+
+def _plan_charts(at: AppTest) -> list[str]:
+    import json
+
+    titles = []
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        titles.append(spec["layout"]["meta"]["title"])
+    return titles
+
+
+# ------------------------------------------------------------------------------------ the page
+
+
+def test_the_page_renders_on_the_sample(sample_db, use_db, scenarios_dir):
+    use_db(sample_db)
+    at = _open()
+    _ok(at)
+    assert at.title[0].value == "Planning"
+    assert set(at.selectbox(key="pl_clinic").options) == {
+        "Denver Interventional Psychiatry", "Infusion Clinic, New York", "Oklahoma City Mood & Wellness"}
+    metrics = _metrics(at)
+    for label in ("Fewest chairs for 80%", "Peak week, booked", "Utilization", "Wait for a first infusion",
+                  "Peak-hour overflow"):
+        assert label in metrics
+    assert metrics["Fewest chairs for 80%"].isdigit()
+    titles = _plan_charts(at)
+    assert len(titles) == 7
+    assert all("6 Jul – 4 Oct 2026" in t for t in titles), titles  # the plan's 13 weeks, not the sidebar period
+    assert "Scenario “current”" in _text(at) and "no change" in _text(at)
+    assert any("Induction rules kept" in s.value for s in at.success)
+    assert _param(at, "plan_clinic") == "DEN"  # the first clinic by name, in the URL
+    assert _param(at, "start") == "2026-04-01"  # the sidebar's filters stay in the URL beside it
+
+
+def test_changing_inputs_plans_the_scenario_and_puts_it_in_the_url(sample_db, use_db, scenarios_dir):
+    use_db(sample_db)
+    at = _open()
+    before = _metrics(at)
+    at.number_input(key="pl_chairs").set_value(8)
+    at.number_input(key="pl_noshow").set_value(10.0)
+    at.multiselect(key="pl_days").set_value(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat"])
+    at.number_input(key="pl_min_iv_ketamine").set_value(100.0)
+    at.slider(key="pl_target").set_value(75)
+    _button(at, "Plan this scenario").click().run()
+    _ok(at)
+    text = _text(at)
+    assert "Scenario “what-if”" in text and "8 chairs (now 4)" in text and "no-shows 10.0%" in text
+    after = _metrics(at)
+    assert "Fewest chairs for 75%" in after
+    assert after["Peak week, booked"] != before["Peak week, booked"]
+    assert _param(at, "plan_chairs") == "8"
+    assert _param(at, "plan_noshow") == "0.1"
+    assert _param(at, "plan_days") == "Mon,Tue,Wed,Thu,Fri,Sat"
+    assert _param(at, "plan_minutes") == "iv_ketamine=100"
+    assert _param(at, "plan_target") == "0.75"
+    assert _param(at, "plan_hours") is None  # unchanged hours are not written
+
+    # the clinic: a new clinic starts from no change, with its own capacity in the form
+    at.selectbox(key="pl_clinic").set_value("OKC").run()
+    _ok(at)
+    assert _param(at, "plan_clinic") == "OKC" and _param(at, "plan_chairs") is None
+    assert at.number_input(key="pl_chairs").value == 8  # OKC has 8 chairs now
+    assert at.multiselect(key="pl_days").value == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+
+    at.number_input(key="pl_chairs").set_value(10)
+    _button(at, "Plan this scenario").click().run()
+    assert _param(at, "plan_chairs") == "10"
+    _button(at, "Back to no change").click().run()
+    _ok(at)
+    assert _param(at, "plan_chairs") is None and "no change" in _text(at)
+    assert at.number_input(key="pl_chairs").value == 8
+
+
+def test_a_form_that_cannot_be_planned_is_explained(sample_db, use_db, scenarios_dir):
+    use_db(sample_db)
+    at = _open()
+    at.time_input(key="pl_opens").set_value(dt.time(18, 0))
+    at.time_input(key="pl_closes").set_value(dt.time(8, 0))
+    _button(at, "Plan this scenario").click().run()
+    _ok(at)
+    assert any("Not planned" in w.value and "open before it closes" in w.value for w in at.warning)
+    assert "no change" in _text(at)  # the plan on screen is still the previous one
+    at.time_input(key="pl_opens").set_value(dt.time(8, 0))
+    at.time_input(key="pl_closes").set_value(dt.time(18, 0))
+    at.multiselect(key="pl_days").set_value([])
+    _button(at, "Plan this scenario").click().run()
+    _ok(at)
+    assert any("at least one open day" in w.value for w in at.warning)
+
+
+def test_a_link_restores_the_scenario_and_bad_values_are_explained(sample_db, use_db, scenarios_dir):
+    use_db(sample_db)
+    at = _open({"plan_clinic": ["OKC"], "plan_chairs": ["9"], "plan_hours": ["07:00-20:00"], "plan_new": ["40"],
+                "plan_weeks": ["8"], "plan_name": ["From a link"]})
+    _ok(at)
+    assert at.selectbox(key="pl_clinic").value == "OKC"
+    assert at.number_input(key="pl_chairs").value == 9
+    assert at.time_input(key="pl_closes").value == dt.time(20, 0)
+    assert at.number_input(key="pl_new").value == 40.0
+    assert at.number_input(key="pl_weeks").value == 8
+    text = _text(at)
+    assert "Scenario “From a link”" in text and "9 chairs (now 8)" in text and "8 weeks" in text
+    assert all("6 Jul – 30 Aug 2026" in t for t in _plan_charts(at))
+
+    bad = _open({"plan_clinic": ["NOPE"], "plan_chairs": ["500"], "plan_days": ["Funday"], "plan_noshow": ["nan"],
+                 "plan_hours": ["19:00-07:00"], "plan_name": ["[x](https://example.invalid)"], "plan_new": ["1e999"]})
+    _ok(bad)
+    warnings = " ".join(w.value for w in bad.warning).replace("\\", "")
+    for fragment in ("plan_clinic='NOPE'", "plan_chairs='500'", "Funday", "plan_noshow='nan'", "plan_hours",
+                     "plan_new"):
+        assert fragment in warnings, fragment
+    assert "no change" in _text(bad) or "Scenario “[x]" in _text(bad)
+    assert all(m.value.count("](https") == 0 for m in bad.markdown)  # a name from a link is never a link
+    assert bad.number_input(key="pl_chairs").value == 4  # DEN's chairs: the bad value was dropped
+
+
+def test_the_page_on_an_empty_warehouse(empty_db, use_db, scenarios_dir):
+    use_db(empty_db)
+    at = _open()
+    _ok(at)
+    assert any("loaded yet" in i.value for i in at.info)
+
+
+def test_the_page_with_clinics_but_no_sessions(clinics_only_db, use_db, scenarios_dir):
+    use_db(clinics_only_db)
+    at = _open({"plan_clinic": ["OKC"]})
+    _ok(at)
+    assert any("No treatment sessions are loaded yet" in i.value for i in at.info)
+
+
+def test_a_scope_that_excludes_the_clinic(sample_db, use_db, scenarios_dir, monkeypatch):
+    use_db(sample_db)
+    save_scenario(Scenario(name="OKC secret", clinic_id="OKC", chairs=12))
+    save_scenario(Scenario(name="NYC nine", clinic_id="NYC", chairs=9))
+    _sign_in(monkeypatch, "clinic_manager", ("NYC",))
+    at = _open({"plan_clinic": ["OKC"], "plan_chairs": ["12"]})
+    _ok(at)
+    assert at.selectbox(key="pl_clinic").options == ["Infusion Clinic, New York"]
+    assert at.selectbox(key="pl_clinic").value == "NYC"
+    assert any("not a clinic you can plan" in w.value for w in at.warning)
+    assert _param(at, "plan_clinic") == "NYC"
+    assert at.selectbox(key="pl_pick").options == ["NYC nine"]  # another clinic's scenarios are not even listed
+    assert "OKC secret" not in _text(at) and "Oklahoma" not in _text(at)
+
+
+def test_no_history_and_too_little_history_are_explained(short_db, use_db, scenarios_dir, monkeypatch):
+    use_db(short_db)
+    _sign_in(monkeypatch, "medical_director")
+    at = _open({"plan_clinic": ["TUL"]})
+    _ok(at)
+    assert any("no complete week of history" in i.value and "new patients per week" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+    at.number_input(key="pl_new").set_value(12.0)
+    _button(at, "Plan this scenario").click().run()
+    _ok(at)
+    assert len(_plan_charts(at)) == 7 and "12.0 new patients a week" in _text(at)
+
+    at.selectbox(key="pl_clinic").set_value("OKC").run()
+    _ok(at)
+    assert any("complete weeks of history to forecast from" in w.value for w in at.warning)
+    assert len(_plan_charts(at)) == 7
+
+
+def test_save_load_compare_and_delete_scenarios(sample_db, use_db, scenarios_dir):
+    use_db(sample_db)
+    at = _open({"plan_clinic": ["OKC"]})
+    assert at.caption and any("No saved scenario" in c.value for c in at.caption)
+    # a change, saved
+    at.number_input(key="pl_chairs").set_value(6)
+    _button(at, "Plan this scenario").click().run()
+    at.text_input(key="pl_save_name").set_value("Six chairs")
+    at.text_input(key="pl_save_note").set_value("if two chairs go to the new site")
+    _button(at, "Save the scenario on screen").click().run()
+    _ok(at)
+    assert (scenarios_dir / "six-chairs.json").exists()
+    assert any("Saved “Six chairs”" in s.value for s in at.success)
+    assert "Scenario “Six chairs”" in _text(at) and _param(at, "plan_name") == "Six chairs"
+    # a second one
+    at.time_input(key="pl_closes").set_value(dt.time(21, 0))
+    _button(at, "Plan this scenario").click().run()
+    assert "Scenario “Six chairs (edited)”" in _text(at)
+    at.text_input(key="pl_save_name").set_value("Late close")
+    _button(at, "Save the scenario on screen").click().run()
+    _ok(at)
+    assert at.selectbox(key="pl_pick").options == ["Late close", "Six chairs"]
+    # load the first again
+    _button(at, "Back to no change").click().run()
+    at.selectbox(key="pl_pick").set_value("Six chairs").run()
+    at.button(key="pl_load").click().run()
+    _ok(at)
+    assert "Scenario “Six chairs”" in _text(at) and at.number_input(key="pl_chairs").value == 6
+    assert at.time_input(key="pl_closes").value == dt.time(19, 0)
+    # compare three: on screen + two saved
+    at.multiselect(key="pl_compare").set_value([ON_SCREEN, "Six chairs", "Late close"]).run()
+    _ok(at)
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["Six chairs", "Six chairs (2)", "Late close"]
+    assert table.loc["Chairs", "Late close"] == "6" and table.loc["Opening hours", "Late close"] == "07:00-21:00"
+    compared = [t for t in _plan_charts(at) if t.startswith("Scenarios compared")]
+    assert compared == ["Scenarios compared: booked utilization, 6 Jul – 4 Oct 2026"]
+    at.selectbox(key="pl_compare_column").set_value("mean_wait_days").run()
+    _ok(at)
+    assert any(t.startswith("Scenarios compared: mean wait") for t in _plan_charts(at))
+    # a name taken by another clinic is refused
+    at.selectbox(key="pl_clinic").set_value("NYC").run()
+    at.text_input(key="pl_save_name").set_value("six CHAIRS")
+    _button(at, "Save the scenario on screen").click().run()
+    assert any("Not saved" in w.value and "already uses the name" in w.value for w in at.warning)
+    # delete
+    at.selectbox(key="pl_clinic").set_value("OKC").run()
+    at.selectbox(key="pl_pick").set_value("Late close").run()
+    at.button(key="pl_delete").click().run()
+    _ok(at)
+    assert not (scenarios_dir / "late-close.json").exists() and (scenarios_dir / "six-chairs.json").exists()
+    assert at.selectbox(key="pl_pick").options == ["Six chairs"]
+
+
+def test_a_plan_is_made_once_and_not_on_unrelated_reruns(sample_db, use_db, scenarios_dir, monkeypatch):
+    from pipelines.plan import engine
+
+    made = []
+    real = engine.plan_scenarios
+
+    def counting(clinic_id, scenarios, **kwargs):
+        made.append((clinic_id, len(scenarios)))
+        return real(clinic_id, scenarios, **kwargs)
+
+    monkeypatch.setattr(engine, "plan_scenarios", counting)
+    pq._plans.clear()
+    use_db(sample_db)
+    at = _open({"plan_clinic": ["NYC"]})
+    _ok(at)
+    assert made == [("NYC", 1)]  # seven charts and five cards from one plan
+    at.multiselect(key="f_modalities").set_value(["iv_ketamine"]).run()  # the sidebar: no new plan
+    at.selectbox(key="f_preset").set_value("Last 12 months").run()
+    _ok(at)
+    assert made == [("NYC", 1)]
+    at.number_input(key="pl_chairs").set_value(9)  # in a form: nothing runs until it is submitted
+    _button(at, "Plan this scenario").click().run()
+    assert made == [("NYC", 1), ("NYC", 1)]
+    _button(at, "Back to no change").click().run()  # back to a plan already made
+    assert len(made) == 2
+
+
+# ------------------------------------------------------------------------------ the data module
+
+
+def test_plan_queries_refuse_clinics_outside_the_scope(sample_db, use_db, scenarios_dir):
+    use_db(sample_db)
+    nyc = Scope.for_clinics(["NYC"])
+    with pytest.raises(pq.PlanUnavailable, match="not one you can plan"):
+        pq.plan(nyc, "OKC")
+    with pytest.raises(pq.PlanUnavailable):
+        pq.save(nyc, "OKC", Scenario(name="x", chairs=3))
+    save_scenario(Scenario(name="Theirs", clinic_id="OKC", chairs=3))
+    with pytest.raises(pq.PlanUnavailable):
+        pq.delete(nyc, "OKC", "Theirs")
+    with pytest.raises(pq.PlanUnavailable, match="not a saved scenario of this clinic"):
+        pq.delete(nyc, "NYC", "Theirs")
+    assert (scenarios_dir / "theirs.json").exists()
+    assert pq.saved_scenarios(nyc).scenarios == []
+    assert [s.name for s in pq.saved_scenarios(Scope.everything()).scenarios] == ["Theirs"]
+    assert set(pq.plannable_clinics(nyc)) == {"NYC"}
+    assert pq.current_capacity(nyc, "OKC") is None
+    assert pq.current_capacity(nyc, "NYC")["chairs"] == 8
+    assert pq.plan(nyc, "NYC").clinic_id == "NYC"
+
+
+def test_unreadable_scenario_files_are_skipped_not_fatal(sample_db, use_db, scenarios_dir):
+    use_db(sample_db)
+    scenarios_dir.mkdir(parents=True)
+    (scenarios_dir / "broken.json").write_text("{not json")
+    (scenarios_dir / "typo.json").write_text('{"name": "typo", "chiars": 3}')
+    save_scenario(Scenario(name="Fine", clinic_id="DEN", chairs=5))
+    everything = pq.saved_scenarios(Scope.everything(), "DEN")
+    assert [s.name for s in everything.scenarios] == ["Fine"] and everything.unreadable == 2
+    assert pq.saved_scenarios(Scope.for_clinics(["DEN"]), "DEN").unreadable == 0  # not told to a scoped viewer
+    with pytest.raises(pq.PlanUnavailable, match="already uses the name"):
+        pq.save(Scope.everything(), "DEN", Scenario(name="Broken", chairs=5))
+
+
+def test_planning_charts_in_the_catalog(sample_db, use_db, scenarios_dir):
+    use_db(sample_db)
+    specs = catalog.for_page("Planning")
+    assert {s.id for s in specs} >= {"planning.utilization_by_week", "planning.weekday_hour", "planning.overflow",
+                                      "planning.waits", "planning.chairs", "planning.scenario_comparison"}
+    ctx = catalog.context(Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30)), pq_options())
+    nyc = Scope.for_clinics(["NYC"])
+    for spec in specs:
+        fig = spec.render(nyc, Filters(), ctx)  # the first clinic in scope, no change
+        meta = fig.layout.meta
+        assert "Jul" in meta["title"] and "2026" in meta["title"], spec.id  # the plan's weeks, not the filters'
+        assert "Infusion Clinic, New York" in meta["subtitle"], spec.id
+        assert "docs/planning.md" in meta["footnote"], spec.id
+        assert "Oklahoma" not in fig.to_json() and "Denver" not in fig.to_json(), spec.id
+        if spec.id != "planning.overflow":
+            assert not is_empty(fig), spec.id
+        with pytest.raises(pq.PlanUnavailable):
+            spec.data(nyc, Filters(clinics=("OKC",)))  # a clinic outside the scope selects nothing
+    comparison = catalog.get("planning.scenario_comparison")
+    two = (Scenario(name="now"), Scenario(name="nine", chairs=9))
+    fig = comparison.render(nyc, Filters(), ctx, scenarios=two, column="sessions")
+    assert [t.name for t in fig.data] == ["now", "nine"] and "compared: sessions" in fig.layout.meta["title"]
+
+
+def pq_options():
+    from dashboard.filters import FilterOptions
+
+    return FilterOptions(clinics={"NYC": "Infusion Clinic, New York"})
+
+
+# -------------------------------------------------------------------------- the URL form (pure)
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(hs.data())
+def test_a_scenario_survives_the_url_round_trip(data):
+    s = data.draw(_scenario_strategy())
+    params = {k: [v] for k, v in pq.scenario_to_url("OKC", s).items()}
+    clinic, back, messages = pq.scenario_from_url(params, {"OKC": "Oklahoma City"})
+    assert messages == [] and clinic == "OKC"
+    assert back.to_json() == s.to_json()
+
+
+def _scenario_strategy():
+    times = [f"{h:02d}:{m:02d}" for h in range(5, 23) for m in (0, 30)]
+    hours = hs.one_of(hs.none(), hs.lists(hs.sampled_from(times), min_size=2, max_size=2, unique=True).map(sorted))
+    days = hs.lists(hs.sampled_from(WEEKDAYS), min_size=1, unique=True).map(lambda ds: tuple(d for d in WEEKDAYS
+                                                                                              if d in ds))
+    minutes = hs.one_of(hs.none(), hs.integers(5, 720).map(float),
+                        hs.dictionaries(hs.sampled_from(MODALITIES), hs.integers(5, 720).map(float), min_size=1))
+    names = hs.one_of(hs.just(pq.BASELINE_NAME),
+                      hs.text(hs.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
+                      .map(str.strip).filter(bool))
+
+    @hs.composite
+    def build(draw):
+        window = draw(hours)
+        return Scenario(
+            name=draw(names),
+            horizon_weeks=draw(hs.integers(1, 52)),
+            chairs=draw(hs.one_of(hs.none(), hs.integers(1, 60))),
+            opens_at=window[0] if window else None,
+            closes_at=window[1] if window else None,
+            open_days=draw(hs.one_of(hs.none(), days)),
+            new_patients_per_week=draw(hs.one_of(hs.none(), hs.floats(0, 500, allow_nan=False))),
+            demand_multiplier=draw(hs.floats(0, 10, allow_nan=False)),
+            no_show_rate=draw(hs.one_of(hs.none(), hs.floats(0, 0.89, allow_nan=False))),
+            chair_minutes=draw(minutes),
+            target_utilization=draw(hs.floats(0.01, 1, allow_nan=False)),
+        )
+
+    return build()
+
+
+def test_any_link_gives_a_valid_scenario_and_never_raises():
+    @settings(max_examples=200)
+    @given(hs.dictionaries(hs.sampled_from([pq.URL_CLINIC, *pq.URL_FIELDS, "other"]),
+                           hs.lists(hs.text(max_size=200), min_size=1, max_size=3)))
+    def check(params):
+        clinic, s, messages = pq.scenario_from_url(params, {"OKC": "Oklahoma City"})
+        assert clinic in (None, "OKC")
+        Scenario.from_json(s.to_json())  # valid
+        assert all(isinstance(m, str) and len(m) < 400 for m in messages)
+
+    check()
