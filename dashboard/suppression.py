@@ -111,6 +111,7 @@ class GroupSum:
     total: str | None = None  # a column of the same rows holding the group's total
     total_ref: TotalRef | None = None  # or a row of another part; neither: published elsewhere
     exclude: tuple[tuple[str, tuple], ...] = ()  # rows left out of the relation: (column, values)
+    only: tuple[tuple[str, tuple], ...] = ()  # or the only rows in it: (column, values)
 
 
 @dataclass(frozen=True)
@@ -215,11 +216,13 @@ def _frames(data) -> dict[str, pd.DataFrame]:
     return dict(data)
 
 
-def _groups(df: pd.DataFrame, by: tuple[str, ...], exclude: tuple = ()) -> list[list[int]]:
+def _groups(df: pd.DataFrame, by: tuple[str, ...], exclude: tuple = (), only: tuple = ()) -> list[list[int]]:
     keep = np.ones(len(df), dtype=bool)
     for column, values in exclude:
         if column in df:
             keep &= ~df[column].isin(list(values)).to_numpy()
+    for column, values in only:
+        keep &= df[column].isin(list(values)).to_numpy() if column in df else False
     positions = np.flatnonzero(keep)
     if not by:
         return [list(positions)] if len(positions) else []
@@ -304,7 +307,7 @@ class _Problem:
                     rest = None if va is None or vb is None else va - vb
                     self.relations.append((a, [b, self._remainder(rest)]))
         for gs in rule.group_sums:
-            for rows in _groups(df, gs.by, gs.exclude):
+            for rows in _groups(df, gs.by, gs.exclude, gs.only):
                 parts = [c for c in (self._cell(part, i, gs.column) for i in rows) if c is not None]
                 if not parts:
                     continue
@@ -375,12 +378,55 @@ class _Problem:
                 return hidden
         raise RuntimeError("suppression did not converge")  # pragma: no cover
 
-    def _determined(self, hidden: set[Cell], protected) -> list[Cell]:
-        """Protected hidden cells that the relations, taken together, pin down (exact in rank)."""
-        variables = sorted(hidden, key=str)
+    def _components(self, hidden: set[Cell]) -> list[tuple[list[Cell], list[int]]]:
+        """Hidden cells split into groups linked by relations: (cells, relation indexes) per group."""
+        parent: dict[Cell, Cell] = {c: c for c in hidden}
+
+        def find(c: Cell) -> Cell:
+            while parent[c] != c:
+                parent[c] = parent[parent[c]]
+                c = parent[c]
+            return c
+
+        touching: list[list[Cell]] = []
+        for k, (total, parts) in enumerate(self.relations):
+            if k in self._free:
+                touching.append([])
+                continue
+            cells = [x for x in (total, *parts) if x != EXTERNAL and x in parent]
+            touching.append(cells)
+            for x in cells[1:]:
+                a, b = find(cells[0]), find(x)
+                if a != b:
+                    parent[a] = b
+        groups: dict[Cell, tuple[list[Cell], list[int]]] = {}
+        for c in hidden:
+            groups.setdefault(find(c), ([], []))[0].append(c)
+        for k, cells in enumerate(touching):
+            if cells:
+                groups[find(cells[0])][1].append(k)
+        return list(groups.values())
+
+    @property
+    def _free(self) -> set[int]:
+        """Relations that pin nothing down: they hold an unshown remainder that is not small and
+        appears in no other relation (e.g. the complement of a rate with a large complement)."""
+        if getattr(self, "_free_cache", None) is None:
+            seen: dict[Cell, int] = {}
+            for total, parts in self.relations:
+                for x in (total, *parts):
+                    if x != EXTERNAL and x[0] == "~":
+                        seen[x] = seen.get(x, 0) + 1
+            self._free_cache = {k for k, (total, parts) in enumerate(self.relations)
+                                if any(x[0] == "~" and seen[x] == 1 and not self.small(x) for x in parts)}
+        return self._free_cache
+
+    def _determined_in(self, cells: list[Cell], relation_ids: list[int], hidden: set[Cell], protected) -> list[Cell]:
+        variables = sorted(cells, key=str)
         index = {c: k for k, c in enumerate(variables)}
         rows = []
-        for total, parts in self.relations:
+        for k in relation_ids:
+            total, parts = self.relations[k]
             row = np.zeros(len(variables))
             if total != EXTERNAL and total in index:
                 row[index[total]] += 1
@@ -391,29 +437,47 @@ class _Problem:
                 rows.append(row)
         if not rows:
             return []
-        _, s, vt = np.linalg.svd(np.array(rows))
-        rank = int((s > 1e-9).sum())
+        _, sv, vt = np.linalg.svd(np.array(rows))
+        rank = int((sv > 1e-9).sum())
         null = vt[rank:]  # rows spanning the null space
         return [c for c in variables if protected(c)
                 and (null.shape[0] == 0 or np.abs(null[:, index[c]]).max() < 1e-9)]
 
+    def _determined(self, hidden: set[Cell], protected) -> list[Cell]:
+        """Protected hidden cells that the relations, taken together, pin down (exact in rank)."""
+        out: list[Cell] = []
+        for cells, relation_ids in self._components(hidden):
+            if any(protected(c) for c in cells):
+                out += self._determined_in(cells, relation_ids, hidden, protected)
+        return out
+
     def _audit(self, hidden: set[Cell], protected, hide_one) -> bool:
         """Exact check: is any protected hidden cell determined by the relations taken together?
-        If so hide one more cell: one of its own relations' shown cells, or else the smallest shown
-        cell whose hiding leaves it undetermined."""
+        If so hide more: for each such cell one shown cell of its own relations, or else the smallest
+        shown cell whose hiding leaves it undetermined."""
         determined = self._determined(hidden, protected)
         if not determined:
             return False
-        c = determined[0]
-        for total, parts in self.relations:
-            if (c == total or c in parts) and hide_one(total, parts):
-                return True
-        shown = {x for total, parts in self.relations for x in [total, *parts]
+        changed = False
+        stuck = []
+        for c in determined:
+            if any((c == total or c in parts) and hide_one(total, parts) for total, parts in self.relations):
+                changed = True
+            else:
+                stuck.append(c)
+        if changed:
+            return True
+        c = stuck[0]
+        component = next(ids for cells, ids in self._components(hidden) if c in cells)
+        shown = {x for k in component for x in [self.relations[k][0], *self.relations[k][1]]
                  if x != EXTERNAL and x not in hidden and x[0] != "~"}
         for candidate in sorted(shown, key=lambda x: (not (self.values[x] or 0) > 0, self.values[x] or 0, str(x))):
             hidden.add(candidate)
-            if c not in self._determined(hidden, protected):
-                return True
+            for cells, relation_ids in self._components(hidden):
+                if c in cells:
+                    if c not in self._determined_in(cells, relation_ids, hidden, protected):
+                        return True
+                    break
             hidden.discard(candidate)
         if shown:  # no single cell frees it: hide them all (never happens on the catalog's tables)
             hidden.update(shown)

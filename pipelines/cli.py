@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "pipelines.generate.cli",
     "pipelines.metrics.cli",
     "pipelines.plan.cli",
+    "pipelines.boardpack.cli",
     "pipelines.users.cli",
 ]
 

@@ -52,6 +52,7 @@ def time_to_first_booster(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         "Kaplan-Meier over courses that completed induction in the period (course start in the period); a course "
         "without a booster is censored at the data's end. Band: Greenwood 95% interval (log-log).",
         "Boosters › Time to first booster (Kaplan-Meier)")
+    masked = not df.empty and df["booster_probability"].isna().any()
     if not df.empty and df["at_risk"].notna().any():  # suppression masks days: the curve joins the days shown
         df = df[df["booster_probability"].notna()]
     elif not df.empty and df["days"].notna().any():
@@ -76,7 +77,7 @@ def time_to_first_booster(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                              name="Had a first booster", customdata=text, hovertemplate="%{customdata}<extra></extra>"))
     for day in (30, 60, 90):
         before = data[data["days"] <= day]
-        if not before.empty and data["days"].max() >= day:
+        if not before.empty and data["days"].max() >= day and not masked:  # masked: only shown days are exact
             p = float(before["booster_probability"].iloc[-1])
             fig.add_annotation(x=day, y=p, text=f"day {day}: {fmt.pct(p)}", showarrow=True, arrowhead=0, ax=24, ay=-24,
                                font=dict(size=10, color=theme.MUTED), arrowcolor=theme.MUTED)

@@ -96,11 +96,12 @@ SIDE_EFFECTS_BY_SEVERITY = Suppression.parts(
     ),
     overall=_SE_OVERALL,
 )
-# by dose band or session number: the groups of one effect add up to the effect (Safety)
+# by dose band or session number: the groups of one effect add up to the effect (Safety); treated
+# sessions are one figure per group, repeated for every effect: the "any" rows list every group
 SIDE_EFFECTS_BY_GROUP = Suppression.table(
     counts=("sessions", "treated_sessions"), rates=(_SE_RATE,),
     same=(Same("treated_sessions", ("group_value",)),),
-    group_sums=(GroupSum("sessions", ("effect",)), GroupSum("treated_sessions", ("effect",))),
+    group_sums=(GroupSum("sessions", ("effect",)), GroupSum("treated_sessions", only=(("effect", ("any",)),))),
 )
 INTERVENTIONS = Suppression.table(counts=("sessions", "treated_sessions"),
                                   rates=(Rate(("rate",), "sessions", "treated_sessions"),),

@@ -1,0 +1,467 @@
+"""The key figures of a chart in words, from the chart's (suppressed) data rows: never recomputed.
+
+    sentences("outcomes.rates_by_instrument", data) ->
+        ["PHQ-9: response 57% (54–61%, n=828), remission 28% (25–31%, n=828)", ...]
+
+Every number comes from a row the macro returned; a figure that suppression hides reads "not shown".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from dashboard import format as fmt
+from dashboard import labels
+
+HIDDEN = "not shown"
+MAX_LINES = 6
+
+
+def _t(text: str) -> str:
+    return text.replace(fmt.MISSING, HIDDEN)
+
+
+def _known(v: object) -> bool:
+    return v is not None and not pd.isna(v)
+
+
+def _rate(r: pd.Series, rate: str, low: str, high: str, n: str) -> str:
+    if not _known(r.get(rate)):
+        return HIDDEN + (f" (n={fmt.count(r[n])})" if _known(r.get(n)) else "")
+    return fmt.pct_ci(r[rate], r.get(low), r.get(high), r[n])
+
+
+def _frame(data, part: str | None = None) -> pd.DataFrame:
+    if isinstance(data, dict):
+        df = data.get(part or "", pd.DataFrame())
+    else:
+        df = data
+    return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
+
+
+def _instrument_sort(df: pd.DataFrame) -> pd.DataFrame:
+    order = {c: i for i, c in enumerate(labels.INSTRUMENT_ORDER)}
+    return df.assign(_o=df["instrument"].map(order).fillna(99)).sort_values("_o")
+
+
+def _more(lines: list[str], total: int, noun: str) -> list[str]:
+    if total > len(lines):
+        lines.append(f"… and {total - len(lines)} more {noun} (see the chart)")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------- outcomes
+
+
+def courses_by_month(df, opts):
+    df = _frame(df)
+    df = df[df["courses"].fillna(1) > 0].sort_values("group_value") if not df.empty else df
+    lines = []
+    for _, r in df.head(MAX_LINES).iterrows():
+        month = pd.to_datetime(str(r["group_value"])[:7] + "-01", errors="coerce")
+        name = f"{month:%b %Y}" if pd.notna(month) else str(r["group_value"])
+        lines.append(_t(f"{name}: {fmt.count(r['courses'])} courses, "
+                        f"{_rate(r, 'induction_completion_rate', 'induction_completion_ci_low', 'induction_completion_ci_high', 'courses')} completed induction"))
+    return _more(lines, len(df), "months")
+
+
+def rates_by_instrument(df, opts):
+    df = _frame(df)
+    df = _instrument_sort(df[df["evaluable"].fillna(1) > 0]) if not df.empty else df
+    return [_t(f"{labels.instrument(r['instrument'])}: response {_rate(r, 'response_rate', 'response_ci_low', 'response_ci_high', 'evaluable')}, "
+               f"remission {_rate(r, 'remission_rate', 'remission_ci_low', 'remission_ci_high', 'evaluable')}")
+            for _, r in df.iterrows()]
+
+
+def rates_by_group(df, opts):
+    df = _frame(df)
+    instrument = opts.get("instrument", "PHQ9")
+    breakdown = opts.get("breakdown", "indication")
+    if df.empty:
+        return []
+    df = df[(df["instrument"] == instrument) & (df["evaluable"].fillna(1) > 0)]
+    name_col = "clinic_name" if "clinic_name" in df else "group_value"
+
+    def name(v):
+        if breakdown == "indication":
+            return labels.indication(v)
+        if breakdown in ("modality", "modality_family"):
+            return labels.modality(v)
+        if breakdown in labels.MEDICATION_FLAGS:
+            return {"true": f"taking {labels.MEDICATION_FLAGS[breakdown].lower()}", "yes": f"taking {labels.MEDICATION_FLAGS[breakdown].lower()}",
+                    "false": "not taking", "no": "not taking"}.get(str(v).lower(), str(v))
+        return str(v)
+
+    df = df.assign(_n=[name(v) for v in df[name_col]]).sort_values("_n", key=lambda s: s.str.lower())
+    lines = [_t(f"{r['_n']}: {labels.instrument(instrument)} response {_rate(r, 'response_rate', 'response_ci_low', 'response_ci_high', 'evaluable')}")
+             for _, r in df.head(MAX_LINES).iterrows()]
+    return _more(lines, len(df), "groups")
+
+
+def evaluability(df, opts):
+    df = _frame(df)
+    df = _instrument_sort(df[df["courses"].fillna(1) > 0]) if not df.empty else df
+    lines = []
+    for _, r in df.iterrows():
+        lines.append(_t(f"{labels.instrument(r['instrument'])}: {fmt.count(r['evaluable'])} of {fmt.count(r['courses'])} courses evaluable"))
+    return lines
+
+
+def trajectory(df, opts):
+    df = _frame(df)
+    name = labels.instrument(opts.get("instrument", "PHQ9"))
+    df = df[df["mean_score"].notna()].sort_values("session_number") if not df.empty else df
+    if df.empty:
+        return []
+    first, lines = df.iloc[0], []
+    lines.append(_t(f"{name} mean at session {int(first['session_number'])}: {fmt.number(first['mean_score'])} "
+                    f"(95% CI {fmt.number(first['ci_low'])}–{fmt.number(first['ci_high'])}, n={fmt.count(first['courses'])})"))
+    for _, r in df.iloc[1:].iterrows():
+        if r["session_number"] in (2, 6, 8) or _ is df.index[-1]:
+            lines.append(_t(f"after session {int(r['session_number'])}: {fmt.number(r['mean_score'])} "
+                            f"(95% CI {fmt.number(r['ci_low'])}–{fmt.number(r['ci_high'])}, n={fmt.count(r['courses'])})"))
+    return lines[:MAX_LINES]
+
+
+def early_signal(df, opts):
+    df = _frame(df)
+    df = _instrument_sort(df[df["courses"].fillna(1) > 0]) if not df.empty else df
+    lines = []
+    for _, r in df.iterrows():
+        if not _known(r["mean_change"]):
+            lines.append(f"{labels.instrument(r['instrument'])}: {HIDDEN} (too few courses)")
+            continue
+        ci = f" (95% CI {fmt.number(r['ci_low'])} to {fmt.number(r['ci_high'])})" if _known(r["ci_low"]) else ""
+        lines.append(_t(f"{labels.instrument(r['instrument'])}: {fmt.signed(r['mean_change'], 1)} points{ci}, "
+                        f"{fmt.pct(r['mean_change_fraction'])} of baseline, n={fmt.count(r['courses'])}"))
+    return lines
+
+
+def induction_funnel(df, opts):
+    df = _frame(df)
+    if df.empty:
+        return []
+    lines = []
+    for family, part in df.sort_values("session_number").groupby("modality_family", sort=True):
+        last = part.iloc[-1]
+        lines.append(_t(f"{labels.modality(family)}: {fmt.pct(last['share_of_courses'])} reached induction session "
+                        f"{int(last['session_number'])} ({fmt.count(last['courses_reaching'])} of {fmt.count(last['courses'])})"))
+    return lines
+
+
+def clinic_funnel(data, opts):
+    clinics = _frame(data, "clinics")
+    if clinics.empty:
+        return []
+    r = clinics.iloc[0]
+    lines = [_t(f"Network: {fmt.pct(r['network_rate'], 1)} ({fmt.count(r['network_events'])} of {fmt.count(r['network_n'])})")]
+    shown = clinics[clinics["rate"].notna() & (clinics["n"].fillna(0) > 0)]
+    hidden = len(clinics) - len(shown)
+    outside = shown[shown["outside_998"].astype(bool)] if not shown.empty else shown
+    lines.append(f"{len(shown)} clinics shown, {len(outside)} outside the 99.8% limits"
+                 + (f"; {hidden} with too few cases to show" if hidden else ""))
+    for _, c in outside.head(4).iterrows():
+        lines.append(_t(f"{c['clinic_name']}: {fmt.pct(c['rate'], 1)} ({fmt.count(c['events'])} of {fmt.count(c['n'])})"))
+    return lines
+
+
+def item9(df, opts):
+    df = _frame(df)
+    if df.empty:
+        return []
+    r = df.iloc[0]
+    return [
+        _t(f"Flagged at baseline: {fmt.pct(r['baseline_flag_rate'])} ({fmt.count(r['flagged_at_baseline'])} of {fmt.count(r['courses_with_baseline_item9'])})"),
+        _t(f"Flagged at follow-up: {fmt.pct(r['follow_up_flag_rate'])} ({fmt.count(r['flagged_at_follow_up'])} of {fmt.count(r['courses_with_follow_up_item9'])})"),
+        _t(f"With both (n={fmt.count(r['courses_with_both'])}): resolved {fmt.count(r['resolved'])}, "
+           f"emerged {fmt.count(r['emerged'])}, persisted {fmt.count(r['persisted'])}"),
+    ]
+
+
+# ------------------------------------------------------------------------------------------ safety
+
+
+def side_effects(data, opts):
+    overall = _frame(data, "overall")
+    if overall.empty:
+        return []
+    lines = []
+    anyrow = overall[overall["effect"] == "any"]
+    if not anyrow.empty:
+        lines.append(_t("Any side effect: " + _rate(anyrow.iloc[0], "rate", "ci_low", "ci_high", "treated_sessions")))
+    rest = overall[overall["effect"] != "any"].sort_values("rate", ascending=False, na_position="last")
+    for _, r in rest.head(4).iterrows():
+        lines.append(_t(f"{labels.effect(r['effect'])}: {_rate(r, 'rate', 'ci_low', 'ci_high', 'treated_sessions')}"))
+    return lines
+
+
+def _by_group(df: pd.DataFrame, rate="rate", low="ci_low", high="ci_high", n="treated_sessions", name="group_value",
+              noun="groups") -> list[str]:
+    lines = [_t(f"{r[name]}: {_rate(r, rate, low, high, n)}") for _, r in df.head(MAX_LINES).iterrows()]
+    return _more(lines, len(df), noun)
+
+
+def side_effects_by_dose(df, opts):
+    from dashboard.charts.safety import DOSE_ORDER
+
+    df = _frame(df)
+    effect = opts.get("effect", "any")
+    if df.empty:
+        return []
+    df = df[(df["effect"] == effect) & df["group_value"].notna()]
+    df = df.assign(_o=df["group_value"].map({v: i for i, v in enumerate(DOSE_ORDER)}).fillna(99)).sort_values("_o")
+    return [f"{labels.effect(effect)} by dose band:"] + _by_group(df, noun="dose bands")
+
+
+def side_effects_by_session(df, opts):
+    df = _frame(df)
+    effect = opts.get("effect", "any")
+    if df.empty:
+        return []
+    df = df[df["effect"] == effect].copy()
+    df["_s"] = pd.to_numeric(df["group_value"], errors="coerce")
+    df = df[df["_s"].isin([1, 2, 6, 8, 12])].sort_values("_s")
+    return [_t(f"Session {int(r['_s'])}: {_rate(r, 'rate', 'ci_low', 'ci_high', 'treated_sessions')}") for _, r in df.iterrows()]
+
+
+def interventions(df, opts):
+    df = _frame(df)
+    if df.empty:
+        return []
+    df = df.sort_values("rate", ascending=False, na_position="last")
+    return [_t(f"{labels.label(labels.INTERVENTIONS, r['intervention'])}: {fmt.pct(r['rate'], 1)} "
+               f"({fmt.count(r['sessions'])} sessions)") for _, r in df.head(MAX_LINES).iterrows()]
+
+
+def bp_by_dose(df, opts):
+    from dashboard.charts.safety import DOSE_ORDER
+
+    df = _frame(df)
+    if df.empty:
+        return []
+    df = df[df["group_value"].notna()]
+    df = df.assign(_o=df["group_value"].map({v: i for i, v in enumerate(DOSE_ORDER)}).fillna(99)).sort_values("_o")
+    return ["BP elevation by dose band:"] + _by_group(df, n="sessions_with_vitals", noun="dose bands")
+
+
+def peak_rise(data, opts):
+    s = _frame(data, "summary")
+    if s.empty:
+        return []
+    r = s.iloc[0]
+    return [
+        _t(f"Median peak systolic rise {fmt.number(r['peak_rise_median'], 0)} mmHg (IQR {fmt.number(r['peak_rise_p25'], 0)}–"
+           f"{fmt.number(r['peak_rise_p75'], 0)}), n={fmt.count(r['sessions_with_vitals'])}"),
+        _t("BP elevation (≥ 180 / ≥ 110 mmHg): " + _rate(r, "rate", "ci_low", "ci_high", "sessions_with_vitals")),
+    ]
+
+
+def vitals(df, opts):
+    df = _frame(df)
+    vital = opts.get("vital", "systolic")
+    col = f"{vital}_median"
+    if df.empty or col not in df or df[col].notna().sum() == 0:
+        return []
+    name, unit = labels.VITALS.get(vital, (vital, "")) if isinstance(labels.VITALS.get(vital), tuple) else (labels.VITALS.get(vital, vital), "")
+    d = df[df[col].notna()]
+    start = d[d["minute"] >= 0].head(1)
+    peak = d.loc[[d[col].idxmax()]]
+    lines = []
+    for label, row in (("at the start", start), ("highest", peak)):
+        if not row.empty:
+            r = row.iloc[0]
+            lines.append(_t(f"{name} median {label}: {fmt.number(r[col], 0)} {unit} at minute {int(r['minute'])} "
+                            f"(IQR {fmt.number(r[f'{vital}_p25'], 0)}–{fmt.number(r[f'{vital}_p75'], 0)})").replace("  ", " "))
+    return lines
+
+
+def rems(df, opts):
+    from dashboard.charts.safety import REMS_CHECKS
+
+    df = _frame(df)
+    if df.empty:
+        return []
+    r = df.iloc[0]
+    lines = [_t("Complete REMS monitoring: " + _rate(r, "complete_rate", "complete_ci_low", "complete_ci_high", "esketamine_sessions"))]
+    for column, name in REMS_CHECKS[:-1]:
+        lines.append(_t(f"{name}: {fmt.count(r[column])} of {fmt.count(r['esketamine_sessions'])} sessions"))
+    return lines
+
+
+def rems_by_clinic(df, opts):
+    df = _frame(df)
+    if df.empty:
+        return []
+    df = df.sort_values("clinic_name", key=lambda s: s.astype(str).str.lower())
+    return _by_group(df, "complete_rate", "complete_ci_low", "complete_ci_high", "esketamine_sessions", "clinic_name", "clinics")
+
+
+# ---------------------------------------------------------------------------------------- boosters
+
+
+def interval_histogram(data, opts):
+    s = _frame(data, "summary")
+    if s.empty:
+        return []
+    r = s.iloc[0]
+    return [_t(f"Median booster interval {fmt.days(r['median_days'])} (IQR {fmt.number(r['p25_days'], 0)}–"
+               f"{fmt.number(r['p75_days'], 0)} days), n={fmt.count(r['intervals'])}")]
+
+
+def km(df, opts):
+    df = _frame(df)
+    if df.empty or df["booster_probability"].notna().sum() == 0:
+        return []
+    d = df[df["booster_probability"].notna()].sort_values("days")
+    lines = [f"Courses that completed induction: n={fmt.count(d['at_risk'].max())}"]
+    seen = set()
+    for day in (30, 60, 90, 180):
+        after = d[d["days"] >= day]  # the first day shown from the milestone on: its exact value
+        if not after.empty and int(after["days"].iloc[0]) not in seen:
+            r = after.iloc[0]
+            seen.add(int(r["days"]))
+            lines.append(f"By day {int(r['days'])}: {fmt.pct(r['booster_probability'])} had a first booster")
+    if len(d) < len(df):
+        lines.append(f"Curve shown to day {int(d['days'].max())}: later days would reveal small counts")
+    return lines
+
+
+def per_patient_year(data, opts):
+    network, clinics = _frame(data, "network"), _frame(data, "clinics")
+    lines = []
+    if not network.empty:
+        r = network.iloc[0]
+        lines.append(_t(f"Network: {fmt.number(r['boosters_per_patient_year'], 2)} boosters per patient-year "
+                        f"({fmt.count(r['boosters'])} boosters)"))
+    shown = clinics[clinics["boosters_per_patient_year"].notna()] if not clinics.empty else clinics
+    if not shown.empty:
+        lo, hi = shown.loc[shown["boosters_per_patient_year"].idxmin()], shown.loc[shown["boosters_per_patient_year"].idxmax()]
+        lines.append(f"Lowest: {lo['clinic_name']} {fmt.number(lo['boosters_per_patient_year'], 2)}; "
+                     f"highest: {hi['clinic_name']} {fmt.number(hi['boosters_per_patient_year'], 2)}")
+    return lines
+
+
+def intervals_by_clinic(df, opts):
+    df = _frame(df)
+    if df.empty:
+        return []
+    df = df.sort_values("clinic_name", key=lambda s: s.astype(str).str.lower())
+    lines = [_t(f"{r['clinic_name']}: median {fmt.days(r['median_days'])} (IQR {fmt.number(r['p25_days'], 0)}–"
+                f"{fmt.number(r['p75_days'], 0)}), n={fmt.count(r['intervals'])}") for _, r in df.head(MAX_LINES).iterrows()]
+    return _more(lines, len(df), "clinics")
+
+
+# ---------------------------------------------------------------------------------------- capacity
+
+
+def _band_counts(df: pd.DataFrame) -> str:
+    u = df["utilization"].dropna()
+    return (f"{len(u)} clinics: {int((u < 0.7).sum())} below, {int(((u >= 0.7) & (u <= 0.8)).sum())} within, "
+            f"{int((u > 0.8).sum())} above the 70–80% band")
+
+
+def by_clinic(df, opts):
+    df = _frame(df)
+    if df.empty or df["utilization"].notna().sum() == 0:
+        return []
+    d = df[df["utilization"].notna()]
+    lo, hi = d.loc[d["utilization"].idxmin()], d.loc[d["utilization"].idxmax()]
+    return [_band_counts(d), f"Lowest: {lo['clinic_name']} {fmt.pct(lo['utilization'])}",
+            f"Highest: {hi['clinic_name']} {fmt.pct(hi['utilization'])}"]
+
+
+def by_week(df, opts):
+    df = _frame(df)
+    if df.empty or df["utilization"].notna().sum() == 0:
+        return []
+    d = df[df["utilization"].notna()]
+    lo, hi = d.loc[d["utilization"].idxmin()], d.loc[d["utilization"].idxmax()]
+    return [f"Lowest week: {lo['clinic_name']}, week of {pd.Timestamp(lo['week_start']):%-d %b %Y}: {fmt.pct(lo['utilization'])}",
+            f"Highest week: {hi['clinic_name']}, week of {pd.Timestamp(hi['week_start']):%-d %b %Y}: {fmt.pct(hi['utilization'])}"]
+
+
+def weekday_hour(df, opts):
+    df = _frame(df)
+    if df.empty:
+        return []
+    clinic = opts.get("clinic_id") or df.sort_values("clinic_name")["clinic_id"].iloc[0]
+    d = df[(df["clinic_id"] == clinic) & df["utilization"].notna()]
+    if d.empty:
+        return []
+    hi = d.loc[d["utilization"].idxmax()]
+    lo = d.loc[d["utilization"].idxmin()]
+    return [f"{hi['clinic_name']}: busiest {hi['weekday_name']} {int(hi['hour']):02d}:00 ({fmt.pct(hi['utilization'])})",
+            f"Quietest: {lo['weekday_name']} {int(lo['hour']):02d}:00 ({fmt.pct(lo['utilization'])})"]
+
+
+def peak_chairs(df, opts):
+    df = _frame(df)
+    if df.empty or "chairs" not in df:
+        return []
+    d = df[df["peak_concurrent_chairs"].notna()]
+    full = d[d["peak_concurrent_chairs"] >= d["chairs"]]
+    names = ", ".join(str(n) for n in full["clinic_name"].head(4))
+    return [f"{len(full)} of {len(d)} clinics used every chair at once" + (f": {names}" if names else "")]
+
+
+def lost(df, opts):
+    df = _frame(df)
+    if df.empty or df["lost_share"].notna().sum() == 0:
+        return []
+    d = df[df["lost_share"].notna()].sort_values("lost_share", ascending=False)
+    return [_t(f"{r['clinic_name']}: {fmt.pct(r['lost_share'], 1)} of chair-hours lost ({fmt.count(r['no_show_sessions'])} no-shows, "
+               f"{fmt.count(r['cancelled_sessions'])} cancellations)") for _, r in d.head(4).iterrows()]
+
+
+def quarantine(df, opts):
+    df = _frame(df)
+    if df.empty:
+        return ["No quarantined rows"]
+    d = df.sort_values("rows", ascending=False, na_position="last")
+    return [_t(f"{r['kind']}: {r['reason']} ({fmt.count(r['rows'])} rows)") for _, r in d.head(3).iterrows()]
+
+
+WRITERS: dict[str, Callable] = {
+    "overview.courses_by_month": courses_by_month,
+    "outcomes.rates_by_instrument": rates_by_instrument,
+    "outcomes.rates_by_group": rates_by_group,
+    "outcomes.evaluability": evaluability,
+    "outcomes.trajectory": trajectory,
+    "outcomes.early_signal": early_signal,
+    "outcomes.induction_funnel": induction_funnel,
+    "outcomes.clinic_funnel": clinic_funnel,
+    "outcomes.item9": item9,
+    "safety.side_effects": side_effects,
+    "safety.side_effects_by_dose": side_effects_by_dose,
+    "safety.side_effects_by_session": side_effects_by_session,
+    "safety.interventions": interventions,
+    "safety.bp_by_dose": bp_by_dose,
+    "safety.bp_funnel": clinic_funnel,
+    "safety.peak_rise": peak_rise,
+    "safety.vitals": vitals,
+    "safety.rems": rems,
+    "safety.rems_by_clinic": rems_by_clinic,
+    "boosters.interval_histogram": interval_histogram,
+    "boosters.km": km,
+    "boosters.per_patient_year": per_patient_year,
+    "boosters.intervals_by_clinic": intervals_by_clinic,
+    "capacity.by_clinic": by_clinic,
+    "capacity.by_week": by_week,
+    "capacity.weekday_hour": weekday_hour,
+    "capacity.peak_chairs": peak_chairs,
+    "capacity.lost": lost,
+    "quality.quarantine_reasons": quarantine,
+}
+
+
+def sentences(chart_id: str, data, opts: dict | None = None) -> list[str]:
+    """The chart's key figures in words (an empty list when it has nothing to say)."""
+    writer = WRITERS.get(chart_id)
+    if writer is None:
+        return []
+    try:
+        return [s for s in writer(data, dict(opts or {})) if s]
+    except (KeyError, ValueError, TypeError, IndexError):  # a chart whose data lacks a column: say nothing
+        return []

@@ -1,0 +1,79 @@
+"""Figures to PNG / SVG / PDF bytes through Kaleido and Debian's Chromium, with one warm browser.
+
+The browser is started lazily by the first export of the process (about 1.5 s), kept for every later
+one (about 0.15 s an image) and shut down at exit. Kaleido's sync server takes one request at a time
+and is not safe for concurrent callers, so every call goes through one lock (Streamlit runs each
+session, and each deferred download, in its own thread). Nothing is downloaded at run time: MathJax
+is off and plotly.js comes from the plotly package.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+DEFAULT_WIDTH = 1000
+PNG_SCALE = 2
+
+_lock = threading.Lock()
+_started = False
+
+
+def _start() -> None:
+    global _started
+    if _started:
+        return
+    import kaleido
+
+    # plotly's to_image passes these per call, which a running server ignores with a warning
+    pio.defaults.headers = None
+    pio.defaults.mathjax = None
+    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+    atexit.register(shutdown)
+    _started = True
+
+
+def shutdown() -> None:
+    """Stop the warm browser (at exit; safe to call twice)."""
+    global _started
+    with _lock:
+        if not _started:
+            return
+        import kaleido
+
+        kaleido.stop_sync_server(silence_warnings=True)
+        _started = False
+
+
+def running() -> bool:
+    return _started
+
+
+def to_bytes(fig: go.Figure, fmt: str, *, width: int | None = None, height: int | None = None,
+             scale: float | None = None) -> bytes:
+    """One figure as PNG (2x scale unless told), SVG or PDF. Width and height in CSS pixels
+    (a PDF page is width x height at 96 per inch)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown image format {fmt!r}; one of {', '.join(FORMATS)}")
+    fig_dict = fig.to_dict()
+    layout = fig_dict.get("layout", {})
+    opts = dict(
+        format=fmt,
+        width=int(width or layout.get("width") or DEFAULT_WIDTH),
+        height=int(height or layout.get("height") or 420),
+        scale=scale if scale is not None else (PNG_SCALE if fmt == "png" else 1),
+    )
+    import kaleido
+
+    with _lock:
+        _start()
+        try:
+            return kaleido.calc_fig_sync(fig_dict, opts=opts)
+        except Exception:  # a browser that died: start a fresh one and try once more
+            kaleido.stop_sync_server(silence_warnings=True)
+            kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+            return kaleido.calc_fig_sync(fig_dict, opts=opts)

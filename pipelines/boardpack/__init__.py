@@ -1,0 +1,1 @@
+"""`python -m pipelines board-pack`: scheduled board packs (dashboard.exports.boardpack)."""
