@@ -100,6 +100,7 @@ def load_batch(
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET memory_limit = '{config.load_memory_limit()}'")
             con.execute("SET preserve_insertion_order = true")
+            con.execute("SET enable_progress_bar = false")  # our own progress lines go to stderr
             schema.create_all(con)
             _remember_key(con, pseudonymizer)
             load_id = (con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchone()[0])
