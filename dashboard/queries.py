@@ -321,7 +321,7 @@ def side_effect_rates(scope: Scope, f: Filters, breakdown: str = "none") -> pd.D
 
 
 def side_effect_interventions(scope: Scope, f: Filters) -> pd.DataFrame:
-    return _macro("side_effect_interventions", scope, f, order_by="rate desc")
+    return _macro("side_effect_interventions", scope, f, order_by="rate desc, intervention")
 
 
 def bp_elevation(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
