@@ -252,6 +252,30 @@ def chart_plan(scope: Scope, filters: Filters, clinic_id: str | None = None,
     return {"plan": plan(scope, clinic, scenario), "clinic_name": plannable_clinics(scope).get(clinic, clinic)}
 
 
+_TABLES = {  # the plan's figures behind each chart, as frames (what a CSV download holds)
+    "weeks": lambda p: p.weeks_frame(),
+    "history": lambda p: p.history_frame(),
+    "weekday_hours": lambda p: p.weekday_hour_frame(),
+    "chairs": lambda p: p.chairs_frame(),
+}
+
+
+def chart_plan_with(*tables: str):
+    """A catalog query: chart_plan's data plus the named tables of the plan (frames) beside it."""
+    unknown = set(tables) - set(_TABLES)
+    if unknown:
+        raise ValueError(f"unknown plan tables {sorted(unknown)}")
+
+    def data(scope: Scope, filters: Filters, clinic_id: str | None = None, scenario: Scenario | None = None) -> dict:
+        out = chart_plan(scope, filters, clinic_id, scenario)
+        out.update({name: _TABLES[name](out["plan"]) for name in tables})
+        return out
+
+    data.__name__ = f"chart_plan_with_{'_'.join(tables)}"
+    data.__doc__ = f"chart_plan's data and the plan's {', '.join(tables)} (frames)."
+    return data
+
+
 def chart_comparison(scope: Scope, filters: Filters, clinic_id: str | None = None,
                      scenarios: tuple[Scenario, ...] | list[Scenario] | None = None) -> dict:
     """Data of the scenario comparison: {"plans": [Projection, ...], "clinic_name": str}. Without
@@ -259,8 +283,15 @@ def chart_comparison(scope: Scope, filters: Filters, clinic_id: str | None = Non
     clinic = _chart_clinic(scope, filters, clinic_id)
     if scenarios is None:
         scenarios = [baseline()] + saved_scenarios(scope, clinic).scenarios[: MAX_COMPARED - 1]
-    return {"plans": plans(scope, clinic, list(scenarios)[:MAX_COMPARED]),
-            "clinic_name": plannable_clinics(scope).get(clinic, clinic)}
+    from pipelines.plan.compare import compare_scenarios, weekly_comparison
+
+    chosen = plans(scope, clinic, list(scenarios)[:MAX_COMPARED])
+    return {"plans": chosen, "clinic_name": plannable_clinics(scope).get(clinic, clinic),
+            "measures": compare_scenarios(chosen).reset_index() if chosen else pd.DataFrame(),
+            "weeks": pd.concat([weekly_comparison(chosen, c).rename(columns={"value": c}).set_index(
+                ["scenario", "week_start"]) for c in ("booked_utilization", "utilization", "sessions",
+                                                      "mean_wait_days", "overflow_chair_hours", "new_courses")],
+                axis=1).reset_index() if chosen else pd.DataFrame()}
 
 
 # ---------------------------------------------------------------------- the scenario in the URL (pure)

@@ -11,6 +11,7 @@ same figures.
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -32,11 +33,17 @@ def _foot(text: str, section: str) -> str:
     return f"{text} Model: {PLANNING_DOCS} › {section}."
 
 
+def plain(text: object) -> str:
+    """Text from a link, a file or the data, made inert for Plotly (which draws <b>, <a href> ... in titles,
+    legends and hover labels): scenario and clinic names are shown as written, never as markup."""
+    return html.escape(str(text), quote=False).replace("%{", "%&#123;")
+
+
 def context(p, clinic_name: str | None = None) -> ChartContext:
     """Period = the plan's weeks; selection = clinic and scenario (what every planning chart is about)."""
     end = p.start + dt.timedelta(weeks=p.horizon_weeks, days=-1)
-    clinic = clinic_name or f"clinic {p.clinic_id}"
-    return ChartContext(period=fmt.period(p.start, end), selection=f"{clinic} · scenario {p.scenario.name}")
+    clinic = plain(clinic_name or f"clinic {p.clinic_id}")
+    return ChartContext(period=fmt.period(p.start, end), selection=f"{clinic} · scenario {plain(p.scenario.name)}")
 
 
 def _capacity_text(p) -> str:
@@ -277,7 +284,8 @@ def scenario_comparison(projections: list, ctx: ChartContext | None = None, colu
 
     data = weekly_comparison(projections, column)
     fig = go.Figure()
-    for i, (name, part) in enumerate(data.groupby("scenario", sort=False)):
+    for i, (scenario, part) in enumerate(data.groupby("scenario", sort=False)):
+        name = plain(scenario)
         fig.add_trace(go.Scatter(
             x=part["week_start"], y=part["value"], mode="lines+markers", name=name,
             line=dict(color=theme.PALETTE[i % len(theme.PALETTE)]), marker=dict(size=5),
@@ -301,9 +309,9 @@ def _band_trace(fig: go.Figure, x, low, high, name: str) -> None:
 def comparison_context(projections: list, clinic_name: str | None = None) -> ChartContext:
     """Period = the weeks of the longest plan compared; selection = the clinic."""
     if not projections:
-        return ChartContext(period="no plan", selection=clinic_name or "no clinic")
+        return ChartContext(period="no plan", selection=plain(clinic_name or "no clinic"))
     longest = max(projections, key=lambda p: p.horizon_weeks)
-    return ChartContext(period=context(longest).period, selection=clinic_name or f"clinic {longest.clinic_id}")
+    return ChartContext(period=context(longest).period, selection=plain(clinic_name or f"clinic {longest.clinic_id}"))
 
 
 # ------------------------------------------------------------------------- for the chart catalog
