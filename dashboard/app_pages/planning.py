@@ -24,7 +24,7 @@ from pipelines.plan.scenario import MAX_CHAIRS, MAX_HORIZON_WEEKS, Scenario
 K_INIT, K_CLINIC_VALUE, K_APPLIED = "pl_init", "pl_clinic_value", "pl_applied"
 K_SYNCED, K_URL_MESSAGES, K_NOTICE = "pl_synced", "pl_url_messages", "pl_notice"
 K_CLINIC, K_COMPARE, K_PICK = "pl_clinic", "pl_compare", "pl_pick"
-ON_SCREEN = "\u0000on screen"  # the compare option for the scenario on screen (no saved name can hold NUL)
+ON_SCREEN, SAVED = "screen", "saved:"  # compare options: the scenario on screen, "saved:<name>"
 MODALITY_LABELS = {"iv_ketamine": "IV ketamine", "im_ketamine": "IM ketamine", "esketamine_nasal": "Esketamine"}
 COMPARED_LABELS = {
     "booked_utilization": "Booked utilization", "utilization": "Utilization", "sessions": "Sessions",
@@ -179,7 +179,7 @@ def _on_delete(scope, clinic: str) -> None:
     except pq.PlanUnavailable as exc:
         ss[K_NOTICE] = ("warning", f"Not deleted: {exc}")
         return
-    ss[K_COMPARE] = [c for c in ss.get(K_COMPARE, []) if c != name]
+    ss[K_COMPARE] = [c for c in ss.get(K_COMPARE, []) if c != SAVED + str(name)]
     ss[K_NOTICE] = ("success", f"Deleted “{name}”.") if removed else ("warning", f"“{name}” was already gone.")
 
 
@@ -209,8 +209,11 @@ if s.options.data_end is None:
 if not ss.get(K_INIT):
     params = {key: st.query_params.get_all(key) for key in (pq.URL_CLINIC, *pq.URL_FIELDS)}
     url_clinic, url_scenario, messages = pq.scenario_from_url(params, clinics)
-    if url_clinic:
-        ss[K_CLINIC_VALUE] = url_clinic
+    if params[pq.URL_CLINIC] and url_clinic is None and not pq.changes_nothing(url_scenario):
+        messages.append("The scenario in the link was for that clinic, so it is not applied either.")
+        url_scenario = pq.baseline(url_scenario.horizon_weeks, url_scenario.target_utilization)
+    chosen = [c for c in s.filters.clinics if c in clinics]
+    ss[K_CLINIC_VALUE] = url_clinic or (chosen or list(clinics))[0]
     _set_applied(url_scenario)
     ss[K_URL_MESSAGES] = messages
     ss[K_INIT] = True
@@ -354,8 +357,11 @@ with results:
                     caption=f"90th percentile {fmt.number(summary['p90_wait_days'])} · longest "
                             f"{fmt.number(summary['max_wait_days'], 0)}")
         peak = summary["peak_overflow"]
-        ui.headline(cards[4], "Peak-hour overflow", f"{fmt.count(summary['overflow_chair_hours'])} chair-h",
-                    caption=f"most on {peak['weekday']} {peak['hour']:02d}:00" if peak else "every hour has room")
+        ui.headline(cards[4], "Peak-hour overflow", fmt.count(summary["overflow_chair_hours"]),
+                    caption="chair-hours moved from a full hour; "
+                            + (f"most on {peak['weekday']} {peak['hour']:02d}:00" if peak else "every hour has room"),
+                    help="Chair time that wanted an hour when every chair was taken (or the clinic was closed), "
+                         "over the plan's weeks: it moves to other hours or days.")
         if summary["induction_rules_met"]:
             st.success("Induction rules kept: 6 ketamine infusions within 3 weeks and esketamine twice a week for 4 "
                        "weeks, never on consecutive days, with no induction session waiting past its day.",
@@ -432,24 +438,26 @@ if saved:
 # ------------------------------------------------------------------------------------ compare
 
 st.subheader("Compare scenarios")
-options = [ON_SCREEN, *saved]
+options = [ON_SCREEN, *(SAVED + name for name in saved)]
 ss[K_COMPARE] = [c for c in ss.get(K_COMPARE, []) if c in options]
 st.multiselect("Scenarios side by side (2 to 4)", options, key=K_COMPARE, max_selections=pq.MAX_COMPARED,
-               format_func=lambda c: f"On screen: {scenario.name}" if c == ON_SCREEN else c,
+               format_func=lambda c: f"On screen: {scenario.name}" if c == ON_SCREEN else c.removeprefix(SAVED),
                placeholder="Choose 2 to 4 scenarios")
 chosen = ss[K_COMPARE]
 if len(chosen) < 2:
     st.caption("Choose two to four: the scenario on screen and saved ones. Each is planned from the same forecast "
                "and observed protocol.")
 else:
-    compared = [scenario if c == ON_SCREEN else saved[c].replace(clinic_id=None) for c in chosen]
+    compared = [scenario if c == ON_SCREEN else saved[c.removeprefix(SAVED)].replace(clinic_id=None) for c in chosen]
     try:
         with st.spinner(f"Planning {len(compared)} scenarios…"):
             plans = pq.plans(s.scope, clinic, compared)
     except pq.PlanUnavailable as exc:
         st.info(ui.md_escape(str(exc)), icon=":material/info:")
     else:
-        st.dataframe(pc.comparison_table(plans), width="stretch")
+        table = pc.comparison_table(plans)
+        st.dataframe(table, width="stretch", height=36 * (len(table) + 1) + 3,
+                     column_config={"measure": st.column_config.TextColumn("Measure", width="medium")})
         column = st.selectbox("Weekly figure", list(pc.COMPARED), format_func=COMPARED_LABELS.get,
                               key="pl_compare_column")
         ui.chart("planning.scenario_comparison", clinic_id=clinic, scenarios=tuple(compared), column=column)

@@ -32,7 +32,7 @@ from pipelines.plan.scenario import Scenario, save_scenario
 APP = str(ROOT / "streamlit_app.py")
 PAGE = "dashboard/app_pages/planning.py"
 TIMEOUT = 240
-ON_SCREEN = "\u0000on screen"  # the page's compare option for the scenario on screen
+ON_SCREEN = "screen"  # the page's compare options: the scenario on screen, "saved:<name>"
 
 
 # ----------------------------------------------------------------------------------- fixtures
@@ -223,6 +223,13 @@ def test_a_link_restores_the_scenario_and_bad_values_are_explained(sample_db, us
     assert all(m.value.count("](https") == 0 for m in bad.markdown)  # a name from a link is never a link
     assert bad.number_input(key="pl_chairs").value == 4  # DEN's chairs: the bad value was dropped
 
+    markup = _open({"plan_clinic": ["NYC"], "plan_chairs": ["9"],
+                    "plan_name": ["<a href='https://example.invalid'>click</a> <b>me</b>"]})
+    _ok(markup)
+    specs = " ".join(chart.proto.spec for chart in markup.get("plotly_chart"))
+    assert "<a href" not in specs and "<b>me" not in specs  # Plotly would draw them: names go in as text
+    assert "&lt;a href" in specs
+
 
 def test_the_page_on_an_empty_warehouse(empty_db, use_db, scenarios_dir):
     use_db(empty_db)
@@ -301,7 +308,7 @@ def test_save_load_compare_and_delete_scenarios(sample_db, use_db, scenarios_dir
     assert "Scenario “Six chairs”" in _text(at) and at.number_input(key="pl_chairs").value == 6
     assert at.time_input(key="pl_closes").value == dt.time(19, 0)
     # compare three: on screen + two saved
-    at.multiselect(key="pl_compare").set_value([ON_SCREEN, "Six chairs", "Late close"]).run()
+    at.multiselect(key="pl_compare").set_value([ON_SCREEN, "saved:Six chairs", "saved:Late close"]).run()
     _ok(at)
     table = at.dataframe[-1].value
     assert list(table.columns) == ["Six chairs", "Six chairs (2)", "Late close"]
@@ -411,6 +418,20 @@ def test_planning_charts_in_the_catalog(sample_db, use_db, scenarios_dir):
     two = (Scenario(name="now"), Scenario(name="nine", chairs=9))
     fig = comparison.render(nyc, Filters(), ctx, scenarios=two, column="sessions")
     assert [t.name for t in fig.data] == ["now", "nine"] and "compared: sessions" in fig.layout.meta["title"]
+
+
+def test_planning_charts_download_their_figures_as_csv(sample_db, use_db, scenarios_dir):
+    from dashboard.exports import charts as exports
+
+    use_db(sample_db)
+    ctx = catalog.context(Filters(), pq_options())
+    for spec in catalog.for_page("Planning"):
+        opts = ({"clinic_id": "NYC", "scenarios": (Scenario(name="now"), Scenario(name="nine", chairs=9))}
+                if spec.id == "planning.scenario_comparison" else {"clinic_id": "NYC", "scenario": Scenario(chairs=9)})
+        data = spec.data(Scope.for_clinics(["NYC"]), Filters(), **opts)
+        table = pd.read_csv(__import__("io").BytesIO(exports.chart_file(spec, data, ctx, "csv", **opts).data))
+        assert len(table) >= 8, spec.id  # the plan's weeks, hours or chair counts behind the chart
+        assert not {"OKC", "DEN"} & set(table.astype(str).to_numpy().ravel()), spec.id
 
 
 def pq_options():
