@@ -212,7 +212,7 @@ class RolesStore:
             grants = dict(self.grants())
             grants[email] = new
             self._write(grants)
-            AccessLog(self.folder).record("grant", by, target=email, role=role, clinics=list(clinic_ids))
+            AccessLog(self.folder).record("grant", by, target=email, role=role, clinics=list(clinic_ids) or None)
         return new
 
     def revoke(self, email: str, by: str = "") -> Grant | None:
@@ -226,5 +226,5 @@ class RolesStore:
             if old is not None:
                 self._write(grants)
                 AccessLog(self.folder).record("revoke", by or cli_actor(), target=email, role=old.role,
-                                              clinics=list(old.clinics))
+                                              clinics=list(old.clinics) or None)
         return old
