@@ -268,11 +268,46 @@ def footer() -> None:
 
 
 def chart(chart_id: str, key: str | None = None, **opts) -> None:
-    """Draw one catalog chart with the page's scope and filters."""
+    """Draw one catalog chart with the page's scope and filters, and its download menu. Viewers who see
+    aggregates only get the suppressed figure (small counts hidden), as every export does."""
     s = state()
     spec = catalog.get(chart_id)
-    fig = spec.render(s.scope, s.filters, s.ctx, **opts)
-    st.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, width="stretch", key=key or f"chart-{chart_id}")
+    data = spec.data(s.scope, s.filters, **opts)
+    if s.scope.aggregates_only:
+        fig = spec.figure_of(spec.suppressed(data), s.ctx, **opts)
+    else:
+        fig = spec.figure(data, s.ctx, **opts)
+    key = key or f"chart-{chart_id}"
+    st.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, width="stretch", key=key)
+    downloads(spec, data, s.ctx, key, **opts)
+
+
+def downloads(spec, data, ctx: ChartContext, key: str, **opts) -> None:
+    """A small menu under a chart: PNG, SVG, PDF and CSV, each made when clicked (in its own thread,
+    from the data the page already has) and always suppressed (dashboard.exports)."""
+    from functools import partial
+
+    from dashboard import auth
+    from dashboard.exports import charts as exports
+
+    viewer = auth.current_viewer()  # read now: the callable runs outside the script's thread
+
+    def make(fmt_: str) -> bytes:
+        export = exports.chart_file(spec, data, ctx, fmt_, **opts)
+        if viewer is not None and not viewer.demo:  # auth.record_export, for a thread without the session
+            auth.access_log().record("export", viewer.email or "", viewer.role, what=spec.id, format=fmt_,
+                                     period=ctx.period, selection=ctx.selection)
+        return export.data
+
+    with st.popover("Download", icon=":material/download:", key=f"{key}-downloads"):
+        columns = st.columns(4)
+        for column, fmt_ in zip(columns, exports.FORMATS, strict=True):
+            column.download_button(
+                fmt_.upper(), data=partial(make, fmt_), file_name=exports.filename(spec, ctx, fmt_, **opts),
+                mime=exports.MIME[fmt_], key=f"{key}-download-{fmt_}", on_click="ignore", width="stretch",
+            )
+        st.caption("Figure with the network's name, or the chart's data. Counts from 1 to 10, and figures that "
+                   "would reveal them, are left out of every download (cell-size rule).")
 
 
 def headline(column, label: str, value: str, delta: str | None = None, delta_color: str = "normal",

@@ -145,7 +145,7 @@ def _text(fig: go.Figure, text: str, x_px: float, y_px: float, size: float, colo
     body = f"<b>{text}</b>" if bold else text
     fig.add_annotation(text=body, xref="paper", yref="paper", x=x_px / PAGE_W, y=1 - y_px / PAGE_H,
                        xanchor=anchor, yanchor="top", showarrow=False, align=anchor,
-                       font=dict(size=size, color=color, family=theme.FONT_FAMILY))
+                       font=dict(size=size, color=color))
 
 
 def _blank_page() -> go.Figure:

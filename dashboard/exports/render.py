@@ -16,6 +16,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+# The app's font (Source Sans) is a web font of the browser page; exports use Liberation Sans, the
+# metric twin of Arial that Debian's Chromium depends on (fonts-liberation): a TrueType font, so PDFs
+# embed it with its Unicode map (text stays searchable and copyable) and every machine has it offline.
+EXPORT_FONT_FAMILY = "'Liberation Sans', Arial, Helvetica, sans-serif"
 DEFAULT_WIDTH = 1000
 PNG_SCALE = 2
 
@@ -59,6 +63,8 @@ def to_bytes(fig: go.Figure, fmt: str, *, width: int | None = None, height: int 
     (a PDF page is width x height at 96 per inch)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown image format {fmt!r}; one of {', '.join(FORMATS)}")
+    fig = go.Figure(fig)
+    fig.update_layout(font_family=EXPORT_FONT_FAMILY, hoverlabel_font_family=EXPORT_FONT_FAMILY)
     fig_dict = fig.to_dict()
     layout = fig_dict.get("layout", {})
     opts = dict(

@@ -232,3 +232,23 @@ def test_random_histograms_against_their_total(bins):
         gone = sum(b for b, h in zip(bins, hist.isna(), strict=True) if h)
         assert not (1 <= gone < TH)
         assert list(hist.isna()).count(True) != 1 or gone == 0 or not any(1 <= b < TH for b in bins)
+
+
+def test_the_checker_finds_what_suppression_prevents():
+    """The attacker's check of the board-pack tests is not vacuous: on unsuppressed data, and on data with
+    one small cell hidden alone, it finds the count."""
+    from disclosure import csv_leaks
+
+    class Spec:
+        id = "synthetic"
+        suppression = Suppression.table(counts=("total", "a", "b", "c"), row_sums=(RowSum("total", ("a", "b", "c")),))
+
+    raw = pd.DataFrame({"total": [100, 50], "a": [60, 20], "b": [36, 25], "c": [4, 5]})
+    assert csv_leaks({"": raw}, {"": raw}, Spec)  # shown as they are
+    lone = raw.astype(float).copy()
+    lone.loc[0, "c"] = np.nan
+    lone.loc[1, "c"] = np.nan
+    problems = csv_leaks({"": lone}, {"": raw}, Spec)
+    assert any("can be worked out" in p for p in problems)
+    done = sup.apply(raw, Spec.suppression, TH).data
+    assert not csv_leaks({"": done}, {"": raw}, Spec)

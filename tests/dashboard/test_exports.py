@@ -1,0 +1,139 @@
+"""Single-chart exports: PNG (2x), SVG, PDF through Kaleido and Debian's Chromium with one warm browser,
+CSV after suppression, the network's name and logo on figures, file names, the app's download menu."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from dashboard import queries, settings
+from dashboard import suppression as sup
+from dashboard.charts import catalog
+from dashboard.exports import charts as exports
+from dashboard.exports import render
+from dashboard.filters import Filters
+from dashboard.scope import Scope
+
+QUARTER = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+SMALL = Filters(clinics=("DEN",), start=dt.date(2026, 6, 16), end=dt.date(2026, 6, 30))
+CHARTS = [spec for spec in catalog.CATALOG if spec.page != "Planning"]
+
+
+def _ctx(f: Filters):
+    return catalog.context(f, queries.filter_options(Scope.everything()))
+
+
+@pytest.fixture
+def sample(sample_db, use_db):
+    use_db(sample_db)
+    return sample_db
+
+
+def test_figure_formats_from_one_warm_browser(sample):
+    spec = catalog.get("outcomes.rates_by_instrument")
+    data = spec.data(Scope.everything(), QUARTER)
+    ctx = _ctx(QUARTER)
+    png = exports.chart_file(spec, data, ctx, "png")
+    assert png.data[:8] == b"\x89PNG\r\n\x1a\n" and png.mime == "image/png"
+    width = int.from_bytes(png.data[16:20], "big")
+    assert width == 2 * render.DEFAULT_WIDTH  # 2x scale
+    assert render.running()  # started lazily by the first image, kept for the next ones
+    svg = exports.chart_file(spec, data, ctx, "svg")
+    assert svg.data.lstrip().startswith(b"<svg") and b"Response and remission by instrument" in svg.data
+    pdf = exports.chart_file(spec, data, ctx, "pdf")
+    reader = PdfReader(io.BytesIO(pdf.data))
+    assert len(reader.pages) == 1
+    assert "Response and remission by instrument" in reader.pages[0].extract_text()
+    assert pdf.filename == "outcomes-rates_by_instrument_1-apr-30-jun-2026.pdf"
+
+
+def test_pdf_embeds_its_fonts(sample):
+    spec = catalog.get("overview.courses_by_month")
+    pdf = exports.export_chart(spec, Scope.everything(), QUARTER, _ctx(QUARTER), "pdf")
+    reader = PdfReader(io.BytesIO(pdf.data))
+    fonts = [f.get_object() for f in reader.pages[0]["/Resources"]["/Font"].values()]
+    assert fonts
+    for font in fonts:
+        if font.get("/Subtype") == "/Type3":  # glyphs drawn by the PDF itself (Skia's way with CFF fonts)
+            assert "/CharProcs" in font and "/ToUnicode" in font
+            continue
+        descendants = font.get("/DescendantFonts")
+        descriptor = (descendants[0].get_object() if descendants else font)["/FontDescriptor"].get_object()
+        assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), font["/BaseFont"]
+
+
+def test_network_name_and_logo_on_exported_figures(sample, monkeypatch, tmp_path):
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(exports.render.to_bytes(__import__("plotly.graph_objects").graph_objects.Figure(), "png",
+                                             width=40, height=20, scale=1))
+    monkeypatch.setenv(settings.ENV_NETWORK_NAME, "Prairie Mood Clinics")
+    monkeypatch.setenv(settings.ENV_LOGO, str(logo))
+    spec = catalog.get("safety.rems")
+    svg = exports.export_chart(spec, Scope.everything(), QUARTER, _ctx(QUARTER), "svg").data.decode()
+    assert "Prairie Mood Clinics" in svg
+    assert "<image" in svg and "data:image/png;base64" in svg
+
+
+def test_renders_from_several_threads_at_once(sample):
+    spec = catalog.get("capacity.by_clinic")
+    data = spec.data(Scope.everything(), QUARTER)
+    ctx = _ctx(QUARTER)
+    out: list[bytes] = []
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            out.append(exports.chart_file(spec, data, ctx, "png").data)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and len(out) == 4
+    assert all(b[:4] == b"\x89PNG" for b in out)
+
+
+@pytest.mark.parametrize("spec", CHARTS, ids=lambda s: s.id)
+def test_csv_of_every_chart_is_the_suppressed_data(spec, sample):
+    for f in (QUARTER, SMALL):
+        data = spec.data(Scope.everything(), f)
+        export = exports.chart_file(spec, data, _ctx(f), "csv")
+        assert export.mime == "text/csv" and export.filename.endswith(".csv")
+        table = pd.read_csv(io.BytesIO(export.data))
+        result = spec.suppressed(data)
+        parts = {"": result.data} if isinstance(result.data, pd.DataFrame) else result.data
+        rows = sum(len(df) for df in parts.values() if isinstance(df, pd.DataFrame))
+        assert len(table) == rows
+        for part, df in parts.items():
+            rows_of_part = table[table["part"] == part] if part else table
+            for column in spec.suppression.count_columns(part):
+                if column in rows_of_part:
+                    values = pd.to_numeric(rows_of_part[column], errors="coerce").dropna()
+                    assert not values.between(1, sup.DEFAULT_MIN_CELL - 1).any(), (spec.id, part, column)
+
+
+def test_csv_and_figure_follow_the_threshold_setting(sample, monkeypatch):
+    spec = catalog.get("outcomes.early_signal")  # MADRS: one course in the quarter
+    data = spec.data(Scope.everything(), QUARTER)
+    monkeypatch.setenv(sup.ENV_MIN_CELL, "1")
+    table = pd.read_csv(io.BytesIO(exports.chart_file(spec, data, _ctx(QUARTER), "csv").data))
+    assert (table["courses"] == 1).any()
+    monkeypatch.setenv(sup.ENV_MIN_CELL, "11")
+    table = pd.read_csv(io.BytesIO(exports.chart_file(spec, data, _ctx(QUARTER), "csv").data))
+    assert not table["courses"].between(1, 10).any()
+    result, fig = exports.suppressed_figure(spec, data, _ctx(QUARTER))
+    assert result.hidden and "CMS cell-size rule" in fig.layout.meta["footnote"]
+
+
+def test_unknown_format_is_refused(sample):
+    spec = catalog.get("safety.rems")
+    with pytest.raises(ValueError):
+        exports.chart_file(spec, spec.data(Scope.everything(), QUARTER), _ctx(QUARTER), "gif")
