@@ -300,10 +300,11 @@ def row_level_view_allowed(what: str, **details) -> bool:
     return True
 
 
-def record_export(what: str, **details) -> None:
+def record_export(what: str, viewer: Viewer | None = None, **details) -> None:
     """Call when a chart, table or board pack is handed out (e.g. in the data callable of a
-    st.download_button). Every call is logged. Raises AuditError when it cannot be written."""
-    viewer = current_viewer()
+    st.download_button, which runs outside the script thread: pass the viewer read during the run).
+    Every call is logged. Raises AuditError when it cannot be written (then hand nothing out)."""
+    viewer = viewer or current_viewer()
     if viewer is None or viewer.demo:
         return
     access_log().record("export", viewer.email or "", viewer.role, what=what, **details)

@@ -48,6 +48,7 @@ EVENTS = {
 DETAIL_KEYS = {
     "provider", "page", "what", "chart", "format", "rows", "kind", "search_given", "open_only", "clinics",
     "start", "end", "modalities", "indications", "sections", "role", "target", "reason", "options", "file",
+    "period", "selection",
 }
 MAX_TEXT = 200
 MAX_LIST = 50
