@@ -1,0 +1,104 @@
+"""Exports in the app (AppTest): the download menu under every chart, the Board pack page, and the
+suppression hook for viewers who see aggregates only (the board role)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import auth
+from dashboard_testing import ROOT
+from pipelines.users.store import ENV_ACCESS_DIR, RolesStore
+
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 240
+AUTH = {"auth": {
+    "redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "c" * 40, "client_id": "analytics",
+    "client_secret": "s" * 20, "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}}
+RULE = "are not shown (CMS cell-size rule)"
+
+
+def _signed_in(email: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets = AUTH
+    at.user = {"is_logged_in": True, "email": email, "email_verified": True, "iat": int(time.time()) - 60}
+    return at
+
+
+@pytest.fixture
+def access(tmp_path, monkeypatch) -> RolesStore:
+    folder = tmp_path / "access"
+    monkeypatch.setenv(ENV_ACCESS_DIR, str(folder))
+    store = RolesStore(folder)
+    store.grant("board@clinic.test", "board", ())
+    store.grant("md@clinic.test", "medical_director", ())
+    return store
+
+
+def _figures(at: AppTest) -> list[str]:
+    return [chart.proto.spec for chart in at.get("plotly_chart")]
+
+
+def test_every_chart_has_a_download_menu(sample_db, use_db):
+    use_db(sample_db)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/safety.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    charts = at.get("plotly_chart")
+    buttons = [b for b in at.get("download_button")]
+    assert charts and len(buttons) == 4 * len(charts)
+    labels = {b.proto.label for b in buttons}
+    assert labels == {"PNG", "SVG", "PDF", "CSV"}
+
+
+def test_board_sees_suppressed_charts_and_the_medical_director_does_not(access, sample_db, use_db):
+    use_db(sample_db)
+    board = _signed_in("board@clinic.test").run()
+    board.switch_page("dashboard/app_pages/outcomes.py").run()
+    assert not board.exception, [e.value for e in board.exception]
+    assert board.session_state["_page_state"].scope.aggregates_only
+    assert any(RULE in spec for spec in _figures(board))
+    md = _signed_in("md@clinic.test").run()
+    md.switch_page("dashboard/app_pages/outcomes.py").run()
+    assert not md.session_state["_page_state"].scope.aggregates_only
+    assert not any(RULE in spec for spec in _figures(md))
+
+
+def test_board_pack_page_builds_both_files(sample_db, use_db):
+    use_db(sample_db)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="bp_quarter").value.label == "Q2 2026"
+    at.multiselect(key="bp_sections").set_value(["overview", "boosters"]).run()
+    [build] = [b for b in at.button if b.label == "Build the board pack"]
+    build.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("5 charts and a cover" in s.value for s in at.success)
+    result = at.session_state["bp_result"]
+    assert result["pdf"].startswith(b"%PDF") and result["pptx"][:2] == b"PK"
+    downloads = {b.proto.label for b in at.get("download_button")}
+    assert {"PDF", "PowerPoint"} <= downloads
+
+
+def test_board_pack_page_for_a_month_and_custom_days(sample_db, use_db):
+    use_db(sample_db)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    at.segmented_control(key="bp_kind").set_value("Month").run()
+    assert at.selectbox(key="bp_month").value.label == "June 2026"
+    at.segmented_control(key="bp_kind").set_value("Custom").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.date_input(key="bp_days").value
+
+
+def test_board_pack_page_on_an_empty_warehouse(empty_db, use_db):
+    use_db(empty_db)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
