@@ -456,8 +456,8 @@ else:
         st.info(ui.md_escape(str(exc)), icon=":material/info:")
     else:
         table = pc.comparison_table(plans)
-        st.dataframe(table, width="stretch", height=36 * (len(table) + 1) + 3,
-                     column_config={"measure": st.column_config.TextColumn("Measure", width="medium")})
+        st.dataframe(table, width="stretch", height=35 * (len(table) + 1) + 3,
+                     column_config={"measure": st.column_config.TextColumn("Measure", width=300)})
         column = st.selectbox("Weekly figure", list(pc.COMPARED), format_func=COMPARED_LABELS.get,
                               key="pl_compare_column")
         ui.chart("planning.scenario_comparison", clinic_id=clinic, scenarios=tuple(compared), column=column)
