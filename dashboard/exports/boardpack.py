@@ -51,6 +51,8 @@ DEFAULT_SECTIONS = ("overview", "outcomes", "safety", "boosters", "capacity")
 PAGE_W, PAGE_H, MARGIN = 1056, 816, 44
 CHART_X, CHART_Y, CHART_W, CHART_H = MARGIN, 124, 704, 472
 NOTES_Y = CHART_Y + CHART_H + 18
+CHART_H_TALL = 636  # a chart with many rows (e.g. 50 clinics) takes the page's height; its notes go right
+SIDE_W = PAGE_W - MARGIN - (CHART_X + CHART_W + 24)
 PX_TO_PT = 0.75
 PNG_SCALE = 2.5  # slides: 704 x 472 px at 2.5x, placed 8.8 x 5.9 in
 SLIDE_W_IN, SLIDE_H_IN = 13.333, 7.5
@@ -91,6 +93,7 @@ class Page:
     suppression: str
     hidden: int
     empty: bool
+    tall: bool = False
     png: bytes = b""
     pdf: bytes = b""
 
@@ -114,12 +117,24 @@ class BoardPack:
 # ------------------------------------------------------------------------------------------ pages
 
 
-def bare(fig: go.Figure, width: int = CHART_W, height: int = CHART_H) -> go.Figure:
+def is_tall(fig: go.Figure) -> bool:
+    """A chart drawn taller than a page's chart box in the app (one row per clinic, many clinics)."""
+    return bool(fig.layout.height and fig.layout.height > CHART_H * 1.3)
+
+
+def bare(fig: go.Figure, width: int = CHART_W, height: int | None = None) -> go.Figure:
     """The chart without its title, subtitle and footnote (the page carries them), sized for the page."""
     out = go.Figure(fig)
+    height = height or (CHART_H_TALL if is_tall(fig) else CHART_H)
     out.update_layout(title=dict(text="", subtitle=dict(text="")), width=width, height=height,
                       margin=dict(t=36, b=60, l=64, r=24, autoexpand=True))
     out.layout.annotations = [a for a in out.layout.annotations if a.name != "footnote"]
+    if is_tall(fig):
+        out.update_yaxes(tickfont=dict(size=8.5))
+        out.update_traces(textfont=dict(size=7.5), selector=dict(type="bar"))
+        names = next((list(t.y) for t in out.data if getattr(t, "orientation", None) == "h" and t.y is not None), None)
+        if names and all(isinstance(n, str) for n in names):  # every row named, not every other one
+            out.update_yaxes(tickmode="array", tickvals=names, ticktext=names)
     return out
 
 
@@ -184,16 +199,24 @@ def _page_figure(page: Page, pack_label: str, generated: str, number: int, total
     _text(fig, "Key figures", kx, CHART_Y + 4, 13, theme.INK, bold=True)
     y = CHART_Y + 28
     for sentence in page.key_figures or ["No figure to report for this selection."]:
-        lines = _wrap(sentence, 46)
+        lines = _wrap(sentence, 38)
         _text(fig, "• " + "<br>  ".join(_esc(line) for line in lines), kx, y, 11, theme.INK)
-        y += 16 * len(lines) + 8
-        if y > CHART_Y + CHART_H:
+        y += 15 * len(lines) + 7
+        if y > CHART_Y + (300 if page.tall else CHART_H):
             break
-    y = NOTES_Y
-    for label, note in (("How it is counted", page.definition), ("Small counts", page.suppression)):
-        lines = _wrap(f"{label}: {note}", 190)
-        _text(fig, "<br>".join(_esc(line) for line in lines), MARGIN, y, 10, theme.MUTED)
-        y += 14 * len(lines) + 6
+    notes = (("How it is counted", page.definition), ("Small counts", page.suppression))
+    if page.tall:  # notes under the key figures, in the column beside the chart
+        y = max(y + 10, CHART_Y + 330)
+        for label, note in notes:
+            lines = _wrap(f"{label}: {note}", 46)
+            _text(fig, "<br>".join(_esc(line) for line in lines), kx, y, 9, theme.MUTED)
+            y += 12 * len(lines) + 6
+    else:
+        y = NOTES_Y
+        for label, note in notes:
+            lines = _wrap(f"{label}: {note}", 180)
+            _text(fig, "<br>".join(_esc(line) for line in lines), MARGIN, y, 10, theme.MUTED)
+            y += 14 * len(lines) + 6
     _footer(fig, generated, number, total)
     return fig
 
@@ -222,16 +245,16 @@ def pack_threshold(pack: BoardPack) -> int:
     return int(pack.timings.get("threshold", sup.DEFAULT_MIN_CELL))
 
 
-def _merge_pdf(frames: list[bytes], charts: list[bytes | None], title: str) -> bytes:
+def _merge_pdf(frames: list[bytes], charts: list[bytes | None], heights: list[int], title: str) -> bytes:
     from pypdf import PdfReader, PdfWriter, Transformation
 
     writer = PdfWriter()
-    for frame, chart in zip(frames, charts, strict=True):
+    for frame, chart, height in zip(frames, charts, heights, strict=True):
         page = writer.add_page(PdfReader(io.BytesIO(frame)).pages[0])
         if chart:
             chart_page = PdfReader(io.BytesIO(chart)).pages[0]
             tx = CHART_X * PX_TO_PT
-            ty = (PAGE_H - CHART_Y - CHART_H) * PX_TO_PT
+            ty = (PAGE_H - CHART_Y - height) * PX_TO_PT
             page.merge_transformed_page(chart_page, Transformation().translate(tx=tx, ty=ty))
     writer.add_metadata({"/Title": title, "/Author": settings.network_name(), "/Creator": "clinic-analytics"})
     out = io.BytesIO()
@@ -302,8 +325,10 @@ def _pptx(pack: BoardPack, pack_label: str, generated: str) -> bytes:
         box(slide, 0.5, 0.55, 12.3, 0.5, [page.title], 22, theme.INK, bold=True)
         box(slide, 0.5, 1.08, 12.3, 0.35, [page.subtitle], 12, theme.MUTED)
         if page.png:
-            slide.shapes.add_picture(io.BytesIO(page.png), Inches(0.5), Inches(1.5), width=Inches(8.8),
-                                     height=Inches(8.8 * CHART_H / CHART_W))
+            h = CHART_H_TALL if page.tall else CHART_H
+            height = min(5.45, 8.8 * h / CHART_W)
+            slide.shapes.add_picture(io.BytesIO(page.png), Inches(0.5), Inches(1.5), width=Inches(height * CHART_W / h),
+                                     height=Inches(height))
         box(slide, 9.55, 1.5, 3.28, 4.9, ["Key figures"] + [f"• {s}" for s in (page.key_figures or ["No figure to report."])],
             11, theme.INK)
         notes = [f"How it is counted: {page.definition}", f"Small counts: {page.suppression}"]
@@ -372,18 +397,19 @@ def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime 
             small = f"No count from 1 to {threshold - 1} on this page; none hidden."
         pages.append(Page(
             chart_id=spec.id, section=_section_of(spec.id), title=str(meta.get("title", spec.title)),
-            subtitle=str(meta.get("subtitle", "")), key_figures=keyfigures.sentences(spec.id, result.data, opts),
+            subtitle=str(meta.get("subtitle", "")).replace(" (hover for names)", ""), key_figures=keyfigures.sentences(spec.id, result.data, opts),
             definition=definition, suppression=small, hidden=result.hidden, empty=bool(meta.get("empty")),
         ))
+        pages[-1].tall = is_tall(fig)
         figures.append(bare(fig))
     timings["queries_s"] = tq
     timings["suppression_s"] = ts
     a = time.perf_counter()
     for page, fig in zip(pages, figures, strict=True):
         if "pdf" in formats:
-            page.pdf = render.to_bytes(fig, "pdf", width=CHART_W, height=CHART_H)
+            page.pdf = render.to_bytes(fig, "pdf", width=CHART_W, height=fig.layout.height)
         if "pptx" in formats:
-            page.png = render.to_bytes(fig, "png", width=CHART_W, height=CHART_H, scale=PNG_SCALE)
+            page.png = render.to_bytes(fig, "png", width=CHART_W, height=fig.layout.height, scale=PNG_SCALE)
     timings["chart_images_s"] = time.perf_counter() - a
     pack = BoardPack(pdf=b"", pptx=b"", pages=pages, title=f"{settings.network_name()} board pack, {request.period.label}",
                      period=request.period, selection=ctx.selection, generated_at=generated_at,
@@ -396,7 +422,8 @@ def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime 
                    for i, p in enumerate(pages)]
         timings["page_frames_s"] = time.perf_counter() - a
         a = time.perf_counter()
-        pack.pdf = _merge_pdf(frames, [None] + [p.pdf for p in pages], pack.title)
+        heights = [0] + [CHART_H_TALL if p.tall else CHART_H for p in pages]
+        pack.pdf = _merge_pdf(frames, [None] + [p.pdf for p in pages], heights, pack.title)
         timings["pdf_assembly_s"] = time.perf_counter() - a
     if "pptx" in formats:
         a = time.perf_counter()
