@@ -30,8 +30,12 @@ COOKIE_SECRET = "access-tests-cookie-secret-0123456789abcdef"  # test only
 def oidc_provider(emails: list[str]) -> Iterator[str]:
     """An OpenID provider on a free loopback port; each e-mail is a one-click user on its form
     (claims: email, email_verified, name). Yields the issuer URL."""
+    import logging
+
     import werkzeug.serving
     from oidc_provider_mock import User, app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
 
     users = [User(sub=email, claims={"email": email, "email_verified": True, "name": email.split("@")[0].title()})
              for email in emails]
