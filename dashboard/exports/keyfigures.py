@@ -145,7 +145,11 @@ def induction_funnel(df, opts):
         return []
     lines = []
     for family, part in df.sort_values("session_number").groupby("modality_family", sort=True):
-        last = part.iloc[-1]
+        shown = part[part["share_of_courses"].notna()]
+        if shown.empty:
+            lines.append(f"{labels.modality(family)}: {HIDDEN} (too few courses)")
+            continue
+        last = shown.iloc[-1]  # the furthest session with its share shown
         lines.append(_t(f"{labels.modality(family)}: {fmt.pct(last['share_of_courses'])} reached induction session "
                         f"{int(last['session_number'])} ({fmt.count(last['courses_reaching'])} of {fmt.count(last['courses'])})"))
     return lines

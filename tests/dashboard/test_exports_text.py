@@ -1,0 +1,63 @@
+"""Board-pack periods (pure) and the key figures in words, for every chart of the catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard import queries
+from dashboard.charts import catalog
+from dashboard.exports import keyfigures
+from dashboard.exports import period as per
+from dashboard.filters import Filters
+from dashboard.scope import Scope
+
+
+@pytest.mark.parametrize("text, start, end, label, slug", [
+    ("2025Q3", dt.date(2025, 7, 1), dt.date(2025, 9, 30), "Q3 2025", "2025Q3"),
+    ("2025-q4", dt.date(2025, 10, 1), dt.date(2025, 12, 31), "Q4 2025", "2025Q4"),
+    ("Q1 2026", dt.date(2026, 1, 1), dt.date(2026, 3, 31), "Q1 2026", "2026Q1"),
+    ("2025-07", dt.date(2025, 7, 1), dt.date(2025, 7, 31), "July 2025", "2025-07"),
+    ("2024-02", dt.date(2024, 2, 1), dt.date(2024, 2, 29), "February 2024", "2024-02"),
+    ("2025-12", dt.date(2025, 12, 1), dt.date(2025, 12, 31), "December 2025", "2025-12"),
+])
+def test_periods(text, start, end, label, slug):
+    p = per.parse(text)
+    assert (p.start, p.end, p.label, p.slug) == (start, end, label, slug)
+
+
+@pytest.mark.parametrize("text", ["2025Q5", "2025-13", "2025", "Q3", "July 2025", "", "1800Q1", "2025-7-1"])
+def test_bad_periods_say_what_is_expected(text):
+    with pytest.raises(per.PeriodError):
+        per.parse(text)
+
+
+def test_custom_and_listed_periods():
+    p = per.custom(dt.date(2025, 7, 1), dt.date(2025, 8, 15))
+    assert p.label == "1 Jul – 15 Aug 2025" and p.slug == "2025-07-01_2025-08-15"
+    with pytest.raises(per.PeriodError):
+        per.custom(dt.date(2025, 8, 1), dt.date(2025, 7, 1))
+    quarters = per.quarters_between(dt.date(2025, 1, 1), dt.date(2026, 6, 30))
+    assert [q.slug for q in quarters] == ["2026Q2", "2026Q1", "2025Q4", "2025Q3", "2025Q2", "2025Q1"]
+    assert [m.slug for m in per.months_between(dt.date(2025, 11, 15), dt.date(2026, 1, 3))] == \
+        ["2026-01", "2025-12", "2025-11"]
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30)),
+    Filters(clinics=("DEN",), start=dt.date(2026, 6, 17), end=dt.date(2026, 6, 30)),
+    Filters(clinics=("DEN",), start=dt.date(2025, 1, 5), end=dt.date(2025, 1, 5)),  # nothing at all
+], ids=["quarter", "two-weeks", "nothing"])
+def test_key_figures_of_every_chart(filters, sample_db, use_db):
+    use_db(sample_db)
+    for spec in catalog.CATALOG:
+        if spec.page == "Planning":
+            continue
+        result = spec.suppressed(spec.data(Scope.everything(), filters, **spec.defaults))
+        lines = keyfigures.sentences(spec.id, result.data, spec.defaults)
+        assert spec.id in keyfigures.WRITERS
+        for line in lines:
+            assert "nan" not in line.lower().split() and "None" not in line.replace("None needed", "") and "—" not in line, (spec.id, line)
+        if filters.clinics == () and spec.id == "outcomes.rates_by_instrument":
+            assert "PHQ-9: response 57% (54–61%, n=828), remission 28% (25–31%, n=828)" in lines
