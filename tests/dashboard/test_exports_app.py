@@ -102,3 +102,11 @@ def test_board_pack_page_on_an_empty_warehouse(empty_db, use_db):
     assert not at.exception, [e.value for e in at.exception]
 
 
+
+
+def test_board_pack_page_with_clinics_but_no_sessions(clinics_only_db, use_db):
+    use_db(clinics_only_db)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no period to report on" in i.value for i in at.info)
