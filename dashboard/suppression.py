@@ -312,6 +312,10 @@ class _Problem:
                 if not parts:
                     continue
                 total: Cell | str | None = EXTERNAL
+                values = [self.values.get(c) for c in parts]
+                if gs.total is None and gs.total_ref is None and all(v is not None for v in values) \
+                        and 1 <= sum(values) < self.th:  # type: ignore[arg-type]
+                    continue  # a small total is not shown where it is published: it gives nothing away
                 if gs.total is not None:
                     total = self._cell(part, rows[0], gs.total)
                 elif gs.total_ref is not None:
@@ -467,21 +471,23 @@ class _Problem:
                 stuck.append(c)
         if changed:
             return True
-        c = stuck[0]
-        component = next(ids for cells, ids in self._components(hidden) if c in cells)
-        shown = {x for k in component for x in [self.relations[k][0], *self.relations[k][1]]
-                 if x != EXTERNAL and x not in hidden and x[0] != "~"}
-        for candidate in sorted(shown, key=lambda x: (not (self.values[x] or 0) > 0, self.values[x] or 0, str(x))):
-            hidden.add(candidate)
-            for cells, relation_ids in self._components(hidden):
-                if c in cells:
-                    if c not in self._determined_in(cells, relation_ids, hidden, protected):
-                        return True
-                    break
-            hidden.discard(candidate)
-        if shown:  # no single cell frees it: hide them all (never happens on the catalog's tables)
-            hidden.update(shown)
-            return True
+        for c in stuck:
+            component = next(ids for cells, ids in self._components(hidden) if c in cells)
+            shown = {x for k in component for x in [self.relations[k][0], *self.relations[k][1]]
+                     if x != EXTERNAL and x not in hidden and x[0] != "~"}
+            for candidate in sorted(shown, key=lambda x: (not (self.values[x] or 0) > 0, self.values[x] or 0, str(x))):
+                hidden.add(candidate)
+                for cells, relation_ids in self._components(hidden):
+                    if c in cells:
+                        if c not in self._determined_in(cells, relation_ids, hidden, protected):
+                            return True
+                        break
+                hidden.discard(candidate)
+            if shown:  # no single cell frees it: hide them all (never happens on the catalog's tables)
+                hidden.update(shown)
+                return True
+            # nothing shown in its equations: only totals published elsewhere pin it, and those are
+            # protected where they are published
         return False
 
 
