@@ -21,6 +21,7 @@ no-shows hold (a no-show keeps its chair; a cancellation frees it). Everything i
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
@@ -103,6 +104,9 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
             raise ValueError(f"the new-course path does not cover the week of {monday}")
         arrivals[d] = weekly[weeks[monday]] * start_weights[d]
     anchor = _next_open(is_open)
+    # The same days for the per-course day searches below: a list (indexing it is several times cheaper
+    # than indexing a numpy array element by element) that remembers its answers.
+    open_days = _OpenDays(is_open.tolist())
     for m, modality in enumerate(MODALITIES):
         share = protocol.modality_mix.get(modality, 0.0)
         if share <= 0:
@@ -154,11 +158,11 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
         # When each remaining session comes, as a distribution over days: the next one from the gaps
         # longer than the wait so far, each later one a gap (as observed after that session) after it.
         where = dict(_next_session_days(inputs.next_gap[family][done - 1, state.anchor_date.weekday()],
-                                        anchor_index, waited, offset, gaps[0], is_open))
+                                        anchor_index, waited, offset, gaps[0], open_days))
         weight = state.courses * comes_back
         for j in range(INDUCTION_SIZE[family] - done):
             if j > 0:
-                where = _after_gaps(where, inputs.next_gap[family][done + j - 1], gaps[j], weekday, is_open)
+                where = _after_gaps(where, inputs.next_gap[family][done + j - 1], gaps[j], weekday, open_days)
             share_of_courses = weight * funnel[done + j] / funnel[done]  # the funnel goes on from here
             for day, p in where.items():
                 if day < total:
@@ -237,24 +241,24 @@ def _respread_within_weeks(daily: np.ndarray, weights: np.ndarray, weekday: np.n
 
 
 def _next_session_days(gap_counts: np.ndarray, last: int, waited: int, first_allowed: int, usual_gap: float,
-                       is_open: np.ndarray) -> list[tuple[int, float]]:
+                       is_open: Sequence[bool]) -> list[tuple[int, float]]:
     """When the next session of a course in induction comes, given it has not come `waited` days after
     the last one (day `last`): the gaps observed network-wide that are longer than that, each on its
     day (moved to the nearest open day); without observations, the usual gap (or the next open day)."""
     tail = gap_counts[waited + 1:]
-    if tail.sum() <= 0:
+    observed = tail.sum()
+    if observed <= 0:
         target = max(last + usual_gap, first_allowed)
         return [(_nearest_open(is_open, target, first_allowed), 1.0)]
     out: dict[int, float] = {}
-    for g, count in enumerate(tail, start=waited + 1):
-        if count > 0:
-            day = _nearest_open(is_open, last + g, first_allowed)
-            out[day] = out.get(day, 0.0) + float(count / tail.sum())
+    for i in np.flatnonzero(tail > 0):
+        day = _nearest_open(is_open, last + waited + 1 + int(i), first_allowed)
+        out[day] = out.get(day, 0.0) + float(tail[i] / observed)
     return sorted(out.items())
 
 
 def _after_gaps(where: dict[int, float], gap_counts: np.ndarray, usual_gap: float, weekday: np.ndarray,
-                is_open: np.ndarray) -> dict[int, float]:
+                is_open: Sequence[bool]) -> dict[int, float]:
     """The day distribution of the following session: each day of `where` plus an observed gap for a
     session on that weekday (gap_counts: 7 x gap), moved to the nearest open day."""
     out: dict[int, float] = {}
@@ -267,13 +271,27 @@ def _after_gaps(where: dict[int, float], gap_counts: np.ndarray, usual_gap: floa
     return out
 
 
-def _nearest_open(is_open: np.ndarray, target: float, earliest: int) -> int:
+class _OpenDays(list):
+    """Open (True) or closed per day, with a memo of _nearest_open's answers: one projection asks about
+    the same few hundred (target, earliest) pairs about a hundred thousand times."""
+
+    def __init__(self, flags: list[bool]):
+        super().__init__(flags)
+        self.nearest: dict[tuple[float, int], int] = {}
+
+
+def _nearest_open(is_open: Sequence[bool], target: float, earliest: int) -> int:
     """The open day nearest `target` and not before `earliest` (the earlier one on a tie); past the
     span's end when there is none inside it."""
+    memo = is_open.nearest if isinstance(is_open, _OpenDays) else None
+    if memo is not None and (target, earliest) in memo:
+        return memo[target, earliest]
     best, best_distance = len(is_open), float("inf")
     for day in range(earliest, min(len(is_open), int(target) + 8)):
         if is_open[day] and abs(day - target) < best_distance:
             best, best_distance = day, abs(day - target)
+    if memo is not None:
+        memo[target, earliest] = best
     return best
 
 
