@@ -9,7 +9,7 @@ dashboard/app_pages/ are layout only.
 
 import streamlit as st
 
-from dashboard import auth, settings, ui
+from dashboard import auth, settings, ui, warmup
 
 st.set_page_config(page_title=f"{settings.network_name()} · Clinic analytics", page_icon=":material/monitoring:",
                    layout="wide")
@@ -26,6 +26,7 @@ PAGES = {  # key (auth.ROLE_PAGES) -> page
     "access_log": st.Page("dashboard/app_pages/access_log.py", title="Access log", icon=":material/policy:", url_path="access-log"),
 }
 
+warmup.start()  # slow imports of later pages, in the background, once per process
 viewer = auth.gate(settings.network_name())  # a screen and a stop for anyone not allowed in
 page = st.navigation(auth.pages_for(viewer, PAGES))
 ui.sidebar()
