@@ -76,13 +76,22 @@ def _whole(series: pd.Series) -> bool:
 def filename(spec, ctx: ChartContext, fmt: str, **opts) -> str:
     """"outcomes-rates_by_group_phq9-clinic_1-apr-30-jun-2026.png"."""
     parts = [spec.id.replace(".", "-")]
-    chosen = [str(v) for k, v in sorted(opts.items()) if v is not None and v != spec.defaults.get(k)]
+    chosen = [_option_text(v) for k, v in sorted(opts.items()) if v is not None and v != spec.defaults.get(k)]
     if chosen:
         parts.append("-".join(chosen))
     parts.append(ctx.period)
     stem = "_".join(parts)
     stem = re.sub(r"[^A-Za-z0-9_]+", "-", stem).strip("-").lower()
     return f"{stem[:120]}.{fmt}"
+
+
+def _option_text(value) -> str:
+    """A chart option as a file name shows it: a planning scenario by its name (not every field it
+    holds), several of them joined."""
+    if isinstance(value, (tuple, list)):
+        return "-".join(_option_text(v) for v in value)
+    name = getattr(value, "name", None)
+    return name if isinstance(name, str) else str(value)
 
 
 def chart_file(spec, data: ChartData, ctx: ChartContext, fmt: str, threshold: int | None = None,

@@ -137,3 +137,16 @@ def test_unknown_format_is_refused(sample):
     spec = catalog.get("safety.rems")
     with pytest.raises(ValueError):
         exports.chart_file(spec, spec.data(Scope.everything(), QUARTER), _ctx(QUARTER), "gif")
+
+
+def test_file_names_of_planning_charts_name_the_scenarios_not_their_fields():
+    from pipelines.plan.scenario import Scenario
+
+    ctx = _ctx(QUARTER)
+    wider = Scenario(name="Two more chairs", chairs=8)
+    one = exports.filename(catalog.get("planning.utilization_by_week"), ctx, "png", clinic_id="DEN", scenario=wider)
+    assert one == "planning-utilization_by_week_den-two-more-chairs_1-apr-30-jun-2026.png"
+    several = exports.filename(catalog.get("planning.scenario_comparison"), ctx, "csv", clinic_id="DEN",
+                               scenarios=(Scenario(name="current"), wider), column="booked_utilization")
+    assert several.startswith("planning-scenario_comparison_") and several.endswith("_1-apr-30-jun-2026.csv")
+    assert "current-two-more-chairs" in several and "horizon" not in several and "chairs-8" not in several
