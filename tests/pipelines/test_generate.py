@@ -518,7 +518,7 @@ def test_side_effect_frequencies(mid):
     assert (inter == "ondansetron").mean() > 0.3
     assert se["onset_min"].cast(pl.Int64).drop_nulls().is_between(-30, 600).all()
     stopped = treated.filter(pl.col("status") == "stopped_early")["session_id"]
-    assert (se.filter(pl.col("session_id").is_in(stopped))["intervention"] == "infusion_stopped").sum() == stopped.len()
+    assert (se.filter(pl.col("session_id").is_in(stopped.implode()))["intervention"] == "infusion_stopped").sum() == stopped.len()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -540,7 +540,7 @@ def test_assessment_rules(mid):
     assert a.filter(pl.col("instrument") != "PHQ9")["item9"].null_count() == a.filter(pl.col("instrument") != "PHQ9").height
     linked = a["session_id"].is_not_null().mean()
     assert 0.5 <= linked < 0.95
-    assert a.filter(pl.col("session_id").is_not_null())["session_id"].is_in(b.sessions["session_id"]).all()
+    assert a.filter(pl.col("session_id").is_not_null())["session_id"].is_in(b.sessions["session_id"].implode()).all()
     assert a["assessment_id"].is_unique().all()
 
 
@@ -561,7 +561,7 @@ def test_assessment_schedule_baseline_early_and_after_induction(mid):
     hours = (early["assessed_at"] - early["s2"]).dt.total_hours()
     assert 16 <= hours.median() <= 32  # about 24 h after infusion 2
     done = ct.filter(pl.col("n_induction") == pl.col("ind_len"))
-    after = j.filter(pl.col("course").is_in(done["course"]) & (pl.col("assessed_at") > pl.col("induction_end"))
+    after = j.filter(pl.col("course").is_in(done["course"].implode()) & (pl.col("assessed_at") > pl.col("induction_end"))
                      & (pl.col("assessed_at") <= pl.col("induction_end") + timedelta(days=14)))
     assert after["course"].n_unique() / done.height > 0.75
 
