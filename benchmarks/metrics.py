@@ -45,6 +45,7 @@ MACRO_QUERIES = {
     "bp_elevation": "FROM metrics.bp_elevation()",
     "peak_rise_histogram": "FROM metrics.peak_rise_histogram()",
     "vitals_by_minute (all)": "FROM metrics.vitals_by_minute()",
+    "vitals_by_minute (all, one vital: the chart's call)": "FROM metrics.vitals_by_minute(vital := 'systolic')",
     "vitals_by_minute (1 clinic, 1 quarter)": None,  # filled in with a real clinic below
     "rems_completeness": "FROM metrics.rems_completeness()",
     "booster_intervals": "FROM metrics.booster_intervals()",
