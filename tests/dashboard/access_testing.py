@@ -12,15 +12,11 @@ import csv
 import gzip
 import io
 import os
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from browser import ROOT, free_port, wait_until_drawn
+from browser import ROOT, free_port, running_app, wait_until_drawn
 from pipelines import config
 
 COOKIE_SECRET = "access-tests-cookie-secret-0123456789abcdef"  # test only
@@ -75,37 +71,9 @@ def app_server(db: str | os.PathLike, access_dir: Path, log_path: Path, secrets:
         empty_secrets.write_text("", encoding="utf-8")
     env = {**os.environ, config.ENV_DB: str(db), "CLINIC_ANALYTICS_ACCESS_DIR": str(access_dir),
            "PYTHONUNBUFFERED": "1", "AUTHLIB_INSECURE_TRANSPORT": "1"}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-        "--server.address", address, "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false", "--secrets.files", str(secrets or empty_secrets),
-    ]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}")
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"streamlit did not answer on {url} within {timeout} s")
-                time.sleep(0.25)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with running_app(env, log_path, port=port, address=address, timeout=timeout,
+                     extra_args=("--secrets.files", str(secrets or empty_secrets))) as url:
+        yield url
 
 
 def sign_in(page, base_url: str, email: str, timeout_ms: float = 60_000) -> None:

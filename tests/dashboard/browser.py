@@ -44,13 +44,22 @@ def free_port() -> int:
 @contextlib.contextmanager
 def streamlit_server(db: str | os.PathLike, log_path: Path | None = None, timeout: float = 90) -> Iterator[str]:
     """Start `streamlit run streamlit_app.py` against the warehouse pointer `db`; yield its base URL."""
-    port = free_port()
     env = {**os.environ, "CLINIC_ANALYTICS_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    with running_app(env, log_path, timeout=timeout) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_app(env: dict, log_path: Path | None, port: int | None = None, address: str = "127.0.0.1",
+                extra_args: tuple[str, ...] = (), timeout: float = 90) -> Iterator[str]:
+    """`streamlit run streamlit_app.py` with `env`, headless, no file watcher, no usage statistics;
+    yields its loopback URL once /_stcore/health answers, and stops it afterwards."""
+    port = port or free_port()
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--server.address", address, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false",
+        "--server.runOnSave", "false", *extra_args,
     ]
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
