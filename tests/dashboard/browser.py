@@ -35,6 +35,28 @@ EXCEPTION_SELECTOR = '[data-testid="stException"]'
 APP_IDLE_SELECTOR = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+def full_screenshot(page, path, max_height: int = 12000) -> None:
+    """A full-length screenshot: Streamlit scrolls inside its main block, so grow the viewport first."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 900")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, max_height)})
+    page.wait_for_timeout(500)  # let Plotly react to the resize before the picture
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(VIEWPORT)
+
+
+def no_exception(page, where: str) -> None:
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0, where
+
+
+def url_params(page) -> dict:
+    from urllib.parse import parse_qs, urlparse
+
+    return parse_qs(urlparse(page.url).query)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from access_testing import app_server, oidc_provider, sign_in, write_secrets
-from browser import EXCEPTION_SELECTOR, chromium, free_port, wait_until_drawn
+from browser import EXCEPTION_SELECTOR, VIEWPORT, chromium, free_port, full_screenshot, wait_until_drawn
 from dashboard_testing import ROOT
 from pipelines.load.loader import load_batch
 from pipelines.load.pseudonymize import Pseudonymizer
@@ -22,7 +22,6 @@ from pipelines.users.store import RolesStore
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = ROOT / "test-artifacts" / "access"
-VIEWPORT = {"width": 1440, "height": 900}
 PEOPLE = {
     "medical_director": ("director@clinic.test", ()),
     "operations": ("ops@clinic.test", ()),
@@ -77,14 +76,6 @@ def page(browser):
     context.close()
 
 
-def _shot(page, path) -> None:
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight || 900")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, 6000)})
-    page.wait_for_timeout(300)  # let Plotly react to the resize before the picture
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size(VIEWPORT)
-
-
 def _nav(page) -> list[str]:
     # each link reads "<icon name>\n\n<title>": keep the title
     return [t.strip().splitlines()[-1].strip() for t in page.get_by_test_id("stSidebarNav").locator("a").all_inner_texts()]
@@ -110,7 +101,7 @@ def test_each_role_signs_in_sees_its_pages_and_signs_out(role, server, page, acc
     assert page.get_by_role("button", name="Sign in").count() == 1
     assert page.locator(".js-plotly-plot").count() == 0  # nothing before sign-in
     if role == "medical_director":
-        _shot(page, artifacts / "signin-screen.png")
+        full_screenshot(page, artifacts / "signin-screen.png")
 
     sign_in(page, server, email)
     wait_until_drawn(page, charts=True)
@@ -124,7 +115,7 @@ def test_each_role_signs_in_sees_its_pages_and_signs_out(role, server, page, acc
         assert "Denver Interventional Psychiatry" in main
         assert "Oklahoma" not in main and "New York" not in main
         assert "rows in quarantine" not in main.lower()
-    _shot(page, artifacts / f"{role}-overview.png")
+    full_screenshot(page, artifacts / f"{role}-overview.png")
 
     if role in FORBIDDEN_PATH:  # a page of another role, typed into the address bar
         page.goto(f"{server}/{FORBIDDEN_PATH[role]}")
@@ -134,7 +125,7 @@ def test_each_role_signs_in_sees_its_pages_and_signs_out(role, server, page, acc
         assert _nav(page) == NAV[role]
         dialog = page.get_by_role("dialog")
         assert "Page not found" in dialog.inner_text()  # Streamlit: the page is not in this viewer's navigation
-        _shot(page, artifacts / f"{role}-forbidden-{FORBIDDEN_PATH[role]}.png")
+        full_screenshot(page, artifacts / f"{role}-forbidden-{FORBIDDEN_PATH[role]}.png")
         page.keyboard.press("Escape")
         dialog.wait_for(state="detached", timeout=30_000)
 
@@ -144,25 +135,25 @@ def test_each_role_signs_in_sees_its_pages_and_signs_out(role, server, page, acc
         main = _main(page)
         assert "Oklahoma" not in main and "New York" not in main
         assert "Ignored clinic" in " ".join(page.get_by_test_id("stAlert").all_inner_texts())
-        _shot(page, artifacts / "clinic_manager-link-to-other-clinics.png")
+        full_screenshot(page, artifacts / "clinic_manager-link-to-other-clinics.png")
     if role == "operations":
         page.get_by_test_id("stSidebarNav").get_by_text("Data quality").click()
         wait_until_drawn(page, charts=True)
         assert "medical director only" in _main(page)
-        _shot(page, artifacts / "operations-data-quality.png")
+        full_screenshot(page, artifacts / "operations-data-quality.png")
     if role == "medical_director":
         page.get_by_test_id("stSidebarNav").get_by_text("Access log").click()
         page.get_by_role("heading", name="Access log").wait_for(timeout=60_000)
         wait_until_drawn(page, charts=False)
         signins = re.search(r"Sign-ins\s+(\d+)", _main(page))  # the table itself is drawn on a canvas
         assert signins and int(signins.group(1)) >= 1, _main(page)
-        _shot(page, artifacts / "medical_director-access-log.png")
+        full_screenshot(page, artifacts / "medical_director-access-log.png")
     if role == "board":
         page.get_by_test_id("stSidebarNav").get_by_text("Board pack").click()
         page.get_by_role("heading", name="Board pack").wait_for(timeout=60_000)
         wait_until_drawn(page, charts=False)
         assert page.locator(EXCEPTION_SELECTOR).count() == 0
-        _shot(page, artifacts / "board-board-pack.png")
+        full_screenshot(page, artifacts / "board-board-pack.png")
 
     _sign_out(page, server)
     assert page.get_by_test_id("stSidebarNav").count() == 0
@@ -178,7 +169,7 @@ def test_signed_in_without_a_grant_gets_the_no_access_page(server, page, access,
     page.goto(f"{server}/outcomes?clinic=DEN")  # a deep link changes nothing
     wait_until_drawn(page, charts=False)
     assert "No access yet" in _main(page) and page.locator(".js-plotly-plot").count() == 0
-    _shot(page, artifacts / "no-grant.png")
+    full_screenshot(page, artifacts / "no-grant.png")
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="End session").click(timeout=60_000)
     page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
@@ -199,13 +190,13 @@ def test_demo_mode_banner_and_refusal(sample_db, browser, artifacts, tmp_path_fa
             page.goto(url)
             wait_until_drawn(page, charts=True)
             assert "Demo mode" in _main(page) and "Access log" not in _nav(page)
-            _shot(page, artifacts / "demo-sample.png")
+            full_screenshot(page, artifacts / "demo-sample.png")
         with app_server(foreign, folder / "access", artifacts / "demo-refused-server.log") as url:
             page.goto(f"{url}/outcomes")
             wait_until_drawn(page, charts=False)
             main = _main(page)
             assert "Sign-in is not configured" in main and "secrets.toml" in main and "clinics.csv" in main
             assert page.locator(".js-plotly-plot").count() == 0 and page.locator(EXCEPTION_SELECTOR).count() == 0
-            _shot(page, artifacts / "demo-refused-foreign-warehouse.png")
+            full_screenshot(page, artifacts / "demo-refused-foreign-warehouse.png")
     finally:
         context.close()

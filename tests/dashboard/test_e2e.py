@@ -10,28 +10,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser import EXCEPTION_SELECTOR, PAGES, chromium, streamlit_server, wait_until_drawn
+from browser import (PAGES, VIEWPORT, chromium, full_screenshot, no_exception, streamlit_server, url_params,
+                     wait_until_drawn)
 
 pytestmark = pytest.mark.e2e
-
-VIEWPORT = {"width": 1440, "height": 900}
-
-
-def _shot(page, path) -> None:
-    """A full-length screenshot: Streamlit scrolls inside its main block, so grow the viewport."""
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, 8000)})
-    page.wait_for_timeout(300)  # let Plotly react to the resize before the picture
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size(VIEWPORT)
-
-
-def _no_exception(page, where: str) -> None:
-    assert page.locator(EXCEPTION_SELECTOR).count() == 0, where
-
-
-def _params(page) -> dict:
-    return parse_qs(urlparse(page.url).query)
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +40,10 @@ def test_every_page_draws_without_exception(server, page, artifacts):
     for slug, title in PAGES.items():
         page.goto(f"{server}/{slug}")
         wait_until_drawn(page, charts=True)
-        _no_exception(page, title)
+        no_exception(page, title)
         assert page.get_by_role("heading", name=title).count() >= 1, title
-        assert _params(page).get("start"), title  # the default period is in the URL
-        _shot(page, artifacts / f"e2e-{slug or 'overview'}.png")
+        assert url_params(page).get("start"), title  # the default period is in the URL
+        full_screenshot(page, artifacts / f"e2e-{slug or 'overview'}.png")
 
 
 def test_filter_change_survives_reload_and_navigation(server, page, artifacts):
@@ -73,46 +55,46 @@ def test_filter_change_survives_reload_and_navigation(server, page, artifacts):
     page.keyboard.press("Escape")
     page.wait_for_url(re.compile(r"clinic=DEN"), timeout=60_000)
     wait_until_drawn(page)
-    _no_exception(page, "after the filter change")
+    no_exception(page, "after the filter change")
     main = page.get_by_test_id("stMain")
     assert "Denver Interventional Psychiatry" in main.inner_text()
 
     filtered = page.url
     page.reload()
     wait_until_drawn(page)
-    _no_exception(page, "after reload")
-    assert _params(page)["clinic"] == ["DEN"]
+    no_exception(page, "after reload")
+    assert url_params(page)["clinic"] == ["DEN"]
     assert "Denver Interventional Psychiatry" in page.get_by_test_id("stSidebar").inner_text()
     assert "Denver Interventional Psychiatry" in page.get_by_test_id("stMain").inner_text()
-    _shot(page, artifacts / "e2e-outcomes-filtered-reloaded.png")
+    full_screenshot(page, artifacts / "e2e-outcomes-filtered-reloaded.png")
 
     page.get_by_test_id("stSidebarNav").get_by_text("Capacity").click()
     page.wait_for_url(re.compile(r"/capacity\?"), timeout=60_000)
     wait_until_drawn(page)
-    _no_exception(page, "capacity after navigation")
-    assert _params(page)["clinic"] == ["DEN"], page.url
-    assert _params(page)["start"] == parse_qs(urlparse(filtered).query)["start"]
-    _shot(page, artifacts / "e2e-capacity-filtered.png")
+    no_exception(page, "capacity after navigation")
+    assert url_params(page)["clinic"] == ["DEN"], page.url
+    assert url_params(page)["start"] == parse_qs(urlparse(filtered).query)["start"]
+    full_screenshot(page, artifacts / "e2e-capacity-filtered.png")
 
 
 def test_bad_link_is_explained(server, page, artifacts):
     page.goto(f"{server}/safety?clinic=NOPE&clinic=OKC&start=2026-02-30&modality=%3Cscript%3E")
     wait_until_drawn(page)
-    _no_exception(page, "bad link")
+    no_exception(page, "bad link")
     alerts = page.get_by_test_id("stAlert").all_inner_texts()
     text = " ".join(alerts)
     assert "NOPE" in text and "YYYY-MM-DD" in text, alerts
-    assert _params(page)["clinic"] == ["OKC"]  # the URL now says what is shown
-    _shot(page, artifacts / "e2e-safety-bad-link.png")
+    assert url_params(page)["clinic"] == ["OKC"]  # the URL now says what is shown
+    full_screenshot(page, artifacts / "e2e-safety-bad-link.png")
 
 
 def test_selection_with_nothing_explains_itself(server, page, artifacts):
     page.goto(f"{server}/outcomes?clinic=DEN&start=2025-01-05&end=2025-01-05&modality=esketamine_nasal"
               "&indication=postpartum_depression")
     wait_until_drawn(page)
-    _no_exception(page, "empty selection")
+    no_exception(page, "empty selection")
     assert "No evaluable course for this selection" in page.get_by_test_id("stMain").inner_text()
-    _shot(page, artifacts / "e2e-outcomes-nothing-selected.png")
+    full_screenshot(page, artifacts / "e2e-outcomes-nothing-selected.png")
 
 
 def test_empty_warehouse_explains_itself(empty_db, browser, artifacts):
@@ -124,8 +106,8 @@ def test_empty_warehouse_explains_itself(empty_db, browser, artifacts):
                 page.goto(f"{url}/{slug}")
                 wait_until_drawn(page, charts=False)
                 page.get_by_test_id("stAlert").first.wait_for(timeout=60_000)
-                _no_exception(page, title)
+                no_exception(page, title)
                 assert "loaded yet" in page.get_by_test_id("stMain").inner_text(), title
-            _shot(page, artifacts / "e2e-empty-warehouse.png")
+            full_screenshot(page, artifacts / "e2e-empty-warehouse.png")
         finally:
             context.close()

@@ -6,33 +6,14 @@ explained. Screenshots go to test-artifacts/dashboard/e2e-planning*.png (look at
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser import EXCEPTION_SELECTOR, chromium, streamlit_server, wait_until_drawn
+from browser import VIEWPORT, chromium, full_screenshot, no_exception, streamlit_server, url_params, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
 
-VIEWPORT = {"width": 1440, "height": 900}
 PLAN_CHARTS = 7
-
-
-def _shot(page, path) -> None:
-    """A full-length screenshot: Streamlit scrolls inside its main block, so grow the viewport."""
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, 12000)})
-    page.wait_for_timeout(500)  # let Plotly react to the resize before the picture
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size(VIEWPORT)
-
-
-def _no_exception(page, where: str) -> None:
-    assert page.locator(EXCEPTION_SELECTOR).count() == 0, where
-
-
-def _params(page) -> dict:
-    return parse_qs(urlparse(page.url).query)
 
 
 def _main(page) -> str:
@@ -91,16 +72,16 @@ def page(browser):
 def test_the_planning_page_draws(server, page, artifacts):
     page.goto(f"{server}/planning")
     wait_until_drawn(page)
-    _no_exception(page, "planning")
+    no_exception(page, "planning")
     assert page.get_by_role("heading", name="Planning").count() >= 1
-    assert _params(page)["plan_clinic"] == ["DEN"]
+    assert url_params(page)["plan_clinic"] == ["DEN"]
     assert _charts(page) == PLAN_CHARTS
     text = _main(page)
     for fragment in ("Fewest chairs for 80%", "Peak week, booked", "Wait for a first infusion", "Peak-hour overflow",
                      "Projected chair utilization by week, 6 Jul – 4 Oct 2026", "How many chairs",
                      "When chairs will be busy", "Induction rules kept"):
         assert fragment in text, fragment
-    _shot(page, artifacts / "e2e-planning.png")
+    full_screenshot(page, artifacts / "e2e-planning.png")
 
 
 def test_a_scenario_planned_saved_reloaded_and_compared(server, page, artifacts, scenarios):
@@ -112,13 +93,13 @@ def test_a_scenario_planned_saved_reloaded_and_compared(server, page, artifacts,
     page.get_by_role("button", name="Plan this scenario").click()
     page.wait_for_url(re.compile(r"plan_chairs=6"), timeout=120_000)
     wait_until_drawn(page)
-    _no_exception(page, "after planning a scenario")
+    no_exception(page, "after planning a scenario")
     assert "6 chairs (now 8)" in _main(page)
 
     page.reload()  # the link holds the clinic and what the scenario changes
     wait_until_drawn(page)
-    _no_exception(page, "after reload")
-    assert _params(page)["plan_clinic"] == ["OKC"] and _params(page)["plan_chairs"] == ["6"]
+    no_exception(page, "after reload")
+    assert url_params(page)["plan_clinic"] == ["OKC"] and url_params(page)["plan_chairs"] == ["6"]
     assert "6 chairs (now 8)" in _main(page)
     assert page.get_by_test_id("stNumberInput").filter(has_text="Chairs").first.locator("input").input_value() == "6"
 
@@ -137,28 +118,28 @@ def test_a_scenario_planned_saved_reloaded_and_compared(server, page, artifacts,
         wait_until_drawn(page)
     page.get_by_text("Scenarios compared: booked utilization").wait_for(timeout=120_000)
     wait_until_drawn(page)
-    _no_exception(page, "comparison")
+    no_exception(page, "comparison")
     assert _charts(page) == PLAN_CHARTS + 1
     assert page.get_by_test_id("stDataFrame").count() == 2  # the saved scenarios and the comparison table
-    _shot(page, artifacts / "e2e-planning-compare.png")
+    full_screenshot(page, artifacts / "e2e-planning-compare.png")
 
     page.get_by_test_id("stSidebarNav").get_by_text("Capacity").click()
     page.wait_for_url(re.compile(r"/capacity"), timeout=60_000)
     wait_until_drawn(page)
-    assert not any(k.startswith("plan_") for k in _params(page)), page.url  # the page's own parameters stay there
+    assert not any(k.startswith("plan_") for k in url_params(page)), page.url  # the page's own parameters stay there
     page.get_by_test_id("stSidebarNav").get_by_text("Planning").click()
     page.wait_for_url(re.compile(r"/planning\?.*plan_clinic=OKC"), timeout=60_000)
     wait_until_drawn(page)
-    _no_exception(page, "back on planning")
+    no_exception(page, "back on planning")
 
 
 def test_a_bad_planning_link_is_explained(server, page, artifacts):
     page.goto(f"{server}/planning?plan_chairs=999&plan_days=Funday&plan_noshow=0.08&plan_name=%3Cb%3Ehi%3C%2Fb%3E")
     wait_until_drawn(page)
-    _no_exception(page, "bad planning link")
+    no_exception(page, "bad planning link")
     alerts = " ".join(page.get_by_test_id("stAlert").all_inner_texts())
     assert "999" in alerts and "Funday" in alerts, alerts
-    assert _params(page)["plan_clinic"] == ["DEN"] and "plan_chairs" not in _params(page)
-    assert _params(page)["plan_noshow"] == ["0.08"]  # the good part of the link is kept
+    assert url_params(page)["plan_clinic"] == ["DEN"] and "plan_chairs" not in url_params(page)
+    assert url_params(page)["plan_noshow"] == ["0.08"]  # the good part of the link is kept
     assert "<b>hi</b>" in _main(page)  # shown as text, not as HTML
-    _shot(page, artifacts / "e2e-planning-bad-link.png")
+    full_screenshot(page, artifacts / "e2e-planning-bad-link.png")
