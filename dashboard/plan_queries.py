@@ -20,6 +20,7 @@ with the network's (docs/planning.md); only the planned clinic's figures are eve
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field
@@ -114,6 +115,16 @@ def _key(s: Scenario) -> str:
     return json.dumps(s.replace(name="scenario", note="", clinic_id=None).to_json(), sort_keys=True)
 
 
+@st.cache_data(ttl=queries.RESULT_TTL_SECONDS, show_spinner=False, max_entries=8)
+def _network(version_path: str, as_of: dt.date):
+    """The inputs every clinic's plan shares (the network's weekly new courses and pooled figures), read
+    once per version and as_of rather than once per clinic planned."""
+    from pipelines.plan.inputs import read_network
+
+    with queries.cursor(version_path) as cur:
+        return read_network(cur, as_of)
+
+
 @st.cache_data(ttl=queries.RESULT_TTL_SECONDS, show_spinner=False, max_entries=64)
 def _plans(version_path: str, clinic_id: str, scenarios: tuple[str, ...]) -> tuple[list | None, str | None]:
     """(plans, None) or (None, why not): failures are cached too, so a clinic that cannot be planned
@@ -123,7 +134,8 @@ def _plans(version_path: str, clinic_id: str, scenarios: tuple[str, ...]) -> tup
     wanted = [Scenario.from_json(json.loads(s)) for s in scenarios]
     try:
         with queries.cursor(version_path) as cur:
-            return plan_scenarios(clinic_id, wanted, con=cur), None
+            return plan_scenarios(clinic_id, wanted, con=cur,
+                                  network=lambda as_of: _network(version_path, as_of)), None
     except PipelineError as exc:
         return None, _sentence(str(exc), clinic_id)
 

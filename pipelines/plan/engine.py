@@ -135,9 +135,10 @@ def plan_clinic(clinic_id: str, scenario: Scenario | None = None, db: str | os.P
 
 
 def plan_scenarios(clinic_id: str, scenarios: list[Scenario], db: str | os.PathLike | None = None, con=None,
-                   interval: float = DEFAULT_INTERVAL) -> list[Projection]:
+                   interval: float = DEFAULT_INTERVAL, network=None) -> list[Projection]:
     """Plans for several scenarios of one clinic (to compare side by side): the warehouse is read and
-    the forecast fitted once per distinct as_of."""
+    the forecast fitted once per distinct as_of. `network`, when given, is a function as_of ->
+    inputs.NetworkInputs of the same warehouse (e.g. a cache shared by the plans of every clinic)."""
     from pipelines import config
     from pipelines.plan.inputs import data_end, known_clinics, read_inputs
     from pipelines.warehouse.publish import connect_read_only
@@ -159,7 +160,8 @@ def plan_scenarios(clinic_id: str, scenarios: list[Scenario], db: str | os.PathL
         for s in scenarios:
             as_of = dt.date.fromisoformat(s.as_of) if s.as_of else last + dt.timedelta(days=1)
             if as_of not in inputs_by_day:
-                inputs_by_day[as_of] = read_inputs(con, [clinic_id], as_of)[clinic_id]
+                shared = network(as_of) if network is not None else None
+                inputs_by_day[as_of] = read_inputs(con, [clinic_id], as_of, network=shared)[clinic_id]
     finally:
         if own:
             con.close()

@@ -137,10 +137,31 @@ def known_clinics(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT clinic_id FROM marts.clinic_capacity ORDER BY 1").fetchall()]
 
 
-def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.date) -> dict[str, ClinicInputs]:
-    """ClinicInputs for each clinic, from data before `as_of`. One query per macro for all clinics."""
-    weekly = _weekly_new_courses(con, as_of)
-    network_pooled = _pooled(con, as_of)
+@dataclass(frozen=True)
+class NetworkInputs:
+    """What every clinic's inputs share at one as_of: each clinic's weekly new courses (the network
+    series is their sum) and the network's pooled figures (the shrinkage target). The same for every
+    clinic, so a caller planning several clinics of one warehouse version can read it once."""
+
+    as_of: dt.date
+    weekly: dict[str, tuple[tuple[dt.date, ...], np.ndarray]]
+    pooled: dict[str, list[dict]]
+
+
+def read_network(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> NetworkInputs:
+    return NetworkInputs(as_of=as_of, weekly=_weekly_new_courses(con, as_of), pooled=_pooled(con, as_of))
+
+
+def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.date,
+                network: NetworkInputs | None = None) -> dict[str, ClinicInputs]:
+    """ClinicInputs for each clinic, from data before `as_of`. One query per macro for all clinics.
+    `network`: read_network(con, as_of) when the caller has it already (it must be of the same data)."""
+    if network is None:
+        network = read_network(con, as_of)
+    elif network.as_of != as_of:
+        raise ValueError(f"network inputs are as of {network.as_of}, not {as_of}")
+    weekly = network.weekly
+    network_pooled = network.pooled
     per_clinic = {
         "protocol": _rows(con, "metrics.plan_induction_protocol", clinics, as_of,
                           lookback_days=FUNNEL_LOOKBACK_DAYS, settle_days=FUNNEL_SETTLE_DAYS),
