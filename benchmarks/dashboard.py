@@ -14,6 +14,8 @@
    only the Overview's results are cached by then), the median of 3 rounds of moving between pages
    with the sidebar (results cached) and of 3 rounds with one clinic selected, a different one each
    round (new queries on a warm connection).
+4. Starts the app in demo mode on the bundled sample (what `make run` serves: no sign-in) and times
+   the first page after the server starts, then each page opened by URL.
 
 The generated warehouse is not the bundled sample, so the app requires sign-in (docs/access.md): the
 AppTest runs are signed in as a medical director (AppTest.secrets / AppTest.user), and the browser
@@ -213,6 +215,30 @@ def time_browser(pointer: Path, out: Path, passes: int = 3) -> dict:
     return timings
 
 
+def time_demo(out: Path) -> dict:
+    """What `make run` gives a new user: the app in demo mode on the bundled sample (no sign-in), the
+    first page after the server starts (nothing cached: JavaScript, imports, queries), then each page
+    opened by URL."""
+    from access_testing import app_server
+    from browser import chromium, wait_until_drawn
+
+    from pipelines import config
+    from pipelines.load.loader import load_batch
+    from pipelines.load.pseudonymize import Pseudonymizer
+
+    pointer = out / "sample_warehouse" / "clinic_analytics.duckdb"
+    if not pointer.exists():
+        load_batch(config.SAMPLE_DIR, db=pointer, pseudonymizer=Pseudonymizer(BENCH_KEY.encode()))
+    timings: dict[str, float] = {}
+    with app_server(pointer, out / "sample_access", out / "server-demo.log", timeout=180) as url:
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            timings["first page"] = _drawn_after(page, lambda: page.goto(url), TITLES["overview"])
+            for name, slug in PAGES.items():
+                timings[name] = _drawn_after(page, lambda s=slug: page.goto(f"{url}/{s}"), TITLES[name])
+    return timings
+
+
 def _clinics(pointer: Path) -> list[str]:
     import duckdb
 
@@ -243,6 +269,7 @@ def main() -> None:
     print(f"load average after queries: {load_average()}", flush=True)
     browser_times = {} if args.no_browser else time_browser(pointer, out)
     print(f"load average after browser: {load_average()}", flush=True)
+    demo_times = {} if args.no_browser else time_demo(out)
 
     print()
     print(f"{'page':<13} {'query':<44} {'cold ms':>8} {'warm ms':>8}")
@@ -266,12 +293,17 @@ def main() -> None:
         fmt = lambda v: f"{v:.2f} s" if v is not None else "-"  # noqa: E731
         print(f"{page:<13} {s['queries']:>7} {s['max_warm_ms']:>7.0f} ms {s['sum_warm_ms']:>6.0f} ms "
               f"{fmt(s['drawn_cold_s']):>11} {fmt(s['drawn_cached_s']):>9} {fmt(s['drawn_one_clinic_s']):>11} {s['charts'] if s['charts'] is not None else '-':>7}")
+    if demo_times:
+        print("\ndemo mode on the bundled sample (make run): first page after the server starts "
+              f"{demo_times['first page']:.2f} s; opened by URL: "
+              + ", ".join(f"{name} {demo_times[name]:.2f} s" for name in PAGES))
     first = browser_times.get("_first")
     if first:
         print(f"\nfirst page after the server starts: sign-in screen drawn in {first['sign_in_screen']:.2f} s; "
               f"after choosing the user at the provider, the Overview drawn in {first['landing']:.2f} s")
     (out / "results.json").write_text(json.dumps(
-        {"queries": query_times, "pages": summary, "first_page": first, "load_average_end": load_average()},
+        {"queries": query_times, "pages": summary, "first_page": first, "demo": demo_times,
+         "load_average_end": load_average()},
         indent=2, default=str))
     print(f"\nwritten to {out / 'results.json'}")
 
