@@ -156,6 +156,21 @@ def _macro(name: str, scope: Scope, f: Filters, extra_sql: str = "", extra: tupl
     return query(sql, _args(scope, f) + extra)
 
 
+def _by_breakdown(name: str, scope: Scope, f: Filters, breakdown: str, order_first: str = "") -> pd.DataFrame:
+    """A macro's rows for one breakdown (group_value); by clinic, with each clinic's name added
+    (clinic_name) and ordered by it."""
+    order_by = f"{order_first}, " if order_first else ""  # callers pass literals only (tests check)
+    if breakdown == "clinic":
+        sql = (
+            f"with {_NAMES_CTE} select m.*, coalesce(names.clinic_name, m.group_value) as clinic_name "
+            f"from metrics.{name}({_FILTERS_SQL}, breakdown := 'clinic') m "
+            f"left join names on names.clinic_id = m.group_value order by {order_by}clinic_name"
+        )
+        return query(sql, _args(scope, f))
+    sql = f"select * from metrics.{name}({_FILTERS_SQL}, breakdown := ?) order by {order_by}group_value"
+    return query(sql, _args(scope, f) + (_breakdown(breakdown),))
+
+
 BREAKDOWNS = {
     "none", "clinic", "indication", "modality", "modality_family", "month", "maoi", "lamotrigine",
     "benzodiazepine", "opioid", "dose_band", "session_number", "phase", "severity",
@@ -255,14 +270,7 @@ def course_counts(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataF
 def outcome_rates(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
     """Per instrument (and breakdown group): courses, why not evaluable, response and remission with CIs.
     With breakdown 'clinic', clinic_name is added."""
-    if breakdown == "clinic":
-        sql = (
-            f"with {_NAMES_CTE} select o.*, coalesce(names.clinic_name, o.group_value) as clinic_name "
-            f"from metrics.outcome_rates({_FILTERS_SQL}, breakdown := 'clinic') o "
-            "left join names on names.clinic_id = o.group_value order by instrument, clinic_name"
-        )
-        return query(sql, _args(scope, f))
-    return _macro("outcome_rates", scope, f, ", breakdown := ?", (_breakdown(breakdown),), "instrument, group_value")
+    return _by_breakdown("outcome_rates", scope, f, breakdown, order_first="instrument")
 
 
 def score_trajectory(scope: Scope, f: Filters, instrument: str = "PHQ9", evaluable_only: bool = False) -> pd.DataFrame:
@@ -357,14 +365,7 @@ def rems_completeness(scope: Scope, f: Filters, breakdown: str = "none") -> pd.D
 
 
 def booster_intervals(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
-    if breakdown == "clinic":
-        sql = (
-            f"with {_NAMES_CTE} select b.*, coalesce(names.clinic_name, b.group_value) as clinic_name "
-            f"from metrics.booster_intervals({_FILTERS_SQL}, breakdown := 'clinic') b "
-            "left join names on names.clinic_id = b.group_value order by clinic_name"
-        )
-        return query(sql, _args(scope, f))
-    return _macro("booster_intervals", scope, f, ", breakdown := ?", (_breakdown(breakdown),), "group_value")
+    return _by_breakdown("booster_intervals", scope, f, breakdown)
 
 
 def booster_interval_histogram(scope: Scope, f: Filters, bin_days: int = 7) -> pd.DataFrame:
@@ -376,14 +377,7 @@ def booster_km(scope: Scope, f: Filters) -> pd.DataFrame:
 
 
 def boosters_per_patient_year(scope: Scope, f: Filters, breakdown: str = "none") -> pd.DataFrame:
-    if breakdown == "clinic":
-        sql = (
-            f"with {_NAMES_CTE} select b.*, coalesce(names.clinic_name, b.group_value) as clinic_name "
-            f"from metrics.boosters_per_patient_year({_FILTERS_SQL}, breakdown := 'clinic') b "
-            "left join names on names.clinic_id = b.group_value order by clinic_name"
-        )
-        return query(sql, _args(scope, f))
-    return _macro("boosters_per_patient_year", scope, f, ", breakdown := ?", (_breakdown(breakdown),), "group_value")
+    return _by_breakdown("boosters_per_patient_year", scope, f, breakdown)
 
 
 # ---------------------------------------------------------------------------------------- capacity

@@ -128,6 +128,13 @@ def test_queries_use_parameters_not_formatting():
             for k in node.keywords:
                 if k.arg in ("extra_sql", "order_by"):
                     assert isinstance(k.value, ast.Constant), ast.unparse(node)
+    # and the callers of _by_breakdown pass literal macro names and orderings
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_by_breakdown":
+            assert isinstance(node.args[0], ast.Constant), ast.unparse(node)
+            for k in node.keywords:
+                if k.arg == "order_first":
+                    assert isinstance(k.value, ast.Constant), ast.unparse(node)
 
 
 def test_quarantine_never_shows_patient_keys(sample):
