@@ -1,4 +1,5 @@
--- scalar helpers shared by the metric macros: filters, the Wilson 95% interval, Student's t quantile
+-- scalar helpers shared by the metric macros: filters, breakdown groups, the Wilson 95% interval, Student's t
+-- quantile and the t interval of a mean
 
 -- A filter argument: NULL selects everything, a list selects the values it holds.
 create or replace macro metrics.selected(value, allowed) as (
@@ -16,6 +17,58 @@ create or replace macro metrics.modality_selected(modality, family, allowed) as 
 -- Periods are whole days, start and end inclusive; a NULL end is open.
 create or replace macro metrics.in_period(day, start_date, end_date) as (
     (start_date is null or day >= start_date::date) and (end_date is null or day <= end_date::date)
+);
+
+-- The dashboard filters on one row (NULL = all): its clinic, its day in the period, its modality (or family)
+-- and its indication.
+create or replace macro metrics.in_selection(
+    clinic_id, day, modality, modality_family, indication, clinics, start_date, end_date, modalities, indications
+) as (
+    metrics.selected(clinic_id, clinics)
+    and metrics.in_period(day, start_date, end_date)
+    and metrics.modality_selected(modality, modality_family, modalities)
+    and metrics.selected(indication, indications)
+);
+
+-- The group of a session for a breakdown: 'all' for none, else its clinic, modality, modality_family,
+-- indication, dose_band, session_number, phase or month (of session_date). A breakdown outside `allowed`
+-- (the ones the calling macro offers) is an error.
+create or replace macro metrics.session_group(
+    breakdown, clinic_id, modality, modality_family, indication, dose_band, session_number, phase, session_date,
+    allowed := ['none', 'clinic', 'modality', 'modality_family', 'indication', 'dose_band', 'session_number', 'phase',
+                'month']
+) as (
+    case
+        when not list_contains(allowed, breakdown) then error('unknown breakdown ' || breakdown)
+        when breakdown = 'none' then 'all'
+        when breakdown = 'clinic' then clinic_id
+        when breakdown = 'modality' then modality
+        when breakdown = 'modality_family' then modality_family
+        when breakdown = 'indication' then indication
+        when breakdown = 'dose_band' then dose_band
+        when breakdown = 'session_number' then session_number::varchar
+        when breakdown = 'phase' then phase
+        when breakdown = 'month' then strftime(session_date, '%Y-%m')
+        else error('unknown breakdown ' || breakdown)
+    end
+);
+
+-- The group of a course for a breakdown: 'all' for none, else its clinic, indication, modality, modality_family
+-- or month (course_month). A breakdown outside `allowed` is an error.
+create or replace macro metrics.course_group(
+    breakdown, clinic_id, indication, modality, modality_family, course_month,
+    allowed := ['none', 'clinic', 'indication', 'modality', 'modality_family', 'month']
+) as (
+    case
+        when not list_contains(allowed, breakdown) then error('unknown breakdown ' || breakdown)
+        when breakdown = 'none' then 'all'
+        when breakdown = 'clinic' then clinic_id
+        when breakdown = 'indication' then indication
+        when breakdown = 'modality' then modality
+        when breakdown = 'modality_family' then modality_family
+        when breakdown = 'month' then strftime(course_month, '%Y-%m')
+        else error('unknown breakdown ' || breakdown)
+    end
 );
 
 -- The standard normal quantile at 0.975.
@@ -68,4 +121,13 @@ create or replace macro metrics.t975(df) as (
             + (79 * pow(metrics.z95(), 9) + 776 * pow(metrics.z95(), 7) + 1482 * pow(metrics.z95(), 5)
                - 1920 * pow(metrics.z95(), 3) - 945 * metrics.z95()) / (92160.0 * pow(df, 4))
     end
+);
+
+-- Student's t 95% interval of a mean over n values with standard deviation sd; NULL for n < 2.
+create or replace macro metrics.mean_ci_low(mean, sd, n) as (
+    mean - metrics.t975(n - 1) * sd / sqrt(n)
+);
+
+create or replace macro metrics.mean_ci_high(mean, sd, n) as (
+    mean + metrics.t975(n - 1) * sd / sqrt(n)
 );

@@ -10,24 +10,13 @@ create or replace macro metrics.treated_sessions(
 ) as table
 with selected_sessions as (
     select
-        case breakdown
-            when 'none' then 'all'
-            when 'clinic' then clinic_id
-            when 'modality' then modality
-            when 'modality_family' then modality_family
-            when 'indication' then indication
-            when 'dose_band' then dose_band
-            when 'session_number' then session_number::varchar
-            when 'phase' then phase
-            when 'month' then strftime(session_date, '%Y-%m')
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.session_group(
+            breakdown, clinic_id, modality, modality_family, indication, dose_band, session_number, phase, session_date
+        ) as group_value
     from marts.sessions
     where is_treated
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 final as (
@@ -45,10 +34,8 @@ create or replace macro metrics.active_patients(
 with selected_sessions as (
     select patient_key from marts.sessions
     where is_treated
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 final as (
@@ -72,25 +59,14 @@ with selected_sessions as (
         has_mild_side_effect,
         has_moderate_side_effect,
         has_severe_side_effect,
-        case breakdown
-            when 'none' then 'all'
-            when 'severity' then 'all'
-            when 'clinic' then clinic_id
-            when 'modality' then modality
-            when 'modality_family' then modality_family
-            when 'indication' then indication
-            when 'dose_band' then dose_band
-            when 'session_number' then session_number::varchar
-            when 'phase' then phase
-            when 'month' then strftime(session_date, '%Y-%m')
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        -- by severity the denominator is all treated sessions
+        case when breakdown = 'severity' then 'all' else metrics.session_group(
+            breakdown, clinic_id, modality, modality_family, indication, dose_band, session_number, phase, session_date
+        ) end as group_value
     from marts.sessions
     where is_treated
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 denominators as (
@@ -102,26 +78,14 @@ denominators as (
 effect_counts as (
     select
         effect,
-        case breakdown
-            when 'none' then 'all'
-            when 'severity' then severity
-            when 'clinic' then clinic_id
-            when 'modality' then modality
-            when 'modality_family' then modality_family
-            when 'indication' then indication
-            when 'dose_band' then dose_band
-            when 'session_number' then session_number::varchar
-            when 'phase' then phase
-            when 'month' then strftime(session_date, '%Y-%m')
-            else error('unknown breakdown ' || breakdown)
-        end as group_value,
+        case when breakdown = 'severity' then severity else metrics.session_group(
+            breakdown, clinic_id, modality, modality_family, indication, dose_band, session_number, phase, session_date
+        ) end as group_value,
         count(*) as sessions
     from marts.session_side_effects
     inner join marts.filter_groups using (filter_group)
-    where metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+    where metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
     group by all
 ),
 
@@ -189,10 +153,8 @@ with denominator as (
 selected_sessions as (
     select interventions from marts.sessions
     where is_treated and side_effects > 0
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 session_interventions as (
@@ -226,24 +188,13 @@ create or replace macro metrics.bp_elevation(
 with selected_sessions as (
     select
         *,
-        case breakdown
-            when 'none' then 'all'
-            when 'clinic' then clinic_id
-            when 'modality' then modality
-            when 'modality_family' then modality_family
-            when 'indication' then indication
-            when 'dose_band' then dose_band
-            when 'session_number' then session_number::varchar
-            when 'phase' then phase
-            when 'month' then strftime(session_date, '%Y-%m')
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.session_group(
+            breakdown, clinic_id, modality, modality_family, indication, dose_band, session_number, phase, session_date
+        ) as group_value
     from marts.sessions
     where is_treated
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 -- with no breakdown there is always one row, even for an empty selection
@@ -294,10 +245,8 @@ create or replace macro metrics.peak_rise_histogram(
 with rises as (
     select peak_systolic_rise from marts.sessions
     where is_treated and has_vitals
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 final as (
@@ -372,18 +321,14 @@ create or replace macro metrics.rems_completeness(
 with selected_sessions as (
     select
         *,
-        case breakdown
-            when 'none' then 'all'
-            when 'clinic' then clinic_id
-            when 'month' then strftime(session_date, '%Y-%m')
-            when 'session_number' then session_number::varchar
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.session_group(
+            breakdown, clinic_id, modality, modality_family, indication, dose_band, session_number, phase, session_date,
+            allowed := ['none', 'clinic', 'month', 'session_number']
+        ) as group_value
     from marts.sessions
     where is_treated and modality_family = 'esketamine'
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, null, indications)
 ),
 
 counts as (
