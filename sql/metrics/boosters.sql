@@ -11,21 +11,14 @@ create or replace macro metrics.booster_intervals(
 with selected_boosters as (
     select
         booster_interval_days,
-        case breakdown
-            when 'none' then 'all'
-            when 'clinic' then clinic_id
-            when 'modality' then modality
-            when 'modality_family' then modality_family
-            when 'indication' then indication
-            when 'month' then strftime(session_date, '%Y-%m')
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.session_group(
+            breakdown, clinic_id, modality, modality_family, indication, dose_band, session_number, phase, session_date,
+            allowed := ['none', 'clinic', 'modality', 'modality_family', 'indication', 'month']
+        ) as group_value
     from marts.sessions
     where is_treated and phase = 'booster'
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 -- with no breakdown there is always one row, even with no interval
@@ -58,10 +51,8 @@ create or replace macro metrics.booster_interval_histogram(
 with intervals as (
     select booster_interval_days from marts.sessions
     where is_treated and phase = 'booster'
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(session_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 final as (
@@ -86,10 +77,8 @@ with followed as (
     select days_to_first_booster_or_censor as days, has_booster
     from marts.courses
     where completed_induction
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(course_start_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 times as (
@@ -156,14 +145,10 @@ create or replace macro metrics.boosters_per_patient_year(
 ) as table
 with maintained as (
     select
-        case breakdown
-            when 'none' then 'all'
-            when 'clinic' then clinic_id
-            when 'modality' then modality
-            when 'modality_family' then modality_family
-            when 'indication' then indication
-            else error('unknown breakdown ' || breakdown)
-        end as group_value,
+        metrics.course_group(
+            breakdown, clinic_id, indication, modality, modality_family, course_month,
+            allowed := ['none', 'clinic', 'modality', 'modality_family', 'indication']
+        ) as group_value,
         greatest(0, date_diff(
             'day',
             greatest(maintenance_after_date, coalesce(start_date::date - 1, maintenance_after_date)),
@@ -178,22 +163,16 @@ with maintained as (
 
 boosters as (
     select
-        case breakdown
-            when 'none' then 'all'
-            when 'clinic' then courses.clinic_id
-            when 'modality' then courses.modality
-            when 'modality_family' then courses.modality_family
-            when 'indication' then courses.indication
-            else error('unknown breakdown ' || breakdown)
-        end as group_value,
+        metrics.course_group(
+            breakdown, courses.clinic_id, courses.indication, courses.modality, courses.modality_family,
+            courses.course_month, allowed := ['none', 'clinic', 'modality', 'modality_family', 'indication']
+        ) as group_value,
         count(*) as boosters
     from marts.sessions as sessions
     inner join marts.courses as courses using (course_id)
     where sessions.is_treated and sessions.phase = 'booster'
-      and metrics.selected(courses.clinic_id, clinics)
-      and metrics.in_period(sessions.session_date, start_date, end_date)
-      and metrics.modality_selected(courses.modality, courses.modality_family, modalities)
-      and metrics.selected(courses.indication, indications)
+      and metrics.in_selection(courses.clinic_id, sessions.session_date, courses.modality, courses.modality_family,
+                               courses.indication, clinics, start_date, end_date, modalities, indications)
     group by all
 ),
 

@@ -11,20 +11,10 @@ create or replace macro metrics.course_counts(
 with selected_courses as (
     select
         *,
-        case breakdown
-            when 'none' then 'all'
-            when 'clinic' then clinic_id
-            when 'indication' then indication
-            when 'modality' then modality
-            when 'modality_family' then modality_family
-            when 'month' then strftime(course_month, '%Y-%m')
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.course_group(breakdown, clinic_id, indication, modality, modality_family, course_month) as group_value
     from marts.courses
-    where metrics.selected(clinic_id, clinics)
-      and metrics.in_period(course_start_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+    where metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 final as (
@@ -52,24 +42,16 @@ with selected_outcomes as (
     select
         *,
         case breakdown
-            when 'none' then 'all'
-            when 'clinic' then clinic_id
-            when 'indication' then indication
-            when 'modality' then modality
-            when 'modality_family' then modality_family
-            when 'month' then strftime(course_month, '%Y-%m')
             when 'maoi' then case when on_maoi then 'yes' else 'no' end
             when 'lamotrigine' then case when on_lamotrigine then 'yes' else 'no' end
             when 'benzodiazepine' then case when on_benzodiazepine then 'yes' else 'no' end
             when 'opioid' then case when on_opioid then 'yes' else 'no' end
-            else error('unknown breakdown ' || breakdown)
+            else metrics.course_group(breakdown, clinic_id, indication, modality, modality_family, course_month)
         end as group_value
     from marts.course_outcomes
     inner join marts.courses using (course_id)
-    where metrics.selected(clinic_id, clinics)
-      and metrics.in_period(course_start_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+    where metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 counts as (
@@ -113,10 +95,8 @@ with points as (
     inner join marts.courses using (course_id)
     where instrument = for_instrument
       and (not evaluable_only or evaluable)
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(course_start_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 summary as (
@@ -133,8 +113,8 @@ summary as (
 final as (
     select
         *,
-        mean_score - metrics.t975(courses - 1) * sd_score / sqrt(courses) as ci_low,
-        mean_score + metrics.t975(courses - 1) * sd_score / sqrt(courses) as ci_high
+        metrics.mean_ci_low(mean_score, sd_score, courses) as ci_low,
+        metrics.mean_ci_high(mean_score, sd_score, courses) as ci_high
     from summary
 )
 
@@ -148,10 +128,8 @@ with changes as (
     select instrument, early_change, early_change_fraction from marts.course_outcomes
     inner join marts.courses using (course_id)
     where early_change is not null
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(course_start_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 summary as (
@@ -169,8 +147,8 @@ summary as (
 final as (
     select
         *,
-        mean_change - metrics.t975(courses - 1) * sd_change / sqrt(courses) as ci_low,
-        mean_change + metrics.t975(courses - 1) * sd_change / sqrt(courses) as ci_high
+        metrics.mean_ci_low(mean_change, sd_change, courses) as ci_low,
+        metrics.mean_ci_high(mean_change, sd_change, courses) as ci_high
     from summary
 )
 
@@ -184,10 +162,8 @@ with phq9 as (
     select * from marts.course_outcomes
     inner join marts.courses using (course_id)
     where instrument = 'PHQ9'
-      and metrics.selected(clinic_id, clinics)
-      and metrics.in_period(course_start_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+      and metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 final as (
@@ -216,10 +192,8 @@ create or replace macro metrics.induction_funnel(
 ) as table
 with selected_courses as (
     select modality_family, induction_size, induction_sessions from marts.courses
-    where metrics.selected(clinic_id, clinics)
-      and metrics.in_period(course_start_date, start_date, end_date)
-      and metrics.modality_selected(modality, modality_family, modalities)
-      and metrics.selected(indication, indications)
+    where metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,
+                               clinics, start_date, end_date, modalities, indications)
 ),
 
 reached as (
