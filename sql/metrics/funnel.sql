@@ -98,15 +98,13 @@ create or replace macro metrics.clinic_comparison(
     for_instrument := 'PHQ9', for_effect := 'any'
 ) as table
 with by_clinic as (
-    select group_value as clinic_id, responders as events, evaluable as n
+    select
+        group_value as clinic_id,
+        case measure when 'response' then responders else remitters end as events,
+        evaluable as n
     from metrics.outcome_rates(clinics := clinics, start_date := start_date, end_date := end_date,
                                modalities := modalities, indications := indications, breakdown := 'clinic')
-    where measure = 'response' and instrument = for_instrument
-    union all
-    select group_value, remitters, evaluable
-    from metrics.outcome_rates(clinics := clinics, start_date := start_date, end_date := end_date,
-                               modalities := modalities, indications := indications, breakdown := 'clinic')
-    where measure = 'remission' and instrument = for_instrument
+    where measure in ('response', 'remission') and instrument = for_instrument
     union all
     select group_value, completed_induction, courses
     from metrics.course_counts(clinics := clinics, start_date := start_date, end_date := end_date,
