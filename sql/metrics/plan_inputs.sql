@@ -4,6 +4,33 @@
 -- breakdown := 'clinic' gives one group per clinic (group_value = clinic_id); 'none' pools the selected
 -- clinics (group_value = 'all').
 
+-- The group of a row: its clinic for breakdown 'clinic', 'all' for 'none'; any other breakdown is an error.
+create or replace macro metrics.plan_group(breakdown, clinic_id) as (
+    case breakdown
+        when 'clinic' then clinic_id
+        when 'none' then 'all'
+        else error('unknown breakdown ' || breakdown)
+    end
+);
+
+-- A day in the lookback_days before as_of: as_of - lookback_days up to the day before as_of.
+create or replace macro metrics.in_lookback(day, as_of, lookback_days) as (
+    day < as_of::date and day >= as_of::date - lookback_days::integer
+);
+
+-- The courses plan_induction_protocol and plan_induction_continuation follow: started between lookback_days
+-- and settle_days before as_of (so their induction had time to happen), with their group.
+create or replace macro metrics.plan_induction_cohort(clinics, as_of, lookback_days, settle_days, breakdown) as table
+select
+    course_id,
+    modality_family,
+    induction_size,
+    metrics.plan_group(breakdown, clinic_id) as group_value
+from marts.courses
+where metrics.selected(clinic_id, clinics)
+  and course_start_date >= as_of::date - lookback_days::integer
+  and course_start_date < as_of::date - settle_days::integer;
+
 -- New courses per clinic, week (Monday) and modality of session 1, for every complete week from the
 -- clinic's first week with a session to the last week that ends before the cut, zero-filled. The cut is
 -- as_of, or the day after the selected clinics' last session. A course belongs to the clinic of session 1.
@@ -145,19 +172,7 @@ create or replace macro metrics.plan_induction_protocol(
     clinics := null, as_of := null, lookback_days := 365, settle_days := 42, breakdown := 'clinic'
 ) as table
 with cohort as (
-    select
-        course_id,
-        modality_family,
-        induction_size,
-        case breakdown
-            when 'clinic' then clinic_id
-            when 'none' then 'all'
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
-    from marts.courses
-    where metrics.selected(clinic_id, clinics)
-      and course_start_date >= as_of::date - lookback_days::integer
-      and course_start_date < as_of::date - settle_days::integer
+    select * from metrics.plan_induction_cohort(clinics, as_of, lookback_days, settle_days, breakdown)
 ),
 
 induction_sessions as (
@@ -223,19 +238,7 @@ create or replace macro metrics.plan_induction_continuation(
     breakdown := 'clinic'
 ) as table
 with cohort as (
-    select
-        course_id,
-        modality_family,
-        induction_size,
-        case breakdown
-            when 'clinic' then clinic_id
-            when 'none' then 'all'
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
-    from marts.courses
-    where metrics.selected(clinic_id, clinics)
-      and course_start_date >= as_of::date - lookback_days::integer
-      and course_start_date < as_of::date - settle_days::integer
+    select * from metrics.plan_induction_cohort(clinics, as_of, lookback_days, settle_days, breakdown)
 ),
 
 induction_sessions as (
@@ -294,16 +297,11 @@ with completed as (
         course_id,
         modality_family,
         induction_end_date,
-        case breakdown
-            when 'clinic' then clinic_id
-            when 'none' then 'all'
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.plan_group(breakdown, clinic_id) as group_value
     from marts.courses
     where metrics.selected(clinic_id, clinics)
       and completed_induction
-      and induction_end_date < as_of::date
-      and induction_end_date >= as_of::date - lookback_days::integer
+      and metrics.in_lookback(induction_end_date, as_of, lookback_days)
 ),
 
 weeks as (
@@ -354,16 +352,11 @@ with treated as (
     select
         modality,
         chair_minutes,
-        case breakdown
-            when 'clinic' then clinic_id
-            when 'none' then 'all'
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.plan_group(breakdown, clinic_id) as group_value
     from marts.sessions
     where is_treated
       and metrics.selected(clinic_id, clinics)
-      and session_date < as_of::date
-      and session_date >= as_of::date - lookback_days::integer
+      and metrics.in_lookback(session_date, as_of, lookback_days)
 ),
 
 final as (
@@ -388,15 +381,10 @@ with booked as (
     select
         status,
         is_treated,
-        case breakdown
-            when 'clinic' then clinic_id
-            when 'none' then 'all'
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.plan_group(breakdown, clinic_id) as group_value
     from marts.sessions
     where metrics.selected(clinic_id, clinics)
-      and session_date < as_of::date
-      and session_date >= as_of::date - lookback_days::integer
+      and metrics.in_lookback(session_date, as_of, lookback_days)
 ),
 
 counts as (
@@ -427,15 +415,10 @@ create or replace macro metrics.plan_modality_mix(
 with new_courses as (
     select
         modality,
-        case breakdown
-            when 'clinic' then clinic_id
-            when 'none' then 'all'
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.plan_group(breakdown, clinic_id) as group_value
     from marts.courses
     where metrics.selected(clinic_id, clinics)
-      and course_start_date < as_of::date
-      and course_start_date >= as_of::date - lookback_days::integer
+      and metrics.in_lookback(course_start_date, as_of, lookback_days)
 ),
 
 counts as (
@@ -468,16 +451,11 @@ with treated as (
             when phase = 'induction' then 'induction'
             else 'booster'
         end as kind,
-        case breakdown
-            when 'clinic' then clinic_id
-            when 'none' then 'all'
-            else error('unknown breakdown ' || breakdown)
-        end as group_value
+        metrics.plan_group(breakdown, clinic_id) as group_value
     from marts.sessions
     where is_treated
       and metrics.selected(clinic_id, clinics)
-      and session_date < as_of::date
-      and session_date >= as_of::date - lookback_days::integer
+      and metrics.in_lookback(session_date, as_of, lookback_days)
 ),
 
 counts as (
