@@ -289,7 +289,10 @@ def _network_series(weekly) -> tuple[list[dt.date], np.ndarray]:
 
 def _course_states(con, clinics: list[str], as_of: dt.date) -> dict[str, list[CourseState]]:
     rows = _dicts(con.execute(
-        "SELECT * FROM metrics.plan_course_states(clinics := ?::VARCHAR[], as_of := ?::DATE, max_weeks := ?)",
+        # in a fixed order: the projection adds these courses up in floats, and a parallel scan's row
+        # order would otherwise move the plans' last digits from one run to the next
+        "SELECT * FROM metrics.plan_course_states(clinics := ?::VARCHAR[], as_of := ?::DATE, max_weeks := ?) "
+        "ORDER BY ALL",
         [clinics, as_of, BOOSTER_WEEKS],
     ))
     out: dict[str, list[CourseState]] = {}
