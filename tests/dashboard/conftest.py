@@ -61,3 +61,23 @@ def _no_stray_db_env(monkeypatch):
     # each test says which warehouse it reads
     if config.ENV_DB in os.environ:
         monkeypatch.delenv(config.ENV_DB)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium (Playwright), one per test module of the browser tests."""
+    from browser import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies, no cache) and page at the tests' viewport."""
+    from browser import VIEWPORT
+
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from access_testing import app_server, oidc_provider, sign_in, write_secrets
-from browser import EXCEPTION_SELECTOR, VIEWPORT, chromium, free_port, full_screenshot, wait_until_drawn
+from browser import EXCEPTION_SELECTOR, VIEWPORT, free_port, full_screenshot, wait_until_drawn
 from dashboard_testing import ROOT
 from pipelines.load.loader import load_batch
 from pipelines.load.pseudonymize import Pseudonymizer
@@ -60,20 +60,6 @@ def server(sample_db, access, artifacts):
         secrets = write_secrets(access.folder.parent / "secrets.toml", issuer, port)
         with app_server(sample_db, access.folder, artifacts / "signin-server.log", secrets=secrets, port=port) as url:
             yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def _nav(page) -> list[str]:

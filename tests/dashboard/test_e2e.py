@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser import (PAGES, VIEWPORT, chromium, full_screenshot, no_exception, streamlit_server, url_params,
+from browser import (PAGES, VIEWPORT, full_screenshot, no_exception, streamlit_server, url_params,
                      wait_until_drawn)
 
 pytestmark = pytest.mark.e2e
@@ -20,20 +20,6 @@ pytestmark = pytest.mark.e2e
 def server(sample_db, artifacts):
     with streamlit_server(sample_db, artifacts / "e2e-server.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_every_page_draws_without_exception(server, page, artifacts):

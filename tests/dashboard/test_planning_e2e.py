@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from browser import VIEWPORT, chromium, full_screenshot, no_exception, streamlit_server, url_params, wait_until_drawn
+from browser import full_screenshot, no_exception, streamlit_server, url_params, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
 
@@ -53,20 +53,6 @@ def server(sample_db, artifacts, scenarios):
             yield url
     finally:
         mp.undo()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_the_planning_page_draws(server, page, artifacts):
