@@ -27,6 +27,7 @@ from pipelines.plan.inputs import ClinicInputs
 from pipelines.plan.projection import (
     Projected,
     Protocol,
+    courses_under_way,
     project,
     protocol_check,
     session_interval,
@@ -223,7 +224,8 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
         no_show_rate=resolved.no_show_rate,
         cancellation_rate=resolved.cancellation_rate,
     )
-    projected = {path: project(inputs, forecast, path, as_of, span_days, protocol)
+    under_way = courses_under_way(inputs, as_of, span_days, protocol)  # the same for every path
+    projected = {path: project(inputs, forecast, path, as_of, span_days, protocol, under_way)
                  for path in ("mean", "level_lower", "level_upper")}
     capacity = day_capacity(as_of, span_days, resolved)
     schedule = simulate(projected["mean"].requests, capacity, inputs.hour_profile)

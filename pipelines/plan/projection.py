@@ -74,65 +74,30 @@ class Projected:
     calendar_problems: tuple[str, ...]
 
 
-def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start: dt.date, days: int,
-            protocol: Protocol) -> Projected:
-    """Requests for the `days` days from `start`, new courses from `forecast` (`path`: an array field of
-    it such as mean, level_lower or level_upper), which must cover every week those days touch."""
-    weeks = {w: i for i, w in enumerate(forecast.week_starts)}
-    weekly = getattr(forecast, path)
-    offset = _PAST_DAYS  # index of `start` in the extended day axis (the past holds course anchors)
+@dataclass(frozen=True)
+class UnderWay:
+    """What the courses already under way on `start` add, whatever the new-course path: induction
+    sessions still to come and inductions ending (which start boosters), per modality and day of the
+    extended day axis (the past days first)."""
+
+    start: dt.date
+    days: int
+    open_pattern: tuple[bool, ...]
+    induction_sessions: np.ndarray  # modality x day
+    completions: np.ndarray  # modality x day
+
+
+def courses_under_way(inputs: ClinicInputs, start: dt.date, days: int, protocol: Protocol) -> UnderWay:
+    """The part of a projection that comes from inputs.course_states (see UnderWay)."""
+    offset = _PAST_DAYS
     total = offset + days
     first_day = start - dt.timedelta(days=offset)
     weekday = (first_day.weekday() + np.arange(total)) % 7
-    is_open = np.array(protocol.open_pattern)[weekday]
-    booster_weights = _weekday_weights(inputs.booster_weekday_share, protocol.open_pattern)[weekday]
-    induction_weights = _weekday_weights(inputs.induction_weekday_share, protocol.open_pattern)[weekday]
-    start_weights = _weekday_weights(inputs.start_weekday_share, protocol.open_pattern)[weekday]
-
-    # per class (0 induction, 1 booster, 2 first infusion), modality and day: sessions
-    sessions = np.zeros((3, len(MODALITIES), total))
-    at_anchor = np.zeros((len(MODALITIES), total))  # first infusions on the day they would happen
-    completions = np.zeros((len(MODALITIES), total))  # courses finishing induction on each day
-    problems: set[str] = set()
-
-    # -- new courses -------------------------------------------------------------------------
-    arrivals = np.zeros(total)
-    for d in range(offset, total):
-        day = first_day + dt.timedelta(days=d)
-        monday = day - dt.timedelta(days=day.weekday())
-        if monday not in weeks:
-            raise ValueError(f"the new-course path does not cover the week of {monday}")
-        arrivals[d] = weekly[weeks[monday]] * start_weights[d]
-    anchor = _next_open(is_open)
-    # The same days for the per-course day searches below: a list (indexing it is several times cheaper
-    # than indexing a numpy array element by element) that remembers its answers.
-    open_days = _OpenDays(is_open.tolist())
-    for m, modality in enumerate(MODALITIES):
-        share = protocol.modality_mix.get(modality, 0.0)
-        if share <= 0:
-            continue
-        family = MODALITY_FAMILY[modality]
-        funnel = inputs.funnel[family]
-        cohort = arrivals * share
-        sessions[2, m] += cohort
-        for d in np.nonzero(cohort)[0]:
-            a = anchor[d]
-            if a < 0:
-                continue  # never open again inside the span
-            at_anchor[m, a] += cohort[d]
-            for shift, weight in SPREAD:
-                targets = tuple(t + shift * (i + 1) / len(inputs.induction_days[family])
-                                for i, t in enumerate(inputs.induction_days[family]))
-                calendar = _calendar(family, is_open, a, targets, problems)
-                share_of_cohort = cohort[d] * weight
-                for k, off in enumerate(calendar[1:], start=1):
-                    if a + off < total:
-                        sessions[0, m, a + off] += share_of_cohort * funnel[k]
-                end = a + calendar[-1]
-                if end < total:
-                    completions[m, end] += share_of_cohort * funnel[-1]
-
-    # -- courses under way ---------------------------------------------------------------------
+    # A list of the open days for the per-course day searches: indexing a list is several times cheaper
+    # than indexing a numpy array element by element, and _OpenDays remembers its answers.
+    open_days = _OpenDays(np.array(protocol.open_pattern)[weekday].tolist())
+    sessions = np.zeros((len(MODALITIES), total))
+    completions = np.zeros((len(MODALITIES), total))
     for state in inputs.course_states:
         m = MODALITIES.index(state.modality)
         family = state.family
@@ -166,10 +131,78 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
             share_of_courses = weight * funnel[done + j] / funnel[done]  # the funnel goes on from here
             for day, p in where.items():
                 if day < total:
-                    sessions[0, m, day] += share_of_courses * p
+                    sessions[m, day] += share_of_courses * p
         for day, p in where.items():
             if day < total:
                 completions[m, day] += weight * funnel[-1] / funnel[done] * p
+    return UnderWay(start=start, days=days, open_pattern=tuple(protocol.open_pattern),
+                    induction_sessions=sessions, completions=completions)
+
+
+def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start: dt.date, days: int,
+            protocol: Protocol, under_way: UnderWay | None = None) -> Projected:
+    """Requests for the `days` days from `start`, new courses from `forecast` (`path`: an array field of
+    it such as mean, level_lower or level_upper), which must cover every week those days touch.
+    `under_way`: courses_under_way() of the same inputs, start, days and open days, when the caller
+    projects several paths (it does not depend on the path)."""
+    weeks = {w: i for i, w in enumerate(forecast.week_starts)}
+    weekly = getattr(forecast, path)
+    offset = _PAST_DAYS  # index of `start` in the extended day axis (the past holds course anchors)
+    total = offset + days
+    first_day = start - dt.timedelta(days=offset)
+    weekday = (first_day.weekday() + np.arange(total)) % 7
+    is_open = np.array(protocol.open_pattern)[weekday]
+    booster_weights = _weekday_weights(inputs.booster_weekday_share, protocol.open_pattern)[weekday]
+    induction_weights = _weekday_weights(inputs.induction_weekday_share, protocol.open_pattern)[weekday]
+    start_weights = _weekday_weights(inputs.start_weekday_share, protocol.open_pattern)[weekday]
+
+    # per class (0 induction, 1 booster, 2 first infusion), modality and day: sessions
+    sessions = np.zeros((3, len(MODALITIES), total))
+    at_anchor = np.zeros((len(MODALITIES), total))  # first infusions on the day they would happen
+    completions = np.zeros((len(MODALITIES), total))  # courses finishing induction on each day
+    problems: set[str] = set()
+
+    # -- new courses -------------------------------------------------------------------------
+    arrivals = np.zeros(total)
+    for d in range(offset, total):
+        day = first_day + dt.timedelta(days=d)
+        monday = day - dt.timedelta(days=day.weekday())
+        if monday not in weeks:
+            raise ValueError(f"the new-course path does not cover the week of {monday}")
+        arrivals[d] = weekly[weeks[monday]] * start_weights[d]
+    anchor = _next_open(is_open)
+    for m, modality in enumerate(MODALITIES):
+        share = protocol.modality_mix.get(modality, 0.0)
+        if share <= 0:
+            continue
+        family = MODALITY_FAMILY[modality]
+        funnel = inputs.funnel[family]
+        cohort = arrivals * share
+        sessions[2, m] += cohort
+        for d in np.nonzero(cohort)[0]:
+            a = anchor[d]
+            if a < 0:
+                continue  # never open again inside the span
+            at_anchor[m, a] += cohort[d]
+            for shift, weight in SPREAD:
+                targets = tuple(t + shift * (i + 1) / len(inputs.induction_days[family])
+                                for i, t in enumerate(inputs.induction_days[family]))
+                calendar = _calendar(family, is_open, a, targets, problems)
+                share_of_cohort = cohort[d] * weight
+                for k, off in enumerate(calendar[1:], start=1):
+                    if a + off < total:
+                        sessions[0, m, a + off] += share_of_cohort * funnel[k]
+                end = a + calendar[-1]
+                if end < total:
+                    completions[m, end] += share_of_cohort * funnel[-1]
+
+    # -- courses under way ---------------------------------------------------------------------
+    if under_way is None:
+        under_way = courses_under_way(inputs, start, days, protocol)
+    elif (under_way.start, under_way.days, under_way.open_pattern) != (start, days, tuple(protocol.open_pattern)):
+        raise ValueError("courses under way were computed for another span or other open days")
+    sessions[0] += under_way.induction_sessions
+    completions += under_way.completions
 
     # Which week an induction session falls in comes from the calendars; which day of the week, from
     # the clinic's observed weekdays (one calendar per cohort is too lumpy: real schedules spread).

@@ -116,6 +116,32 @@ def test_network_inputs_read_once_give_the_same_plans(con):
         read_inputs(con, ["NYC"], AS_OF, network=read_network(con, AS_OF - dt.timedelta(days=7)))
 
 
+def test_courses_under_way_are_projected_once_for_every_path(con):
+    from pipelines.plan.engine import fit_forecast
+    from pipelines.plan.projection import Protocol, courses_under_way, project
+    from pipelines.plan.protocol import weekday_pattern
+
+    ins = read_inputs(con, ["OKC"], AS_OF)["OKC"]
+    forecast = fit_forecast(ins, 8)
+    protocol = Protocol(open_pattern=weekday_pattern(ins.capacity.open_days), modality_mix=ins.modality_mix,
+                        chair_minutes=ins.chair_minutes, no_show_rate=ins.no_show_rate,
+                        cancellation_rate=ins.cancellation_rate)
+    shared = courses_under_way(ins, AS_OF, 56, protocol)
+    assert shared.induction_sessions.sum() > 0 and shared.completions.sum() > 0  # OKC has courses under way
+    for path in ("mean", "level_lower", "level_upper"):
+        alone = project(ins, forecast, path, AS_OF, 56, protocol)
+        given = project(ins, forecast, path, AS_OF, 56, protocol, shared)
+        assert np.array_equal(alone.requests.units, given.requests.units)
+        assert np.array_equal(alone.sessions_by_day, given.sessions_by_day)
+    closed_monday = Protocol(open_pattern=(False,) + tuple(protocol.open_pattern[1:]), modality_mix=ins.modality_mix,
+                             chair_minutes=ins.chair_minutes, no_show_rate=ins.no_show_rate,
+                             cancellation_rate=ins.cancellation_rate)
+    with pytest.raises(ValueError, match="another span or other open days"):
+        project(ins, forecast, "mean", AS_OF, 56, closed_monday, shared)
+    with pytest.raises(ValueError, match="another span"):
+        project(ins, forecast, "mean", AS_OF, 49, protocol, shared)
+
+
 def test_unknown_clinic_and_old_warehouse_are_clear_errors(con):
     with pytest.raises(CommandError, match="unknown clinic 'XX'; the warehouse has: DEN, NYC, OKC"):
         plan_clinic("XX", con=con)
