@@ -23,7 +23,7 @@ import numpy as np
 from pipelines.plan.demand import forecast_network, forecast_new_courses
 from pipelines.plan.engine import DEFAULT_INTERVAL
 from pipelines.plan.inputs import read_inputs
-from pipelines.plan.projection import Protocol, project, session_interval, weekly_scatter
+from pipelines.plan.projection import Protocol, courses_under_way, project, session_interval, weekly_scatter
 from pipelines.plan.protocol import weekday_pattern
 
 METHODS = ("plan", "naive_last_quarter_mean", "naive_last_quarter_copy")
@@ -116,7 +116,8 @@ def run_backtest(con, origins: list[dt.date], horizon_weeks: int = 13, clinics: 
                 cancellation_rate=ins.cancellation_rate,
             )
             days = 7 * horizon_weeks
-            paths = {p: project(ins, forecast, p, origin, days, protocol).sessions_by_day
+            under_way = courses_under_way(ins, origin, days, protocol)  # the same for every path
+            paths = {p: project(ins, forecast, p, origin, days, protocol, under_way).sessions_by_day
                      for p in ("mean", "level_lower", "level_upper")}
             scatter = weekly_scatter(ins.recent_sessions)
             past = [weekly.get((clinic, origin - dt.timedelta(weeks=13 - i)), 0.0) for i in range(13)]
