@@ -3,6 +3,7 @@ scenarios compared, saved scenarios, the back-test and the chart builders."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
@@ -133,9 +134,7 @@ def test_courses_under_way_are_projected_once_for_every_path(con):
         given = project(ins, forecast, path, AS_OF, 56, protocol, shared)
         assert np.array_equal(alone.requests.units, given.requests.units)
         assert np.array_equal(alone.sessions_by_day, given.sessions_by_day)
-    closed_monday = Protocol(open_pattern=(False,) + tuple(protocol.open_pattern[1:]), modality_mix=ins.modality_mix,
-                             chair_minutes=ins.chair_minutes, no_show_rate=ins.no_show_rate,
-                             cancellation_rate=ins.cancellation_rate)
+    closed_monday = dataclasses.replace(protocol, open_pattern=(False,) + tuple(protocol.open_pattern[1:]))
     with pytest.raises(ValueError, match="another span or other open days"):
         project(ins, forecast, "mean", AS_OF, 56, closed_monday, shared)
     with pytest.raises(ValueError, match="another span"):
