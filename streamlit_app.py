@@ -7,12 +7,16 @@ live here, in the entry point, so they persist across pages and stay in the URL;
 dashboard/app_pages/ are layout only.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import auth, settings, ui, warmup
 
-st.set_page_config(page_title=f"{settings.network_name()} · Clinic analytics", page_icon=":material/monitoring:",
-                   layout="wide")
+# A file served by the app itself: a material-icon or emoji page icon makes the browser fetch the
+# favicon from Google's or a CDN's servers, an outside call on every page load.
+FAVICON = str(Path(__file__).parent / "dashboard" / "assets" / "favicon.png")
+st.set_page_config(page_title=f"{settings.network_name()} · Clinic analytics", page_icon=FAVICON, layout="wide")
 
 PAGES = {  # key (auth.ROLE_PAGES) -> page
     "overview": st.Page("dashboard/app_pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),

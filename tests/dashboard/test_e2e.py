@@ -32,6 +32,24 @@ def test_every_page_draws_without_exception(server, page, artifacts):
         full_screenshot(page, artifacts / f"e2e-{slug or 'overview'}.png")
 
 
+def test_no_request_leaves_this_computer(server, page):
+    """Patient-data analytics must not tell anyone else who opens which page: every request the
+    browser makes (scripts, fonts, the favicon, the data stream) goes to the app's own server."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    for slug, title in PAGES.items():
+        page.goto(f"{server}/{slug}")
+        wait_until_drawn(page, charts=True)
+        no_exception(page, title)
+    icon = page.evaluate("Array.from(document.querySelectorAll('link[rel~=icon]')).map(l => l.href)")
+    assert icon and all(href.startswith(server) for href in icon), icon
+    assert len(requested) > len(PAGES)
+    own_host = urlparse(server).netloc
+    outside = sorted({url for url in requested if urlparse(url).scheme not in ("data", "blob")
+                      and urlparse(url).netloc != own_host})
+    assert not outside, outside
+
+
 def test_filter_change_survives_reload_and_navigation(server, page, artifacts):
     page.goto(f"{server}/outcomes")
     wait_until_drawn(page)
