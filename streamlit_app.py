@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, settings, ui, warmup
+from dashboard import auth, prefetch, settings, ui, warmup
 
 # A file served by the app itself: a material-icon or emoji page icon makes the browser fetch the
 # favicon from Google's or a CDN's servers, an outside call on every page load.
@@ -33,6 +33,10 @@ PAGES = {  # key (auth.ROLE_PAGES) -> page
 warmup.start()  # slow imports of later pages, in the background, once per process
 viewer = auth.gate(settings.network_name())  # a screen and a stop for anyone not allowed in
 page = st.navigation(auth.pages_for(viewer, PAGES))
-ui.sidebar()
+state = ui.sidebar()
 auth.sidebar_account(viewer)
-page.run()
+try:
+    page.run()
+finally:  # the page is on its way to the browser: prepare the other pages' results in the background
+    if state.ready:
+        prefetch.after_page([key for key in PAGES if viewer.may_open(key)], state.scope, state.filters)

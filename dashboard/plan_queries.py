@@ -74,6 +74,13 @@ def plannable_clinics(scope: Scope) -> dict[str, str]:
     return dict(queries.filter_options(scope).clinics)
 
 
+def default_clinic(filters: Filters, clinics: dict[str, str]) -> str | None:
+    """The clinic the page opens with when the link names none: the first of the sidebar's clinics
+    that can be planned, else the first plannable clinic by name."""
+    chosen = [c for c in filters.clinics if c in clinics]
+    return (chosen or list(clinics) or [None])[0]
+
+
 def _check(scope: Scope, clinic_id: str | None) -> str:
     if not clinic_id or not isinstance(clinic_id, str):
         raise PlanUnavailable("Choose a clinic to plan.")
@@ -167,6 +174,15 @@ def plans(scope: Scope, clinic_id: str, scenarios: list[Scenario]) -> list:
 def plan(scope: Scope, clinic_id: str, scenario: Scenario | None = None):
     """The plan of one scenario (default: change nothing) of one clinic in scope."""
     return plans(scope, clinic_id, [scenario or baseline()])[0]
+
+
+def warm_default_plan(scope: Scope, filters: Filters, version: str) -> None:
+    """Plan what the Planning page opens with (the default clinic, no change) into the cache of `plans`,
+    so that a first visit of the page finds it there (dashboard.prefetch calls this in the background).
+    The scope is checked before anything is read, as in `plans`."""
+    clinic = default_clinic(filters, plannable_clinics(scope))
+    if clinic is not None and scope.allows(clinic):
+        _plans(version, clinic, (_key(baseline()),))
 
 
 # -------------------------------------------------------------------------------- saved scenarios

@@ -5,6 +5,7 @@
 | CLINIC_ANALYTICS_NETWORK_NAME | "Clinic network" | the network's name, shown in the app header and on every exported chart |
 | CLINIC_ANALYTICS_LOGO | (none) | path to a PNG / SVG / JPEG logo shown in the sidebar and on exports |
 | CLINIC_ANALYTICS_CACHE_TTL | 600 | seconds a query result stays cached (results are keyed by warehouse version anyway) |
+| CLINIC_ANALYTICS_PREFETCH | on | "off" (or 0, false, no): do not prepare the other pages' results in the background (dashboard.prefetch) |
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 ENV_NETWORK_NAME = "CLINIC_ANALYTICS_NETWORK_NAME"
 ENV_LOGO = "CLINIC_ANALYTICS_LOGO"
 ENV_CACHE_TTL = "CLINIC_ANALYTICS_CACHE_TTL"
+ENV_PREFETCH = "CLINIC_ANALYTICS_PREFETCH"
 
 DEFAULT_NETWORK_NAME = "Clinic network"
 LOGO_SUFFIXES = {".png", ".svg", ".jpg", ".jpeg"}
@@ -43,3 +45,7 @@ def cache_ttl_seconds() -> int:
     except ValueError:
         return 600
     return value if value > 0 else 600
+
+
+def prefetch_enabled() -> bool:
+    return os.environ.get(ENV_PREFETCH, "").strip().lower() not in ("off", "0", "false", "no")

@@ -212,14 +212,12 @@ if not ss.get(K_INIT):
     if params[pq.URL_CLINIC] and url_clinic is None and not pq.changes_nothing(url_scenario):
         messages.append("The scenario in the link was for that clinic, so it is not applied either.")
         url_scenario = pq.baseline(url_scenario.horizon_weeks, url_scenario.target_utilization)
-    chosen = [c for c in s.filters.clinics if c in clinics]
-    ss[K_CLINIC_VALUE] = url_clinic or (chosen or list(clinics))[0]
+    ss[K_CLINIC_VALUE] = url_clinic or pq.default_clinic(s.filters, clinics)
     _set_applied(url_scenario)
     ss[K_URL_MESSAGES] = messages
     ss[K_INIT] = True
 if ss.get(K_CLINIC_VALUE) not in clinics:
-    chosen = [c for c in s.filters.clinics if c in clinics]
-    ss[K_CLINIC_VALUE] = (chosen or list(clinics))[0]
+    ss[K_CLINIC_VALUE] = pq.default_clinic(s.filters, clinics)
     _set_applied(pq.baseline())
 if ss.get(K_CLINIC) not in clinics:
     ss[K_CLINIC] = ss[K_CLINIC_VALUE]

@@ -56,6 +56,21 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_background_prefetch():
+    """AppTests and test servers do not prepare other pages' results in the background (threads that
+    would outlive a test and its warehouse); tests of dashboard.prefetch turn it on themselves."""
+    from dashboard import settings
+
+    previous = os.environ.get(settings.ENV_PREFETCH)
+    os.environ[settings.ENV_PREFETCH] = "off"
+    yield
+    if previous is None:
+        os.environ.pop(settings.ENV_PREFETCH, None)
+    else:
+        os.environ[settings.ENV_PREFETCH] = previous
+
+
 @pytest.fixture(autouse=True)
 def _no_stray_db_env(monkeypatch):
     # each test says which warehouse it reads
