@@ -25,7 +25,7 @@ warehouse: install
 	fi
 
 run: warehouse
-	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
+	$(PY) -m dashboard.serve --server.address 127.0.0.1 --server.port $(PORT)
 
 test: install
 	$(PY) -m pytest

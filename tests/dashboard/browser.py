@@ -74,11 +74,12 @@ def streamlit_server(db: str | os.PathLike, log_path: Path | None = None, timeou
 @contextlib.contextmanager
 def running_app(env: dict, log_path: Path | None, port: int | None = None, address: str = "127.0.0.1",
                 extra_args: tuple[str, ...] = (), timeout: float = 90) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` with `env`, headless, no file watcher, no usage statistics;
-    yields its loopback URL once /_stcore/health answers, and stops it afterwards."""
+    """The app as `make run` starts it (`python -m dashboard.serve`: `streamlit run streamlit_app.py`
+    and its warm-up) with `env`, headless, no file watcher, no usage statistics; yields its loopback
+    URL once /_stcore/health answers, and stops it afterwards."""
     port = port or free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+        sys.executable, "-m", "dashboard.serve",
         "--server.address", address, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--server.runOnSave", "false", *extra_args,
