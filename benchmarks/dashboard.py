@@ -77,8 +77,13 @@ def record_page_queries(pointer: Path) -> dict[str, list[tuple[str, tuple]]]:
 
     from dashboard import queries
 
+    from dashboard import settings
+
     os.environ["CLINIC_ANALYTICS_DB"] = str(pointer)
     _grant_director(pointer)
+    # Only the page's own statements: no background preparation of other pages while recording.
+    prefetch_before = os.environ.get(settings.ENV_PREFETCH)
+    os.environ[settings.ENV_PREFETCH] = "off"
     recorded: list[tuple[str, tuple]] = []
     original = queries._execute
 
@@ -110,6 +115,10 @@ def record_page_queries(pointer: Path) -> dict[str, list[tuple[str, tuple]]]:
             per_page[page] = unique
     finally:
         queries._execute = original
+        if prefetch_before is None:
+            os.environ.pop(settings.ENV_PREFETCH, None)
+        else:
+            os.environ[settings.ENV_PREFETCH] = prefetch_before
     return per_page
 
 
