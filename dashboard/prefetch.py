@@ -16,10 +16,13 @@ network opens the app with (dashboard.serve runs it when the server starts).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from dashboard import filters as flt
 from dashboard import plan_queries, queries, settings
@@ -39,27 +42,45 @@ START_DELAY_SECONDS = 1.0
 _REMEMBERED = 512  # selections remembered as already prepared (each costs a few dozen cached results)
 
 _started: OrderedDict[tuple, None] = OrderedDict()
+_latest: dict[str | None, int] = {}  # browser session -> its newest request
+_tickets = itertools.count(1)
 _lock = threading.Lock()
 
 
 def after_page(page_keys: Iterable[str], scope: Scope, filters: Filters) -> threading.Thread | None:
     """Start preparing the results of `page_keys` (the pages this viewer may open) for this selection,
-    unless that was already started in this process. Returns the thread, or None when nothing starts."""
+    unless that was already started in this process. Returns the thread, or None when nothing starts.
+
+    A viewer who changes the filters several times in a row leaves one preparation running, not one
+    per change: a session's newer request makes its older one stop before its next statement (or
+    before it starts, within the start delay)."""
     if not settings.prefetch_enabled():
         return None
     version = queries.pinned_version()  # read in the script's thread: it is the rerun's pinned version
     if version is None:
         return None
+    ctx = get_script_run_ctx(suppress_warning=True)
+    session = ctx.session_id if ctx is not None else None
     pages = [key for key in PAGE_TITLES if key in set(page_keys)]
     key = (version, scope, filters, tuple(pages))
     with _lock:
+        ticket = next(_tickets)
+        _latest[session] = ticket
         if key in _started:
             return None
         _started[key] = None
         while len(_started) > _REMEMBERED:
             _started.popitem(last=False)
-    thread = threading.Thread(target=_prepare, args=(version, pages, scope, filters, START_DELAY_SECONDS),
-                              name="prefetch", daemon=True)
+
+    def still_wanted() -> bool:
+        with _lock:
+            if _latest.get(session) == ticket:
+                return True
+            _started.pop(key, None)  # given up part-way: the selection may be prepared again later
+            return False
+
+    thread = threading.Thread(target=_prepare, name="prefetch", daemon=True,
+                              args=(version, pages, scope, filters, START_DELAY_SECONDS, still_wanted))
     thread.start()
     return thread
 
@@ -91,13 +112,15 @@ def default_selection(pages: Iterable[str] = ("overview",)) -> None:
                 continue
 
 
-def _prepare(version: str, pages: list[str], scope: Scope, filters: Filters, delay: float = 0.0) -> None:
+def _prepare(version: str, pages: list[str], scope: Scope, filters: Filters, delay: float = 0.0,
+             still_wanted: Callable[[], bool] = lambda: True) -> None:
     from dashboard.charts import catalog
     from dashboard.headlines import headlines
 
     time.sleep(delay)
-
     for key in pages:
+        if not still_wanted():
+            return
         try:
             if key == "planning":
                 plan_queries.warm_default_plan(scope, filters, version)
@@ -106,6 +129,8 @@ def _prepare(version: str, pages: list[str], scope: Scope, filters: Filters, del
                 headlines(scope, filters, queries.filter_options(scope))
                 queries.warehouse_info(scope)
             for spec in catalog.for_page(PAGE_TITLES[key]):
+                if not still_wanted():
+                    return
                 spec.data(scope, filters)
         except Exception:  # noqa: BLE001 - a warm-up only: the page computes (and reports) it itself
             continue

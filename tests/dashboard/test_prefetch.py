@@ -76,6 +76,23 @@ def test_a_selection_is_prepared_once(executed):
     _finish(prefetch.after_page(["safety"], scope, narrower))  # another selection is prepared
 
 
+def test_a_newer_selection_of_the_same_viewer_replaces_the_older(executed):
+    scope = Scope.everything()
+    filters = _default_filters(scope)
+    older = flt.Filters(clinics=("DEN",), start=filters.start, end=filters.end)
+    first = prefetch.after_page(["safety"], scope, older)
+    second = prefetch.after_page(["safety"], scope, filters)  # within the start delay: the first gives up
+    _finish(first)
+    _finish(second)
+    prepared = len(executed)
+
+    _read_pages(["safety"], scope, filters)
+    assert len(executed) == prepared  # the newer selection is ready
+    _read_pages(["safety"], scope, older)
+    assert len(executed) > prepared  # the older one was never computed ...
+    _finish(prefetch.after_page(["safety"], scope, older))  # ... and can be prepared when asked again
+
+
 def test_switched_off_nothing_is_prepared(executed, monkeypatch):
     scope = Scope.everything()
     filters = _default_filters(scope)
