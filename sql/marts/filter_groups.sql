@@ -1,30 +1,16 @@
 -- one row per combination of clinic, modality and indication that treated sessions have: a small integer key for the big marts
-with sessions as (
-    select * from intermediate.int_treated_sessions
-),
-
-patients as (
-    select patient_key, primary_indication from staging.stg_patients
-),
-
-combinations as (
-    select distinct
-        sessions.clinic_id,
-        sessions.modality,
-        sessions.modality_family,
-        patients.primary_indication as indication
-    from sessions
-    left join patients using (patient_key)
+with filter_groups as (
+    select * from intermediate.int_filter_groups
 ),
 
 final as (
     select
-        cast(row_number() over (order by clinic_id, modality, indication nulls first) as integer) as filter_group,
+        filter_group,
         clinic_id,
         modality,
         modality_family,
         indication
-    from combinations
+    from filter_groups
 )
 
 select * from final

@@ -3,32 +3,10 @@ with vitals as (
     select * from staging.stg_vitals
 ),
 
-treated as (
-    select * from intermediate.int_treated_sessions
-),
-
-patients as (
-    select patient_key, primary_indication from staging.stg_patients
-),
-
-filter_groups as (
-    select * from marts.filter_groups
-),
-
 -- Clinic, modality and indication are stored as the session's filter group (see marts.filter_groups):
 -- 13 million readings with four text columns cost the rebuild several seconds more than one integer.
 session_filters as (
-    select
-        treated.session_id,
-        filter_groups.filter_group,
-        treated.session_date,
-        treated.treatment_start_utc
-    from treated
-    left join patients using (patient_key)
-    inner join filter_groups
-        on filter_groups.clinic_id = treated.clinic_id
-        and filter_groups.modality = treated.modality
-        and filter_groups.indication is not distinct from patients.primary_indication
+    select * from intermediate.int_session_filters
 ),
 
 final as (
