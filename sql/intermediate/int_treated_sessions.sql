@@ -55,7 +55,8 @@ course_starts as (
     from ordered
 ),
 
--- The course's first session: the last course start at or before this session (same ordering).
+-- The course's first session: the last course start at or before this session (same ordering, by
+-- patient_session_number: one integer sorts faster than the instant and session_id it numbers).
 in_course as (
     select
         *,
@@ -65,9 +66,9 @@ in_course as (
         lead(starts_course) over by_patient as next_starts_course
     from course_starts
     window
-        by_patient as (partition by patient_key, modality_family order by treatment_start_utc, session_id),
+        by_patient as (partition by patient_key, modality_family order by patient_session_number),
         running as (
-            partition by patient_key, modality_family order by treatment_start_utc, session_id
+            partition by patient_key, modality_family order by patient_session_number
             rows between unbounded preceding and current row
         )
 ),
