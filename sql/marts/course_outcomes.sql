@@ -12,8 +12,10 @@ assessments as (
     from staging.stg_assessments
 ),
 
--- The patient's assessments from the start of the baseline window to the end of the follow-up window
--- (instants: each timestamp was read in its own clinic's time zone).
+-- The patient's assessments in the outcome windows or in the early-signal window, read in one join of
+-- courses to assessments (instants: each timestamp was read in its own clinic's time zone). Outcome
+-- windows: from the start of the baseline window to the end of the follow-up window; early-signal
+-- window: the 72 h after session 2's treatment_start.
 in_windows as (
     select
         courses.course_id,
@@ -22,45 +24,45 @@ in_windows as (
         assessments.assessed_at_utc,
         assessments.score,
         assessments.item9,
-        assessments.assessed_at_utc <= courses.course_start_utc as in_baseline_window
+        assessments.assessed_at_utc >= courses.baseline_from_utc
+            and assessments.assessed_at_utc <= courses.follow_up_until_utc as in_outcome_windows,
+        assessments.assessed_at_utc <= courses.course_start_utc as in_baseline_window,
+        assessments.assessed_at_utc > courses.session_2_start_utc
+            and assessments.assessed_at_utc <= courses.early_signal_until_utc as in_early_window
     from courses
     inner join assessments
         on assessments.patient_key = courses.patient_key
-        and assessments.assessed_at_utc >= courses.baseline_from_utc
-        and assessments.assessed_at_utc <= courses.follow_up_until_utc
+        and (
+            (assessments.assessed_at_utc >= courses.baseline_from_utc
+                and assessments.assessed_at_utc <= courses.follow_up_until_utc)
+            or (assessments.assessed_at_utc > courses.session_2_start_utc
+                and assessments.assessed_at_utc <= courses.early_signal_until_utc)
+        )
 ),
 
 -- baseline: the last assessment in [course_start - 30 days, course_start];
 -- follow-up: the last assessment in (course_start, induction_end + 14 days];
--- "last" by instant, then by assessment_id
+-- "last" by instant, then by assessment_id;
+-- early signal: the first assessment within 72 h after session 2's treatment_start
 window_facts as (
     select
         course_id,
         instrument,
-        count(*) as assessments_in_windows,
-        arg_max(score, (assessed_at_utc, assessment_id)) filter (where in_baseline_window) as baseline_score,
-        max(assessed_at_utc) filter (where in_baseline_window) as baseline_at_utc,
-        arg_max_null(item9, (assessed_at_utc, assessment_id)) filter (where in_baseline_window) as baseline_item9,
-        arg_max(score, (assessed_at_utc, assessment_id)) filter (where not in_baseline_window) as follow_up_score,
-        max(assessed_at_utc) filter (where not in_baseline_window) as follow_up_at_utc,
-        arg_max_null(item9, (assessed_at_utc, assessment_id)) filter (where not in_baseline_window) as follow_up_item9
+        count(*) filter (where in_outcome_windows) as assessments_in_windows,
+        arg_max(score, (assessed_at_utc, assessment_id))
+            filter (where in_outcome_windows and in_baseline_window) as baseline_score,
+        max(assessed_at_utc) filter (where in_outcome_windows and in_baseline_window) as baseline_at_utc,
+        arg_max_null(item9, (assessed_at_utc, assessment_id))
+            filter (where in_outcome_windows and in_baseline_window) as baseline_item9,
+        arg_max(score, (assessed_at_utc, assessment_id))
+            filter (where in_outcome_windows and not in_baseline_window) as follow_up_score,
+        max(assessed_at_utc) filter (where in_outcome_windows and not in_baseline_window) as follow_up_at_utc,
+        arg_max_null(item9, (assessed_at_utc, assessment_id))
+            filter (where in_outcome_windows and not in_baseline_window) as follow_up_item9,
+        arg_min(score, (assessed_at_utc, assessment_id)) filter (where in_early_window) as early_score,
+        min(assessed_at_utc) filter (where in_early_window) as early_at_utc
     from in_windows
     group by course_id, instrument
-),
-
--- early signal: the first assessment within 72 h after session 2's treatment_start
-early_scores as (
-    select
-        courses.course_id,
-        assessments.instrument,
-        arg_min(assessments.score, (assessments.assessed_at_utc, assessments.assessment_id)) as early_score,
-        min(assessments.assessed_at_utc) as early_at_utc
-    from courses
-    inner join assessments
-        on assessments.patient_key = courses.patient_key
-        and assessments.assessed_at_utc > courses.session_2_start_utc
-        and assessments.assessed_at_utc <= courses.early_signal_until_utc
-    group by courses.course_id, assessments.instrument
 ),
 
 course_instruments as (
@@ -81,8 +83,8 @@ joined as (
         window_facts.follow_up_score,
         window_facts.follow_up_at_utc,
         window_facts.follow_up_item9,
-        early_scores.early_score,
-        early_scores.early_at_utc,
+        window_facts.early_score,
+        window_facts.early_at_utc,
         window_facts.baseline_at_utc is not null as has_baseline,
         window_facts.follow_up_at_utc is not null as has_follow_up,
         -- scores compared as exact decimals, so a drop of exactly 50% or 30% counts
@@ -90,7 +92,6 @@ joined as (
         round(window_facts.follow_up_score, 6)::decimal(18, 6) as follow_up_exact
     from course_instruments
     left join window_facts using (course_id, instrument)
-    left join early_scores using (course_id, instrument)
 ),
 
 evaluated as (
