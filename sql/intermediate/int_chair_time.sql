@@ -1,5 +1,7 @@
 -- one row per session and clinic day its chair time falls in that day's open window (treated: occupied; cancelled or no-show: lost)
-with sessions as (
+-- Read four times below: left inline (not materialized), each read scans only the columns it needs,
+-- which is cheaper than DuckDB storing every column of every session once.
+with sessions as not materialized (
     select * from staging.stg_sessions
 ),
 

@@ -1,5 +1,7 @@
 -- one row per course (a patient's run of treated sessions of one modality family, no gap over 180 days)
-with sessions as (
+-- Read twice below: left inline (not materialized), each read scans only the columns it needs,
+-- which is cheaper than DuckDB storing every column of every treated session once.
+with sessions as not materialized (
     select * from intermediate.int_treated_sessions
 ),
 

@@ -3,7 +3,9 @@ with chair_time as (
     select * from intermediate.int_chair_time
 ),
 
-sessions as (
+-- Read twice below: left inline (not materialized), each read scans only the columns it needs,
+-- which is cheaper than DuckDB storing every column of every session once.
+sessions as not materialized (
     select * from staging.stg_sessions
 ),
 
