@@ -8,14 +8,16 @@
 2. Runs every page through Streamlit's AppTest with the default filters (last full quarter, all clinics)
    and records each SQL statement the page sends to DuckDB; then times each statement on a fresh
    read-only connection: the first run (cold) and the median of --runs warm runs.
-3. Starts a real `streamlit run` server and, in headless Chromium, times the first page after the
-   server starts (the sign-in screen: JavaScript not yet cached, first script run) and the Overview the
-   sign-in lands on (first queries); then each page opened by URL (a new page load and script run;
-   only the Overview's results are cached by then), the median of 3 rounds of moving between pages
-   with the sidebar (results cached) and of 3 rounds with one clinic selected, a different one each
-   round (new queries on a warm connection).
+3. Starts the app as `make run` does (`python -m dashboard.serve`: streamlit run and its warm-up) and,
+   in headless Chromium, times the first page the moment the server answers (the sign-in screen:
+   JavaScript not yet cached, warm-up still running) and the Overview the sign-in lands on; then each
+   page opened by URL (a new page load and script run), the median of 3 rounds of moving between
+   pages with the sidebar (results cached) and of 3 rounds with one clinic selected, a different one
+   each round (new queries on a warm connection). Then the sign-in and landing again on a new server
+   whose warm-up is over (it prints a line when it is).
 4. Starts the app in demo mode on the bundled sample (what `make run` serves: no sign-in) and times
-   the first page after the server starts, then each page opened by URL.
+   the first page the moment the server answers, in a new browser and after a restart in a browser
+   that has the JavaScript cached, the same two once the warm-up is over, and each page opened by URL.
 
 The generated warehouse is not the bundled sample, so the app requires sign-in (docs/access.md): the
 AppTest runs are signed in as a medical director (AppTest.secrets / AppTest.user), and the browser
@@ -177,6 +179,44 @@ def _drawn_after(page, action, title: str) -> float:
     return time.perf_counter() - t0
 
 
+def _wait_for_warm_up(log: Path, timeout: float = 120) -> float:
+    """Seconds waited until the server printed that its warm-up is over (dashboard.serve)."""
+    from dashboard.serve import WARMED_UP
+
+    t0 = time.perf_counter()
+    while WARMED_UP not in log.read_text(errors="replace"):
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError(f"no '{WARMED_UP}' line in {log} within {timeout} s")
+        time.sleep(0.1)
+    return time.perf_counter() - t0
+
+
+def time_landing_after_warm_up(pointer: Path, out: Path) -> dict:
+    """A new server, its warm-up awaited, then a new browser: the sign-in screen and the Overview the
+    sign-in lands on (what the first viewer of the day gets from a server started earlier)."""
+    from access_testing import app_server, oidc_provider, write_secrets
+    from browser import chromium, free_port, wait_until_drawn
+
+    access = _grant_director(pointer)
+    port = free_port()
+    log = out / "server-warm.log"
+    with oidc_provider([DIRECTOR]) as issuer, app_server(
+            pointer, access, log, secrets=write_secrets(out / "secrets.toml", issuer, port), port=port,
+            timeout=180) as url:
+        waited = _wait_for_warm_up(log)
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            t0 = time.perf_counter()
+            page.goto(url)
+            wait_until_drawn(page, charts=False, timeout_ms=120_000)
+            timings = {"warm_up_waited": waited, "sign_in_screen": time.perf_counter() - t0}
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(lambda u: "/oauth2/authorize" in u, timeout=120_000)
+            timings["landing"] = _drawn_after(
+                page, lambda: page.get_by_role("button", name=DIRECTOR, exact=True).click(), TITLES["overview"])
+    return timings
+
+
 def time_browser(pointer: Path, out: Path, passes: int = 3) -> dict:
     """First visit of each page right after the server starts (page load by URL: nothing cached), then
     `passes` rounds of moving between pages with the sidebar as a user does (results cached), then
@@ -254,6 +294,21 @@ def time_demo(out: Path) -> dict:
         with app_server(pointer, out / "sample_access", out / "server-demo-2.log", port=port, timeout=180) as url:
             page = context.new_page()
             timings["first page after a restart"] = _drawn_after(page, lambda: page.goto(url), TITLES["overview"])
+            page.close()
+        # The same two, on a server whose warm-up is over (a viewer who comes a few seconds after the start).
+        log = out / "server-demo-3.log"
+        with app_server(pointer, out / "sample_access", log, port=port, timeout=180) as url:
+            _wait_for_warm_up(log)
+            fresh = browser.new_context(viewport={"width": 1440, "height": 900})
+            page = fresh.new_page()
+            timings["first page after the warm-up"] = _drawn_after(page, lambda: page.goto(url), TITLES["overview"])
+            fresh.close()
+        log = out / "server-demo-4.log"
+        with app_server(pointer, out / "sample_access", log, port=port, timeout=180) as url:
+            _wait_for_warm_up(log)
+            page = context.new_page()
+            timings["first page after a restart and the warm-up"] = _drawn_after(
+                page, lambda: page.goto(url), TITLES["overview"])
     return timings
 
 
@@ -288,6 +343,7 @@ def main() -> None:
     browser_times = {} if args.no_browser else time_browser(pointer, out)
     print(f"load average after browser: {load_average()}", flush=True)
     demo_times = {} if args.no_browser else time_demo(out)
+    warm_landing = {} if args.no_browser else time_landing_after_warm_up(pointer, out)
 
     print()
     print(f"{'page':<13} {'query':<44} {'cold ms':>8} {'warm ms':>8}")
@@ -315,14 +371,22 @@ def main() -> None:
         print("\ndemo mode on the bundled sample (make run): first page after the server starts "
               f"{demo_times['first page']:.2f} s in a new browser, "
               f"{demo_times['first page after a restart']:.2f} s after a restart in a browser that has "
-              "the app's JavaScript cached; opened by URL: "
+              "the app's JavaScript cached; once the server's warm-up is over: "
+              f"{demo_times['first page after the warm-up']:.2f} s in a new browser, "
+              f"{demo_times['first page after a restart and the warm-up']:.2f} s with the JavaScript cached; "
+              "opened by URL: "
               + ", ".join(f"{name} {demo_times[name]:.2f} s" for name in PAGES))
     first = browser_times.get("_first")
     if first:
         print(f"\nfirst page after the server starts: sign-in screen drawn in {first['sign_in_screen']:.2f} s; "
               f"after choosing the user at the provider, the Overview drawn in {first['landing']:.2f} s")
+    if warm_landing:
+        print(f"the same once the server's warm-up is over (waited {warm_landing['warm_up_waited']:.1f} s after "
+              f"it answered): sign-in screen {warm_landing['sign_in_screen']:.2f} s, Overview after the sign-in "
+              f"{warm_landing['landing']:.2f} s")
     (out / "results.json").write_text(json.dumps(
-        {"queries": query_times, "pages": summary, "first_page": first, "demo": demo_times,
+        {"queries": query_times, "pages": summary, "first_page": first, "first_page_after_warm_up": warm_landing,
+         "demo": demo_times,
          "load_average_end": load_average()},
         indent=2, default=str))
     print(f"\nwritten to {out / 'results.json'}")

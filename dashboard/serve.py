@@ -57,14 +57,19 @@ def _first_element_check() -> None:
         pass
 
 
-def warm_up(runtime_started=_runtime_started, wait_seconds: float = RUNTIME_WAIT_SECONDS) -> None:
-    """Imports, then (once the runtime exists, so results go to its caches) the first page's results."""
+WARMED_UP = "warm-up done"  # the start of the line the server prints when its warm-up is over
+
+
+def warm_up(runtime_started=_runtime_started, wait_seconds: float = RUNTIME_WAIT_SECONDS) -> str:
+    """Imports, then (once the runtime exists, so results go to its caches) the first page's results.
+    Returns one line for the server's output: when it was done, or why it stopped early."""
+    started = time.perf_counter()
     try:
         _preload()
         deadline = time.monotonic() + wait_seconds
         while not runtime_started():
             if time.monotonic() > deadline:
-                return
+                return f"warm-up stopped: Streamlit's runtime did not start within {wait_seconds:g} s"
             time.sleep(0.05)
         _first_element_check()
         from dashboard import auth, prefetch
@@ -72,13 +77,18 @@ def warm_up(runtime_started=_runtime_started, wait_seconds: float = RUNTIME_WAIT
         if not auth.auth_config().configured:
             auth.demo_refusal()  # demo mode's check of the warehouse (hashes data_samples/ once per process)
         prefetch.default_selection()
-    except Exception:  # noqa: BLE001 - a warm-up only: the pages compute (and report) everything themselves
-        pass
+    except Exception as exc:  # noqa: BLE001 - a warm-up only: the pages compute (and report) everything themselves
+        return f"warm-up stopped ({type(exc).__name__}); pages compute their results when opened"
+    return f"{WARMED_UP} in {time.perf_counter() - started:.1f} s: the first page's results are ready"
+
+
+def _warm_up_and_say() -> None:
+    print(f"  {warm_up()}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up_and_say, name="warm-up", daemon=True).start()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(APP), *args]

@@ -138,7 +138,8 @@ def test_the_plan_planning_opens_with_is_ready(executed, monkeypatch):
 
 
 def test_the_server_warm_up_prepares_the_first_page(executed):
-    serve.warm_up(runtime_started=lambda: True, wait_seconds=1)
+    said = serve.warm_up(runtime_started=lambda: True, wait_seconds=1)
+    assert said.startswith(serve.WARMED_UP), said
     prepared = len(executed)
     assert prepared > 5
 
@@ -149,6 +150,11 @@ def test_the_server_warm_up_prepares_the_first_page(executed):
     queries.warehouse_info(scope)
     _read_pages(["overview"], scope, filters)
     assert len(executed) == prepared  # what the Overview reads was ready before anyone asked
+
+
+def test_a_warm_up_that_cannot_finish_says_so(executed):
+    said = serve.warm_up(runtime_started=lambda: False, wait_seconds=0.2)
+    assert said.startswith("warm-up stopped") and "did not start" in said
 
 
 def test_the_app_prepares_the_viewers_other_pages_after_each_page(executed):
