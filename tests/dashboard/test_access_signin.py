@@ -84,6 +84,8 @@ def test_each_role_signs_in_sees_its_pages_and_signs_out(role, server, page, acc
     email, _ = PEOPLE[role]
     page.goto(server)
     wait_until_drawn(page, charts=False)
+    # Streamlit loads a widget's script when it first draws one: the button may come a moment after the run.
+    page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
     assert page.get_by_role("button", name="Sign in").count() == 1
     assert page.locator(".js-plotly-plot").count() == 0  # nothing before sign-in
     if role == "medical_director":
