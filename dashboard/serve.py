@@ -1,11 +1,15 @@
 """Start the app: `python -m dashboard.serve [streamlit options]`, what `make run` does.
 
 It is `streamlit run streamlit_app.py` plus a warm-up, so that the first visitor after a start does
-not pay for it: while the server starts, a background thread imports what every page needs (pandas,
-Plotly, the dashboard's modules; about 0.6 s on the 2-core machine), draws one figure of each kind
-Plotly loads lazily, and, once Streamlit's runtime is up, prepares the results the first page reads
-for the default selection (dashboard.prefetch.default_selection). The server listens meanwhile: a
-visitor who comes before the warm-up is over simply computes what is not ready yet.
+not pay for it. Before the server starts, this process imports what every page needs (pandas,
+Plotly, the dashboard's modules; about 0.6 s on the 2-core machine) and draws one figure of each kind
+Plotly loads lazily. Then, once Streamlit's runtime is up, a background thread prepares the results
+the first page reads for the default selection (dashboard.prefetch.default_selection). The server
+listens meanwhile: a visitor who comes before that is over simply computes what is not ready yet.
+
+The imports are not done in the background: Plotly looks its optional libraries up in sys.modules
+without taking the import lock, so pandas half-imported by another thread crashed Streamlit's own
+start ("partially initialized module 'pandas' has no attribute 'Series'").
 
 Options after the module name go to `streamlit run` unchanged (e.g. --server.port 8502).
 """
@@ -60,12 +64,15 @@ def _first_element_check() -> None:
 WARMED_UP = "warm-up done"  # the start of the line the server prints when its warm-up is over
 
 
-def warm_up(runtime_started=_runtime_started, wait_seconds: float = RUNTIME_WAIT_SECONDS) -> str:
-    """Imports, then (once the runtime exists, so results go to its caches) the first page's results.
-    Returns one line for the server's output: when it was done, or why it stopped early."""
+def warm_up(runtime_started=_runtime_started, wait_seconds: float = RUNTIME_WAIT_SECONDS,
+            preload: bool = True) -> str:
+    """Imports (unless done already: `preload=False`), then, once the runtime exists so that results go
+    to its caches, the first page's results. Returns one line for the server's output: when it was
+    done, or why it stopped early."""
     started = time.perf_counter()
     try:
-        _preload()
+        if preload:
+            _preload()
         deadline = time.monotonic() + wait_seconds
         while not runtime_started():
             if time.monotonic() > deadline:
@@ -83,11 +90,12 @@ def warm_up(runtime_started=_runtime_started, wait_seconds: float = RUNTIME_WAIT
 
 
 def _warm_up_and_say() -> None:
-    print(f"  {warm_up()}", file=sys.stderr, flush=True)
+    print(f"  {warm_up(preload=False)}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    _preload()  # in this thread, before Streamlit starts (see the module's docstring)
     threading.Thread(target=_warm_up_and_say, name="warm-up", daemon=True).start()
     from streamlit.web import cli
 
