@@ -296,19 +296,15 @@ def time_demo(out: Path) -> dict:
             timings["first page after a restart"] = _drawn_after(page, lambda: page.goto(url), TITLES["overview"])
             page.close()
         # The same two, on a server whose warm-up is over (a viewer who comes a few seconds after the start).
-        log = out / "server-demo-3.log"
-        with app_server(pointer, out / "sample_access", log, port=port, timeout=180) as url:
-            _wait_for_warm_up(log)
-            fresh = browser.new_context(viewport={"width": 1440, "height": 900})
-            page = fresh.new_page()
-            timings["first page after the warm-up"] = _drawn_after(page, lambda: page.goto(url), TITLES["overview"])
-            fresh.close()
-        log = out / "server-demo-4.log"
-        with app_server(pointer, out / "sample_access", log, port=port, timeout=180) as url:
-            _wait_for_warm_up(log)
-            page = context.new_page()
-            timings["first page after a restart and the warm-up"] = _drawn_after(
-                page, lambda: page.goto(url), TITLES["overview"])
+        fresh = browser.new_context(viewport={"width": 1440, "height": 900})
+        for name, in_context, log in (("first page after the warm-up", fresh, "server-demo-3.log"),
+                                      ("first page after a restart and the warm-up", context, "server-demo-4.log")):
+            with app_server(pointer, out / "sample_access", out / log, port=port, timeout=180) as url:
+                _wait_for_warm_up(out / log)
+                page = in_context.new_page()
+                timings[name] = _drawn_after(page, lambda: page.goto(url), TITLES["overview"])
+                page.close()
+        fresh.close()
     return timings
 
 

@@ -16,7 +16,6 @@ network opens the app with (dashboard.serve runs it when the server starts).
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -42,8 +41,7 @@ START_DELAY_SECONDS = 1.0
 _REMEMBERED = 512  # selections remembered as already prepared (each costs a few dozen cached results)
 
 _started: OrderedDict[tuple, None] = OrderedDict()
-_latest: dict[str | None, int] = {}  # browser session -> its newest request
-_tickets = itertools.count(1)
+_latest: dict[str | None, tuple] = {}  # browser session -> the selection it wants prepared (while running)
 _lock = threading.Lock()
 
 
@@ -52,8 +50,9 @@ def after_page(page_keys: Iterable[str], scope: Scope, filters: Filters) -> thre
     unless that was already started in this process. Returns the thread, or None when nothing starts.
 
     A viewer who changes the filters several times in a row leaves one preparation running, not one
-    per change: a session's newer request makes its older one stop before its next statement (or
-    before it starts, within the start delay)."""
+    per change: a session's request for another selection makes its older one stop before its next
+    statement (or before it starts, within the start delay); moving to another page with the same
+    selection lets it run on."""
     if not settings.prefetch_enabled():
         return None
     version = queries.pinned_version()  # read in the script's thread: it is the rerun's pinned version
@@ -64,23 +63,31 @@ def after_page(page_keys: Iterable[str], scope: Scope, filters: Filters) -> thre
     pages = [key for key in PAGE_TITLES if key in set(page_keys)]
     key = (version, scope, filters, tuple(pages))
     with _lock:
-        ticket = next(_tickets)
-        _latest[session] = ticket
         if key in _started:
+            if _latest.get(session) != key:  # this session's other preparation is no longer wanted
+                _latest.pop(session, None)
             return None
+        _latest[session] = key
         _started[key] = None
         while len(_started) > _REMEMBERED:
             _started.popitem(last=False)
 
     def still_wanted() -> bool:
         with _lock:
-            if _latest.get(session) == ticket:
+            if _latest.get(session) == key:
                 return True
             _started.pop(key, None)  # given up part-way: the selection may be prepared again later
             return False
 
-    thread = threading.Thread(target=_prepare, name="prefetch", daemon=True,
-                              args=(version, pages, scope, filters, START_DELAY_SECONDS, still_wanted))
+    def run() -> None:
+        try:
+            _prepare(version, pages, scope, filters, START_DELAY_SECONDS, still_wanted)
+        finally:
+            with _lock:  # forget the session once its preparation is over: the map stays small
+                if _latest.get(session) == key:
+                    del _latest[session]
+
+    thread = threading.Thread(target=run, name="prefetch", daemon=True)
     thread.start()
     return thread
 

@@ -27,6 +27,7 @@ def executed(monkeypatch, sample_db, use_db):
     use_db(sample_db)
     monkeypatch.setenv(settings.ENV_PREFETCH, "on")
     monkeypatch.setattr(prefetch, "_started", type(prefetch._started)())
+    monkeypatch.setattr(prefetch, "_latest", {})
     st.cache_data.clear()
     seen: list[tuple[str, tuple]] = []
     original = queries._execute
@@ -91,6 +92,19 @@ def test_a_newer_selection_of_the_same_viewer_replaces_the_older(executed):
     _read_pages(["safety"], scope, older)
     assert len(executed) > prepared  # the older one was never computed ...
     _finish(prefetch.after_page(["safety"], scope, older))  # ... and can be prepared when asked again
+    assert prefetch._latest == {}  # sessions are forgotten once their preparation is over
+
+
+def test_moving_to_another_page_keeps_the_preparation_of_the_same_selection(executed):
+    scope = Scope.everything()
+    filters = _default_filters(scope)
+    running = prefetch.after_page(OTHER_PAGES, scope, filters)
+    assert prefetch.after_page(OTHER_PAGES, scope, filters) is None  # the next page, same selection
+    _finish(running)
+    prepared = len(executed)
+
+    _read_pages(OTHER_PAGES, scope, filters)
+    assert len(executed) == prepared  # it ran to the end
 
 
 def test_switched_off_nothing_is_prepared(executed, monkeypatch):
