@@ -6,9 +6,6 @@ with side_effects as (
 sessions as (
     select
         session_id,
-        clinic_id,
-        modality,
-        indication,
         session_date,
         session_number,
         phase,
@@ -18,14 +15,15 @@ sessions as (
     where is_treated
 ),
 
-filter_groups as (
-    select * from marts.filter_groups
+session_filters as (
+    select session_id, filter_group from intermediate.int_session_filters
 ),
 
--- Clinic, modality and indication are stored as the session's filter group (see marts.filter_groups).
+-- Clinic, modality and indication are stored as the session's filter group (see marts.filter_groups),
+-- looked up once per session in intermediate.int_session_filters.
 final as (
     select
-        filter_groups.filter_group,
+        session_filters.filter_group,
         sessions.session_date,
         sessions.session_number,
         sessions.phase,
@@ -37,10 +35,7 @@ final as (
         side_effects.intervention
     from side_effects
     inner join sessions using (session_id)
-    inner join filter_groups
-        on filter_groups.clinic_id = sessions.clinic_id
-        and filter_groups.modality = sessions.modality
-        and filter_groups.indication is not distinct from sessions.indication
+    inner join session_filters using (session_id)
 )
 
 select * from final
