@@ -2,8 +2,8 @@
 
 It is `streamlit run streamlit_app.py` plus a warm-up, so that the first visitor after a start does
 not pay for it. Before the server starts, this process imports what every page needs (pandas,
-Plotly, the dashboard's modules; about 0.6 s on the 2-core machine) and draws one figure of each kind
-Plotly loads lazily. Then, once Streamlit's runtime is up, a background thread prepares the results
+Plotly, the dashboard's modules, statsmodels for Planning; about 1.4 s on the 2-core machine) and
+draws one figure of each kind Plotly loads lazily. Then, once Streamlit's runtime is up, a background thread prepares the results
 the first page reads for the default selection (dashboard.prefetch.default_selection). The server
 listens meanwhile: a visitor who comes before that is over simply computes what is not ready yet.
 
@@ -17,6 +17,7 @@ Options after the module name go to `streamlit run` unchanged (e.g. --server.por
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import threading
 import time
@@ -32,8 +33,21 @@ RUNTIME_WAIT_SECONDS = 120
 
 
 def _preload() -> None:
-    for name in PRELOAD:
-        importlib.import_module(name)
+    from dashboard import warmup
+
+    # Declaring an st.cache_data function before the runtime exists logs "No runtime found, using
+    # MemoryCacheStorageManager": only its parameters are checked then (the cache itself is made on
+    # the first call, inside the running server), so the line is noise on every start.
+    caching_log = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = caching_log.level
+    caching_log.setLevel(logging.ERROR)
+    try:
+        # warmup.SLOW_IMPORTS too (statsmodels): streamlit_app.py would otherwise import them in a
+        # background thread during the first page, the kind of concurrent import the docstring warns about.
+        for name in (*PRELOAD, *warmup.SLOW_IMPORTS):
+            importlib.import_module(name)
+    finally:
+        caching_log.setLevel(level)
     import plotly.graph_objects as go
 
     # Plotly imports a trace type's validators when a figure first uses it.
