@@ -50,6 +50,23 @@ def test_no_request_leaves_this_computer(server, page):
     assert not outside, outside
 
 
+def test_a_new_browser_fetches_the_chart_script_before_the_page_runs(server, page):
+    """The served page announces the first page's element scripts (dashboard.static_preload): a
+    browser with nothing cached asks for Plotly's script while it loads Streamlit's own, not after the
+    first chart arrives over the data stream."""
+    events: list[tuple[str, str]] = []
+    page.on("request", lambda request: events.append(("request", request.url)))
+    page.on("websocket", lambda ws: events.append(("websocket", ws.url)))
+    page.goto(server)
+    wait_until_drawn(page, charts=True)
+    no_exception(page, "Overview")
+    stream = next(i for i, (kind, url) in enumerate(events) if kind == "websocket" and "_stcore/stream" in url)
+    plotly = [i for i, (kind, url) in enumerate(events)
+              if kind == "request" and re.search(r"/static/js/PlotlyChart\.[^/]+\.js$", url)]
+    assert plotly and plotly[0] < stream, events[: stream + 1]
+    assert len(plotly) == 1  # announced once, and the chart used that very fetch
+
+
 def test_filter_change_survives_reload_and_navigation(server, page, artifacts):
     page.goto(f"{server}/outcomes")
     wait_until_drawn(page)
