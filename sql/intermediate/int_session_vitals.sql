@@ -1,5 +1,4 @@
 -- one row per treated session with at least one vitals reading: BP elevation, peak rise and REMS readings
--- materialized: view (read once, by marts.sessions)
 with sessions as (
     select
         session_id,

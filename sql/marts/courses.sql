@@ -1,5 +1,4 @@
 -- one row per course: its clinic (of session 1), phases, completion and booster follow-up
--- materialized: view
 with courses as (
     select * from intermediate.int_courses
 ),

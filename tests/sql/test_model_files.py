@@ -58,8 +58,11 @@ def test_build_twice_and_query_the_macros_read_only(tmp_path):
     kinds = dict(con.execute(
         "SELECT schema_name || '.' || table_name, 'TABLE' FROM duckdb_tables() "
         "UNION ALL SELECT schema_name || '.' || view_name, 'VIEW' FROM duckdb_views() WHERE NOT internal").fetchall())
-    assert kinds["marts.sessions"] == "TABLE" and kinds["intermediate.int_courses"] == "TABLE"
+    assert kinds["marts.sessions"] == "TABLE" and kinds["marts.courses"] == "TABLE"
     assert kinds["staging.stg_sessions"] == "VIEW"
+    # Intermediate models are built in memory for the rebuild and not kept in the file.
+    assert not [name for name in kinds if name.startswith("intermediate.")]
+    assert "intermediate" not in {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
     con.close()
     reader = duckdb.connect(str(path), read_only=True)
     try:
@@ -67,6 +70,44 @@ def test_build_twice_and_query_the_macros_read_only(tmp_path):
         assert reader.execute("SELECT start_date FROM metrics.data_period()").fetchone()[0] is None
     finally:
         reader.close()
+
+
+def test_a_published_view_cannot_read_an_intermediate_model(tmp_path):
+    for layer in ("staging", "intermediate", "marts", "metrics"):
+        (tmp_path / layer).mkdir()
+    (tmp_path / "intermediate" / "int_n.sql").write_text("-- one row per number\nwith final as (select 1 as n)\n\nselect * from final\n")
+    (tmp_path / "marts" / "thin.sql").write_text(
+        "-- one row per number\n-- materialized: view\nwith n as (select * from intermediate.int_n),\n\n"
+        "final as (select * from n)\n\nselect * from final\n")
+    con = duckdb.connect()
+    with pytest.raises(models.ModelError, match=r"marts\.thin .*view over an intermediate model"):
+        models.build_all(con, tmp_path)
+    (tmp_path / "marts" / "thin.sql").write_text(
+        "-- one row per number\nwith n as (select * from intermediate.int_n),\n\nfinal as (select * from n)\n\nselect * from final\n")
+    models.build_all(con, tmp_path)
+    assert con.execute("SELECT n FROM marts.thin").fetchone()[0] == 1
+
+
+def test_an_intermediate_model_cannot_ask_to_be_a_view(tmp_path):
+    for layer in ("staging", "intermediate", "marts", "metrics"):
+        (tmp_path / layer).mkdir()
+    (tmp_path / "intermediate" / "int_n.sql").write_text(
+        "-- one row per number\n-- materialized: view\nwith final as (select 1 as n)\n\nselect * from final\n")
+    with pytest.raises(models.ModelError, match=r"intermediate\.int_n .*asks to be a view"):
+        models.build_all(duckdb.connect(), tmp_path)
+
+
+def test_a_rebuild_drops_the_intermediate_schema_older_versions_kept(tmp_path):
+    for layer in ("staging", "intermediate", "marts", "metrics"):
+        (tmp_path / layer).mkdir()
+    (tmp_path / "intermediate" / "int_n.sql").write_text("-- one row per number\nwith final as (select 1 as n)\n\nselect * from final\n")
+    (tmp_path / "marts" / "m.sql").write_text(
+        "-- one row per number\nwith n as (select * from intermediate.int_n),\n\nfinal as (select n + 1 as n from n)\n\nselect * from final\n")
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA intermediate; CREATE TABLE intermediate.int_n AS SELECT 41 AS n")
+    models.build_all(con, tmp_path)
+    assert con.execute("SELECT n FROM marts.m").fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'intermediate'").fetchone()[0] == 0
 
 
 def test_a_broken_model_names_itself(tmp_path):
