@@ -11,7 +11,7 @@ import functools
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -69,15 +69,22 @@ def run_suite(
     chunk_rows: int = CHUNK_ROWS,
     on_chunk: Callable[[int], None] | None = None,
 ) -> SuiteOutcome:
+    # Every typed column: expectations read some, row conditions others (e.g. `status`, `x__given`).
+    reader = con.sql(f"SELECT * FROM {table}").to_arrow_reader(chunk_rows)
+    return run_suite_on(_rebatch(reader, chunk_rows), kind, parameters, on_chunk)
+
+
+def run_suite_on(
+    chunks: Iterable, kind: str, parameters: dict, on_chunk: Callable[[int], None] | None = None
+) -> SuiteOutcome:
+    """The suite over Arrow tables of typed rows; no DuckDB connection needed (runs in any thread)."""
     suite = suites.suite(kind)
     outcome = SuiteOutcome(suite=suite.name)
     for e in suite.expectations:
         outcome.results[e.meta["rule_id"]] = RuleResult(e.meta["rule_id"], e.expectation_type, e.description)
-    # Every typed column: expectations read some, row conditions others (e.g. `status`, `x__given`).
-    reader = con.sql(f"SELECT * FROM {table}").to_arrow_reader(chunk_rows)
     batch_definition = _batch_definition()
-    for record_batch in _rebatch(reader, chunk_rows):
-        frame = record_batch.to_pandas()
+    for chunk in chunks:
+        frame = chunk.to_pandas()
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
         summary = batch.validate(suite, result_format="SUMMARY", expectation_parameters=parameters)
         failed = []
@@ -136,10 +143,39 @@ FULL_CHECK_ROWS = 50_000  # files up to this size are validated by GX row for ro
 SAMPLE_ROWS = 10_000  # on bigger files: this many flagged rows and this many others
 
 
-def verify(con: duckdb.DuckDBPyConnection, kind: str, table: str, parameters: dict, failures_table: str) -> int:
-    """Run GX itself over the file's rows (all of them, or on a big file every rule's flagged rows
-    up to SAMPLE_ROWS plus a random SAMPLE_ROWS of the others) and check that it finds exactly the
-    failures the SQL evaluation found on those rows. Returns how many rows GX checked."""
+@dataclass
+class Check:
+    """GX's re-check of one file, ready to run: the rows it covers and what the SQL evaluation found on
+    them. `run()` needs no DuckDB connection, so the loader runs it in a thread while DuckDB goes on
+    with the next file (Python's GX and DuckDB's threads then share the two cores)."""
+
+    kind: str
+    rows: object  # pyarrow.Table of the typed rows GX checks
+    parameters: dict
+    by_sql: set[tuple[int, str]]
+
+    @property
+    def checked(self) -> int:
+        return self.rows.num_rows
+
+    def run(self) -> int:
+        """Raise SuiteError when GX and the SQL evaluation disagree; return the rows checked."""
+        outcome = run_suite_on([self.rows], self.kind, self.parameters)
+        by_gx = {(row, rule) for row, rule, _ in outcome.failures}
+        if by_gx != self.by_sql:
+            row, rule = sorted(by_gx ^ self.by_sql)[0]
+            side = "Great Expectations" if (row, rule) in by_gx else "the SQL evaluation"
+            raise SuiteError(
+                f"{self.kind}: only {side} finds row {row} breaking {rule}; the SQL evaluation of the suite "
+                "disagrees with Great Expectations, so nothing was published"
+            )
+        return self.checked
+
+
+def prepare_check(con: duckdb.DuckDBPyConnection, kind: str, table: str, parameters: dict,
+                  failures_table: str) -> Check:
+    """Pick the rows GX re-checks (all of them, or on a big file every rule's flagged rows up to
+    SAMPLE_ROWS plus a random SAMPLE_ROWS of the others) and fetch them with the SQL's findings."""
     rule_ids = [e.meta["rule_id"] for e in suites.suite(kind).expectations]
     total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if total <= FULL_CHECK_ROWS:
@@ -156,21 +192,18 @@ def verify(con: duckdb.DuckDBPyConnection, kind: str, table: str, parameters: di
             """,
             [rule_ids],
         )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _gx_view AS SELECT * FROM {table} WHERE _row IN (SELECT _row FROM _gx_rows)")
-    outcome = run_suite(con, kind, "_gx_view", parameters)
-    by_gx = {(row, rule) for row, rule, _ in outcome.failures}
+    # Every typed column: expectations read some, row conditions others (e.g. `status`, `x__given`).
+    rows = con.sql(f"SELECT * FROM {table} WHERE _row IN (SELECT _row FROM _gx_rows)").to_arrow_table()
     by_sql = set(con.execute(
         f"SELECT _row, rule_id FROM {failures_table} "
         "WHERE _row IN (SELECT _row FROM _gx_rows) AND list_contains(?, rule_id)",
         [rule_ids],
     ).fetchall())
-    if by_gx != by_sql:
-        row, rule = sorted(by_gx ^ by_sql)[0]
-        side = "Great Expectations" if (row, rule) in by_gx else "the SQL evaluation"
-        raise SuiteError(
-            f"{kind}: only {side} finds row {row} breaking {rule}; the SQL evaluation of the suite "
-            "disagrees with Great Expectations, so nothing was published"
-        )
-    checked = con.execute("SELECT count(*) FROM _gx_rows").fetchone()[0]
-    con.execute("DROP VIEW _gx_view; DROP TABLE _gx_rows")
-    return checked
+    con.execute("DROP TABLE _gx_rows")
+    return Check(kind, rows, parameters, by_sql)
+
+
+def verify(con: duckdb.DuckDBPyConnection, kind: str, table: str, parameters: dict, failures_table: str) -> int:
+    """Run GX itself over the file's rows (see prepare_check) and check that it finds exactly the
+    failures the SQL evaluation found on those rows. Returns how many rows GX checked."""
+    return prepare_check(con, kind, table, parameters, failures_table).run()
