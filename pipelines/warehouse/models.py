@@ -8,10 +8,13 @@ Intermediate models are building blocks of the marts, read by nothing else (the 
 read marts and staging only), so they are built in an in-memory database attached as `intermediate`
 for the length of the rebuild and are not published: the warehouse file does not spend time
 compressing and writing them, and is smaller for the next load to copy (on 40 clinics x 36 months:
-533 MB instead of 645 MB, and the rebuild about 0.5 s shorter). A model that stays in the file as
-a view must not read them. Dependencies are
-read from the `<layer>.<model>` names each file mentions, so files can be added without a registry.
-A model can ask for the other materialization with a header line `-- materialized: view` (or table).
+533 MB instead of 645 MB, and the rebuild about 0.5 s shorter). Hence two rules the runner enforces:
+an intermediate model is always a table (a view in the attached database would look its names up
+there), and a published view must not read an intermediate model (it would point at nothing).
+
+Dependencies are read from the `<layer>.<model>` names each file mentions, so files can be added
+without a registry. A staging or mart model can ask for the other materialization with a header line
+`-- materialized: view` (or table).
 
 After the marts, `sql/metrics/*.sql` files are run as they are: each holds `CREATE OR REPLACE MACRO
 metrics.<name> ...` statements (scalar helpers and `AS TABLE` macros over the marts). Macros live in
