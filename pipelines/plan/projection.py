@@ -371,12 +371,17 @@ def protocol_check(inputs: ClinicInputs, protocol: Protocol, weeks: int) -> floa
 
 
 def weekly_scatter(recent_sessions: np.ndarray) -> float | None:
-    """The week-to-week scatter (standard deviation) of a clinic's treated sessions, from the
-    differences of consecutive weeks (so a level that moves does not count as scatter)."""
+    """How far a clinic's weekly treated sessions stray: their standard deviation around the mean of
+    the recent weeks (CALIBRATION_WEEKS).
+
+    Why not the differences of consecutive weeks, which leave out a level that moves: the interval
+    has to hold the actual week against the forecast, and the forecast's level misses too. In the
+    back-test (benchmarks/plan_backtest.py) the differences gave 80% intervals that held 70.1% of
+    6,500 held-out clinic-weeks on 50 generated clinics (82.9% of 117 on the sample); the spread
+    around the mean holds 77.2% (87.2%)."""
     if len(recent_sessions) < 4:
         return None
-    diffs = np.diff(np.asarray(recent_sessions, dtype=float))
-    return float(np.sqrt(np.mean(diffs ** 2) / 2))
+    return float(np.std(np.asarray(recent_sessions, dtype=float), ddof=1))
 
 
 def session_interval(mean: float, low_path: float, high_path: float, scatter: float | None, z: float
