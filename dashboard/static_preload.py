@@ -5,8 +5,8 @@ multiselect, a metric) is fetched when the first such element arrives over the w
 browser then waits for it: Plotly's alone is 4.7 MB, fetched about 1 s after the page was asked for and
 then run in one 0.65 s main-thread task. Announcing those scripts as `<link rel="modulepreload">` in the
 page's head lets the browser fetch and compile them while it is still loading Streamlit's frame, and
-Plotly's is run while the server is still running the page (EVALUATED_EARLY). Over a real network,
-not the loopback, each script fetched late would also cost a round trip.
+Plotly's is run right after Streamlit's own (EVALUATED_EARLY), before the page's first element has
+arrived. Over a real network, not the loopback, each script fetched late would also cost a round trip.
 
 `install()` points Streamlit's static folder at a copy made at start: Streamlit's own files linked, and
 index.html rewritten with the extra links. Which scripts: the ones whose element names are in
@@ -31,9 +31,11 @@ FIRST_PAGE_ELEMENTS = (
     "PlotlyChart", "Metric", "Multiselect", "Selectbox", "DateInput", "Button", "rehype-raw",
 )
 # Scripts also run as soon as Streamlit's own has (a module script runs after the ones before it): Plotly's
-# takes 0.65 s of the main thread to run in headless Chromium on the 2-core machine. Run while the server
-# is still running the page, it no longer follows the page's last element; with only the preload the
-# first chart came 0.15-0.2 s later (benchmarks/dashboard.py, demo mode, new browser).
+# takes 0.65 s of the main thread to run in headless Chromium on the 2-core machine. Run then, it holds back
+# the opening of the data stream (a trace shows the stream's handshake handled after it), but it no longer
+# follows the page's last element: with only the preload the first chart came 0.15-0.2 s later. Starting it
+# after the app's first message on the stream, so that the server runs the page meanwhile, measured no
+# faster (benchmarks/dashboard.py's demo mode, new browser).
 EVALUATED_EARLY = ("PlotlyChart",)
 
 _IMPORT = re.compile(r'(?:from|import)\s*"\./([^"/]+\.js)"')
