@@ -75,14 +75,13 @@ def streamlit_server(db: str | os.PathLike, log_path: Path | None = None, timeou
 def running_app(env: dict, log_path: Path | None, port: int | None = None, address: str = "127.0.0.1",
                 extra_args: tuple[str, ...] = (), timeout: float = 90) -> Iterator[str]:
     """The app as `make run` starts it (`python -m dashboard.serve`: `streamlit run streamlit_app.py`
-    and its warm-up) with `env`, headless, no file watcher, no usage statistics; yields its loopback
-    URL once /_stcore/health answers, and stops it afterwards."""
+    and its warm-up) with `env`; yields its loopback URL once /_stcore/health answers, and stops it
+    afterwards. Everything else (headless, no usage statistics, no file watcher) comes from the
+    project's .streamlit/config.toml, as for `make run`, so the tests and benchmarks measure that."""
     port = port or free_port()
     cmd = [
         sys.executable, "-m", "dashboard.serve",
-        "--server.address", address, "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false", *extra_args,
+        "--server.address", address, "--server.port", str(port), *extra_args,
     ]
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
