@@ -109,6 +109,12 @@ def test_sql_evaluation_matches_great_expectations(kind):
             assert by_sql == by_gx
             for count in counts:
                 assert count.unexpected_count == outcome.results[count.rule_id].unexpected_count
+            # The loader's re-check validates once with COMPLETE instead: the same findings and counts.
+            rows = con.sql("SELECT * FROM typed").to_arrow_table()
+            one_pass = validate.run_suite_on([rows], kind, PARAMS, one_pass=True)
+            assert sorted(one_pass.failures) == sorted(outcome.failures)
+            assert {r: (v.element_count, v.unexpected_count) for r, v in one_pass.results.items()} == \
+                {r: (v.element_count, v.unexpected_count) for r, v in outcome.results.items()}
         finally:
             con.close()
 
