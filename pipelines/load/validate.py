@@ -86,8 +86,9 @@ def run_suite_on(
     one_pass: bool = False,
 ) -> SuiteOutcome:
     """The suite over Arrow tables of typed rows; no DuckDB connection needed (runs in any thread).
-    `one_pass`: one COMPLETE validation of each chunk instead of SUMMARY, then COMPLETE for each
-    expectation that failed (only for small chunks: it lists every failing row of every rule)."""
+    `one_pass`: each chunk is validated once, with COMPLETE, instead of with SUMMARY and then with
+    COMPLETE for each expectation that failed. Only for small chunks: it lists every failing row of
+    every rule at once."""
     suite = suites.suite(kind)
     outcome = SuiteOutcome(suite=suite.name)
     for e in suite.expectations:

@@ -29,7 +29,7 @@ def test_the_server_listens_on_loopback_and_reports_nothing(project_options):
 
 
 def test_the_server_does_not_watch_its_source_files(project_options):
-    # Watching costs every page 0.2-0.4 s (docs/dashboard.md); a clinic's server never edits its code.
+    # Watching cost pages up to 0.6 s (docs/dashboard.md); a clinic's server never edits its code.
     assert project_options("server.fileWatcherType") == "none"
     assert project_options("server.runOnSave") is False
 
