@@ -23,7 +23,7 @@ import numpy as np
 from pipelines.plan.demand import forecast_network, forecast_new_courses
 from pipelines.plan.engine import DEFAULT_INTERVAL
 from pipelines.plan.inputs import read_inputs
-from pipelines.plan.projection import Protocol, courses_under_way, project, session_interval, weekly_scatter
+from pipelines.plan.projection import Protocol, courses_under_way, project, session_interval, weekly_noise
 from pipelines.plan.protocol import weekday_pattern
 
 METHODS = ("plan", "naive_last_quarter_mean", "naive_last_quarter_copy")
@@ -119,14 +119,14 @@ def run_backtest(con, origins: list[dt.date], horizon_weeks: int = 13, clinics: 
             under_way = courses_under_way(ins, origin, days, protocol)  # the same for every path
             paths = {p: project(ins, forecast, p, origin, days, protocol, under_way).sessions_by_day
                      for p in ("mean", "level_lower", "level_upper")}
-            scatter = weekly_scatter(ins.recent_sessions)
+            noise = weekly_noise(ins.recent_sessions, interval)
             past = [weekly.get((clinic, origin - dt.timedelta(weeks=13 - i)), 0.0) for i in range(13)]
             for w in range(horizon_weeks):
                 week = origin + dt.timedelta(weeks=w)
                 days_w = slice(7 * w, 7 * (w + 1))
                 mean = float(paths["mean"][days_w].sum())
                 low, high = session_interval(mean, float(paths["level_lower"][days_w].sum()),
-                                             float(paths["level_upper"][days_w].sum()), scatter, _z(interval))
+                                             float(paths["level_upper"][days_w].sum()), noise, _z(interval))
                 result.rows.append(BacktestRow(
                     origin=origin, clinic_id=clinic, week_start=week,
                     actual=weekly.get((clinic, week), 0.0),

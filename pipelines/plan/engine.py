@@ -31,7 +31,7 @@ from pipelines.plan.projection import (
     project,
     protocol_check,
     session_interval,
-    weekly_scatter,
+    weekly_noise,
 )
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS, weekday_pattern
 from pipelines.plan.scenario import MAX_CHAIRS, Scenario
@@ -232,7 +232,7 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
     upper_schedule = simulate(projected["level_upper"].requests, capacity, inputs.hour_profile)
 
     report = _Report(start=start, offset=(start - as_of).days, horizon=horizon)
-    weeks = report.weeks(schedule, projected, forecast, upper_schedule, interval, weekly_scatter(inputs.recent_sessions))
+    weeks = report.weeks(schedule, projected, forecast, upper_schedule, interval, weekly_noise(inputs.recent_sessions, interval))
     summary = report.summary(schedule, projected["mean"], resolved, weeks)
     summary["peak_week_utilization_upper"] = max(w["utilization_upper"] or 0.0 for w in weeks)
     summary["recommended_chairs"] = fewest_chairs(projected["mean"], capacity, inputs.hour_profile, resolved,
@@ -434,7 +434,7 @@ class _Report:
         return out
 
     def weeks(self, schedule: Schedule, projected: dict[str, Projected], forecast: NewCourseForecast,
-              upper: Schedule, interval: float, scatter: float | None) -> list[dict]:
+              upper: Schedule, interval: float, noise: float | None) -> list[dict]:
         from statistics import NormalDist
 
         z = NormalDist().inv_cdf(0.5 + interval / 2) if interval > 0 else 0.0
@@ -456,7 +456,7 @@ class _Report:
             i = weekly_forecast[week_start]
             mean = float(projected["mean"].sessions_by_day[days].sum())
             low, high = session_interval(mean, float(projected["level_lower"].sessions_by_day[days].sum()),
-                                         float(projected["level_upper"].sessions_by_day[days].sum()), scatter, z)
+                                         float(projected["level_upper"].sessions_by_day[days].sum()), noise, z)
             a = float(available[days].sum())
             a_units = int(available_units[days].sum())
             booked = int(served_units[days].sum()) / a_units if a_units > 0 else None

@@ -370,25 +370,34 @@ def protocol_check(inputs: ClinicInputs, protocol: Protocol, weeks: int) -> floa
     return float(actual.sum() / projected) if projected > 0 else None
 
 
-def weekly_scatter(recent_sessions: np.ndarray) -> float | None:
-    """How far a clinic's weekly treated sessions stray: their standard deviation around the mean of
-    the recent weeks (CALIBRATION_WEEKS).
+def weekly_noise(recent_sessions: np.ndarray, interval: float) -> float | None:
+    """Half-width of a week's own scatter in its `interval` (e.g. 0.8): a prediction interval for one
+    new week from the recent weeks (CALIBRATION_WEEKS), t(n-1) x s x sqrt(1 + 1/n), with s their standard
+    deviation around their mean. None with fewer than 4 weeks (the caller falls back to Poisson noise).
 
-    Why not the differences of consecutive weeks, which leave out a level that moves: the interval
-    has to hold the actual week against the forecast, and the forecast's level misses too. In the
-    back-test (benchmarks/plan_backtest.py) the differences gave 80% intervals that held 70.1% of
-    6,500 held-out clinic-weeks on 50 generated clinics (82.9% of 117 on the sample); the spread
-    around the mean holds 77.2% (87.2%)."""
-    if len(recent_sessions) < 4:
+    Why around the mean, not the differences of consecutive weeks: the interval has to hold the actual
+    week against the forecast, and the forecast's level misses too. Why t and sqrt(1 + 1/n), not the
+    normal quantile of s: s and the level come from only n (13) weeks, and a new week varies around a
+    level that is itself estimated; the textbook interval for a new observation widens by both (by 10%
+    at n = 13 and 80%). In the back-test (benchmarks/plan_backtest.py, 6,500 held-out clinic-weeks on 50
+    generated clinics; 117 on the sample) the differences held 70.1% (82.9%), the normal quantile of
+    s 77.2% (87.2%); docs/planning.md has the figures of this interval."""
+    n = len(recent_sessions)
+    if n < 4:
         return None
-    return float(np.std(np.asarray(recent_sessions, dtype=float), ddof=1))
+    from scipy.stats import t  # imported here: the plan module loads without it until an interval is drawn
+
+    s = float(np.std(np.asarray(recent_sessions, dtype=float), ddof=1))
+    return float(t.ppf(0.5 + interval / 2, n - 1) * s * np.sqrt(1 + 1 / n))
 
 
-def session_interval(mean: float, low_path: float, high_path: float, scatter: float | None, z: float
+def session_interval(mean: float, low_path: float, high_path: float, noise: float | None, z: float
                      ) -> tuple[float, float]:
     """A week's sessions interval: the new-course level's interval carried through the protocol, and
-    the week's own scatter (Poisson when unknown), combined as independent parts."""
-    noise = z * (scatter if scatter is not None else np.sqrt(max(mean, 0.0)))
+    the week's own scatter (`noise`, a half-width from weekly_noise; z x Poisson when unknown),
+    combined as independent parts."""
+    if noise is None:
+        noise = z * np.sqrt(max(mean, 0.0))
     low = mean - float(np.hypot(mean - low_path, noise))
     high = mean + float(np.hypot(high_path - mean, noise))
     return max(low, 0.0), high
