@@ -385,7 +385,7 @@ def weekly_noise(recent_sessions: np.ndarray, interval: float) -> float | None:
     n = len(recent_sessions)
     if n < 4:
         return None
-    from scipy.stats import t  # imported here: the plan module loads without it until an interval is drawn
+    from scipy.stats import t  # on first use, like statsmodels in demand.py: scipy.stats takes 0.6 s to import
 
     s = float(np.std(np.asarray(recent_sessions, dtype=float), ddof=1))
     return float(t.ppf(0.5 + interval / 2, n - 1) * s * np.sqrt(1 + 1 / n))
