@@ -155,7 +155,8 @@ def markdown(results: list[dict]) -> str:
         for method, label in names.items():
             lines.append(f"| {label} | {_pct(o[method]['mape'])} | {_pct(o[method]['wape'])} | {_pct(o[method]['bias'])} |")
         lines += ["", f"The plan's 80% interval held the actual week in {_pct(o['plan']['interval_coverage'])} of "
-                      "clinic-weeks.", "", "| quarter from | plan WAPE | naive mean WAPE | naive copy WAPE |",
+                      f"clinic-weeks for sessions, in {_pct(o['plan']['new_courses_interval_coverage'])} for new "
+                      "courses.", "", "| quarter from | plan WAPE | naive mean WAPE | naive copy WAPE |",
                   "|---|---|---|---|"]
         for origin, s in r["by_origin"].items():
             lines.append(f"| {origin} | {_pct(s['plan']['wape'])} | {_pct(s['naive_last_quarter_mean']['wape'])} | "

@@ -10,7 +10,8 @@ origin only, and compared with the treated sessions that actually happened in ea
 
 Errors per clinic and week: MAPE (mean of |forecast - actual| / actual over clinic-weeks with sessions)
 and WAPE (sum of |forecast - actual| / sum of actual); also the bias (sum of forecast - actual over sum
-of actual) and how often the actual week fell inside the plan's prediction interval.
+of actual) and how often the actual week fell inside the plan's prediction interval, for its sessions
+and for its new courses (metrics.plan_weekly_new_courses).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from pipelines.plan.demand import forecast_network, forecast_new_courses
 from pipelines.plan.engine import DEFAULT_INTERVAL
-from pipelines.plan.inputs import read_inputs
+from pipelines.plan.inputs import read_inputs, weekly_new_courses
 from pipelines.plan.projection import Protocol, courses_under_way, project, session_interval, weekly_noise
 from pipelines.plan.protocol import weekday_pattern
 
@@ -38,6 +39,10 @@ class BacktestRow:
     forecasts: dict[str, float]
     low: float
     high: float
+    # the week's new courses (all modalities) and the plan's interval of them
+    new_courses: float = 0.0
+    new_courses_low: float = 0.0
+    new_courses_high: float = 0.0
 
 
 @dataclass
@@ -62,6 +67,11 @@ class BacktestResult:
         low = np.array([r.low for r in rows])
         high = np.array([r.high for r in rows])
         out["plan"]["interval_coverage"] = float(np.mean((actual >= low) & (actual <= high))) if len(rows) else None
+        new = np.array([r.new_courses for r in rows])
+        new_low = np.array([r.new_courses_low for r in rows])
+        new_high = np.array([r.new_courses_high for r in rows])
+        out["plan"]["new_courses_interval_coverage"] = (
+            float(np.mean((new >= new_low) & (new <= new_high))) if len(rows) else None)
         return out
 
     def scores_by_origin(self) -> dict[dt.date, dict]:
@@ -100,6 +110,11 @@ def run_backtest(con, origins: list[dt.date], horizon_weeks: int = 13, clinics: 
             raise ValueError(f"origin {origin} is not a Monday")
         inputs = read_inputs(con, clinics, origin)
         weekly = _weekly_sessions(con, clinics, origin - dt.timedelta(weeks=13), origin + dt.timedelta(weeks=horizon_weeks))
+        held_out_new = {  # the held-out weeks' new courses: the weekly series as of the quarter's end
+            (clinic, week): n
+            for clinic, (weeks_, counts) in weekly_new_courses(con, origin + dt.timedelta(weeks=horizon_weeks)).items()
+            for week, n in zip(weeks_, counts) if week >= origin
+        }
         network = next(iter(inputs.values())).network_new_courses if inputs else np.zeros(0)
         net = forecast_network(network, horizon_weeks) if len(network) else None
         for clinic in clinics:
@@ -136,6 +151,8 @@ def run_backtest(con, origins: list[dt.date], horizon_weeks: int = 13, clinics: 
                         "naive_last_quarter_copy": float(past[w % 13]),
                     },
                     low=low, high=high,
+                    new_courses=held_out_new.get((clinic, week), 0.0),
+                    new_courses_low=float(forecast.lower[w]), new_courses_high=float(forecast.upper[w]),
                 ))
         if progress:
             progress(origin, result)

@@ -149,7 +149,7 @@ class NetworkInputs:
 
 
 def read_network(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> NetworkInputs:
-    return NetworkInputs(as_of=as_of, weekly=_weekly_new_courses(con, as_of), pooled=_pooled(con, as_of))
+    return NetworkInputs(as_of=as_of, weekly=weekly_new_courses(con, as_of), pooled=_pooled(con, as_of))
 
 
 def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.date,
@@ -263,7 +263,7 @@ def _pooled(con, as_of: dt.date) -> dict[str, list[dict]]:
     }
 
 
-def _weekly_new_courses(con, as_of: dt.date) -> dict[str, tuple[tuple[dt.date, ...], np.ndarray]]:
+def weekly_new_courses(con, as_of: dt.date) -> dict[str, tuple[tuple[dt.date, ...], np.ndarray]]:
     """Every clinic's weekly new courses (all modalities), oldest first."""
     rows = con.execute(
         "SELECT clinic_id, week_start, sum(new_courses) AS n "

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipelines.plan.demand import NewCourseForecast
+from pipelines.plan.demand import NewCourseForecast, new_week_interval
 from pipelines.plan.inputs import BOOSTER_WEEKS, CONTINUATION_DAYS, ClinicInputs
 from pipelines.plan.protocol import (
     FAMILIES,
@@ -371,24 +371,19 @@ def protocol_check(inputs: ClinicInputs, protocol: Protocol, weeks: int) -> floa
 
 
 def weekly_noise(recent_sessions: np.ndarray, interval: float) -> float | None:
-    """Half-width of a week's own scatter in its `interval` (e.g. 0.8): a prediction interval for one
-    new week from the recent weeks (CALIBRATION_WEEKS), t(n-1) x s x sqrt(1 + 1/n), with s their standard
-    deviation around their mean. None with fewer than 4 weeks (the caller falls back to Poisson noise).
+    """Half-width of a week's own scatter in its `interval` (e.g. 0.8): the prediction interval for one
+    new week from the recent weeks (CALIBRATION_WEEKS; demand.new_week_interval). None with fewer than 4
+    weeks (the caller falls back to Poisson noise).
 
-    Why around the mean, not the differences of consecutive weeks: the interval has to hold the actual
-    week against the forecast, and the forecast's level misses too. Why t and sqrt(1 + 1/n), not the
-    normal quantile of s: s and the level come from only n (13) weeks, and a new week varies around a
-    level that is itself estimated; the textbook interval for a new observation widens by both (by 10%
-    at n = 13 and 80%). In the back-test (benchmarks/plan_backtest.py, 6,500 held-out clinic-weeks on 50
-    generated clinics; 117 on the sample) the differences held 70.1% (82.9%), the normal quantile of
-    s 77.2% (87.2%); docs/planning.md has the figures of this interval."""
-    n = len(recent_sessions)
-    if n < 4:
+    Why the spread around their mean, not the differences of consecutive weeks: the interval has to hold
+    the actual week against the forecast, and the forecast's level misses too. In the back-test
+    (benchmarks/plan_backtest.py, 6,500 held-out clinic-weeks on 50 generated clinics; 117 on the
+    sample) the differences held 70.1% (82.9%), the normal quantile of the spread 77.2% (87.2%);
+    docs/planning.md has the figures of this interval."""
+    if len(recent_sessions) < 4:
         return None
-    from scipy.stats import t  # on first use, like statsmodels in demand.py: scipy.stats takes 0.6 s to import
-
-    s = float(np.std(np.asarray(recent_sessions, dtype=float), ddof=1))
-    return float(t.ppf(0.5 + interval / 2, n - 1) * s * np.sqrt(1 + 1 / n))
+    quantile, week_sd = new_week_interval(recent_sessions, interval)
+    return quantile * week_sd
 
 
 def session_interval(mean: float, low_path: float, high_path: float, noise: float | None, z: float

@@ -242,6 +242,15 @@ def test_the_back_test_scores_the_plan_and_both_naive_forecasts(con):
     for method in METHODS:
         assert 0 <= scores[method]["wape"] < 0.5 and 0 <= scores[method]["mape"] < 0.5
     assert 0 <= scores["plan"]["interval_coverage"] <= 1
+    assert 0 <= scores["plan"]["new_courses_interval_coverage"] <= 1
+    # each held-out week's new courses: its clinic's first sessions of a course that week, from the mart
+    starts = dict(((c, w), n) for c, w, n in con.execute(
+        "SELECT clinic_id, date_trunc('week', session_date)::DATE, count(*) FROM marts.sessions "
+        "WHERE is_treated AND session_number = 1 GROUP BY ALL").fetchall())
+    assert sum(r.new_courses for r in result.rows) > 0
+    for r in result.rows:
+        assert r.new_courses == starts.get((r.clinic_id, r.week_start), 0)
+        assert 0 <= r.new_courses_low <= r.new_courses_high
     assert set(result.scores_by_origin()) == set(origins)
     # a clinic's forecast does not depend on which other clinics are back-tested with it
     # (no look-ahead is tested on the SQL inputs: tests/sql/test_plan_inputs.py)
