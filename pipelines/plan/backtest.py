@@ -64,14 +64,9 @@ class BacktestResult:
                 "wape": float(np.abs(err).sum() / actual.sum()) if actual.sum() > 0 else None,
                 "bias": float(err.sum() / actual.sum()) if actual.sum() > 0 else None,
             }
-        low = np.array([r.low for r in rows])
-        high = np.array([r.high for r in rows])
-        out["plan"]["interval_coverage"] = float(np.mean((actual >= low) & (actual <= high))) if len(rows) else None
-        new = np.array([r.new_courses for r in rows])
-        new_low = np.array([r.new_courses_low for r in rows])
-        new_high = np.array([r.new_courses_high for r in rows])
-        out["plan"]["new_courses_interval_coverage"] = (
-            float(np.mean((new >= new_low) & (new <= new_high))) if len(rows) else None)
+        out["plan"]["interval_coverage"] = _coverage(rows, "actual", "low", "high")
+        out["plan"]["new_courses_interval_coverage"] = _coverage(rows, "new_courses", "new_courses_low",
+                                                                 "new_courses_high")
         return out
 
     def scores_by_origin(self) -> dict[dt.date, dict]:
@@ -80,6 +75,14 @@ class BacktestResult:
 
     def clinic_weeks(self) -> int:
         return len(self.rows)
+
+
+def _coverage(rows: list[BacktestRow], actual: str, low: str, high: str) -> float | None:
+    """The share of rows whose actual value lies inside their interval (bounds included)."""
+    if not rows:
+        return None
+    value, lo, hi = (np.array([getattr(r, name) for r in rows]) for name in (actual, low, high))
+    return float(np.mean((value >= lo) & (value <= hi)))
 
 
 def quarterly_origins(con, horizon_weeks: int = 13, min_history_weeks: int = 52) -> list[dt.date]:
