@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipelines.plan.demand import forecast_network, forecast_new_courses
+from pipelines.plan.demand import forecast_network, forecast_new_courses, normal_quantile
 from pipelines.plan.engine import DEFAULT_INTERVAL
 from pipelines.plan.inputs import read_inputs, weekly_new_courses
 from pipelines.plan.projection import Protocol, courses_under_way, project, session_interval, weekly_noise
@@ -144,7 +144,7 @@ def run_backtest(con, origins: list[dt.date], horizon_weeks: int = 13, clinics: 
                 days_w = slice(7 * w, 7 * (w + 1))
                 mean = float(paths["mean"][days_w].sum())
                 low, high = session_interval(mean, float(paths["level_lower"][days_w].sum()),
-                                             float(paths["level_upper"][days_w].sum()), noise, _z(interval))
+                                             float(paths["level_upper"][days_w].sum()), noise, normal_quantile(interval))
                 result.rows.append(BacktestRow(
                     origin=origin, clinic_id=clinic, week_start=week,
                     actual=weekly.get((clinic, week), 0.0),
@@ -161,12 +161,6 @@ def run_backtest(con, origins: list[dt.date], horizon_weeks: int = 13, clinics: 
             progress(origin, result)
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _z(interval: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(0.5 + interval / 2)
 
 
 def _weekly_sessions(con, clinics: list[str], start: dt.date, end: dt.date) -> dict[tuple[str, dt.date], float]:

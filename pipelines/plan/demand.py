@@ -77,6 +77,11 @@ class NetworkForecast:
     method: str
 
 
+def normal_quantile(interval: float) -> float:
+    """z of a two-sided normal `interval` (1.28 at 0.8; 0 at 0, no interval)."""
+    return NormalDist().inv_cdf(0.5 + interval / 2)
+
+
 def new_week_interval(recent: np.ndarray, interval: float) -> tuple[float, float]:
     """(quantile, standard deviation) of the textbook prediction interval for one new week from the
     `recent` weeks (n of them, at least 2): Student's t with n - 1 degrees of freedom, and s x sqrt(1 + 1/n)
@@ -122,7 +127,7 @@ def forecast_new_courses(
     m = min(SCATTER_WEEKS, len(clinic), len(network))
     residuals = clinic[-m:] - share * network[-m:]
     scatter = float(np.var(residuals, ddof=1)) if m >= 3 else float(max(mean.mean(), 1.0))
-    z = NormalDist().inv_cdf(0.5 + interval / 2)
+    z = normal_quantile(interval)
     network_sd = share * net.mean[:horizon_weeks] * net.log_se[:horizon_weeks]  # delta method
     if k >= 3:
         # One week's count: its spread around the recent mean carries the level's own miss, as the

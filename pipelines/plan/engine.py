@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipelines.errors import CommandError, UsageError
-from pipelines.plan.demand import NewCourseForecast, forecast_new_courses
+from pipelines.plan.demand import NewCourseForecast, forecast_new_courses, normal_quantile
 from pipelines.plan.inputs import ClinicInputs
 from pipelines.plan.projection import (
     Projected,
@@ -435,9 +435,7 @@ class _Report:
 
     def weeks(self, schedule: Schedule, projected: dict[str, Projected], forecast: NewCourseForecast,
               upper: Schedule, interval: float, noise: float | None) -> list[dict]:
-        from statistics import NormalDist
-
-        z = NormalDist().inv_cdf(0.5 + interval / 2) if interval > 0 else 0.0
+        z = normal_quantile(interval)
         # Ratios from whole hundredths of a minute, so they keep the simulator's exact monotonicity.
         available_units = schedule.capacity.available_units()
         served_units = schedule.served.sum(axis=0)
