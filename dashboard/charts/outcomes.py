@@ -303,19 +303,36 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         marker=dict(size=11, color=colour, line=dict(color="white", width=1)),
         customdata=text, hovertemplate="%{customdata}<extra></extra>",
     ))
+    n_min, n_max = float(clinics["n"].min()), float(clinics["n"].max())
+    x_range = (n_min * 0.6, n_max * 1.06 + 1)
     few = len(clinics) <= 12
     if few:
-        for i, (_, row) in enumerate(clinics.sort_values("n").iterrows()):
-            fig.add_annotation(x=row["n"], y=row["rate"], text=str(row["clinic_name"]), showarrow=False, xanchor="left",
-                               xshift=8, yshift=8 if i % 2 == 0 else -8, font=dict(size=10, color=theme.MUTED))
+        middle = (x_range[0] + x_range[1]) / 2
+        placed = clinics.sort_values("n").reset_index(drop=True)
+        for i, row in placed.iterrows():
+            # A name runs away from the nearer edge: to the right of a dot in the left half, to the
+            # left in the right half, so the largest clinic's name is not cut off at the plot's edge.
+            left_half = row["n"] <= middle
+            # Above its dot when the dot is above its nearest neighbour along n, else below, so two
+            # clinics of similar size do not write their names over each other.
+            others = placed.drop(index=i)
+            if others.empty:
+                above = True
+            else:
+                neighbour = others.loc[(others["n"] - row["n"]).abs().idxmin()]
+                above = row["rate"] > neighbour["rate"] or (row["rate"] == neighbour["rate"] and i % 2 == 0)
+            fig.add_annotation(x=row["n"], y=row["rate"], text=str(row["clinic_name"]), showarrow=False,
+                               xanchor="left" if left_half else "right", xshift=8 if left_half else -8,
+                               yanchor="bottom" if above else "top", yshift=3 if above else -3,
+                               bgcolor="rgba(255,255,255,0.75)",  # readable where a limit line crosses it
+                               font=dict(size=10, color=theme.MUTED))
     relevant = lim[lim["n"] >= clinics["n"].min()]
     if relevant.empty:
         relevant = lim
     lo = max(0.0, min(float(clinics["rate"].min()), float(relevant["lower_998"].min())) - 0.03)
     hi = min(1.0, max(float(clinics["rate"].max()), float(relevant["upper_998"].max())) + 0.03)
     percent_axis(fig, "y", (lo, hi), what[0].upper() + what[1:])
-    n_min, n_max = float(clinics["n"].min()), float(clinics["n"].max())
-    fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=[n_min * 0.6, n_max * 1.06 + 1])
+    fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range))
     outside = int(clinics["outside_998"].sum())
     count = f"{len(clinics)} clinic" if len(clinics) == 1 else f"{len(clinics)} clinics"
     extra = f"{count}, {outside} outside the 99.8% limits" + ("" if few else " (hover for names)")

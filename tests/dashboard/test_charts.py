@@ -123,3 +123,37 @@ def test_selection_text():
     options = FilterOptions(clinics={"OKC": "Oklahoma City", "NYC": "New York"})
     assert catalog.selection_text(Filters(), options) == "all 2 clinics"
     assert catalog.selection_text(Filters(clinics=("OKC",), modalities=("iv_ketamine",)), options) == "Oklahoma City · IV ketamine"
+
+
+def test_clinic_names_on_the_funnel_stay_inside_the_plot():
+    """A clinic's name is written away from the nearer edge of the x axis: the largest clinic's name,
+    written to the right of its dot, ran past the plot and was cut off ("Oklahoma City Moo")."""
+    from dashboard.charts.outcomes import clinic_funnel
+
+    names = ["Small Clinic", "Middle Clinic", "Oklahoma City Mood & Wellness"]
+    clinics = pd.DataFrame({
+        "clinic_name": names, "n": [100, 300, 360], "events": [52, 172, 214], "rate": [0.52, 0.573, 0.594],
+        "network_rate": [0.5725] * 3, "outside_95": [False] * 3, "outside_998": [False] * 3,
+    })
+    grid = pd.Series(range(50, 400, 10), dtype=float)
+    limits = pd.DataFrame({"n": grid, "upper_998": 0.57 + 1 / grid ** 0.5, "lower_998": 0.57 - 1 / grid ** 0.5,
+                           "upper_95": 0.57 + 0.6 / grid ** 0.5, "lower_95": 0.57 - 0.6 / grid ** 0.5})
+    fig = clinic_funnel({"clinics": clinics, "limits": limits}, CTX)
+    labels = {a.text: a for a in fig.layout.annotations if a.text in names}
+    assert set(labels) == set(names)
+    x_lo, x_hi = fig.layout.xaxis.range
+    for name, a in labels.items():
+        assert x_lo <= a.x <= x_hi
+        towards_right = a.xanchor == "left"
+        assert towards_right == (a.x <= (x_lo + x_hi) / 2), name
+        assert (a.xshift > 0) == towards_right, name
+    assert labels["Oklahoma City Mood & Wellness"].xanchor == "right"
+    assert labels["Small Clinic"].xanchor == "left"
+    # The two large clinics sit close together: the higher one's name goes above its dot, the lower
+    # one's below, so the names do not overlap (they did when sides alternated by rank).
+    assert labels["Oklahoma City Mood & Wellness"].yanchor == "bottom" and labels["Oklahoma City Mood & Wellness"].yshift > 0
+    assert labels["Middle Clinic"].yanchor == "top" and labels["Middle Clinic"].yshift < 0
+    flipped = clinics.assign(rate=[0.52, 0.60, 0.55])
+    fig = clinic_funnel({"clinics": flipped, "limits": limits}, CTX)
+    labels = {a.text: a for a in fig.layout.annotations if a.text in names}
+    assert labels["Middle Clinic"].yanchor == "bottom" and labels["Oklahoma City Mood & Wellness"].yanchor == "top"
