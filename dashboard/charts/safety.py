@@ -93,6 +93,11 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
         fig.add_trace(go.Bar(x=x, y=data[rate], error_y=err, marker_color=colour, customdata=text, name="Rate",
                              hovertemplate="%{x}: %{customdata}<extra></extra>", showlegend=False))
         fig.update_xaxes(type="category")
+    if dots or not line:
+        # Each group's n under its name, as on the Outcomes charts: a tall bar over a few sessions is
+        # read for what it is without hovering (and in an exported image, where nothing hovers).
+        fig.update_xaxes(tickmode="array", tickvals=list(x),
+                         ticktext=[f"{g}<br>n={fmt.count(m)}" for g, m in zip(x, data[n], strict=True)])
     hi = float(data[high].max()) if data[high].notna().any() else float(data[rate].max())
     percent_axis(fig, "y", (0, min(1.0, hi * 1.15 + 0.01)), "Share of " + noun)
     fig.update_xaxes(title=dict(text=axis_title))

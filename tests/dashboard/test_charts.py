@@ -157,3 +157,26 @@ def test_clinic_names_on_the_funnel_stay_inside_the_plot():
     fig = clinic_funnel({"clinics": flipped, "limits": limits}, CTX)
     labels = {a.text: a for a in fig.layout.annotations if a.text in names}
     assert labels["Middle Clinic"].yanchor == "bottom" and labels["Oklahoma City Mood & Wellness"].yanchor == "top"
+
+
+@pytest.mark.parametrize("chart_id, n_column", [("safety.bp_by_dose", "sessions_with_vitals"),
+                                                ("safety.side_effects_by_dose", "treated_sessions"),
+                                                ("safety.rems_by_clinic", "esketamine_sessions")])
+def test_rates_by_group_name_each_groups_n_on_the_axis(chart_id, n_column, sample_data):
+    """Rates by dose band or clinic show each group's n under its name, so a small group's wide
+    interval is not read as a finding (the 28 mg band had a 7% bar over a handful of sessions)."""
+    spec = catalog.get(chart_id)
+    fig = spec.figure(sample_data[chart_id], CTX)
+    axis = fig.layout.xaxis
+    assert axis.ticktext and len(axis.ticktext) == len(axis.tickvals) == len(fig.data[0].x)
+    data = sample_data[chart_id]
+    if "effect" in data.columns:
+        data = data[data["effect"] == "any"]
+    shown = {}
+    for value, text in zip(axis.tickvals, axis.ticktext, strict=True):
+        name, n_text = text.split("<br>n=")
+        shown[name] = int(n_text.replace(",", ""))
+        assert value in text
+    groups = data["clinic_name"] if "clinic_name" in data.columns else data["group_value"]  # by clinic: names
+    expected = {str(g): int(m) for g, m in zip(groups, data[n_column], strict=True) if m and m > 0}
+    assert shown == {k: v for k, v in expected.items() if k in shown} and len(shown) >= 2
