@@ -93,7 +93,8 @@ def per_patient_year(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Fig
     title = title_text("Boosters per patient-year of maintenance, by clinic", ctx)
     foot = footnote_text(
         "Booster sessions / years in maintenance (from the day after induction to the earlier of the data's end and "
-        "180 days after the course's last session), counted for the course's clinic. Clinics in alphabetical order.",
+        "180 days after the course's last session), counted for the course's clinic; bars: Poisson 95% intervals. "
+        "Clinics in alphabetical order.",
         "Boosters › Boosters per patient-year")
     clinics = data.get("clinics", pd.DataFrame())
     network = data.get("network", pd.DataFrame())
@@ -102,10 +103,23 @@ def per_patient_year(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Fig
         return empty(title=title, subtitle=subtitle_text(n_label(0, "patient-years"), ctx), footnote=foot,
                      message=no_data("maintenance time"))
     clinics = clinics.sort_values("clinic_name", key=lambda s: s.str.lower())
-    text = [f"{fmt.number(r, 2)} ({fmt.count(b)} boosters / {fmt.number(y, 0)} patient-years)"
-            for r, b, y in zip(clinics["boosters_per_patient_year"], clinics["boosters"], clinics["patient_years"], strict=True)]
+    # A warehouse built before the interval existed has no ci columns until its next load: bars only.
+    has_ci = {"ci_low", "ci_high"} <= set(clinics.columns)
+    low = clinics["ci_low"] if has_ci else [None] * len(clinics)
+    high = clinics["ci_high"] if has_ci else [None] * len(clinics)
+    text = [f"{fmt.number(r, 2)}" + (f" (95% CI {fmt.number(lo, 2)}–{fmt.number(hi, 2)})" if pd.notna(lo) and pd.notna(hi) else "")
+            + f", {fmt.count(b)} boosters / {fmt.number(y, 0)} patient-years"
+            for r, lo, hi, b, y in zip(clinics["boosters_per_patient_year"], low, high, clinics["boosters"],
+                                       clinics["patient_years"], strict=True)]
+    err = (dict(type="data", symmetric=False, array=clinics["ci_high"] - clinics["boosters_per_patient_year"],
+                arrayminus=clinics["boosters_per_patient_year"] - clinics["ci_low"], color=theme.INK, thickness=1.2, width=4)
+           if has_ci else None)
     fig = go.Figure(go.Bar(x=clinics["clinic_name"], y=clinics["boosters_per_patient_year"], marker_color=theme.OKABE_ITO["green"],
-                           customdata=text, hovertemplate="%{x}: %{customdata}<extra></extra>", name="Clinic"))
+                           error_y=err, customdata=text, hovertemplate="%{x}: %{customdata}<extra></extra>", name="Clinic"))
+    # Each clinic's exposure under its name: a clinic with few patient-years has a wide interval.
+    fig.update_xaxes(tickmode="array", tickvals=list(clinics["clinic_name"]),
+                     ticktext=[f"{c}<br>{fmt.number(y, 0)} patient-years"
+                               for c, y in zip(clinics["clinic_name"], clinics["patient_years"], strict=True)])
     extra = None
     if not network.empty and pd.notna(network.iloc[0]["boosters_per_patient_year"]):
         r = float(network.iloc[0]["boosters_per_patient_year"])

@@ -158,9 +158,11 @@ BOOSTER_KM = Suppression.table(
                 ("survival", "booster_probability", "survival_ci_low", "survival_ci_high")),
 )
 BOOSTERS_PER_PATIENT_YEAR = Suppression.parts(
-    clinics=TableRule(counts=("boosters",), derived=(Derived(("boosters_per_patient_year",), ("boosters",)),),
+    clinics=TableRule(counts=("boosters",),
+                      derived=(Derived(("boosters_per_patient_year", "ci_low", "ci_high"), ("boosters",)),),
                       group_sums=(GroupSum("boosters", total_ref=TotalRef("network", "boosters")),)),
-    network=TableRule(counts=("boosters",), derived=(Derived(("boosters_per_patient_year",), ("boosters",)),)),
+    network=TableRule(counts=("boosters",),
+                      derived=(Derived(("boosters_per_patient_year", "ci_low", "ci_high"), ("boosters",)),)),
 )
 
 # ---------------------------------------------------------------------------------------- capacity

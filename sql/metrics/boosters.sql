@@ -196,7 +196,13 @@ final as (
         coalesce(boosters.boosters, 0) as boosters,
         coalesce(exposure.patient_years, 0) as patient_years,
         case when exposure.patient_years > 0 then coalesce(boosters.boosters, 0) / exposure.patient_years end
-            as boosters_per_patient_year
+            as boosters_per_patient_year,
+        -- boosters as a Poisson count over the exposure; a patient's boosters come at regular
+        -- intervals, so the interval is if anything wider than the data need
+        case when exposure.patient_years > 0
+            then metrics.poisson_low(coalesce(boosters.boosters, 0)) / exposure.patient_years end as ci_low,
+        case when exposure.patient_years > 0
+            then metrics.poisson_high(coalesce(boosters.boosters, 0)) / exposure.patient_years end as ci_high
     from groups
     left join boosters using (group_value)
     left join exposure using (group_value)

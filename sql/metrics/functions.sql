@@ -1,5 +1,5 @@
--- scalar helpers shared by the metric macros: filters, breakdown groups, the Wilson 95% interval, Student's t
--- quantile and the t interval of a mean
+-- scalar helpers shared by the metric macros: filters, breakdown groups, the Wilson 95% interval, the Poisson
+-- 95% interval of a count, Student's t quantile and the t interval of a mean
 
 -- A filter argument: NULL selects everything, a list selects the values it holds.
 create or replace macro metrics.selected(value, allowed) as (
@@ -95,6 +95,41 @@ create or replace macro metrics.wilson_high(x, n) as (
          + metrics.z95() * sqrt((x::double / n) * (1.0 - x::double / n) / n
                                 + metrics.z95() * metrics.z95() / (4.0 * n * n)))
         / (1.0 + metrics.z95() * metrics.z95() / n))
+    end
+);
+
+-- 95% interval of a Poisson count of x events, for a rate per exposure: divide by the exposure. Exact
+-- (chi-square quantiles / 2) up to 30 events, then Byar's approximation (within 0.02% of exact).
+-- 0 events: 0 to 3.69.
+create or replace macro metrics.poisson_low(x) as (
+    case
+        when x is null or x < 0 then null
+        when x <= 30 then [
+            0.0, 0.025317807984289876, 0.24220927854396496, 0.6186721228956014, 1.0898653736263249,
+            1.6234863901184207, 2.2018942534908508, 2.8143630515198654, 3.4538321767485014, 4.115373097378334,
+            4.7953886961324335, 5.49116036723684, 6.200575108722218, 6.921952491003801, 7.653930276300595,
+            8.395386132783315, 9.145382453641524, 9.903126469607294, 10.667940780399528, 11.43924116436673,
+            12.216519585403944, 12.999330984076186, 13.78728287222961, 14.580027037044678, 15.377252854686462,
+            16.178681847829328, 16.98406321559634, 17.793170131764775, 18.60579665585753, 19.421755137547937,
+            20.240874021420915
+        ][x::integer + 1]
+        else x * pow(1.0 - 1.0 / (9.0 * x) - metrics.z95() / (3.0 * sqrt(x)), 3)
+    end
+);
+
+create or replace macro metrics.poisson_high(x) as (
+    case
+        when x is null or x < 0 then null
+        when x <= 30 then [
+            3.6888794541139354, 5.571643390938898, 7.22468766772396, 8.767273069742323, 10.241588675403694,
+            11.66833207932267, 13.059474022518685, 14.422675361702376, 15.763189220193313, 17.084803451419166,
+            18.39035604201778, 19.682038513301954, 20.96158504817696, 22.230395918158873, 23.489621121835576,
+            24.740218871485844, 25.98299759756094, 27.218646815906613, 28.447760267527983, 29.67085357158559,
+            30.8883779026746, 32.100730734943404, 33.308264387125234, 34.51129289483303, 35.71009759375321,
+            36.904931697530365, 38.096024083124995, 39.28358244516213, 40.46779594326819, 41.6488374385866,
+            42.82686539480766
+        ][x::integer + 1]
+        else (x + 1.0) * pow(1.0 - 1.0 / (9.0 * (x + 1.0)) + metrics.z95() / (3.0 * sqrt(x + 1.0)), 3)
     end
 );
 

@@ -180,3 +180,21 @@ def test_rates_by_group_name_each_groups_n_on_the_axis(chart_id, n_column, sampl
     groups = data["clinic_name"] if "clinic_name" in data.columns else data["group_value"]  # by clinic: names
     expected = {str(g): int(m) for g, m in zip(groups, data[n_column], strict=True) if m and m > 0}
     assert shown == {k: v for k, v in expected.items() if k in shown} and len(shown) >= 2
+
+
+def test_boosters_per_patient_year_shows_each_clinics_interval_and_exposure(sample_data):
+    """Clinics compared on boosters per patient-year carry a Poisson 95% interval and their
+    patient-years under their names; a warehouse built before the interval existed still draws."""
+    spec = catalog.get("boosters.per_patient_year")
+    data = sample_data["boosters.per_patient_year"]
+    fig = spec.figure(data, CTX)
+    bars = fig.data[0]
+    clinics = data["clinics"].sort_values("clinic_name", key=lambda s: s.str.lower())
+    assert list(bars.x) == list(clinics["clinic_name"])
+    assert list(bars.error_y.array) == pytest.approx(list(clinics["ci_high"] - clinics["boosters_per_patient_year"]))
+    assert list(bars.error_y.arrayminus) == pytest.approx(list(clinics["boosters_per_patient_year"] - clinics["ci_low"]))
+    assert all(lo < r < hi for lo, r, hi in zip(clinics["ci_low"], clinics["boosters_per_patient_year"], clinics["ci_high"]))
+    assert all("patient-years" in t for t in fig.layout.xaxis.ticktext)
+    old = {k: v.drop(columns=["ci_low", "ci_high"]) for k, v in data.items()}
+    fig = spec.figure(old, CTX)
+    assert fig.data[0].error_y.array is None and list(fig.data[0].y) == list(clinics["boosters_per_patient_year"])

@@ -3,6 +3,7 @@ curve of time to first booster (against lifelines) and boosters per patient-year
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from sql_fixture import ketamine_course, shift
 
@@ -139,6 +140,10 @@ def test_boosters_per_patient_year(wh):
     assert row["boosters"] == 2
     assert row["patient_years"] == pytest.approx(200 / 365.25)
     assert row["boosters_per_patient_year"] == pytest.approx(2 / (200 / 365.25))
+    # the exact Poisson 95% interval of 2 events (chi-square quantiles / 2), per patient-year
+    years = 200 / 365.25
+    assert row["ci_low"] == pytest.approx(stats.chi2.ppf(0.025, 4) / 2 / years)
+    assert row["ci_high"] == pytest.approx(stats.chi2.ppf(0.975, 6) / 2 / years)
     # a period covering the first 40 days after induction: one booster, 2 x 40 days
     in_period = wh.one("FROM metrics.boosters_per_patient_year(start_date := ?, end_date := ?)",
                        ["2025-01-22", "2025-03-02"])
@@ -152,3 +157,4 @@ def test_boosters_per_patient_year_without_maintenance_is_null(wh):
     wh.build()
     row = wh.one("FROM metrics.boosters_per_patient_year()")
     assert row["boosters"] == 0 and row["boosters_per_patient_year"] is None
+    assert row["ci_low"] is None and row["ci_high"] is None

@@ -42,6 +42,27 @@ def test_t975_matches_scipy(con, df):
     assert con.execute("SELECT metrics.t975(?)", [df]).fetchone()[0] == pytest.approx(stats.t.ppf(0.975, df), abs=1e-6)
 
 
+def _exact_poisson(x):
+    low = 0.0 if x == 0 else stats.chi2.ppf(0.025, 2 * x) / 2
+    return low, stats.chi2.ppf(0.975, 2 * x + 2) / 2
+
+
+@pytest.mark.parametrize("x", [0, 1, 2, 5, 29, 30, 31, 32, 100, 1000, 100000])
+def test_poisson_interval_matches_the_exact_one(con, x):
+    """Exact up to 30 events, Byar's approximation above: within 0.02% of the chi-square interval."""
+    low, high = con.execute("SELECT metrics.poisson_low(?), metrics.poisson_high(?)", [x, x]).fetchone()
+    ref_low, ref_high = _exact_poisson(x)
+    tolerance = 1e-9 if x <= 30 else 2e-4
+    assert high == pytest.approx(ref_high, rel=tolerance)
+    assert low == pytest.approx(ref_low, rel=tolerance, abs=1e-12)
+    assert low <= x <= high
+
+
+def test_poisson_interval_is_null_for_no_or_a_negative_count(con):
+    assert con.execute("SELECT metrics.poisson_low(NULL), metrics.poisson_high(NULL), "
+                       "metrics.poisson_low(-1), metrics.poisson_high(-1)").fetchone() == (None, None, None, None)
+
+
 def test_t975_is_null_without_degrees_of_freedom(con):
     assert con.execute("SELECT metrics.t975(0)").fetchone()[0] is None
 
