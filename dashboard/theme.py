@@ -50,6 +50,12 @@ TOP_MARGIN = 92
 BOTTOM_MARGIN = 96
 
 
+def translucent(colour: str, alpha: float) -> str:
+    """A '#RRGGBB' colour as rgba with the given opacity (a pale version of a palette colour)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
 def _template() -> go.layout.Template:
     axis = dict(
         showgrid=True,

@@ -181,7 +181,8 @@ def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     title = title_text("Early signal: change after the second infusion", ctx)
     foot = footnote_text(
         "Change from baseline to the first score within 72 h after session 2 starts. Bars: mean change as a share "
-        "of baseline; labels: mean change in points with its 95% interval (Student's t) and the median.",
+        "of baseline; labels: mean change in points with its 95% interval (Student's t) and the median. Pale bars: "
+        "a single course, no interval.",
         "Outcomes › Early signal")
     data = df[df["courses"] > 0] if not df.empty else df
     if data.empty:
@@ -191,10 +192,15 @@ def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     y = [f"{labels.instrument(i)}  (n={fmt.count(n)})" for i, n in zip(data["instrument"], data["courses"], strict=True)]
     text = []
     for mean, lo, hi, med in zip(data["mean_change"], data["ci_low"], data["ci_high"], data["median_change"], strict=True):
-        ci = f" (95% CI {fmt.number(lo)} to {fmt.number(hi)})" if pd.notna(lo) else ""
+        ci = f" (95% CI {fmt.signed(lo, 1)} to {fmt.signed(hi, 1)})" if pd.notna(lo) else " (one course: no interval)"
         text.append(f"{fmt.signed(mean, 1)} points{ci}, median {fmt.signed(med, 1)}")
+    # A mean without an interval (a single course) is drawn pale, so a long bar over one patient is
+    # not read like the others.
+    colours = [theme.OKABE_ITO["sky"] if pd.notna(lo) else theme.translucent(theme.OKABE_ITO["sky"], 0.3)
+               for lo in data["ci_low"]]
     fig = go.Figure(go.Bar(
-        x=data["mean_change_fraction"], y=y, orientation="h", marker_color=theme.OKABE_ITO["sky"],
+        x=data["mean_change_fraction"], y=y, orientation="h", marker_color=colours,
+        marker_line=dict(color=theme.OKABE_ITO["sky"], width=1),
         customdata=text, hovertemplate="%{y}<br>%{x:.0%} of baseline<br>%{customdata}<extra></extra>",
     ))
     for label, value in zip(y, text, strict=True):

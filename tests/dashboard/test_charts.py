@@ -198,3 +198,26 @@ def test_boosters_per_patient_year_shows_each_clinics_interval_and_exposure(samp
     old = {k: v.drop(columns=["ci_low", "ci_high"]) for k, v in data.items()}
     fig = spec.figure(old, CTX)
     assert fig.data[0].error_y.array is None and list(fig.data[0].y) == list(clinics["boosters_per_patient_year"])
+
+
+def test_early_signal_draws_a_single_course_pale_and_says_it_has_no_interval():
+    """A mean change over one course has no interval: its bar is pale and its label says why, so a
+    long bar over one patient (MADRS, n=1, -75% in the sample) is not read like the others."""
+    from dashboard.charts.outcomes import early_signal
+
+    df = pd.DataFrame({
+        "instrument": ["PHQ9", "MADRS"], "courses": [789, 1], "mean_change": [-7.4, -27.0],
+        "ci_low": [-7.8, None], "ci_high": [-7.1, None], "median_change": [-8.0, -27.0],
+        "mean_change_fraction": [-0.42, -0.73],
+    })
+    fig = early_signal(df, CTX)
+    colours = dict(zip(fig.data[0].y, fig.data[0].marker.color, strict=True))
+    labels = {a.y: a.text for a in fig.layout.annotations if a.y in colours}
+    phq, madrs = (next(k for k in colours if k.startswith(name)) for name in ("PHQ-9", "MADRS"))
+    assert colours[phq] == theme.OKABE_ITO["sky"] and colours[madrs] == theme.translucent(theme.OKABE_ITO["sky"], 0.3)
+    assert "95% CI" in labels[phq] and "no interval" in labels[madrs]
+    assert "Pale bars" in fig.layout.meta["footnote"]
+
+
+def test_translucent_keeps_the_colour_and_sets_the_opacity():
+    assert theme.translucent("#56B4E9", 0.3) == "rgba(86, 180, 233, 0.3)"
