@@ -85,7 +85,7 @@ final as (
 
 select * from final;
 
--- Mean score by session number (0 = baseline) for one instrument, with a t-based 95% interval.
+-- Mean score by session number (0 = baseline) for one instrument, with a t-based 95% interval (not below 0).
 create or replace macro metrics.score_trajectory(
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
     for_instrument := 'PHQ9', evaluable_only := false
@@ -113,7 +113,8 @@ summary as (
 final as (
     select
         *,
-        metrics.mean_ci_low(mean_score, sd_score, courses) as ci_low,
+        -- no instrument scores below 0: a mean of a few scattered scores near 0 has its interval cut there
+        greatest(0.0, metrics.mean_ci_low(mean_score, sd_score, courses)) as ci_low,
         metrics.mean_ci_high(mean_score, sd_score, courses) as ci_high
     from summary
 )

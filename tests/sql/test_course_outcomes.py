@@ -297,6 +297,27 @@ def test_score_trajectory_means_with_t_intervals(wh):
     assert points[2]["ci_high"] == pytest.approx(mean + half)
 
 
+def test_score_trajectory_interval_stops_at_zero(wh):
+    """A mean of scattered scores near 0 (0, 0, 9 after session 2) has a t interval reaching below 0;
+    no instrument scores below 0, so the interval stops there. The upper bound is the plain t bound."""
+    from scipy import stats
+
+    wh.clinic()
+    after_session_2 = [0, 0, 9]
+    for i, score in enumerate(after_session_2):
+        p = f"P{i}"
+        wh.patient(p)
+        ketamine_course(wh, START, patient=p)
+        wh.assessment(shift(START, days=-1), 20 + i, patient=p)
+        wh.assessment(shift(START, days=4), score, patient=p)
+    wh.build()
+    point = next(r for r in wh.rows("FROM metrics.score_trajectory(for_instrument := 'PHQ9')") if r["session_number"] == 2)
+    half = stats.t.ppf(0.975, 2) * stats.tstd(after_session_2) / math.sqrt(3)
+    assert 3.0 - half < 0
+    assert point["ci_low"] == 0.0
+    assert point["ci_high"] == pytest.approx(3.0 + half)
+
+
 def test_item9_flags_at_baseline_and_follow_up(wh):
     wh.clinic()
     for p, (b9, f9) in {"P1": (1, 0), "P2": (0, 2), "P3": (2, 1), "P4": (0, 0), "P5": (None, None)}.items():
