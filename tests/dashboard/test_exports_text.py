@@ -61,3 +61,10 @@ def test_key_figures_of_every_chart(filters, sample_db, use_db):
             assert "nan" not in line.lower().split() and "None" not in line.replace("None needed", "") and "—" not in line, (spec.id, line)
         if filters.clinics == () and spec.id == "outcomes.rates_by_instrument":
             assert "PHQ-9: response 57% (54–61%, n=828), remission 28% (25–31%, n=828)" in lines
+        if filters.clinics == () and spec.id == "boosters.per_patient_year":  # lowest and highest with intervals
+            clinics = result.data["clinics"]
+            for row in (clinics.loc[clinics["boosters_per_patient_year"].idxmin()],
+                        clinics.loc[clinics["boosters_per_patient_year"].idxmax()]):
+                expected = (f"{row['clinic_name']} {row['boosters_per_patient_year']:.2f} "
+                            f"(95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f})")
+                assert any(expected in line for line in lines), (expected, lines)
