@@ -5,6 +5,8 @@ import streamlit as st
 from dashboard import format as fmt
 from dashboard import auth, queries, ui
 
+ENGINES = {"great_expectations": "Great Expectations", "sql": "SQL"}
+
 s = ui.state()
 st.title("Data quality")
 if not s.ready:
@@ -48,6 +50,8 @@ load_id = st.selectbox("Load", load_ids, format_func=lambda i: f"Load {i}", key=
 
 st.subheader("Files of the load")
 files = queries.load_files(s.scope, load_id)
+# Blank, not "None", where a value does not apply (a skipped file has no kind; a loaded one no reason).
+files = files.fillna({"kind": "", "reason": ""})
 st.dataframe(
     files.drop(columns=["load_id", "batch", "finished_at"], errors="ignore"), hide_index=True, width="stretch",
     column_config={
@@ -57,7 +61,7 @@ st.dataframe(
         "quarantined": st.column_config.NumberColumn("Quarantined", format="localized"),
         "duplicates": st.column_config.NumberColumn("Duplicates", format="localized"),
         "replaced": st.column_config.NumberColumn("Replaced", format="localized"),
-        "reason": "Why rejected",
+        "reason": st.column_config.TextColumn("Why rejected", width="medium"),
         "dropped_identifier_columns": st.column_config.ListColumn("Identifier columns dropped"),
         "ignored_columns": st.column_config.ListColumn("Other columns ignored"),
         "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
@@ -67,6 +71,8 @@ st.dataframe(
 st.subheader("Checks (expectation suites and SQL)")
 failed_only = st.toggle("Only rules with failing rows", value=True, key="dq_failed_only")
 checks = queries.check_results(s.scope, load_id, failed_only)
+# The engine in words; the SQL checks (keys, references) belong to no expectation suite.
+checks = checks.assign(engine=checks["engine"].map(ENGINES).fillna(checks["engine"]), suite=checks["suite"].fillna(""))
 passed = "" if failed_only else f" · {fmt.count(int(checks['success'].sum()) if not checks.empty else 0)} passed"
 st.caption(f"{fmt.count(len(checks))} rule results{passed}. GX re-checked rows: how many rows Great Expectations "
            "itself validated (the rest were checked by the SQL translation of the same suite).")

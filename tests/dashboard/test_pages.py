@@ -178,3 +178,20 @@ def test_data_quality_search(sample_db, use_db):
     assert any("rows shown" in c.value for c in at.caption)
     at.text_input(key="dq_search").set_value("no such reason at all").run()
     assert any("No quarantined row matches" in i.value for i in at.info)
+
+
+def test_data_quality_tables_say_engines_in_words_and_leave_blanks_blank(sample_db, use_db):
+    use_db(sample_db)
+    at = _app()
+    at.run()
+    _open(at, "data_quality")
+    at.toggle(key="dq_failed_only").set_value(False).run()
+    _ok(at, "data_quality")
+    frames = [d.value for d in at.dataframe]
+    checks = next(f for f in frames if "rule_id" in f.columns)
+    assert set(checks["engine"]) == {"Great Expectations", "SQL"}
+    assert checks["suite"].notna().all() and set(checks.loc[checks["engine"] == "SQL", "suite"]) == {""}
+    files = next(f for f in frames if "reason" in f.columns)
+    assert files["kind"].notna().all() and files["reason"].notna().all()
+    skipped = files[files["status"] == "skipped"]
+    assert not skipped.empty and set(skipped["kind"]) == {""} and skipped["reason"].str.len().gt(0).all()
