@@ -274,19 +274,25 @@ def test_early_signal_exactly_72_hours_after_session_2_counts(course):
     assert outcome(course)["early_score"] == 15
 
 
-def test_score_trajectory_means_with_t_intervals(wh):
-    from scipy import stats
-
+def _trajectory(wh, after_session_2: list[int]) -> dict:
+    """One PHQ-9 course per score: baselines 20, 21, ...; the given scores between session 2 (day 3)
+    and session 3 (day 6). Returns metrics.score_trajectory's rows by session number."""
     wh.clinic()
-    after_session_2 = [14, 12, 17]
     for i, score in enumerate(after_session_2):
         p = f"P{i}"
         wh.patient(p)
         ketamine_course(wh, START, patient=p)
         wh.assessment(shift(START, days=-1), 20 + i, patient=p)
-        wh.assessment(shift(START, days=4), score, patient=p)  # between session 2 (day 3) and 3 (day 6)
+        wh.assessment(shift(START, days=4), score, patient=p)
     wh.build()
-    points = {r["session_number"]: r for r in wh.rows("FROM metrics.score_trajectory(for_instrument := 'PHQ9')")}
+    return {r["session_number"]: r for r in wh.rows("FROM metrics.score_trajectory(for_instrument := 'PHQ9')")}
+
+
+def test_score_trajectory_means_with_t_intervals(wh):
+    from scipy import stats
+
+    after_session_2 = [14, 12, 17]
+    points = _trajectory(wh, after_session_2)
     assert set(points) == {0, 2}
     assert points[0]["mean_score"] == 21 and points[0]["courses"] == 3
     mean = sum(after_session_2) / 3
@@ -302,16 +308,8 @@ def test_score_trajectory_interval_stops_at_zero(wh):
     no instrument scores below 0, so the interval stops there. The upper bound is the plain t bound."""
     from scipy import stats
 
-    wh.clinic()
     after_session_2 = [0, 0, 9]
-    for i, score in enumerate(after_session_2):
-        p = f"P{i}"
-        wh.patient(p)
-        ketamine_course(wh, START, patient=p)
-        wh.assessment(shift(START, days=-1), 20 + i, patient=p)
-        wh.assessment(shift(START, days=4), score, patient=p)
-    wh.build()
-    point = next(r for r in wh.rows("FROM metrics.score_trajectory(for_instrument := 'PHQ9')") if r["session_number"] == 2)
+    point = _trajectory(wh, after_session_2)[2]
     half = stats.t.ppf(0.975, 2) * stats.tstd(after_session_2) / math.sqrt(3)
     assert 3.0 - half < 0
     assert point["ci_low"] == 0.0
