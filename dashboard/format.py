@@ -61,6 +61,13 @@ def number(value: object, digits: int = 1) -> str:
     return f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
 
 
+def with_interval(value: object, low: object, high: object, digits: int = 1) -> str:
+    """'2.10 (95% CI 1.90–2.32)'; the value alone when its interval is unknown."""
+    if _missing(low) or _missing(high):
+        return number(value, digits)
+    return f"{number(value, digits)} (95% CI {number(low, digits)}{DASH}{number(high, digits)})"
+
+
 def days(value: object) -> str:
     if _missing(value):
         return MISSING

@@ -107,8 +107,7 @@ def per_patient_year(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Fig
     has_ci = {"ci_low", "ci_high"} <= set(clinics.columns)
     low = clinics["ci_low"] if has_ci else [None] * len(clinics)
     high = clinics["ci_high"] if has_ci else [None] * len(clinics)
-    text = [f"{fmt.number(r, 2)}" + (f" (95% CI {fmt.number(lo, 2)}–{fmt.number(hi, 2)})" if pd.notna(lo) and pd.notna(hi) else "")
-            + f", {fmt.count(b)} boosters / {fmt.number(y, 0)} patient-years"
+    text = [f"{fmt.with_interval(r, lo, hi, 2)}, {fmt.count(b)} boosters / {fmt.number(y, 0)} patient-years"
             for r, lo, hi, b, y in zip(clinics["boosters_per_patient_year"], low, high, clinics["boosters"],
                                        clinics["patient_years"], strict=True)]
     err = (dict(type="data", symmetric=False, array=clinics["ci_high"] - clinics["boosters_per_patient_year"],

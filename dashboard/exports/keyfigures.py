@@ -342,17 +342,11 @@ def per_patient_year(data, opts):
     shown = clinics[clinics["boosters_per_patient_year"].notna()] if not clinics.empty else clinics
     if not shown.empty:
         lo, hi = shown.loc[shown["boosters_per_patient_year"].idxmin()], shown.loc[shown["boosters_per_patient_year"].idxmax()]
-        lines.append(f"Lowest: {lo['clinic_name']} {_rate_with_ci(lo)}; highest: {hi['clinic_name']} {_rate_with_ci(hi)}")
+        # With their intervals, lowest and highest are not read as a ranking. (A warehouse built
+        # before the interval existed has no ci columns: the rates alone.)
+        rate = [fmt.with_interval(r["boosters_per_patient_year"], r.get("ci_low"), r.get("ci_high"), 2) for r in (lo, hi)]
+        lines.append(f"Lowest: {lo['clinic_name']} {rate[0]}; highest: {hi['clinic_name']} {rate[1]}")
     return lines
-
-
-def _rate_with_ci(row) -> str:
-    """'2.10 (95% CI 1.90–2.32)': with its interval, lowest and highest are not read as a ranking."""
-    rate = fmt.number(row["boosters_per_patient_year"], 2)
-    low, high = row.get("ci_low"), row.get("ci_high")  # absent in a warehouse built before the interval
-    if low is None or high is None or pd.isna(low) or pd.isna(high):
-        return rate
-    return f"{rate} (95% CI {fmt.number(low, 2)}–{fmt.number(high, 2)})"
 
 
 def intervals_by_clinic(df, opts):

@@ -43,3 +43,9 @@ def test_signed_points():
 def test_rate_with_interval_only():
     assert fmt.pct_interval(0.41, 0.39, 0.44) == "41% (39–44%)"
     assert fmt.pct_interval(None, None, None) == "—"
+
+
+def test_with_interval_gives_the_value_and_its_interval_or_the_value_alone():
+    assert fmt.with_interval(2.1, 1.9, 2.32, 2) == "2.10 (95% CI 1.90–2.32)"
+    assert fmt.with_interval(2.1, None, 2.32, 2) == "2.10"
+    assert fmt.with_interval(2.1, float("nan"), float("nan")) == "2.1"
