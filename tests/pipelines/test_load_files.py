@@ -515,6 +515,20 @@ def test_exact_duplicate_rows_load_once_and_are_counted(tmp_path, db):
     assert audit == [(10, 6, 1, 3)]
 
 
+def test_exact_duplicates_are_found_when_the_key_cannot_be_read(tmp_path, db):
+    """Rows whose key is missing or unreadable are compared by the key's text: exact repeats of them
+    still load (here: are quarantined) once, and a same-text key with other values is no repeat."""
+    batch = write_batch(tmp_path / "batch", {}, base=True)
+    garbled = vital(measured_at="not a time")
+    blank = vital(measured_at="")
+    rows = vitals_rows(12) + [garbled, garbled, {**garbled, "systolic_bp": "131"}, blank, blank, garbled]
+    write_file(batch / "vitals.csv", rows)
+    report = load(batch, db)
+    f = file_report(report, "vitals.csv")
+    assert (f.status, f.rows_read, f.loaded, f.quarantined, f.duplicates) == ("loaded", 18, 12, 3, 3), f
+    assert sorted(r["row_number"] for r in quarantine(db, "vitals.csv")) == [13, 15, 16]
+
+
 def test_rows_with_the_same_key_and_different_values_are_all_quarantined(tmp_path, db):
     batch = write_batch(tmp_path / "batch", {}, base=True)
     a = vital(measured_at="2026-10-05 12:00")
