@@ -19,7 +19,9 @@ FAVICON = str(Path(__file__).parent / "dashboard" / "assets" / "favicon.png")
 st.set_page_config(page_title=f"{settings.network_name()} · Clinic analytics", page_icon=FAVICON, layout="wide")
 
 PAGES = {  # key (auth.ROLE_PAGES) -> page
-    "overview": st.Page("dashboard/app_pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    # The default page is served at "/"; its own url_path is never shown, and "overview" is taken
+    # by the forwarding page below (Streamlit names a page by its url_path, so two cannot share one).
+    "overview": st.Page("dashboard/app_pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="home", default=True),
     "outcomes": st.Page("dashboard/app_pages/outcomes.py", title="Outcomes", icon=":material/trending_down:", url_path="outcomes"),
     "safety": st.Page("dashboard/app_pages/safety.py", title="Safety", icon=":material/health_and_safety:", url_path="safety"),
     "boosters": st.Page("dashboard/app_pages/boosters.py", title="Boosters", icon=":material/event_repeat:", url_path="boosters"),
@@ -30,9 +32,19 @@ PAGES = {  # key (auth.ROLE_PAGES) -> page
     "access_log": st.Page("dashboard/app_pages/access_log.py", title="Access log", icon=":material/policy:", url_path="access-log"),
 }
 
+
+def _forward_to_overview() -> None:
+    st.switch_page(PAGES["overview"], query_params={key: st.query_params.get_all(key) for key in st.query_params})
+
+
+# "/overview" typed or bookmarked (every other page is at "/<its name>") would show Streamlit's
+# "Page not found" before the Overview: a hidden page of that name forwards to "/", selection kept.
+OVERVIEW_BY_NAME = st.Page(_forward_to_overview, title="Overview", url_path="overview", visibility="hidden")
+
 warmup.start()  # slow imports of later pages, in the background, once per process
 viewer = auth.gate(settings.network_name())  # a screen and a stop for anyone not allowed in
-page = st.navigation(auth.pages_for(viewer, PAGES))
+pages = auth.pages_for(viewer, PAGES)
+page = st.navigation(pages + ([OVERVIEW_BY_NAME] if PAGES["overview"] in pages else []))
 state = ui.sidebar()
 auth.sidebar_account(viewer)
 try:

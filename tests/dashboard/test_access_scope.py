@@ -394,7 +394,9 @@ def test_every_page_of_the_manager_shows_only_their_clinic(link, sample_db, one_
     for world, db in (("sample", sample_db), ("alone", one_clinic_db)):
         use_db(db)
         at = _signed_in(db, LINKS[link]).run()
-        registered = {p["script_path"].rsplit("/", 1)[1][:-3] for p in at._registered_pages.values()}
+        # (a page without a script is the hidden /overview that forwards to the Overview)
+        registered = {p["script_path"].rsplit("/", 1)[1][:-3] for p in at._registered_pages.values()
+                      if p["script_path"]}
         assert registered == set(MANAGER_PAGES) - {"board_pack"}
         for page in MANAGER_PAGES:
             if page not in registered:

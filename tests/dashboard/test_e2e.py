@@ -98,6 +98,18 @@ def test_filter_change_survives_reload_and_navigation(server, page, artifacts):
     full_screenshot(page, artifacts / "e2e-capacity-filtered.png")
 
 
+def test_the_overview_by_its_name_is_the_default_page(server, page):
+    """Every page is at /<its name>; the Overview, served at "/", is found at /overview too, with the
+    selection of the link kept (not Streamlit's "Page not found")."""
+    page.goto(f"{server}/overview?clinic=DEN&clinic=OKC")
+    wait_until_drawn(page, charts=True)
+    no_exception(page, "overview by name")
+    assert urlparse(page.url).path == "/", page.url
+    assert url_params(page)["clinic"] == ["DEN", "OKC"], page.url
+    assert page.get_by_role("heading", name="Overview").count() >= 1
+    assert "Page not found" not in page.locator("body").inner_text()
+
+
 def test_bad_link_is_explained(server, page, artifacts):
     page.goto(f"{server}/safety?clinic=NOPE&clinic=OKC&start=2026-02-30&modality=%3Cscript%3E")
     wait_until_drawn(page)
