@@ -310,6 +310,15 @@ def record_export(what: str, viewer: Viewer | None = None, **details) -> None:
     access_log().record("export", viewer.email or "", viewer.role, what=what, **details)
 
 
+def record_change(event: str, **details) -> None:
+    """Call after a signed-in person changed what others see (a saved planning scenario). Every call
+    is logged. Raises AuditError when it cannot be written."""
+    viewer = current_viewer()
+    if viewer is None or viewer.demo:
+        return
+    access_log().record(event, viewer.email or "", viewer.role, **details)
+
+
 # ------------------------------------------------------------------------------------------ screens
 
 

@@ -1,5 +1,5 @@
-"""Access log (medical director only): sign-ins, refusals, views of row-level data, exports and grant
-changes, newest first. The same as `python -m pipelines users audit`."""
+"""Access log (medical director only): sign-ins, refusals, views of row-level data, exports, grant
+changes and saved planning scenarios changed, newest first. The same as `python -m pipelines users audit`."""
 
 import datetime as dt
 
@@ -12,7 +12,8 @@ from pipelines.users.audit import EVENTS, AuditError
 st.title("Access log")
 st.markdown(
     "<span style='color:#5B6675'>Who signed in, who was turned away, who opened row-level data or exported "
-    "figures, and every change of a grant. Append-only; `python -m pipelines users audit` shows the same.</span>",
+    "figures, every change of a grant and of a saved planning scenario. Append-only; "
+    "`python -m pipelines users audit` shows the same.</span>",
     unsafe_allow_html=True,
 )
 

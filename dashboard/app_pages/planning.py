@@ -13,6 +13,7 @@ import json
 
 import streamlit as st
 
+from dashboard import auth
 from dashboard import format as fmt
 from dashboard import plan_queries as pq
 from dashboard import ui
@@ -20,6 +21,7 @@ from dashboard.charts import planning as pc
 from pipelines.errors import UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
 from pipelines.plan.scenario import MAX_CHAIRS, MAX_HORIZON_WEEKS, Scenario
+from pipelines.users.audit import AuditError
 
 K_INIT, K_CLINIC_VALUE, K_APPLIED = "pl_init", "pl_clinic_value", "pl_applied"
 K_SYNCED, K_URL_MESSAGES, K_NOTICE = "pl_synced", "pl_url_messages", "pl_notice"
@@ -162,6 +164,7 @@ def _on_save(scope, clinic: str) -> None:
     _set_applied(scenario.replace(name=name))
     ss[K_PICK] = name
     ss[K_NOTICE] = ("success", f"{'Replaced' if replaced else 'Saved'} “{name}”.")
+    _log_change("scenario_saved", name, clinic, kind="replaced" if replaced else "new")
 
 
 def _on_load(saved: dict[str, Scenario]) -> None:
@@ -181,6 +184,19 @@ def _on_delete(scope, clinic: str) -> None:
         return
     ss[K_COMPARE] = [c for c in ss.get(K_COMPARE, []) if c != SAVED + str(name)]
     ss[K_NOTICE] = ("success", f"Deleted “{name}”.") if removed else ("warning", f"“{name}” was already gone.")
+    if removed:
+        _log_change("scenario_deleted", name, clinic)
+
+
+def _log_change(event: str, name: str, clinic: str, **details) -> None:
+    """Saved scenarios are shared with everyone who plans the clinic: who changed one goes to the
+    access log. The change itself is made first (a scenario is no patient data); when the log cannot
+    be written, the notice says so."""
+    try:
+        auth.record_change(event, what=name, clinics=[clinic], **details)
+    except AuditError as exc:
+        kind, text = ss[K_NOTICE]
+        ss[K_NOTICE] = ("warning", f"{text} The access log could not record it: {exc}.")
 
 
 # ------------------------------------------------------------------------------------- header

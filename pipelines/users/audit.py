@@ -44,6 +44,8 @@ EVENTS = {
     "export": "downloaded a chart, table or board pack",
     "grant": "a grant was given or changed",
     "revoke": "a grant was removed",
+    "scenario_saved": "saved a planning scenario others can load (new, or replacing one of the same name)",
+    "scenario_deleted": "deleted a saved planning scenario",
 }
 DETAIL_KEYS = {
     "provider", "page", "what", "chart", "format", "rows", "kind", "search_given", "open_only", "clinics",

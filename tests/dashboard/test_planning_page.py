@@ -332,6 +332,42 @@ def test_save_load_compare_and_delete_scenarios(sample_db, use_db, scenarios_dir
     assert at.selectbox(key="pl_pick").options == ["Six chairs"]
 
 
+def test_saving_and_deleting_a_scenario_goes_to_the_access_log(sample_db, use_db, scenarios_dir, monkeypatch,
+                                                              tmp_path):
+    """Saved scenarios are shared with everyone who plans the clinic: who saved, replaced or deleted
+    one is in the access log; when the log cannot be written the change is made and the notice says so."""
+    from pipelines.users.audit import AccessLog
+
+    access = tmp_path / "access"
+    monkeypatch.setenv("CLINIC_ANALYTICS_ACCESS_DIR", str(access))
+    use_db(sample_db)
+    _sign_in(monkeypatch, "operations")
+    at = _open({"plan_clinic": ["OKC"], "plan_chairs": ["6"]})
+    for _ in range(2):  # new, then the same name again
+        at.text_input(key="pl_save_name").set_value("Six chairs")
+        _button(at, "Save the scenario on screen").click().run()
+        _ok(at)
+    at.selectbox(key="pl_pick").set_value("Six chairs").run()
+    at.button(key="pl_delete").click().run()
+    _ok(at)
+    events = [(e["event"], e["actor"], e["role"], e["details"]) for e in AccessLog(access).read()]
+    who = ("planner@example.org", "operations")
+    assert events == [
+        ("scenario_saved", *who, {"what": "Six chairs", "clinics": ["OKC"], "kind": "new"}),
+        ("scenario_saved", *who, {"what": "Six chairs", "clinics": ["OKC"], "kind": "replaced"}),
+        ("scenario_deleted", *who, {"what": "Six chairs", "clinics": ["OKC"]}),
+    ]
+    assert not AccessLog(access).verify()
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the access folder should be")
+    monkeypatch.setenv("CLINIC_ANALYTICS_ACCESS_DIR", str(blocked))
+    at.text_input(key="pl_save_name").set_value("Seven")
+    _button(at, "Save the scenario on screen").click().run()
+    assert (scenarios_dir / "seven.json").exists()
+    assert any("Saved “Seven”" in w.value and "access log could not record it" in w.value for w in at.warning)
+
+
 def test_a_plan_is_made_once_and_not_on_unrelated_reruns(sample_db, use_db, scenarios_dir, monkeypatch):
     from pipelines.plan import engine
 
