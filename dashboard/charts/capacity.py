@@ -28,8 +28,9 @@ def _band(fig: go.Figure, axis: str = "y") -> None:
                       annotation_text="benchmark 70–80%", annotation_position="top left",
                       annotation_font=dict(size=10, color=theme.OKABE_ITO["green"]))
     else:
+        # Above the plot: inside it, the first bar covers the label (bars are drawn over the band).
         fig.add_vrect(x0=BAND[0], x1=BAND[1], fillcolor=theme.BAND, line_width=0, layer="below",
-                      annotation_text="benchmark 70–80%", annotation_position="top left",
+                      annotation_text="benchmark 70–80%", annotation_position="outside top",
                       annotation_font=dict(size=10, color=theme.OKABE_ITO["green"]))
 
 

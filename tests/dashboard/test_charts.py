@@ -221,3 +221,15 @@ def test_early_signal_draws_a_single_course_pale_and_says_it_has_no_interval():
 
 def test_translucent_keeps_the_colour_and_sets_the_opacity():
     assert theme.translucent("#56B4E9", 0.3) == "rgba(86, 180, 233, 0.3)"
+
+
+def test_the_benchmark_band_label_of_utilization_by_clinic_sits_above_the_bars():
+    """Inside the plot the first bar, drawn over the band, covered the label ("mark 70–80%")."""
+    from dashboard.charts.capacity import utilization_by_clinic
+
+    data = pd.DataFrame({"clinic_name": ["Denver", "New York"], "utilization": [0.74, 0.75],
+                         "occupied_chair_hours": [740.0, 750.0], "available_chair_hours": [1000.0, 1000.0]})
+    fig = utilization_by_clinic(data, CTX)
+    label = next(a for a in fig.layout.annotations if a.text == "benchmark 70–80%")
+    assert label.yref in ("paper", "y domain") and label.y >= 1 and label.yanchor == "bottom"
+    assert label.x == pytest.approx(0.75)  # over the middle of the band
