@@ -195,7 +195,7 @@ def _log_change(event: str, name: str, clinic: str, **details) -> None:
     try:
         auth.record_change(event, what=name, clinics=[clinic], **details)
     except AuditError as exc:
-        kind, text = ss[K_NOTICE]
+        _, text = ss[K_NOTICE]
         ss[K_NOTICE] = ("warning", f"{text} The access log could not record it: {exc}.")
 
 
