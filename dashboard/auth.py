@@ -304,16 +304,17 @@ def record_export(what: str, viewer: Viewer | None = None, **details) -> None:
     """Call when a chart, table or board pack is handed out (e.g. in the data callable of a
     st.download_button, which runs outside the script thread: pass the viewer read during the run).
     Every call is logged. Raises AuditError when it cannot be written (then hand nothing out)."""
-    viewer = viewer or current_viewer()
-    if viewer is None or viewer.demo:
-        return
-    access_log().record("export", viewer.email or "", viewer.role, what=what, **details)
+    _record("export", viewer, what=what, **details)
 
 
 def record_change(event: str, **details) -> None:
     """Call after a signed-in person changed what others see (a saved planning scenario). Every call
     is logged. Raises AuditError when it cannot be written."""
-    viewer = current_viewer()
+    _record(event, None, **details)
+
+
+def _record(event: str, viewer: Viewer | None, **details) -> None:
+    viewer = viewer or current_viewer()
     if viewer is None or viewer.demo:
         return
     access_log().record(event, viewer.email or "", viewer.role, **details)
