@@ -63,6 +63,9 @@ def side_effects_by_severity(data: dict[str, pd.DataFrame], ctx: ChartContext) -
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(order), 32))
 
 
+FEW_SESSIONS = 30  # by session number: fewer treated sessions than this at a number draw an open point
+
+
 def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title: str, noun: str, foot: str,
              order: list[str] | None = None, line: bool = False, dots: bool = False, colour: str = theme.ACCENT,
              rate: str = "rate", low: str = "ci_low", high: str = "ci_high", n: str = "treated_sessions",
@@ -86,8 +89,12 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
                                  showlegend=False))
         fig.update_xaxes(type="category")
     elif line:
+        # A point over few sessions (late session numbers) is drawn open, so a 100% over two sessions
+        # does not read like the solid points over hundreds before it.
+        symbols = ["circle" if m >= FEW_SESSIONS else "circle-open" for m in data[n]]
         fig.add_trace(go.Scatter(x=data["group_value"], y=data[rate], mode="lines+markers", error_y=err,
-                                 line=dict(color=colour), customdata=text, name="Rate",
+                                 line=dict(color=colour), marker=dict(symbol=symbols, size=8, line=dict(width=1.5)),
+                                 customdata=text, name="Rate",
                                  hovertemplate="%{x}: %{customdata}<extra></extra>", showlegend=False))
     else:
         fig.add_trace(go.Bar(x=x, y=data[rate], error_y=err, marker_color=colour, customdata=text, name="Rate",
@@ -127,7 +134,8 @@ def side_effects_by_session(df: pd.DataFrame, ctx: ChartContext, effect: str = "
         data = data.dropna(subset=["group_value"]).sort_values("group_value")
         data = data[data["group_value"] <= 24]
     foot = footnote_text(SE_DEF + " Both counted at each session number of the course (1-6 ketamine / 1-8 esketamine "
-                         "induction, boosters after; shown to 24). Bars: Wilson 95% intervals.", "Safety › Session number")
+                         f"induction, boosters after; shown to 24). Bars: Wilson 95% intervals. Open points: fewer than "
+                         f"{FEW_SESSIONS} sessions at that number.", "Safety › Session number")
     fig = _rate_by(data, ctx, title_what=f"{labels.effect(effect)} by session number", axis_title="Session number in the course",
                    noun="treated sessions", foot=foot, line=True, colour=theme.OKABE_ITO["vermillion"])
     fig.update_xaxes(dtick=2)

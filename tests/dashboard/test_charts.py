@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import datetime as dt
 import re
 from pathlib import Path
@@ -233,3 +234,20 @@ def test_the_benchmark_band_label_of_utilization_by_clinic_sits_above_the_bars()
     label = next(a for a in fig.layout.annotations if a.text == "benchmark 70–80%")
     assert label.yref in ("paper", "y domain") and label.y >= 1 and label.yanchor == "bottom"
     assert label.x == pytest.approx(0.75)  # over the middle of the band
+
+
+def test_side_effects_by_session_draws_points_over_few_sessions_open():
+    """Late session numbers hold a handful of sessions: their 100% must not look like the solid points
+    over hundreds of sessions before them."""
+    from dashboard.charts.safety import FEW_SESSIONS, side_effects_by_session
+
+    n = [900, 400, FEW_SESSIONS, FEW_SESSIONS - 1, 2]
+    data = pd.DataFrame({"effect": ["any"] * 5, "group_value": ["1", "2", "3", "17", "18"],
+                         "rate": [0.8, 0.78, 0.8, 0.9, 1.0], "ci_low": [0.77, 0.74, 0.62, 0.74, 0.34],
+                         "ci_high": [0.82, 0.82, 0.9, 0.96, 1.0], "treated_sessions": n,
+                         "sessions": [720, 312, 24, 26, 2]})
+    fig = side_effects_by_session(data, CTX)
+    (trace,) = fig.data
+    assert list(trace.x) == [1, 2, 3, 17, 18]
+    assert list(trace.marker.symbol) == ["circle", "circle", "circle", "circle-open", "circle-open"]
+    assert f"Open points: fewer than {FEW_SESSIONS} sessions" in json.dumps(fig.to_plotly_json()["layout"])
