@@ -93,7 +93,8 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
         # does not read like the solid points over hundreds before it.
         symbols = ["circle" if m >= FEW_SESSIONS else "circle-open" for m in data[n]]
         fig.add_trace(go.Scatter(x=data["group_value"], y=data[rate], mode="lines+markers", error_y=err,
-                                 line=dict(color=colour), marker=dict(symbol=symbols, size=8, line=dict(width=1.5)),
+                                 line=dict(color=colour), cliponaxis=False,  # a point at 100% is drawn whole
+                                 marker=dict(symbol=symbols, size=8, line=dict(width=1.5, color=colour)),
                                  customdata=text, name="Rate",
                                  hovertemplate="%{x}: %{customdata}<extra></extra>", showlegend=False))
     else:

@@ -250,4 +250,5 @@ def test_side_effects_by_session_draws_points_over_few_sessions_open():
     (trace,) = fig.data
     assert list(trace.x) == [1, 2, 3, 17, 18]
     assert list(trace.marker.symbol) == ["circle", "circle", "circle", "circle-open", "circle-open"]
+    assert trace.cliponaxis is False  # the points at 100% are drawn whole, not cut by the plot edge
     assert f"Open points: fewer than {FEW_SESSIONS} sessions" in json.dumps(fig.to_plotly_json()["layout"])
