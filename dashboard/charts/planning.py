@@ -55,9 +55,16 @@ def _weeks(p) -> pd.DataFrame:
     return pd.DataFrame(p.weeks)
 
 
-def _target_line(fig: go.Figure, target: float) -> None:
-    fig.add_hline(y=target, line=dict(color=theme.OKABE_ITO["vermillion"], width=1.5, dash="dash"),
-                  annotation_text=f"target {fmt.pct(target)}", annotation_position="top right",
+def _target_line(fig: go.Figure, target: float, in_legend: bool = False) -> None:
+    """The target as a dashed line, named at its right end or, on a chart of weekly lines (which run
+    along the target and would cross that name), in the legend."""
+    line = dict(color=theme.OKABE_ITO["vermillion"], width=1.5, dash="dash")
+    if in_legend:
+        fig.add_hline(y=target, line=line)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line, name=f"Target {fmt.pct(target)}",
+                                 hoverinfo="skip"))
+        return
+    fig.add_hline(y=target, line=line, annotation_text=f"target {fmt.pct(target)}", annotation_position="top right",
                   annotation_font=dict(size=10, color=theme.OKABE_ITO["vermillion"]))
 
 
@@ -138,7 +145,7 @@ def utilization_by_week(p, ctx: ChartContext | None = None) -> go.Figure:
         fig.add_trace(go.Scatter(x=data["week_start"], y=data[column], mode="lines+markers", name=name,
                                  line=dict(color=colour, dash=dash), marker=dict(size=5),
                                  hovertemplate=name + ", week of %{x|%d %b %Y}: %{y:.0%}<extra></extra>"))
-    _target_line(fig, p.summary["target_utilization"])
+    _target_line(fig, p.summary["target_utilization"], in_legend=True)
     top = max(1.0, float(data[["utilization", "booked_utilization", "utilization_upper"]].max().max()) + 0.05)
     percent_axis(fig, "y", (0, top), "Utilization")
     fig.update_xaxes(title=dict(text="Week starting"))
@@ -293,7 +300,7 @@ def scenario_comparison(projections: list, ctx: ChartContext | None = None, colu
     if is_rate:
         percent_axis(fig, "y", (0, max(1.0, float(data["value"].max() or 0) + 0.05)), label)
         if column == "booked_utilization":
-            _target_line(fig, projections[0].summary["target_utilization"])
+            _target_line(fig, projections[0].summary["target_utilization"], in_legend=True)
     else:
         fig.update_yaxes(title=dict(text=label), rangemode="tozero")
     fig.update_xaxes(title=dict(text="Week starting"))

@@ -41,8 +41,10 @@ def test_every_builder_frames_its_figure(build, busy):
 
 def test_the_utilization_chart_shows_the_target_and_three_lines(busy):
     fig = planning.utilization_by_week(busy)
-    assert [t.name for t in fig.data] == ["Utilization", "Booked", "High demand"]
-    assert any("target 80%" in (a.text or "") for a in fig.layout.annotations)
+    assert [t.name for t in fig.data] == ["Utilization", "Booked", "High demand", "Target 80%"]
+    # named in the legend, not at the line's end where the weekly lines near 80% ran over the name
+    assert not any((a.text or "").startswith("target 80%") for a in fig.layout.annotations)
+    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [0.8]
     assert list(fig.data[1].y) == [w["booked_utilization"] for w in busy.weeks]
 
 
@@ -61,7 +63,7 @@ def test_no_overflow_is_an_explained_empty_state(quiet):
 
 def test_scenarios_compared(busy, quiet):
     fig = planning.scenario_comparison([busy, quiet])
-    assert [t.name for t in fig.data] == ["busy", "quiet"]
+    assert [t.name for t in fig.data] == ["busy", "quiet", "Target 80%"]
     assert "2 scenarios" in fig.layout.meta["subtitle"]
     sessions = planning.scenario_comparison([busy, quiet], column="sessions")
     assert list(sessions.data[0].y) == [w["sessions"] for w in busy.weeks]
