@@ -124,7 +124,8 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     ratios = sorted(p[0] for p in pairs)
     _, (base, base_wall, base_rss), (load, load_wall, load_rss) = sorted(pairs, key=lambda p: p[0])[(len(pairs) - 1) // 2]
-    load_rss = max(p[2][2] for p in pairs)  # memory: the highest of every run, not the median's
+    # memory: the highest of every run, not the median's
+    base_rss, load_rss = max(p[1][2] for p in pairs), max(p[2][2] for p in pairs)
 
     rows = load["rows_read"]
     vitals = sum(f["rows_read"] for f in load["files"] if f["kind"] == "vitals")
