@@ -155,6 +155,13 @@ def percent_axis(fig: go.Figure, axis: str = "y", range_: tuple[float, float] | 
     kwargs = dict(tickformat=".0%", title=dict(text=title))
     if range_ is not None:
         kwargs["range"] = list(range_)
+        # A share of 0% or 100% sits on the plot's edge, where Plotly cuts a marker in half (a clinic
+        # at 100% on the funnel, a response rate of 1 of 1). Every range here holds the points it
+        # is drawn for, so drawing markers unclipped shows them whole and never outside the plot;
+        # lines are left clipped (a funnel limit runs past the range on purpose).
+        for trace in fig.data:
+            if trace.type == "scatter" and "markers" in (trace.mode or ""):
+                trace.cliponaxis = False
     if axis == "y":
         fig.update_yaxes(**kwargs)
     else:

@@ -260,6 +260,11 @@ MEASURE_UNITS = {
 }
 
 
+ONE_CLINIC = ("Only {name} has {unit} in this selection: {rate} ({events} of {n}).<br>"
+              "A funnel plot compares clinics with each other: choose more clinics or widen the period.")
+FUNNEL_MIN_SPAN = 0.10  # the shortest rate axis of a funnel plot
+
+
 def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str = "response",
                   instrument: str = "PHQ9") -> go.Figure:
     """Clinics compared on a funnel plot: each clinic's rate against its n, with the network rate and
@@ -284,6 +289,13 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         clinics = clinics.assign(outside_95=clinics["outside_95"].astype(bool), outside_998=clinics["outside_998"].astype(bool))
     if clinics.empty or limits.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, unit), ctx), footnote=foot, message=no_data(unit.rstrip("s")))
+    if len(clinics) == 1:
+        # One clinic is its own network rate: a funnel of one dot on its own line compares nothing.
+        only = clinics.iloc[0]
+        return empty(title=title, subtitle=subtitle_text(n_label(total(clinics, "n"), unit), ctx, "1 clinic"),
+                     footnote=foot, message=ONE_CLINIC.format(
+                         name=only["clinic_name"], unit=unit, rate=fmt.pct(only["rate"], 1),
+                         events=fmt.count(only["events"]), n=fmt.count(only["n"])))
     p = float(clinics["network_rate"].iloc[0])
     fig = go.Figure()
     lim = limits.sort_values("n")
@@ -337,8 +349,12 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         relevant = lim
     lo = max(0.0, min(float(clinics["rate"].min()), float(relevant["lower_998"].min())) - 0.03)
     hi = min(1.0, max(float(clinics["rate"].max()), float(relevant["upper_998"].max())) + 0.03)
+    if hi - lo < FUNNEL_MIN_SPAN:  # e.g. every clinic at 100%: whole-percent ticks would repeat (100%, 100%, 99%)
+        lo, hi = (max(0.0, hi - FUNNEL_MIN_SPAN), hi) if hi >= 1.0 else (lo, min(1.0, lo + FUNNEL_MIN_SPAN))
     percent_axis(fig, "y", (lo, hi), what[0].upper() + what[1:])
-    fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range))
+    # n counts courses or sessions: on a short axis, whole numbers only (not 0.6, 0.8, 1.2).
+    fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range),
+                     dtick=1 if x_range[1] - x_range[0] <= 10 else None)
     outside = int(clinics["outside_998"].sum())
     count = f"{len(clinics)} clinic" if len(clinics) == 1 else f"{len(clinics)} clinics"
     extra = f"{count}, {outside} outside the 99.8% limits" + ("" if few else " (hover for names)")

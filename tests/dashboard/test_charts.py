@@ -252,3 +252,86 @@ def test_side_effects_by_session_draws_points_over_few_sessions_open():
     assert list(trace.marker.symbol) == ["circle", "circle", "circle", "circle-open", "circle-open"]
     assert trace.cliponaxis is False  # the points at 100% are drawn whole, not cut by the plot edge
     assert f"Open points: fewer than {FEW_SESSIONS} sessions" in json.dumps(fig.to_plotly_json()["layout"])
+
+
+def _marker_traces(fig: go.Figure) -> list:
+    return [t for t in fig.data if t.type == "scatter" and "markers" in (t.mode or "")]
+
+
+def test_rates_at_0_and_100_percent_are_drawn_whole():
+    """A response rate of 1 of 1 sits on the 100% edge of the axis, a remission of 0 of 1 on the 0%
+    edge: Plotly cut both markers in half. Points on a share axis are drawn unclipped."""
+    from dashboard.charts.outcomes import clinic_funnel, rates_by_instrument
+
+    rates = pd.DataFrame({"instrument": ["PHQ9"], "evaluable": [1], "response_rate": [1.0], "response_ci_low": [0.21],
+                          "response_ci_high": [1.0], "remission_rate": [0.0], "remission_ci_low": [0.0],
+                          "remission_ci_high": [0.79]})
+    fig = rates_by_instrument(rates, CTX)
+    points = _marker_traces(fig)
+    assert len(points) == 2 and {float(t.x[0]) for t in points} == {0.0, 1.0}
+    assert list(fig.layout.xaxis.range) == [0, 1]
+    assert all(t.cliponaxis is False for t in points)
+
+    clinics = pd.DataFrame({"clinic_name": ["Small", "Large"], "n": [4, 300], "events": [4, 150], "rate": [1.0, 0.5],
+                            "network_rate": [0.5] * 2, "outside_95": [False] * 2, "outside_998": [False] * 2})
+    grid = pd.Series(range(2, 320, 2), dtype=float)
+    limits = pd.DataFrame({"n": grid, "upper_998": (0.5 + 1.5 / grid ** 0.5).clip(upper=1.0),
+                           "lower_998": (0.5 - 1.5 / grid ** 0.5).clip(lower=0.0),
+                           "upper_95": (0.5 + 1 / grid ** 0.5).clip(upper=1.0), "lower_95": (0.5 - 1 / grid ** 0.5).clip(lower=0.0)})
+    fig = clinic_funnel({"clinics": clinics, "limits": limits}, CTX)
+    assert fig.layout.yaxis.range[1] == 1.0  # the axis ends at the small clinic's 100%
+    (dots,) = _marker_traces(fig)
+    assert dots.cliponaxis is False
+    # The control limits are lines: they stay clipped to the plot.
+    assert all(t.cliponaxis is not False for t in fig.data if t.mode == "lines")
+
+
+def test_rems_completeness_at_100_percent_is_drawn_whole(sample_data):
+    """A clinic where every esketamine session had complete REMS monitoring sits at the top of the
+    axis (it ends at 101%, a sliver above the point, less than half a marker)."""
+    spec = catalog.get("safety.rems_by_clinic")
+    data = sample_data["safety.rems_by_clinic"].copy()
+    data.loc[data.index[0], ["complete_rate", "complete_ci_high"]] = 1.0
+    fig = spec.figure(data, CTX)
+    (points,) = _marker_traces(fig)
+    assert max(points.y) == 1.0 and fig.layout.yaxis.range[1] - 1.0 < 0.02
+    assert points.cliponaxis is False
+
+
+def _funnel_inputs(names, n, events, network):
+    clinics = pd.DataFrame({"clinic_name": names, "n": n, "events": events,
+                            "rate": [e / m for e, m in zip(events, n, strict=True)], "network_rate": [network] * len(names),
+                            "outside_95": [False] * len(names), "outside_998": [False] * len(names)})
+    grid = pd.Series(range(1, max(n) * 2 + 2), dtype=float)
+    spread = (network * (1 - network) / grid) ** 0.5  # normal limits: none around a network rate of 100%
+    limits = pd.DataFrame({f"{side}_{level}": (network + sign * z * spread).clip(0.0, 1.0)
+                           for side, sign in (("upper", 1), ("lower", -1)) for level, z in (("998", 3.09), ("95", 1.96))})
+    return {"clinics": clinics, "limits": limits.assign(n=grid)}
+
+
+def test_a_funnel_of_one_clinic_says_there_is_nothing_to_compare():
+    """One clinic in a small subgroup drew a single dot on its own network line, with a 97-100% axis
+    reading 100%, 100%, 99%, 99%. It now says why there is no comparison, and gives the clinic's rate."""
+    from dashboard.charts.outcomes import clinic_funnel
+
+    fig = clinic_funnel(_funnel_inputs(["Infusion Clinic, New York"], [1], [1], 1.0), CTX)
+    assert is_empty(fig)
+    text = " ".join(a.text for a in fig.layout.annotations)
+    assert "Only Infusion Clinic, New York has evaluable courses" in text and "100.0% (1 of 1)" in text
+    assert "compares clinics" in text
+    assert "n = 1" in fig.layout.meta["subtitle"]
+
+
+def test_a_funnel_of_small_clinics_has_distinct_ticks():
+    """Two clinics at 100% over a few courses: the rate axis spans at least 10 points, so its
+    whole-percent ticks do not repeat, and n is marked in whole numbers."""
+    from dashboard.charts.outcomes import FUNNEL_MIN_SPAN, clinic_funnel
+
+    fig = clinic_funnel(_funnel_inputs(["A", "B"], [2, 3], [2, 3], 1.0), CTX)
+    assert not is_empty(fig)
+    lo, hi = fig.layout.yaxis.range
+    assert hi == 1.0 and hi - lo == pytest.approx(FUNNEL_MIN_SPAN)
+    assert fig.layout.xaxis.dtick == 1
+    wide = clinic_funnel(_funnel_inputs(["A", "B"], [40, 300], [20, 150], 0.5), CTX)
+    assert wide.layout.xaxis.dtick is None  # Plotly's own ticks on a long axis
+    assert wide.layout.yaxis.range[1] - wide.layout.yaxis.range[0] > FUNNEL_MIN_SPAN
