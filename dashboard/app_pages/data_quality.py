@@ -6,6 +6,8 @@ from dashboard import format as fmt
 from dashboard import auth, queries, ui
 
 ENGINES = {"great_expectations": "Great Expectations", "sql": "SQL"}
+CHECK_COLUMNS = ("file", "kind", "description", "unexpected_count", "element_count", "success", "engine", "suite",
+                 "rule_id", "gx_checked_rows")
 
 s = ui.state()
 st.title("Data quality")
@@ -78,8 +80,14 @@ st.caption(f"{fmt.count(len(checks))} rule results{passed}. GX re-checked rows: 
            "itself validated (the rest were checked by the SQL translation of the same suite).")
 st.dataframe(
     checks.drop(columns=["load_id"], errors="ignore"), hide_index=True, width="stretch",
+    # The rule in words and its counts first: they are what a reader looks for. The engine, suite and
+    # rule id, for whoever fixes the extract, come after (they pushed the words off the table's edge).
+    column_order=CHECK_COLUMNS,
     column_config={
-        "file": "File", "kind": "Kind", "engine": "Engine", "suite": "Suite", "rule_id": "Rule",
+        "file": "File", "kind": "Kind", "rule_id": "Rule",
+        # Wide enough for "Great Expectations" and a suite's name ("side_effects_rows") without an ellipsis.
+        "engine": st.column_config.TextColumn("Engine", width="medium"),
+        "suite": st.column_config.TextColumn("Suite", width="medium"),
         "description": st.column_config.TextColumn("Rule in words", width="large"),
         "success": st.column_config.CheckboxColumn("Passed"),
         "element_count": st.column_config.NumberColumn("Rows checked", format="localized"),

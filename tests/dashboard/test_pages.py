@@ -190,6 +190,11 @@ def test_data_quality_tables_say_engines_in_words_and_leave_blanks_blank(sample_
     frames = [d.value for d in at.dataframe]
     checks = next(f for f in frames if "rule_id" in f.columns)
     assert set(checks["engine"]) == {"Great Expectations", "SQL"}
+    # The rule in words comes right after the file and kind (it was pushed off the table's right edge
+    # by the engine and suite); every column is still shown.
+    order = list(next(d for d in at.dataframe if "rule_id" in d.value.columns).proto.column_order)
+    assert order[:3] == ["file", "kind", "description"] and order.index("engine") > order.index("unexpected_count")
+    assert set(order) == set(checks.columns)
     assert checks["suite"].notna().all() and set(checks.loc[checks["engine"] == "SQL", "suite"]) == {""}
     files = next(f for f in frames if "reason" in f.columns)
     assert files["kind"].notna().all() and files["reason"].notna().all()
