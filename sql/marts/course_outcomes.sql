@@ -87,9 +87,12 @@ joined as (
         window_facts.early_at_utc,
         window_facts.baseline_at_utc is not null as has_baseline,
         window_facts.follow_up_at_utc is not null as has_follow_up,
-        -- scores compared as exact decimals, so a drop of exactly 50% or 30% counts
-        round(window_facts.baseline_score, 6)::decimal(18, 6) as baseline_exact,
-        round(window_facts.follow_up_score, 6)::decimal(18, 6) as follow_up_exact
+        -- scores compared as the decimals they were written as, so a drop of exactly 50% or 30% counts
+        -- (2.1 / 7 is just under 0.3 in binary floating point). 12 places: the cast rounds the double
+        -- to 15 significant digits for scores up to 999, which recovers any value written with up to
+        -- 12 decimals and keeps 3.0000001 above 3 (6 places made it a remission)
+        window_facts.baseline_score::decimal(18, 12) as baseline_exact,
+        window_facts.follow_up_score::decimal(18, 12) as follow_up_exact
     from course_instruments
     left join window_facts using (course_id, instrument)
 ),

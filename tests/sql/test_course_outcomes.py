@@ -145,6 +145,11 @@ def test_windows_compare_instants_of_timestamps_given_with_offsets(wh):
     ("PAIN_NRS", 10, 7.1, False, False),
     ("PAIN_NRS", 5, 3, True, True),    # 40%, remission <= 3
     ("PAIN_NRS", 5, 3.5, True, False),
+    # A value just over a threshold stays over it: scores were rounded to 6 places, which made 3.0000001
+    # a remission (<= 3) and 5.0000001 -> 3.5000001 a response (exactly 30% after rounding).
+    ("PAIN_NRS", 5, 3.0000001, True, False),
+    ("PAIN_NRS", 5.0000001, 3.5000001, False, False),
+    ("PAIN_NRS", 80.3 / 10, 5.621, True, False),  # 8.03 -> 5.621 is exactly 30%, although neither is exact in binary
 ])
 def test_response_and_remission_thresholds(course, instrument, baseline, follow_up, responder, remitter):
     course.assessment(shift(START, days=-2), baseline, instrument=instrument)
@@ -157,7 +162,8 @@ def test_response_and_remission_thresholds(course, instrument, baseline, follow_
     assert row["score_drop"] == pytest.approx((baseline - follow_up) / baseline)
 
 
-@pytest.mark.parametrize("instrument, below", [("PHQ9", 9), ("GAD7", 9), ("MADRS", 19), ("PCL5", 32), ("PAIN_NRS", 3.9)])
+@pytest.mark.parametrize("instrument, below", [("PHQ9", 9), ("GAD7", 9), ("MADRS", 19), ("PCL5", 32), ("PAIN_NRS", 3.9),
+                                               ("PAIN_NRS", 3.9999999)])  # was rounded up to the minimum of 4
 def test_baseline_below_the_minimum_is_not_evaluable(course, instrument, below):
     course.assessment(shift(START, days=-2), below, instrument=instrument)
     course.assessment(shift(INDUCTION_END, days=2), 0, instrument=instrument)
