@@ -265,6 +265,11 @@ ONE_CLINIC = ("Only {name} has {unit} in this selection: {rate} ({events} of {n}
 FUNNEL_MIN_SPAN = 0.10  # the shortest rate axis of a funnel plot
 
 
+def _whole_network(clinic: pd.Series) -> bool:
+    """The clinic holds every case of the pooled network (a hidden network n is not assumed equal)."""
+    return "network_n" not in clinic or (known(clinic["network_n"]) and clinic["n"] == clinic["network_n"])
+
+
 def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str = "response",
                   instrument: str = "PHQ9") -> go.Figure:
     """Clinics compared on a funnel plot: each clinic's rate against its n, with the network rate and
@@ -289,8 +294,10 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         clinics = clinics.assign(outside_95=clinics["outside_95"].astype(bool), outside_998=clinics["outside_998"].astype(bool))
     if clinics.empty or limits.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, unit), ctx), footnote=foot, message=no_data(unit.rstrip("s")))
-    if len(clinics) == 1:
+    if len(clinics) == 1 and _whole_network(clinics.iloc[0]):
         # One clinic is its own network rate: a funnel of one dot on its own line compares nothing.
+        # (One clinic shown because the others' small counts are hidden is still drawn: the network
+        # rate and limits pool them too.)
         only = clinics.iloc[0]
         return empty(title=title, subtitle=subtitle_text(n_label(total(clinics, "n"), unit), ctx, "1 clinic"),
                      footnote=foot, message=ONE_CLINIC.format(

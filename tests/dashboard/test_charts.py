@@ -301,6 +301,7 @@ def test_rems_completeness_at_100_percent_is_drawn_whole(sample_data):
 def _funnel_inputs(names, n, events, network):
     clinics = pd.DataFrame({"clinic_name": names, "n": n, "events": events,
                             "rate": [e / m for e, m in zip(events, n, strict=True)], "network_rate": [network] * len(names),
+                            "network_n": [sum(n)] * len(names),
                             "outside_95": [False] * len(names), "outside_998": [False] * len(names)})
     grid = pd.Series(range(1, max(n) * 2 + 2), dtype=float)
     spread = (network * (1 - network) / grid) ** 0.5  # normal limits: none around a network rate of 100%
@@ -335,3 +336,18 @@ def test_a_funnel_of_small_clinics_has_distinct_ticks():
     wide = clinic_funnel(_funnel_inputs(["A", "B"], [40, 300], [20, 150], 0.5), CTX)
     assert wide.layout.xaxis.dtick is None  # Plotly's own ticks on a long axis
     assert wide.layout.yaxis.range[1] - wide.layout.yaxis.range[0] > FUNNEL_MIN_SPAN
+
+
+def test_one_clinic_left_by_suppression_is_still_drawn_against_the_network():
+    """In an export, a clinic whose small counts are hidden drops out of the plot; the clinic left is
+    still compared with the network rate, which pools the hidden one too."""
+    from dashboard.charts.outcomes import clinic_funnel
+
+    data = _funnel_inputs(["Large", "Small"], [300, 8], [150, 2], 152 / 308)
+    clinics = data["clinics"].astype({"events": float, "n": float, "outside_95": object, "outside_998": object})
+    clinics.loc[1, ["rate", "events", "n", "outside_95", "outside_998"]] = float("nan")  # as dashboard.suppression masks
+    data["clinics"] = clinics
+    fig = clinic_funnel(data, CTX)
+    assert not is_empty(fig)
+    (dots,) = _marker_traces(fig)
+    assert list(dots.y) == [0.5]
