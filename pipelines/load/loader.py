@@ -114,10 +114,11 @@ def load_batch(
         current = warehouse.current_path()
         known_shas = _loaded_shas(current)
         _check_key(current, pseudonymizer)
-        hashes = {f.path: sha256_of(f.path) for f in files}
-        if all(hashes[f.path] in known_shas for f in files):
+        hashes, unreadable = _hash_files(files)
+        if all(hashes[f.path] in known_shas for f in files if f.path in hashes):
             for f in files:
-                report.files.append(_already_loaded(f, hashes[f.path], known_shas))
+                report.files.append(_unreadable(f, unreadable[f.path]) if f.path in unreadable
+                                    else _already_loaded(f, hashes[f.path], known_shas))
             report.files += [_skipped(f) for f in skipped]
             report.warehouse_version = version_number(current) if current else None
             report.message = "nothing new in this batch: the warehouse is unchanged"
@@ -138,6 +139,9 @@ def load_batch(
             started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             seen_in_batch: dict[str, str] = {}
             for f in files:
+                if f.path in unreadable:
+                    report.files.append(_unreadable(f, unreadable[f.path]))
+                    continue
                 sha = hashes[f.path]
                 if sha in known_shas or sha in seen_in_batch:
                     report.files.append(_already_loaded(f, sha, {**known_shas, **seen_in_batch}))
@@ -228,6 +232,25 @@ def _check_key(current: Path | None, pseudonymizer: Pseudonymizer) -> None:
 def _remember_key(con: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer) -> None:
     if schema.get_meta(con, "key_fingerprint") is None:
         schema.set_meta(con, "key_fingerprint", pseudonymizer.fingerprint())
+
+
+def _hash_files(files: list[BatchFile]) -> tuple[dict[Path, str], dict[Path, str]]:
+    """(sha256 of each file that can be read, why each other one cannot). A file the loader may not
+    open, or a link to nothing, is rejected on its own; the rest of the batch still loads."""
+    hashes: dict[Path, str] = {}
+    unreadable: dict[Path, str] = {}
+    for f in files:
+        try:
+            if not f.path.is_file():
+                raise FileNotFoundError(2, "the link points to no file" if f.path.is_symlink() else "not a regular file")
+            hashes[f.path] = sha256_of(f.path)
+        except OSError as exc:
+            unreadable[f.path] = f"cannot be read: {(exc.strerror or str(exc)).lower()}; nothing of it was stored"
+    return hashes, unreadable
+
+
+def _unreadable(f: BatchFile, reason: str) -> FileReport:
+    return FileReport(file=f.name, kind=f.kind, status="rejected", reason=reason)
 
 
 def _already_loaded(f: BatchFile, sha: str, known: dict[str, str]) -> FileReport:

@@ -54,7 +54,9 @@ def discover(batch_dir: Path) -> tuple[list[BatchFile], list[BatchFile]]:
     to_load: list[BatchFile] = []
     skipped: list[BatchFile] = []
     for path in sorted(batch_dir.iterdir(), key=lambda p: p.name):
-        kind = kind_of(path.name) if path.is_file() else None
+        # A named extract that cannot be opened (a link to nothing, a special file) is still one of
+        # the batch's files: it is rejected with the reason, not skipped as if of unknown kind.
+        kind = kind_of(path.name) if not path.is_dir() else None
         entry = BatchFile(path=path, kind=kind, fmt=_format_of(path.name))
         (to_load if kind else skipped).append(entry)
     to_load.sort(key=lambda f: (LOAD_ORDER.index(f.kind), f.name))

@@ -364,6 +364,29 @@ def test_unreadable_files_are_rejected_with_a_reason(tmp_path, db):
     assert report.exit_code == 1
 
 
+def test_a_file_that_cannot_be_opened_is_rejected_alone_and_the_rest_loads(tmp_path, db):
+    """A link to nothing, or something that is not a regular file, named like an extract: it was
+    either skipped as "a file of unknown kind" or (unreadable) stopped the whole batch with an
+    internal error. It is rejected with the reason; the batch's other files load."""
+    import os
+
+    batch = write_batch(tmp_path / "batch", {"vitals.csv": vitals_rows(5)}, base=True)
+    (batch / "vitals_moved.csv").symlink_to(tmp_path / "nowhere" / "vitals.csv")
+    os.mkfifo(batch / "side_effects_pipe.csv")
+    report = load(batch, db)
+    for name, words in (("vitals_moved.csv", "points to no file"), ("side_effects_pipe.csv", "not a regular file")):
+        f = file_report(report, name)
+        assert f.status == "rejected" and f.kind == name.split("_")[0].replace("side", "side_effects"), f
+        assert f.reason.startswith("cannot be read: ") and words in f.reason, f.reason
+    assert file_report(report, "vitals.csv").status == "loaded"
+    assert query(db, "SELECT count(*) FROM raw.vitals")[0][0] == 5
+    assert report.exit_code == 1
+    # Loading the same batch again: the readable files are already loaded, the others still rejected.
+    again = load(batch, db)
+    assert file_report(again, "vitals.csv").status == "already_loaded"
+    assert file_report(again, "vitals_moved.csv").status == "rejected" and again.exit_code == 1
+
+
 def test_bad_encoding_anywhere_in_the_file_rejects_it(tmp_path, db):
     batch = write_batch(tmp_path / "batch", {}, base=True)
     rows = [{**v, "comment": "fine"} for v in vitals_rows(400)]
