@@ -61,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the file system said no: permissions, a folder where a file belongs, a full disk
+        print(f"error: {_os_problem(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was published", file=sys.stderr)
         return 130
@@ -70,3 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
               "(set CLINIC_ANALYTICS_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+
+
+def _os_problem(exc: OSError) -> str:
+    """'PATH: permission denied' in one line, from what the operating system reported."""
+    what = (exc.strerror or str(exc) or type(exc).__name__).splitlines()[0]
+    what = what[:1].lower() + what[1:]
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {what}" if paths else what

@@ -24,7 +24,7 @@ import duckdb
 
 from pipelines import __version__, config
 from pipelines.contract import EXTRACTS, LOAD_ORDER
-from pipelines.errors import LoadError
+from pipelines.errors import LoadError, WarehouseError
 from pipelines.load import apply, integrity, suite_sql, suites, typing, validate
 from pipelines.load.pseudonymize import Pseudonymizer, default_pseudonymizer
 from pipelines.load.read import RAW_TABLE, BatchFile, FileRejected, discover, read_into_raw, sha256_of
@@ -102,10 +102,12 @@ def load_batch(
     if not batch.is_dir():
         raise LoadError(f"{batch} is not a folder; give the folder that holds the extract files")
     settings = settings or config.LoadSettings.from_env()
-    pseudonymizer = pseudonymizer or default_pseudonymizer()
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     warehouse = Warehouse(config.db_path(db))
-    warehouse.pointer.parent.mkdir(parents=True, exist_ok=True)
+    published = warehouse.current_path()  # a pointer that is a plain file, a folder or a loop is refused here
+    # A new key is made on first use only: a mistyped key path must not leave a fresh key behind.
+    pseudonymizer = pseudonymizer or default_pseudonymizer(may_create=_stored_fingerprint(published) is None)
+    warehouse.make_parent()
     report = LoadReport(batch=str(batch_dir))
     files, skipped = discover(batch)
 
@@ -193,11 +195,20 @@ def load_batch(
                 ctx.checks.close()
 
 
+def _open_published(current: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(current), read_only=True)
+    except duckdb.Error as exc:  # damaged, or not a DuckDB file at all
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise WarehouseError(f"the published warehouse {current} cannot be opened ({first}); restore it from a "
+                             "backup or point --db at a new path") from None
+
+
 def _loaded_shas(current: Path | None) -> dict[str, str]:
     """sha256 -> where it was loaded, from the published version."""
     if current is None:
         return {}
-    con = duckdb.connect(str(current), read_only=True)
+    con = _open_published(current)
     try:
         has_audit = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'files'"
@@ -212,17 +223,23 @@ def _loaded_shas(current: Path | None) -> dict[str, str]:
     return {sha: f"{file} (load {load_id})" for sha, file, load_id in rows}
 
 
-def _check_key(current: Path | None, pseudonymizer: Pseudonymizer) -> None:
+def _stored_fingerprint(current: Path | None) -> str | None:
+    """The fingerprint of the key the published warehouse was built with (None: none yet)."""
     if current is None:
-        return
-    con = duckdb.connect(str(current), read_only=True)
+        return None
+    con = _open_published(current)
     try:
         stored = con.execute("SELECT value FROM audit.meta WHERE key = 'key_fingerprint'").fetchone()
     except duckdb.Error:
         stored = None
     finally:
         con.close()
-    if stored and stored[0] != pseudonymizer.fingerprint():
+    return stored[0] if stored else None
+
+
+def _check_key(current: Path | None, pseudonymizer: Pseudonymizer) -> None:
+    stored = _stored_fingerprint(current)
+    if stored and stored != pseudonymizer.fingerprint():
         raise LoadError(
             "this warehouse was pseudonymized with a different key; set CLINIC_ANALYTICS_KEY_FILE "
             "or CLINIC_ANALYTICS_PSEUDONYM_KEY to the key it was built with"

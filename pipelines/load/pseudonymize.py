@@ -56,14 +56,22 @@ class Pseudonymizer:
         return {"hmac_outer": self._outer, "hmac_inner": self._inner}
 
 
-def load_key() -> bytes:
+def load_key(may_create: bool = True) -> bytes:
+    """The key from the environment, else from the key file; a missing file is created with a new key
+    only when `may_create` (a warehouse already built with some key must not get a new one)."""
     env = os.environ.get(config.ENV_KEY)
     if env:
         if len(env) < 32:
             raise KeyProblem(f"{config.ENV_KEY} must be at least 32 characters long")
         return env.encode("utf-8")
     path = config.key_file_path()
+    if path.is_dir():
+        raise KeyProblem(f"the key file {path} is a folder; point {config.ENV_KEY_FILE} at the key's file")
     if not path.exists():
+        if not may_create:
+            raise KeyProblem(
+                f"there is no key file at {path}, and the warehouse was pseudonymized with a key: set "
+                f"{config.ENV_KEY_FILE} to the file that key is in (no new key was made)")
         return _generate(path)
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -83,5 +91,5 @@ def _generate(path: Path) -> bytes:
     return key
 
 
-def default_pseudonymizer() -> Pseudonymizer:
-    return Pseudonymizer(load_key())
+def default_pseudonymizer(may_create: bool = True) -> Pseudonymizer:
+    return Pseudonymizer(load_key(may_create))

@@ -42,13 +42,22 @@ class Warehouse:
     def current_path(self) -> Path | None:
         """The published version file, or None when nothing was ever published."""
         if not self.pointer.is_symlink():
+            if self.pointer.is_dir():
+                raise WarehouseError(
+                    f"{self.pointer} is a folder, not a warehouse pointer; point --db or CLINIC_ANALYTICS_DB "
+                    f"at a file path inside it, e.g. {self.pointer / 'clinic_analytics.duckdb'}"
+                )
             if self.pointer.exists():
                 raise WarehouseError(
                     f"{self.pointer} is a plain file, not a warehouse pointer; "
                     "point --db or CLINIC_ANALYTICS_DB at a new path"
                 )
             return None
-        target = self.pointer.resolve()
+        try:
+            target = self.pointer.resolve()
+        except (RuntimeError, OSError) as exc:  # a loop of links (Python 3.11 raises RuntimeError)
+            raise WarehouseError(f"{self.pointer} is a link that leads nowhere ({exc}); "
+                                 "point --db or CLINIC_ANALYTICS_DB at a new path") from None
         return target if target.exists() else None
 
     def current_version(self) -> int | None:
@@ -56,6 +65,16 @@ class Warehouse:
         return version_number(path) if path else None
 
     # -- writing ---------------------------------------------------------------------------
+    def make_parent(self) -> None:
+        """Create the pointer's folder (and its parents) if missing."""
+        for folder in (self.pointer.parent, *self.pointer.parent.parents):
+            if folder.exists() or folder.is_symlink():
+                if not folder.is_dir():  # mkdir would say "file exists", which reads as the wrong problem
+                    raise WarehouseError(f"{folder} is a file, not a folder: the warehouse {self.pointer} "
+                                         "cannot be created under it; point --db or CLINIC_ANALYTICS_DB elsewhere")
+                break
+        self.pointer.parent.mkdir(parents=True, exist_ok=True)
+
     @contextlib.contextmanager
     def lock(self, wait_seconds: float = 600.0) -> Iterator[None]:
         """One loader at a time. The OS drops the lock when the holder dies, even by SIGKILL."""

@@ -900,6 +900,33 @@ def test_cli_usage_errors_exit_2_with_one_line_and_no_traceback(usage_error_runs
     assert not db.exists(), "a usage error must not create a warehouse"
 
 
+def test_cli_a_warehouse_path_that_cannot_be_used_is_one_line_exit_2(tmp_path):
+    """--db at a folder, a loop of links, a path under a plain file or a damaged published version:
+    each was an "internal error" (exit 1), or a wrong reason ("is a plain file" for a folder), and
+    left a lock file behind. Each is now one line naming the problem, exit 2, nothing created."""
+    batch = write_batch(tmp_path / "batch", {}, base=True)
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")
+    (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
+    plain = tmp_path / "notes.txt"
+    plain.write_text("not a folder")
+    damaged = tmp_path / "damaged.duckdb"
+    (tmp_path / "damaged.duckdb.versions").mkdir()
+    (tmp_path / "damaged.duckdb.versions" / "v000001.duckdb").write_bytes(b"this is not a database" * 100)
+    damaged.symlink_to(tmp_path / "damaged.duckdb.versions" / "v000001.duckdb")
+    cases = {"is a folder": folder, "leads nowhere": tmp_path / "loop_a", "is a file, not a folder": plain / "w.duckdb",
+             "cannot be opened": damaged}
+    procs = run_cli_many([(["load", str(batch), "--db", str(db)], None) for db in cases.values()])
+    for (words, db), proc in zip(cases.items(), procs, strict=True):
+        assert proc.returncode == 2, (words, proc.returncode, proc.stderr)
+        assert_no_traceback(proc)
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and words in lines[0].lower() and "internal error" not in lines[0], (words, proc.stderr)
+    assert list(folder.iterdir()) == [] and not (tmp_path / "a_folder.versions").exists()
+    assert not (tmp_path / "loop_a.versions").exists()
+
+
 def test_cli_bad_input_files_exit_1_with_no_traceback(tmp_path):
     batch = write_batch(tmp_path / "batch", {}, base=True)
     (batch / "vitals_garbage.csv").write_bytes(_garbage(500, 9))
