@@ -175,9 +175,29 @@ def _gzip_problem(exc: Exception) -> str:
 def _parquet_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     try:
         rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        schema = con.execute("SELECT name, num_children FROM parquet_schema(?)", [str(path)]).fetchall()
     except duckdb.Error as exc:
         raise FileRejected(f"cannot be read: not a readable Parquet file ({_first_line(exc)})") from None
-    return [r[0] for r in rows]
+    # DuckDB renames a repeated column (primary_indication, primary_indication_1), which would hide
+    # it among the ignored columns; the file's own names let the header check refuse it, as for CSV.
+    names = _top_level_names(schema)
+    return names if len(names) == len(rows) else [r[0] for r in rows]
+
+
+def _top_level_names(schema: list[tuple[str, int | None]]) -> list[str]:
+    """The top-level column names of a Parquet schema listing (root first, children depth-first)."""
+    def after(i: int) -> int:  # the index after the element at i and all its descendants
+        children = schema[i][1] or 0
+        i += 1
+        for _ in range(children):
+            i = after(i)
+        return i
+
+    names, i = [], 1
+    while i < len(schema):
+        names.append(schema[i][0])
+        i = after(i)
+    return names
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, params: dict, width: int, select_list: str,

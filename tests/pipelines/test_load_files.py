@@ -763,6 +763,33 @@ def test_row_numbers_stay_in_file_order_when_blank_lines_precede_a_malformed_lin
     assert stored[21] < stored[22] < stored[23] < stored[24] < stored[25]
 
 
+def test_a_column_named_twice_rejects_the_file_in_csv_and_parquet(tmp_path, db):
+    """CSV refused a repeated column; Parquet loaded the first and hid the second among the ignored
+    columns (DuckDB renames it primary_indication_1), so which value counted depended on the format."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    batch = write_batch(tmp_path / "batch", {}, base=True)
+    (batch / "patients_dup.csv").write_text("patient_ref,clinic_id,birth_year,primary_indication,Primary Indication\n"
+                                            "EHR-P-D1,C-KET,1970,MDD,PTSD\n")
+    columns = {"patient_ref": ["EHR-P-D2"], "clinic_id": ["C-KET"], "birth_year": [1971], "primary_indication": ["MDD"]}
+    pq.write_table(pa.Table.from_arrays([pa.array(v) for v in columns.values()] + [pa.array(["PTSD"])],
+                                        names=[*columns, "primary_indication"]), batch / "patients_dup.parquet")
+    pq.write_table(pa.Table.from_arrays([pa.array(v) for v in columns.values()] + [pa.array(["x"])],
+                                        names=[*columns, "Patient_Ref"]), batch / "patients_dup_case.parquet")
+    # A nested column is one column of the file (its fields are not top-level names): ignored, read.
+    nested = pa.table({**{k: v for k, v in columns.items()}, "patient_ref": ["EHR-P-D3"],
+                       "extra": pa.array([{"a": 1, "b": {"c": "d"}}])})
+    pq.write_table(nested, batch / "patients_nested.parquet")
+    report = load(batch, db)
+    for name, column in (("patients_dup.csv", "primary_indication"), ("patients_dup.parquet", "primary_indication"),
+                         ("patients_dup_case.parquet", "patient_ref")):
+        f = file_report(report, name)
+        assert f.status == "rejected" and f.reason == f"the header names column {column} twice", (name, f)
+    nested_report = file_report(report, "patients_nested.parquet")
+    assert nested_report.rows_read == 1 and nested_report.ignored_columns == ["extra"], nested_report
+
+
 def test_parquet_with_typed_columns_loads_with_the_same_rules(tmp_path, db):
     """Parquet files need not hold text: ints, floats, booleans, dates, times and timestamps (naive
     = clinic wall clock; with a time zone = converted to the clinic's local time)."""
