@@ -28,7 +28,7 @@ from pipelines.errors import LoadError, WarehouseError
 from pipelines.load import apply, integrity, suite_sql, suites, typing, validate
 from pipelines.load.pseudonymize import Pseudonymizer, default_pseudonymizer
 from pipelines.load.read import RAW_TABLE, BatchFile, FileRejected, discover, read_into_raw, sha256_of
-from pipelines.load.report import FileReport, LoadReport
+from pipelines.load.report import FileReport, LoadReport, printable
 from pipelines.warehouse import models, schema
 from pipelines.warehouse.publish import Warehouse, version_number
 
@@ -85,7 +85,7 @@ class _BackgroundChecks:
 
 
 def stderr_progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(printable(text), file=sys.stderr, flush=True)
 
 
 def load_batch(

@@ -91,4 +91,11 @@ class LoadReport:
         for f in self.files:
             totals[f.status] += 1
         lines.append("  " + ", ".join(f"{n} {s}" for s, n in sorted(totals.items())) if totals else "  no files")
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: a control character in a file name (a newline, an escape sequence) is
+    shown as its code, so a name can neither fake a report line nor drive the terminal."""
+    return "".join(c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+                   for c in text)

@@ -954,6 +954,19 @@ def test_cli_a_warehouse_path_that_cannot_be_used_is_one_line_exit_2(tmp_path):
     assert not (tmp_path / "loop_a.versions").exists()
 
 
+def test_cli_text_report_shows_control_characters_in_file_names_as_codes(tmp_path):
+    """A file name may hold a newline or a terminal escape sequence: printed raw, it faked a report
+    line ("sessions.csv  sessions  loaded ...") and coloured the terminal."""
+    batch = write_batch(tmp_path / "batch", {"vitals\n  sessions.csv  sessions  loaded\x1b[31m.csv": vitals_rows(3)},
+                        base=True)
+    proc = run_cli("load", str(batch), "--db", str(tmp_path / "w.duckdb"))
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout + proc.stderr
+    assert "  vitals\\x0a  sessions.csv  sessions  loaded\\x1b[31m.csv" in proc.stdout
+    assert [ln for ln in proc.stdout.splitlines() if ln.lstrip().startswith("sessions.csv")] == [
+        next(ln for ln in proc.stdout.splitlines() if ln.startswith("  sessions.csv "))]  # one sessions line: the real file
+
+
 def test_cli_bad_input_files_exit_1_with_no_traceback(tmp_path):
     batch = write_batch(tmp_path / "batch", {}, base=True)
     (batch / "vitals_garbage.csv").write_bytes(_garbage(500, 9))
