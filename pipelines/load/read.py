@@ -143,10 +143,15 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_MAX_HEADER_BYTES = 1 << 20
+
+
 def _csv_header(path: Path) -> list[str]:
     try:
-        with _open_text(path) as fh:
-            first = fh.readline()
+        # The first line alone: a text reader decodes a whole block, so a bad byte in the first data
+        # rows was reported as a bad header (the data rows' encoding is checked by the read itself).
+        with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")) as fh:
+            first = fh.readline(_MAX_HEADER_BYTES).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileRejected("cannot be read: the header is not UTF-8 text") from None
     except (OSError, EOFError, zlib.error) as exc:

@@ -387,6 +387,26 @@ def test_a_file_that_cannot_be_opened_is_rejected_alone_and_the_rest_loads(tmp_p
     assert file_report(again, "vitals_moved.csv").status == "rejected" and again.exit_code == 1
 
 
+@pytest.mark.parametrize("gz", [False, True])
+def test_bad_encoding_names_the_header_or_the_first_data_row_it_is_in(tmp_path, db, gz):
+    """A bad byte in data row 1 or 5 was reported as "the header is not UTF-8 text": the header check
+    decoded a whole block of the file, not its first line."""
+    batch = write_batch(tmp_path / "batch", {}, base=True)
+    lines = csv_text(vitals_rows(8)).encode().split(b"\n")
+    files = {"vitals_header": (0, "the header is not UTF-8"), "vitals_row1": (1, "data row 1"),
+             "vitals_row5": (5, "data row 5")}
+    for name, (line, _) in files.items():
+        broken = list(lines)
+        broken[line] = b"\xe9" + broken[line][1:]  # a Latin-1 é for the line's first character
+        data = b"\n".join(broken)
+        (batch / (name + (".csv.gz" if gz else ".csv"))).write_bytes(gzip.compress(data) if gz else data)
+    report = load(batch, db)
+    for name, (line, words) in files.items():
+        f = file_report(report, name + (".csv.gz" if gz else ".csv"))
+        assert f.status == "rejected" and words in f.reason, (name, f.reason)
+        assert ("header" in f.reason) == (line == 0), f.reason
+
+
 def test_bad_encoding_anywhere_in_the_file_rejects_it(tmp_path, db):
     batch = write_batch(tmp_path / "batch", {}, base=True)
     rows = [{**v, "comment": "fine"} for v in vitals_rows(400)]
