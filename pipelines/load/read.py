@@ -121,7 +121,9 @@ def read_into_raw(con: duckdb.DuckDBPyConnection, file: BatchFile, pseudonymizer
         # a NULL test reads each of them without storing its value.
         unread = [f"c{i}" for i in range(len(headers)) if normalized[i] not in extract.columns]
         if unread:
-            select_list += ", (" + " + ".join(f"({c} IS NULL)::INTEGER" for c in unread) + ") AS _unread"
+            # One flat list, not a chain of additions: a chain nests one level per column, and DuckDB
+            # refuses an expression nested deeper than 1,000 (a file with 2,000 extra columns).
+            select_list += ", list_count(list_value(" + ", ".join(unread) + ")) AS _unread"
         malformed = _read_csv(con, params, len(headers), select_list, file.path)
     else:
         malformed = []

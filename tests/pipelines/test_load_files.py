@@ -174,6 +174,15 @@ def test_unknown_columns_are_ignored_and_reported(tmp_path, db):
     assert "columns not in the contract" in report.to_text() or "room" in report.to_text()
 
 
+def test_a_file_with_thousands_of_unknown_columns_loads(tmp_path, db):
+    """2,000 extra columns were refused as "not valid CSV (Parser Error: Max expression depth limit of
+    1000 exceeded)": the check that decodes unkept columns nested one level per column."""
+    batch = write_batch(tmp_path / "batch", {}, base=True)
+    write_file(batch / "vitals.csv", [{**v, **{f"extra_{j}": str(j) for j in range(2000)}} for v in vitals_rows(3)])
+    f = file_report(load(batch, db), "vitals.csv")
+    assert (f.status, f.loaded, len(f.ignored_columns)) == ("loaded", 3, 2000), f.reason
+
+
 def _identifier_value(column: str, i: int) -> str:
     return f"PII-{column}-{i}-zq"
 
