@@ -23,16 +23,30 @@ def _whole(name: str, low: int, high: int):
     return parse
 
 
+EARLIEST_START = date(2000, 1, 1)
+
+
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"start must be a date YYYY-MM-DD, not {text!r}") from None
+    # Birth years, ages and booster gaps are drawn around the start; a start after today would write
+    # sessions in the future, which the load quarantines (and year 1 or 9999 overflowed the dates).
+    if not EARLIEST_START <= day <= date.today():
+        raise argparse.ArgumentTypeError(f"start must be between {EARLIEST_START} and today, not {text}")
+    return day
+
+
+def _folder(text: str) -> str:
+    if not text.strip():  # "" would write into the current folder
+        raise argparse.ArgumentTypeError("--out must name a folder, not an empty string")
+    return text
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("generate", help="write a realistic sample batch of extracts (deterministic by seed)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the batch into")
+    p.add_argument("--out", type=_folder, required=True, metavar="DIR", help="folder to write the batch into")
     p.add_argument("--clinics", type=_whole("clinics", 1, MAX_CLINICS), default=3, metavar="N")
     p.add_argument("--months", type=_whole("months", 1, MAX_MONTHS), default=12, metavar="M")
     p.add_argument("--start", type=_day, default=date(2025, 1, 1), metavar="YYYY-MM-DD",

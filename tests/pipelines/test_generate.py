@@ -735,6 +735,9 @@ def test_cli_success_prints_files_and_rows(tmp_path):
 @pytest.mark.parametrize("args", [
     ["--clinics", "0"], ["--clinics", "three"], ["--months", "0"], ["--months", "-3"], ["--start", "2025-02-30"],
     ["--start", "yesterday"], ["--seed", "x"], ["--format", "xlsx"], [], ["--bogus"],
+    ["--start", "0001-01-01"], ["--start", "9999-12-01"], ["--start", "1999-12-31"],  # overflowed: internal error
+    ["--start", (date.today() + timedelta(days=1)).isoformat()],  # sessions in the future
+    ["--out", ""],  # wrote into the current folder
 ])
 def test_cli_bad_arguments_exit_2_with_one_line(tmp_path, args):
     full = (["--out", str(tmp_path / "b")] if args != [] else []) + args
