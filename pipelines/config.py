@@ -6,6 +6,7 @@ Every path and knob the product has lives here, so the README, the CLI and the a
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,11 +76,19 @@ def keep_versions() -> int:
     return value
 
 
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT])I?B?$", re.IGNORECASE)  # DuckDB needs the unit
+MIN_LOAD_MEMORY = 256 * 1000**2  # below this DuckDB runs out of memory on the first large file
+
+
 def load_memory_limit() -> str:
-    """DuckDB's memory limit while loading (it spills to disk beyond it); default 1GB."""
+    """DuckDB's memory limit while loading (it spills to disk beyond it); default 1GB, at least 256MB."""
     raw = os.environ.get(ENV_LOAD_MEMORY, "1GB").strip()
-    if not raw or not raw[0].isdigit() or not raw.upper().rstrip("B").rstrip("KMGT").replace(".", "").isdigit():
+    match = _SIZE.match(raw)
+    if not match:
         raise ConfigError(f"{ENV_LOAD_MEMORY}={raw!r} is not a size such as 1GB or 800MB")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    if number * 1000 ** "_KMGT".index(unit) < MIN_LOAD_MEMORY:
+        raise ConfigError(f"{ENV_LOAD_MEMORY}={raw!r} is too small: the load needs at least 256MB")
     return raw
 
 

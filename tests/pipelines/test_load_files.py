@@ -929,6 +929,9 @@ USAGE_ERRORS = {
     "unknown_option": (["load", "{batch}", "--no-such-option"], {}),
     "no_folder": (["load"], {}),
     "bad_env_share": (["load", "{batch}"], {"CLINIC_ANALYTICS_MAX_BROKEN_SHARE": "half"}),
+    # DuckDB ran out of memory at 1KB (an internal error) and refuses a size without a unit.
+    "memory_too_small": (["load", "{batch}"], {"CLINIC_ANALYTICS_LOAD_MEMORY": "1KB"}),
+    "memory_without_unit": (["load", "{batch}"], {"CLINIC_ANALYTICS_LOAD_MEMORY": "2000000000"}),
     "file_not_folder": (["load", "{file}"], {}),
 }
 
