@@ -15,6 +15,7 @@ from dashboard import suppression as sup
 from dashboard import ui
 from dashboard.exports import boardpack
 from dashboard.exports import period as per
+from dashboard.exports import render
 
 K_RESULT = "bp_result"
 
@@ -43,7 +44,12 @@ with left:
         start_default = s.filters.start or max(first, last - dt.timedelta(days=89))
         days = st.date_input("From – to", value=(start_default, s.filters.end or last), min_value=first,
                              max_value=last, format="YYYY-MM-DD", key="bp_days")
-        chosen = per.custom(days[0], days[1]) if isinstance(days, (tuple, list)) and len(days) == 2 else None
+        chosen = None
+        if isinstance(days, (tuple, list)) and len(days) == 2:
+            try:
+                chosen = per.custom(days[0], days[1])
+            except per.PeriodError as exc:  # longer than a pack covers (only with years of data)
+                st.warning(ui.md_escape(f"Choose a shorter period: {exc}."))
     clinics = st.multiselect("Clinics", list(opts.clinics), default=[c for c in s.filters.clinics if c in opts.clinics],
                              format_func=lambda c: opts.clinics.get(c, c), placeholder=f"All {len(opts.clinics)} clinics",
                              key="bp_clinics")
@@ -63,15 +69,22 @@ if st.button("Build the board pack", type="primary", disabled=not ready, icon=":
         bar.progress(min(done / max(total, 1), 1.0), text=f"Drawing {what}" if what != "done" else "Assembling the files…")
 
     request = boardpack.BoardPackRequest(period=chosen, clinics=tuple(clinics), sections=tuple(sections))
-    with st.spinner("Building the board pack…"):
-        pack = boardpack.build(s.scope, request, progress=progress)
-    auth.record_export("board_pack", period=chosen.slug, clinics=",".join(clinics) or "all", sections=",".join(sections))
+    try:
+        with st.spinner("Building the board pack…"):
+            pack = boardpack.build(s.scope, request, progress=progress)
+    except render.RenderTimeout as exc:
+        pack = None
+        st.session_state.pop(K_RESULT, None)
+        st.error(ui.md_escape(f"The board pack was not built: {exc}."))
     bar.empty()
-    st.session_state[K_RESULT] = {
-        "stem": pack.stem, "pdf": pack.pdf, "pptx": pack.pptx, "label": pack.period.label, "selection": pack.selection,
-        "generated": pack.generated_at, "pages": [(p.title, p.hidden, p.empty) for p in pack.pages],
-        "seconds": pack.timings.get("total_s", 0.0),
-    }
+    if pack is not None:
+        auth.record_export("board_pack", period=chosen.slug, clinics=",".join(clinics) or "all",
+                           sections=",".join(sections))
+        st.session_state[K_RESULT] = {
+            "stem": pack.stem, "pdf": pack.pdf, "pptx": pack.pptx, "label": pack.period.label,
+            "selection": pack.selection, "generated": pack.generated_at,
+            "pages": [(p.title, p.hidden, p.empty) for p in pack.pages], "seconds": pack.timings.get("total_s", 0.0),
+        }
 
 result = st.session_state.get(K_RESULT)
 if result:

@@ -21,6 +21,12 @@ class Period:
     slug: str  # for file names: "2025Q3", "2025-07", "2025-07-01_2025-08-15"
 
 
+# The longest custom period: ten years covers any board's look back, and a pack of it still draws in
+# seconds. A far longer one (0001-01-01 to 9999-12-31) asks for a chart of every week of millennia,
+# which no browser draws in time.
+MAX_YEARS = 10
+MAX_DAYS = 3653  # ten years of days, with leap days
+
 _QUARTER = re.compile(r"^(\d{4})\s*-?\s*[Qq]([1-4])$|^[Qq]([1-4])\s*-?\s*(\d{4})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -40,6 +46,10 @@ def month(year: int, m: int) -> Period:
 def custom(start: dt.date, end: dt.date) -> Period:
     if start > end:
         raise PeriodError(f"the period starts ({start}) after it ends ({end})")
+    days = (end - start).days + 1
+    if days > MAX_DAYS:
+        raise PeriodError(f"the period {start} to {end} is {days:,} days long; a board pack covers at most "
+                          f"{MAX_YEARS} years ({MAX_DAYS:,} days)")
     return Period(start, end, fmt.period(start, end), f"{start.isoformat()}_{end.isoformat()}")
 
 

@@ -23,6 +23,15 @@ EXPORT_FONT_FAMILY = "'Liberation Sans', Arial, Helvetica, sans-serif"
 DEFAULT_WIDTH = 1000
 PNG_SCALE = 2
 
+# Kaleido gives up on one image after this many seconds. An ordinary chart takes well under one; only a
+# figure of hundreds of thousands of points gets near it, and trying it again would only wait as long.
+TIMEOUT_SECONDS = 90
+
+
+class RenderTimeout(Exception):
+    """A figure took longer to draw than TIMEOUT_SECONDS; the message says how big it was and what to do."""
+
+
 _lock = threading.Lock()
 _started = False
 
@@ -36,7 +45,7 @@ def _start() -> None:
     # plotly's to_image passes these per call, which a running server ignores with a warning
     pio.defaults.headers = None
     pio.defaults.mathjax = None
-    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+    kaleido.start_sync_server(mathjax=False, timeout=TIMEOUT_SECONDS, silence_warnings=True)
     atexit.register(shutdown)
     _started = True
 
@@ -79,7 +88,31 @@ def to_bytes(fig: go.Figure, fmt: str, *, width: int | None = None, height: int 
         _start()
         try:
             return kaleido.calc_fig_sync(fig_dict, opts=opts)
+        except TimeoutError:  # too big to draw: a fresh browser (the old one may still be busy), no second try
+            _restart()
+            raise RenderTimeout(f"drawing a chart of {_points(fig_dict):,} points took longer than "
+                                f"{TIMEOUT_SECONDS:g} s; choose a shorter period or fewer clinics") from None
         except Exception:  # a browser that died: start a fresh one and try once more
-            kaleido.stop_sync_server(silence_warnings=True)
-            kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+            _restart()
             return kaleido.calc_fig_sync(fig_dict, opts=opts)
+
+
+def _restart() -> None:
+    import kaleido
+
+    kaleido.stop_sync_server(silence_warnings=True)
+    kaleido.start_sync_server(mathjax=False, timeout=TIMEOUT_SECONDS, silence_warnings=True)
+
+
+def _points(fig_dict: dict) -> int:
+    """How many data points the figure draws (per trace, the most of its x, y, z or values)."""
+    def count(value) -> int:
+        if value is None or isinstance(value, (str, bytes, dict)):
+            return 0
+        if hasattr(value, "size") and hasattr(value, "shape"):  # a numpy array
+            return int(value.size)
+        if isinstance(value, (list, tuple)):
+            return sum(count(v) if isinstance(v, (list, tuple)) or hasattr(v, "shape") else 1 for v in value)
+        return 0
+
+    return sum(max(count(trace.get(key)) for key in ("x", "y", "z", "values")) for trace in fig_dict.get("data", []))

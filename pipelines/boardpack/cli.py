@@ -1,15 +1,16 @@
-"""`python -m pipelines board-pack --period 2025Q3 [--clinic ID]... [--sections outcomes,safety,...]
-[--charts ID,...] [--out DIR] [--db PATH]` (or `--period 2025-07` for a month, `--start/--end` for any days).
+"""`python -m pipelines board-pack --period 2025Q3 [--clinic ID]... [--sections outcomes,safety,... | --charts ID,...]
+[--out DIR] [--db PATH]` (or `--period 2025-07` for a month, `--start/--end` for any days, at most ten years).
 
-Writes DIR/board-pack_<period>.pdf and .pptx: every chart of the chosen sections for the period and
-clinics, small counts suppressed (CLINIC_ANALYTICS_MIN_CELL, default 11). Exit status 0 on success,
-2 for bad input (one line, no traceback).
+Writes DIR/board-pack_<period>.pdf and .pptx: every chart of the chosen sections (or the charts named
+instead of sections) for the period and clinics, small counts suppressed (CLINIC_ANALYTICS_MIN_CELL,
+default 11). Exit status 0 on success, 2 for bad input or a chart too big to draw (one line, no traceback).
 """
 
 from __future__ import annotations
 
 
 SECTION_NAMES = ("overview", "outcomes", "safety", "boosters", "capacity", "quality")
+DEFAULT_SECTIONS = "overview,outcomes,safety,boosters,capacity"
 
 
 def add_parser(sub) -> None:
@@ -20,10 +21,11 @@ def add_parser(sub) -> None:
     when.add_argument("--end", metavar="YYYY-MM-DD", help="last day of a custom period (with --start)")
     p.add_argument("--clinic", action="append", default=[], metavar="ID",
                    help="a clinic id (repeat for several; default: every clinic)")
-    p.add_argument("--sections", metavar="LIST", default="overview,outcomes,safety,boosters,capacity",
-                   help=f"comma-separated sections: {', '.join(SECTION_NAMES)} (default: all but quality)")
-    p.add_argument("--charts", metavar="LIST", help="comma-separated chart ids instead of sections "
-                   "(e.g. outcomes.rates_by_instrument,safety.side_effects)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--sections", metavar="LIST",
+                      help=f"comma-separated sections: {', '.join(SECTION_NAMES)} (default: all but quality)")
+    what.add_argument("--charts", metavar="LIST", help="comma-separated chart ids instead of sections "
+                      "(e.g. outcomes.rates_by_instrument,safety.side_effects); not with --sections")
     p.add_argument("--out", metavar="DIR", default=".", help="folder for the two files (default: here)")
     p.add_argument("--db", metavar="PATH",
                    help="warehouse path (default $CLINIC_ANALYTICS_DB or warehouse/clinic_analytics.duckdb)")
@@ -66,7 +68,15 @@ def run(args) -> int:
 
     streamlit.logger.set_log_level("error")  # the query layer's Streamlit caches warn outside a Streamlit run
     period = _period(args)
-    sections = _list(args.sections)
+    if args.sections is not None and args.charts is not None:  # argparse's group refuses it too
+        raise UsageError("board-pack: give --sections or --charts, not both (--charts replaces the sections)")
+    sections = _list(DEFAULT_SECTIONS if args.sections is None else args.sections)
+    if not sections:
+        raise UsageError(f"board-pack: --sections {args.sections!r} names no section; give one or more of "
+                         f"{', '.join(SECTION_NAMES)}")
+    if args.charts is not None and not _list(args.charts):
+        raise UsageError(f"board-pack: --charts {args.charts!r} names no chart; give one or more chart ids "
+                         "(see dashboard/charts/catalog.py)")
     unknown = [s for s in sections if s not in SECTION_NAMES]
     if unknown:
         raise UsageError(f"board-pack: unknown section {unknown[0]!r}; one of {', '.join(SECTION_NAMES)}")
@@ -79,7 +89,7 @@ def run(args) -> int:
     from dashboard import queries
     from dashboard import suppression as sup
     from dashboard.charts import catalog
-    from dashboard.exports import boardpack
+    from dashboard.exports import boardpack, render
     from dashboard.scope import Scope
 
     try:
@@ -105,7 +115,10 @@ def run(args) -> int:
                                          sections=tuple(sections), charts=tuple(charts) or None, threshold=threshold)
     formats = ("pdf", "pptx") if args.format == "both" else (args.format,)
     started = time.perf_counter()
-    pack = boardpack.build(scope, request, formats=formats)
+    try:
+        pack = boardpack.build(scope, request, formats=formats)
+    except render.RenderTimeout as exc:
+        raise CommandError(f"board-pack: nothing written: {exc}") from None
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt_, payload in (("pdf", pack.pdf), ("pptx", pack.pptx)):

@@ -8,6 +8,7 @@ import io
 import threading
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from pypdf import PdfReader
 
@@ -131,6 +132,30 @@ def test_csv_and_figure_follow_the_threshold_setting(sample, monkeypatch):
     assert not table["courses"].between(1, 10).any()
     result, fig = exports.suppressed_figure(spec, data, _ctx(QUARTER))
     assert result.hidden and "CMS cell-size rule" in fig.layout.meta["footnote"]
+
+
+def test_a_figure_too_big_to_draw_in_time_is_one_clear_error_after_one_try(monkeypatch):
+    """Kaleido's own TimeoutError has no text; a second try would only wait as long again."""
+    import kaleido
+
+    calls = []
+
+    def too_slow(fig_dict, opts):
+        calls.append(opts)
+        raise TimeoutError()
+
+    monkeypatch.setattr(kaleido, "calc_fig_sync", too_slow)
+    monkeypatch.setattr(kaleido, "start_sync_server", lambda **kwargs: None)
+    monkeypatch.setattr(kaleido, "stop_sync_server", lambda **kwargs: None)
+    monkeypatch.setattr(render, "_started", True)
+    monkeypatch.setattr(render.atexit, "register", lambda f: None)
+    fig = go.Figure(go.Scatter(x=list(range(5000)), y=[1] * 5000))
+    with pytest.raises(render.RenderTimeout) as caught:
+        render.to_bytes(fig, "pdf")
+    assert len(calls) == 1
+    message = str(caught.value)
+    assert "5,000 points" in message and f"{render.TIMEOUT_SECONDS} s" in message and "shorter period" in message
+    assert "\n" not in message
 
 
 def test_unknown_format_is_refused(sample):

@@ -84,6 +84,27 @@ def test_board_pack_page_builds_both_files(sample_db, use_db):
     assert {"PDF", "PowerPoint"} <= downloads
 
 
+def test_board_pack_page_says_so_when_a_chart_is_too_big_to_draw(sample_db, use_db, monkeypatch):
+    from dashboard.exports import render
+
+    def too_slow(*args, **kwargs):
+        raise render.RenderTimeout("drawing a chart of 900,000 points took longer than 90 s; choose a shorter "
+                                   "period or fewer clinics")
+
+    monkeypatch.setattr(render, "to_bytes", too_slow)
+    use_db(sample_db)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    at.multiselect(key="bp_sections").set_value(["overview"]).run()
+    [build] = [b for b in at.button if b.label == "Build the board pack"]
+    build.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value.replace("\\", "") for e in at.error] == ["The board pack was not built: drawing a chart of 900,000 points took "
+                                                               "longer than 90 s; choose a shorter period or fewer "
+                                                               "clinics."]
+    assert "bp_result" not in at.session_state and not at.get("download_button")
+
+
 def test_board_pack_page_for_a_month_and_custom_days(sample_db, use_db):
     use_db(sample_db)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()

@@ -33,11 +33,22 @@ def test_bad_periods_say_what_is_expected(text):
         per.parse(text)
 
 
+@pytest.mark.parametrize("start, end", [
+    (dt.date(1, 1, 1), dt.date(9999, 12, 31)),  # drew a chart of every week for 4 minutes, then timed out
+    (dt.date(2015, 3, 31), dt.date(2025, 3, 31)),  # a day more than ten years
+])
+def test_a_custom_period_covers_at_most_ten_years(start, end):
+    with pytest.raises(per.PeriodError, match="at most 10 years"):
+        per.custom(start, end)
+
+
 def test_custom_and_listed_periods():
     p = per.custom(dt.date(2025, 7, 1), dt.date(2025, 8, 15))
     assert p.label == "1 Jul – 15 Aug 2025" and p.slug == "2025-07-01_2025-08-15"
     with pytest.raises(per.PeriodError):
         per.custom(dt.date(2025, 8, 1), dt.date(2025, 7, 1))
+    ten_years = per.custom(dt.date(2015, 4, 1), dt.date(2025, 3, 31))  # 3,653 days: the longest allowed
+    assert (ten_years.end - ten_years.start).days + 1 == per.MAX_DAYS
     quarters = per.quarters_between(dt.date(2025, 1, 1), dt.date(2026, 6, 30))
     assert [q.slug for q in quarters] == ["2026Q2", "2026Q1", "2025Q4", "2025Q3", "2025Q2", "2025Q1"]
     assert [m.slug for m in per.months_between(dt.date(2025, 11, 15), dt.date(2026, 1, 3))] == \

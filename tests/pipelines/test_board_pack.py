@@ -143,6 +143,12 @@ def test_pages_as_pictures_are_kept(quarter_pack):
     (["--period", "2026Q2", "--charts", "outcomes.nope"], "unknown chart"),
     (["--period", "2026Q2", "--clinic", "XYZ"], "unknown clinic"),
     (["--period", "2031Q1"], "no data in Q1 2031"),
+    (["--period", "2026Q2", "--sections", ""], "--sections '' names no section"),
+    (["--period", "2026Q2", "--sections", " , "], "names no section"),
+    (["--period", "2026Q2", "--charts", ""], "--charts '' names no chart"),
+    (["--period", "2026Q2", "--sections", "capacity", "--charts", "capacity.by_week"],
+     "argument --charts: not allowed with argument --sections"),
+    (["--start", "0001-01-01", "--end", "9999-12-31", "--sections", "capacity"], "at most 10 years"),
     ([], "say which period"),
 ])
 def test_usage_errors_are_one_line(args, message, warehouse, tmp_path, capsys):
@@ -150,6 +156,23 @@ def test_usage_errors_are_one_line(args, message, warehouse, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert message in err and "\n" not in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_chart_too_big_to_draw_is_one_line_and_writes_nothing(warehouse, tmp_path, capsys, monkeypatch):
+    from dashboard.exports import render
+
+    def too_slow(*args, **kwargs):
+        raise render.RenderTimeout("drawing a chart of 832,772 points took longer than 90 s; choose a shorter "
+                                   "period or fewer clinics")
+
+    monkeypatch.setattr(render, "to_bytes", too_slow)
+    code = main(["board-pack", "--period", "2026-06", "--charts", "capacity.by_week", "--out", str(tmp_path),
+                 "--db", str(warehouse)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("error: board-pack: nothing written: drawing a chart of 832,772 points took longer")
+    assert "\n" not in err and "internal error" not in err
     assert not list(tmp_path.iterdir())
 
 
