@@ -340,6 +340,8 @@ with results:
     if plan is None:
         hint = (" Give the **new patients per week** above and plan again: the plan can start from that figure."
                 if problem and "new patients" in problem else "")
+        if problem and problem.startswith("Cannot plan as of"):  # a saved scenario's as_of; the form keeps it
+            hint = " **Back to no change** plans from the latest data."
         st.info(ui.md_escape(problem or "No plan.") + hint, icon=":material/info:")
     else:
         summary, weeks_of_history = plan.summary, plan.observed.get("history_weeks", 0)

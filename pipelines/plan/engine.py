@@ -157,6 +157,10 @@ def plan_scenarios(clinic_id: str, scenarios: list[Scenario], db: str | os.PathL
         last = data_end(con)
         if last is None:
             raise CommandError("the warehouse has no sessions to plan from")
+        for s in scenarios:  # a plan starts the day after the data it reads: it cannot start after the data
+            if s.as_of and dt.date.fromisoformat(s.as_of) > last + dt.timedelta(days=1):
+                raise CommandError(f"cannot plan as of {s.as_of}: the data's last day is {last.isoformat()}, so "
+                                   f"plan as of {(last + dt.timedelta(days=1)).isoformat()} (the default) or earlier")
         inputs_by_day: dict[dt.date, ClinicInputs] = {}
         for s in scenarios:
             as_of = dt.date.fromisoformat(s.as_of) if s.as_of else last + dt.timedelta(days=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 def _pct(value) -> str:
     return "-" if value is None else f"{value:.0%}"
@@ -15,7 +17,7 @@ def projection_table(p) -> str:
     r, s = p.resolved, p.summary
     lines = [
         f"Clinic {p.clinic_id}: {p.horizon_weeks} weeks from {p.start.isoformat()} "
-        f"(data up to {p.as_of.isoformat()}, scenario {p.scenario.name!r})",
+        f"(data up to {(p.as_of - dt.timedelta(days=1)).isoformat()}, scenario {p.scenario.name!r})",
         f"Capacity: {r.chairs} chairs, {r.opens_at}-{r.closes_at}, {','.join(r.open_days)}; "
         f"no-shows {r.no_show_rate:.1%}; chair minutes "
         + ", ".join(f"{m} {v:.0f}" for m, v in r.chair_minutes.items()),

@@ -278,6 +278,23 @@ def test_no_history_and_too_little_history_are_explained(short_db, use_db, scena
     assert len(_plan_charts(at)) == 7
 
 
+def test_a_saved_scenario_that_plans_after_the_data_is_explained_not_planned(sample_db, use_db, scenarios_dir):
+    """As on the command line: a plan cannot start after the day after the data's last day (it planned
+    nobody and 1 chair 'with data up to' a day in 2099)."""
+    use_db(sample_db)
+    save_scenario(Scenario(name="Far future", clinic_id="OKC", chairs=6, as_of="2099-01-01"))
+    at = _open({"plan_clinic": ["OKC"]})
+    at.selectbox(key="pl_pick").set_value("Far future").run()
+    at.button(key="pl_load").click().run()
+    _ok(at)
+    assert "as of 2099-01-01" in _text(at) and not _plan_charts(at)
+    assert any("Cannot plan as of 2099-01-01: the data's last day is 2026-" in i.value.replace("\\", "")
+               and "Back to no change" in i.value for i in at.info)
+    _button(at, "Back to no change").click().run()
+    _ok(at)
+    assert "as of 2099" not in _text(at) and len(_plan_charts(at)) == 7
+
+
 def test_save_load_compare_and_delete_scenarios(sample_db, use_db, scenarios_dir):
     use_db(sample_db)
     at = _open({"plan_clinic": ["OKC"]})

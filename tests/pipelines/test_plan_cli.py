@@ -82,6 +82,7 @@ def test_table_for_people(db):
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert text.startswith("Clinic NYC: 4 weeks from")
+    assert "(data up to 2026-08-31," in text.splitlines()[0]  # the data's last day, not the day after it
     assert "fewest chairs that meet it" in text and "Wait for a first infusion" in text
     assert len([line for line in text.splitlines() if line[:4] == "2026"]) == 4
 
@@ -135,6 +136,10 @@ def test_a_saved_scenario_plans_the_same_again(db, tmp_path):
     (["--clinic", "OKC", "--chair-minutes", "iv_ketamine=ninety"], "chair minutes"),
     (["--clinic", "OKC", "--chair-minutes", "laser=90"], "unknown modality"),
     (["--clinic", "OKC", "--as-of", "2026-02-30"], "--as-of"),
+    # planned 0 patients and 1 chair "with data up to 2099-01-01"; the data ends 2026-08-31
+    (["--clinic", "OKC", "--as-of", "2099-01-01"],
+     "cannot plan as of 2099-01-01: the data's last day is 2026-08-31, so plan as of 2026-09-01"),
+    (["--clinic", "OKC", "--as-of", "2026-09-02"], "the data's last day is 2026-08-31"),
     (["--clinic", "OKC", "--format", "csv"], "invalid choice"),
     ([], "give --clinic"),
     (["--clinic", "OKC", "--scenario-file", "no-such-scenario"], "no scenario file"),
