@@ -42,8 +42,9 @@ if wanted:
     events = [e for e in events if wanted in (e.get("actor") or "") or wanted in str(e.get("details", {}).get("target", ""))]
 
 if problems:
-    st.error(f"The log's chain of hashes is broken in {len(problems)} place(s): a line was edited, removed or "
-             f"inserted. First: {ui.md_escape(problems[0])}", icon=":material/gpp_bad:")
+    st.error(f"The log does not check out in {len(problems)} place(s): a line was edited, removed or inserted, "
+             f"or its record of the last line written is missing. First: {ui.md_escape(problems[0])}",
+             icon=":material/gpp_bad:")
 else:
     st.caption(f"{len(log.files())} monthly file(s) in {ui.md_escape(str(log.log_dir))}; every line is as written.")
 

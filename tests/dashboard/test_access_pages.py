@@ -200,6 +200,18 @@ def test_access_log_page_for_the_medical_director(access, sample_db, use_db):
     assert set(at.dataframe[0].value["who"]) == {"eve@elsewhere.test"}
 
 
+def test_access_log_page_finds_the_newest_line_removed(access, sample_db, use_db):
+    use_db(sample_db)
+    at = _app(_user("md@clinic.test")).run()  # logs the sign-in: the newest line
+    log = AccessLog(access.folder)
+    newest = log.files()[-1]
+    newest.write_bytes(b"".join(newest.read_bytes().splitlines(keepends=True)[:-1]))  # sed -i '$d'
+    at.switch_page("dashboard/app_pages/access_log.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("every line is as written" in c.value for c in at.caption)
+    assert any("does not check out in 1 place" in e.value and "the last line written" in e.value for e in at.error)
+
+
 # ------------------------------------------------------------------------------- polite refusals
 
 

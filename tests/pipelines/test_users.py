@@ -135,6 +135,98 @@ def test_access_log_appends_chains_and_verifies(folder):
     assert len(problems) == 1 and "2026-07.jsonl line 1" in problems[0]
 
 
+def _drop_last_line(path: Path) -> None:
+    """What `sed -i '$d' FILE` does."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:-1]))
+
+
+def _three_lines(log: AccessLog) -> None:
+    june = dt.datetime(2026, 6, 30, 23, 59)
+    log.record("sign_in", "ana@clinic.org", "board", at=june)
+    log.record("export", "ana@clinic.org", "board", at=june + dt.timedelta(minutes=2), what="board pack")
+    log.record("no_access", "eve@x.org", at=june + dt.timedelta(minutes=3))
+
+
+def test_removing_the_newest_line_is_found_and_stays_found(folder):
+    log = AccessLog(folder)
+    _three_lines(log)
+    assert log.verify() == []
+    assert log.last_written()["file"] == "2026-07.jsonl" and log.last_written()["line"] == 2
+    _drop_last_line(log.files()[-1])  # the no_access line: nothing follows it to break the chain
+    problems = log.verify()
+    assert len(problems) == 1 and "2026-07.jsonl line 2" in problems[0] and "the last line written" in problems[0]
+    # the lines logged after it do not cover it up: the chain breaks where they join
+    log.record("sign_in", "bob@clinic.org", "board", at=dt.datetime(2026, 7, 1, 8, 0))
+    problems = log.verify()
+    assert len(problems) == 1 and "2026-07.jsonl line 2: does not follow the line before it" in problems[0]
+
+
+def test_removing_the_newest_month_is_found(folder):
+    log = AccessLog(folder)
+    _three_lines(log)
+    log.files()[-1].unlink()
+    problems = log.verify()
+    assert len(problems) == 1 and "the last line written" in problems[0]
+
+
+def test_the_record_of_the_last_line_is_replaced_atomically_and_private(folder, monkeypatch):
+    log = AccessLog(folder)
+    log.record("sign_in", "ana@clinic.org", "board")
+    assert stat.S_IMODE(log.last_line_path.stat().st_mode) == 0o600
+    replaced = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (replaced.append((Path(src).name, Path(dst).name)),
+                                                         real_replace(src, dst)))
+    log.record("sign_out", "ana@clinic.org", "board")
+    assert replaced == [("last-line.json.tmp", "last-line.json")]
+    assert sorted(p.name for p in log.log_dir.iterdir() if not p.name.endswith(".jsonl")) == ["last-line.json"]
+
+
+def test_a_line_whose_record_was_not_written_is_not_a_problem(folder, monkeypatch):
+    """A crash between the append and the record: the line is chained to the recorded one."""
+    log = AccessLog(folder)
+    _three_lines(log)
+    july = dt.datetime(2026, 7, 1, 9, 0)
+    with monkeypatch.context() as m:
+        m.setattr(AccessLog, "_write_last_line", lambda self, *args: None)
+        log.record("sign_out", "eve@x.org", at=july)
+        assert log.last_written()["line"] == 2 and log.verify() == []
+        log.record("sign_out", "ana@clinic.org", at=july)  # twice in a row
+    assert log.last_written()["line"] == 2 and log.verify() == []
+    log.record("sign_in", "eve@x.org", at=july)
+    assert log.verify() == [] and log.last_written()["line"] == 5
+
+
+def test_a_missing_or_damaged_record_is_reported_and_logging_goes_on(folder):
+    log = AccessLog(folder)
+    _three_lines(log)
+    log.last_line_path.unlink()  # also how a log written before the record existed looks
+    assert len(log.verify()) == 1 and "last-line.json is missing" in log.verify()[0]
+    log.record("sign_in", "ana@clinic.org")
+    assert log.verify() == []
+    log.last_line_path.write_text("{garbage")
+    assert len(log.verify()) == 1 and "is damaged" in log.verify()[0]
+    log.record("sign_in", "ana@clinic.org")  # never refuses to log (callers would fail closed)
+    assert log.verify() == []
+
+
+def test_concurrent_appends_keep_the_chain_and_its_end(folder):
+    logs = [AccessLog(folder) for _ in range(4)]
+
+    def work(log, n):
+        for i in range(25):
+            log.record("export", f"user{n}@x.org", what=f"chart {i}")
+
+    threads = [threading.Thread(target=work, args=(log, n)) for n, log in enumerate(logs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(logs[0].read()) == 100 and logs[0].verify() == []
+    assert logs[0].last_written()["line"] == 100
+
+
 def test_access_log_refuses_unknown_details_and_cleans_text(folder):
     log = AccessLog(folder)
     with pytest.raises(ValueError, match="not allowed"):
@@ -179,6 +271,11 @@ def test_cli_grant_list_revoke_audit(folder, capsys):
     assert code == 0 and out.strip() == "no event"
     code, out, _ = _run("users", "audit", "--verify", capsys=capsys)
     assert code == 0 and "every line is as written" in out
+    # the newest line removed (sed -i '$d'): said "every line is as written"
+    _drop_last_line(AccessLog(folder).files()[-1])
+    code, out, _ = _run("users", "audit", "--verify", capsys=capsys)
+    assert code == 1 and "every line is as written" not in out
+    assert "the last line written, is not there" in out and "1 problem(s)" in out
 
 
 @pytest.mark.parametrize("args, message", [
