@@ -240,7 +240,10 @@ def save(scope: Scope, clinic_id: str, scenario: Scenario) -> tuple[Path, bool]:
     if taken and (existing is None or existing.clinic_id not in (None, clinic_id)):
         raise PlanUnavailable(f"Another saved scenario already uses the name “{name}” (or a name written the "
                               "same way in a file name); choose another name.")
-    path = save_scenario(scenario.replace(name=name, clinic_id=clinic_id))
+    try:
+        path = save_scenario(scenario.replace(name=name, clinic_id=clinic_id))
+    except PipelineError as exc:  # the scenarios folder is a file, or cannot be written
+        raise PlanUnavailable(_sentence(str(exc), clinic_id)) from None
     return path, existing is not None
 
 

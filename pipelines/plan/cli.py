@@ -110,8 +110,11 @@ def scenario_from_args(args):
         changes["target_utilization"] = args.target
     if args.as_of:
         changes["as_of"] = parse_day(args.as_of, "--as-of").isoformat()
-    if args.save_scenario:
-        changes["name"] = args.save_scenario
+    if args.save_scenario is not None:
+        if not args.save_scenario.strip():
+            raise UsageError(f"--save-scenario {args.save_scenario!r}: give the scenario a name to save it under, "
+                             "e.g. --save-scenario \"Nine chairs\"")
+        changes["name"] = args.save_scenario.strip()
     scenario = base.replace(**changes)
     if not scenario.clinic_id:
         raise UsageError("give --clinic ID (or a scenario file that names the clinic)")
@@ -123,11 +126,13 @@ def run(args) -> int:
     import sys
 
     from pipelines.plan.engine import plan_clinic
-    from pipelines.plan.scenario import save_scenario
+    from pipelines.plan.scenario import check_scenarios_dir, save_scenario
 
     scenario = scenario_from_args(args)
+    if args.save_scenario is not None:
+        check_scenarios_dir()  # before planning: a scenarios "folder" that is a file is one line, at once
     projection = plan_clinic(scenario.clinic_id, scenario, db=args.db)
-    if args.save_scenario:
+    if args.save_scenario is not None:
         path = save_scenario(scenario)
         print(f"saved scenario {scenario.name!r} to {path}", file=sys.stderr)
     if args.format == "json":

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.errors import UsageError
+from pipelines.errors import ConfigError, UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
 
 ENV_SCENARIOS = "CLINIC_ANALYTICS_SCENARIOS"
@@ -54,6 +54,10 @@ class Scenario:
     note: str = ""
 
     def __post_init__(self) -> None:
+        if isinstance(self.open_days, str):  # "Mon,Wed,Fri" or "Mon-Fri", as the clinics extract writes them
+            object.__setattr__(self, "open_days", parse_days(self.open_days))
+        elif isinstance(self.open_days, list):
+            object.__setattr__(self, "open_days", tuple(self.open_days))
         validate(self)
 
     def replace(self, **changes) -> "Scenario":
@@ -76,8 +80,6 @@ class Scenario:
         unknown = sorted(set(data) - known)
         if unknown:
             raise UsageError(f"unknown scenario field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
-        if data.get("open_days") is not None:
-            data["open_days"] = tuple(data["open_days"])
         try:
             return cls(**data)
         except TypeError as exc:
@@ -105,6 +107,9 @@ def validate(s: Scenario) -> None:
         if opens >= closes:
             raise UsageError(f"the clinic must open before it closes ({s.opens_at}-{s.closes_at})")
     if s.open_days is not None:
+        if not isinstance(s.open_days, tuple):
+            raise UsageError(f"open days must be a list of weekdays or text such as \"Mon,Wed,Fri\", "
+                             f"not {s.open_days!r}")
         if not s.open_days:
             raise UsageError("a clinic needs at least one open day")
         bad = [d for d in s.open_days if not isinstance(d, str) or d[:3].title() not in WEEKDAYS]
@@ -162,6 +167,8 @@ def parse_window(text: str) -> tuple[str, str]:
 
 def parse_days(text: str) -> tuple[str, ...]:
     """'Mon,Tue,Thu' -> ('Mon', 'Tue', 'Thu') in weekday order; 'Mon-Fri' ranges are read too."""
+    if not isinstance(text, str):
+        raise UsageError(f"open days {text!r} must be text such as Mon,Tue,Wed")
     days: list[str] = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
         ends = [x.strip()[:3].title() for x in part.split("-")]
@@ -202,6 +209,27 @@ def scenarios_dir(explicit: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else DEFAULT_SCENARIOS_DIR
 
 
+def _where(explicit: str | os.PathLike | None) -> str:
+    directory = scenarios_dir(explicit)
+    if explicit:
+        return f"the scenarios folder {directory}"
+    if os.environ.get(ENV_SCENARIOS):
+        return f"{ENV_SCENARIOS}={directory}"
+    return f"the scenarios folder {directory.absolute()}"
+
+
+def check_scenarios_dir(folder: str | os.PathLike | None = None) -> Path:
+    """The scenarios folder, or ConfigError (one line) when something that is not a folder is in its
+    place (or in the place of one of its parents)."""
+    directory = scenarios_dir(folder)
+    for place in (directory, *directory.parents):
+        if place.exists() and not place.is_dir():
+            what = "" if place == directory else f" ({place} is not a folder)"
+            raise ConfigError(f"{_where(folder)} is not a folder{what}: point {ENV_SCENARIOS} at a folder for "
+                              "saved scenarios")
+    return directory
+
+
 def slug(name: str) -> str:
     cleaned = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return cleaned or "scenario"
@@ -209,12 +237,17 @@ def slug(name: str) -> str:
 
 def save_scenario(scenario: Scenario, folder: str | os.PathLike | None = None) -> Path:
     """Write the scenario to `<folder>/<slug>.json` (atomically; an existing file is replaced)."""
-    directory = scenarios_dir(folder)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = check_scenarios_dir(folder)
     path = directory / f"{slug(scenario.name)}.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(scenario.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise ConfigError(f"{path} is a folder, so no scenario can be saved under the name {scenario.name!r}")
+        tmp.write_text(json.dumps(scenario.to_json(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"the scenario cannot be saved in {directory} ({exc.strerror or exc})") from None
     return path
 
 
@@ -223,11 +256,21 @@ def load_scenario(name_or_path: str | os.PathLike, folder: str | os.PathLike | N
     path = Path(name_or_path)
     if not path.suffix == ".json" or not path.exists():
         candidate = scenarios_dir(folder) / f"{slug(str(name_or_path))}.json"
-        path = candidate if candidate.exists() else path
+        if candidate.exists():
+            path = candidate
+        elif not path.exists():
+            check_scenarios_dir(folder)  # a name to look up, and the folder is not a folder: say that
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
         raise UsageError(f"no scenario file at {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder, not a scenario file") from None
+    except OSError as exc:
+        raise UsageError(f"the scenario file {path} cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not a scenario file: byte {exc.start + 1} is not UTF-8 text "
+                         "(a scenario file is JSON, as --save-scenario writes it)") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -236,7 +279,7 @@ def load_scenario(name_or_path: str | os.PathLike, folder: str | os.PathLike | N
 
 
 def list_scenarios(folder: str | os.PathLike | None = None) -> list[Scenario]:
-    directory = scenarios_dir(folder)
+    directory = check_scenarios_dir(folder)
     if not directory.exists():
         return []
     return [load_scenario(p) for p in sorted(directory.glob("*.json"))]

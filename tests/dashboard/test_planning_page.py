@@ -436,14 +436,24 @@ def test_plan_queries_refuse_clinics_outside_the_scope(sample_db, use_db, scenar
     assert pq.plan(nyc, "NYC").clinic_id == "NYC"
 
 
+def test_saving_into_a_scenarios_folder_that_is_a_file_is_explained(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "scenarios"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("CLINIC_ANALYTICS_SCENARIOS", str(not_a_folder))
+    with pytest.raises(pq.PlanUnavailable, match="is not a folder: point CLINIC_ANALYTICS_SCENARIOS at a folder"):
+        pq.save(Scope.everything(), "OKC", Scenario(name="Six chairs", chairs=6))
+    assert pq.saved_scenarios(Scope.everything(), "OKC").scenarios == []
+
+
 def test_unreadable_scenario_files_are_skipped_not_fatal(sample_db, use_db, scenarios_dir):
     use_db(sample_db)
     scenarios_dir.mkdir(parents=True)
     (scenarios_dir / "broken.json").write_text("{not json")
     (scenarios_dir / "typo.json").write_text('{"name": "typo", "chiars": 3}')
+    (scenarios_dir / "latin1.json").write_bytes('{"name": "Café"}'.encode("latin-1"))  # stopped the page
     save_scenario(Scenario(name="Fine", clinic_id="DEN", chairs=5))
     everything = pq.saved_scenarios(Scope.everything(), "DEN")
-    assert [s.name for s in everything.scenarios] == ["Fine"] and everything.unreadable == 2
+    assert [s.name for s in everything.scenarios] == ["Fine"] and everything.unreadable == 3
     assert pq.saved_scenarios(Scope.for_clinics(["DEN"]), "DEN").unreadable == 0  # not told to a scoped viewer
     with pytest.raises(pq.PlanUnavailable, match="already uses the name"):
         pq.save(Scope.everything(), "DEN", Scenario(name="Broken", chairs=5))

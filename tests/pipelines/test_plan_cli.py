@@ -143,6 +143,8 @@ def test_a_saved_scenario_plans_the_same_again(db, tmp_path):
     (["--clinic", "OKC", "--format", "csv"], "invalid choice"),
     ([], "give --clinic"),
     (["--clinic", "OKC", "--scenario-file", "no-such-scenario"], "no scenario file"),
+    (["--clinic", "OKC", "--save-scenario", ""], "--save-scenario '': give the scenario a name"),  # saved nothing
+    (["--clinic", "OKC", "--save-scenario", "  "], "give the scenario a name"),
 ])
 def test_bad_input_is_one_line_and_exit_2(db, args, message, tmp_path):
     result = plan(*args, db=db, env={"CLINIC_ANALYTICS_SCENARIOS": str(tmp_path)})
@@ -160,6 +162,33 @@ def test_a_broken_scenario_file_is_one_line_and_exit_2(db, tmp_path):
     for path, message in ((broken, "not valid JSON"), (unknown, "unknown scenario field: chiars")):
         result = plan("--scenario-file", str(path), db=db)
         assert result.returncode == 2 and message in result.stderr and result.stdout == ""
+
+
+def test_open_days_as_text_in_a_scenario_file(db, tmp_path):
+    path = tmp_path / "mondays.json"
+    path.write_text(json.dumps({"name": "Mondays", "clinic_id": "OKC", "open_days": "Mon"}))
+    out = one_json(plan("--scenario-file", str(path), "--horizon", "2w", "--format", "json", db=db))
+    assert out["resolved"]["open_days"] == ["Mon"]
+
+
+def test_a_scenario_file_that_is_not_utf8_is_one_line_and_exit_2(db, tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"name": "Café", "clinic_id": "OKC"}'.encode("latin-1"))
+    result = plan("--scenario-file", str(path), db=db)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "is not a scenario file: byte 14 is not UTF-8 text" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "internal error" not in result.stderr
+
+
+def test_a_scenarios_folder_that_is_a_file_is_one_line_and_exit_2(db, tmp_path):
+    not_a_folder = tmp_path / "scenarios"
+    not_a_folder.write_text("")
+    result = plan("--clinic", "OKC", "--save-scenario", "Nine chairs", "--chairs", "9", db=db,
+                  env={"CLINIC_ANALYTICS_SCENARIOS": str(not_a_folder)})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == (f"error: CLINIC_ANALYTICS_SCENARIOS={not_a_folder} is not a folder: point "
+                                     "CLINIC_ANALYTICS_SCENARIOS at a folder for saved scenarios")
+    assert not_a_folder.read_text() == ""
 
 
 def test_a_missing_warehouse_is_exit_2(tmp_path):

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from pipelines.errors import CommandError, UsageError
+from pipelines.errors import CommandError, ConfigError, UsageError
 from pipelines.plan import (
     Scenario,
     compare_scenarios,
@@ -201,6 +201,55 @@ def test_scenarios_are_saved_loaded_listed_and_deleted(tmp_path, monkeypatch):
 def test_bad_scenarios_are_refused_in_one_line(changes, message):
     with pytest.raises(UsageError, match=message):
         Scenario(**changes)
+
+
+@pytest.mark.parametrize("text, days", [
+    ("Mon", ("Mon",)),  # was read as the weekdays 'M', 'o' and 'n'
+    ("Mon,Wed,Fri", ("Mon", "Wed", "Fri")),  # as the clinics extract writes them
+    ("Sat, mon", ("Mon", "Sat")),
+    ("Mon-Fri", ("Mon", "Tue", "Wed", "Thu", "Fri")),
+])
+def test_open_days_written_as_text_are_read_as_days(text, days, tmp_path):
+    assert Scenario.from_json({"name": "x", "open_days": text}).open_days == days
+    assert Scenario(open_days=text).open_days == days
+    path = tmp_path / "days.json"
+    path.write_text(json.dumps({"name": "x", "clinic_id": "OKC", "open_days": text}))
+    assert load_scenario(path).open_days == days
+    assert Scenario.from_json({"name": "x", "open_days": list(days)}).open_days == days
+
+
+@pytest.mark.parametrize("value, message", [
+    ("Funday", "unknown weekday in 'Funday'"), ("", "at least one open day"), (5, "open days must be a list"),
+    ({"Mon": True}, "open days must be a list"),
+])
+def test_open_days_that_are_no_days_are_one_line(value, message):
+    with pytest.raises(UsageError, match=message):
+        Scenario.from_json({"name": "x", "open_days": value})
+
+
+def test_a_scenario_file_that_is_not_utf8_text_is_one_line(tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"name": "Café", "clinic_id": "OKC"}'.encode("latin-1"))
+    with pytest.raises(UsageError, match=r"latin1.json is not a scenario file: byte 14 is not UTF-8 text"):
+        load_scenario(path)
+    with pytest.raises(UsageError, match="is a folder, not a scenario file"):
+        load_scenario(tmp_path)
+
+
+def test_a_scenarios_folder_that_is_a_file_is_one_line(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "scenarios.txt"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("CLINIC_ANALYTICS_SCENARIOS", str(not_a_folder))
+    message = f"CLINIC_ANALYTICS_SCENARIOS={not_a_folder} is not a folder"
+    with pytest.raises(ConfigError, match=message):  # was FileExistsError
+        save_scenario(Scenario(name="x", chairs=3))
+    with pytest.raises(ConfigError, match=message):
+        list_scenarios()
+    with pytest.raises(ConfigError, match=message):
+        load_scenario("x")
+    monkeypatch.setenv("CLINIC_ANALYTICS_SCENARIOS", str(not_a_folder / "inside"))
+    with pytest.raises(ConfigError, match=f"{not_a_folder} is not a folder"):  # was NotADirectoryError
+        save_scenario(Scenario(name="x", chairs=3))
 
 
 # -- the forecast -----------------------------------------------------------------------------------
