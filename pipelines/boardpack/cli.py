@@ -68,8 +68,6 @@ def run(args) -> int:
 
     streamlit.logger.set_log_level("error")  # the query layer's Streamlit caches warn outside a Streamlit run
     period = _period(args)
-    if args.sections is not None and args.charts is not None:  # argparse's group refuses it too
-        raise UsageError("board-pack: give --sections or --charts, not both (--charts replaces the sections)")
     sections = _list(DEFAULT_SECTIONS if args.sections is None else args.sections)
     if not sections:
         raise UsageError(f"board-pack: --sections {args.sections!r} names no section; give one or more of "
