@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.errors import ConfigError, UsageError
+from pipelines.paths import blocking_file
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
 
 ENV_SCENARIOS = "CLINIC_ANALYTICS_SCENARIOS"
@@ -222,11 +223,11 @@ def check_scenarios_dir(folder: str | os.PathLike | None = None) -> Path:
     """The scenarios folder, or ConfigError (one line) when something that is not a folder is in its
     place (or in the place of one of its parents)."""
     directory = scenarios_dir(folder)
-    for place in (directory, *directory.parents):
-        if place.exists() and not place.is_dir():
-            what = "" if place == directory else f" ({place} is not a folder)"
-            raise ConfigError(f"{_where(folder)} is not a folder{what}: point {ENV_SCENARIOS} at a folder for "
-                              "saved scenarios")
+    place = blocking_file(directory)
+    if place is not None:
+        what = "" if place == directory else f" ({place} is not a folder)"
+        raise ConfigError(f"{_where(folder)} is not a folder{what}: point {ENV_SCENARIOS} at a folder for "
+                          "saved scenarios")
     return directory
 
 

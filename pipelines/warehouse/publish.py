@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import WarehouseError
+from pipelines.paths import blocking_file
 
 _VERSION_RE = re.compile(r"^v(\d{6,})\.duckdb$")
 _BUILDING_SUFFIX = ".building"
@@ -67,12 +68,10 @@ class Warehouse:
     # -- writing ---------------------------------------------------------------------------
     def make_parent(self) -> None:
         """Create the pointer's folder (and its parents) if missing."""
-        for folder in (self.pointer.parent, *self.pointer.parent.parents):
-            if folder.exists() or folder.is_symlink():
-                if not folder.is_dir():  # mkdir would say "file exists", which reads as the wrong problem
-                    raise WarehouseError(f"{folder} is a file, not a folder: the warehouse {self.pointer} "
-                                         "cannot be created under it; point --db or CLINIC_ANALYTICS_DB elsewhere")
-                break
+        blocking = blocking_file(self.pointer.parent)
+        if blocking is not None:
+            raise WarehouseError(f"{blocking} is a file, not a folder: the warehouse {self.pointer} "
+                                 "cannot be created under it; point --db or CLINIC_ANALYTICS_DB elsewhere")
         self.pointer.parent.mkdir(parents=True, exist_ok=True)
 
     @contextlib.contextmanager
