@@ -152,7 +152,7 @@ def _csv_header(path: Path) -> list[str]:
     try:
         # The first line alone: a text reader decodes a whole block, so a bad byte in the first data
         # rows was reported as a bad header (the data rows' encoding is checked by the read itself).
-        with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")) as fh:
+        with _open_bytes(path) as fh:
             first = fh.readline(_MAX_HEADER_BYTES).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileRejected("cannot be read: the header is not UTF-8 text") from None
@@ -166,10 +166,13 @@ def _csv_header(path: Path) -> list[str]:
         raise FileRejected(f"cannot be read: the header row is not valid CSV ({exc})") from None
 
 
+def _open_bytes(path: Path) -> io.BufferedIOBase:
+    """The file's bytes, decompressed when its name ends in .gz."""
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
 def _open_text(path: Path) -> io.TextIOBase:
-    if path.name.lower().endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
+    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", newline="")
 
 
 def _gzip_problem(exc: Exception) -> str:
@@ -289,9 +292,8 @@ def _data_rows(path: Path, record_lines: list[int]) -> dict[int, int]:
 
 
 def _has_blank_line(path: Path) -> bool:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     tail = b""
-    with opener(path, "rb") as fh:
+    with _open_bytes(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             chunk = tail + block
             if b"\n\n" in chunk or b"\n\r\n" in chunk:
