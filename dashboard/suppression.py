@@ -189,6 +189,8 @@ class Result:
     threshold: int
     hidden: int  # values masked (counts and the figures computed from them)
     primary: int  # counts from 1 to threshold - 1
+    # the data before masking: only to tell "nothing to show" from "everything hidden" (never drawn)
+    source: pd.DataFrame | dict[str, pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property
     def note(self) -> str:
@@ -591,7 +593,7 @@ def apply(data, spec: Suppression | None, threshold: int | None = None) -> Resul
             masked += int(df.iloc[beyond].notna().sum().sum())
             _mask(df, beyond, list(df.columns))
     out = frames[""] if isinstance(data, pd.DataFrame) else frames
-    return Result(out, th, masked, len(problem.primary))
+    return Result(out, th, masked, len(problem.primary), source=data)
 
 
 def verify(data, spec: Suppression) -> list[str]:

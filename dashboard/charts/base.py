@@ -126,6 +126,22 @@ def hidden_data(what: str) -> str:
     return HIDDEN.format(what=what)
 
 
+ALL_HIDDEN = ("Nothing to show: every figure here is a small count or would reveal one (cell-size rule).<br>"
+              "Widen the period, or choose more clinics, modalities or indications.")
+
+
+def all_hidden(fig: go.Figure, ctx: ChartContext) -> go.Figure:
+    """The empty state of a chart whose data exists but is hidden whole by suppression, in place of the
+    builder's "No ... for this selection" and "n = 0" (which would be false): same title, footnote, height.
+    A builder that says so itself (hidden_data) keeps its own words."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    if "cell-size rule" in str(meta.get("message", "")):
+        return fig
+    footnote = str(meta.get("footnote", ""))
+    return empty(title=str(meta.get("title", "")), subtitle=subtitle_text(None, ctx), footnote=footnote,
+                 message=ALL_HIDDEN, height=int(fig.layout.height or 320))
+
+
 def known(value: object) -> bool:
     """A figure that is shown (not None / NaN, e.g. not masked by suppression)."""
     return value is not None and not pd.isna(value)

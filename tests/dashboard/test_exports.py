@@ -121,6 +121,30 @@ def test_csv_of_every_chart_is_the_suppressed_data(spec, sample):
                     assert not values.between(1, sup.DEFAULT_MIN_CELL - 1).any(), (spec.id, part, column)
 
 
+def test_a_chart_whose_figures_are_all_hidden_does_not_say_there_is_no_data(sample):
+    """Suppression that hides a chart whole used to leave the builder's empty state: "n = 0 evaluable
+    courses" and "No evaluable PHQ-9 course for this selection" on a page beside a chart with n=49 (one
+    clinic, two weeks). The data exists: the figure says it is hidden, and states no n."""
+    from dashboard.charts.base import is_empty
+
+    wrong, hidden_whole = [], []
+    for spec in CHARTS:
+        data = spec.data(Scope.everything(), QUARTER)
+        ctx = _ctx(QUARTER)
+        assert not is_empty(spec.figure(data, ctx)), spec.id  # every chart has data in the quarter
+        fig = spec.figure_of(spec.suppressed(data, 10**9), ctx)  # every count below the threshold
+        if not is_empty(fig):
+            continue
+        hidden_whole.append(spec.id)
+        meta = fig.layout.meta
+        texts = [str(a.text) for a in fig.layout.annotations if a.name != "footnote"]
+        if ("n = 0" in meta["subtitle"] or "for this selection" in meta["message"]
+                or not any("cell-size rule" in t for t in texts) or "cell-size rule" not in meta["footnote"]):
+            wrong.append((spec.id, meta["subtitle"], meta["message"]))
+    assert len(hidden_whole) > 15
+    assert not wrong
+
+
 def test_csv_and_figure_follow_the_threshold_setting(sample, monkeypatch):
     spec = catalog.get("outcomes.early_signal")  # MADRS: one course in the quarter
     data = spec.data(Scope.everything(), QUARTER)
