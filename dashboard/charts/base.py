@@ -167,8 +167,13 @@ def rows_height(rows: int, per_row: int = 30, minimum_plot: int = 140, maximum: 
     return min(theme.TOP_MARGIN + theme.BOTTOM_MARGIN + 40 + max(minimum_plot, per_row * rows), maximum)
 
 
+# Percent ticks: whole percents where the step allows, decimals where it does not ("0.5%", not a second
+# "1%" beside the first: a 472-px board-pack chart of 0-4% gets ticks every 0.5%).
+PERCENT_TICKS = ".2~%"
+
+
 def percent_axis(fig: go.Figure, axis: str = "y", range_: tuple[float, float] | None = None, title: str = "") -> None:
-    kwargs = dict(tickformat=".0%", title=dict(text=title))
+    kwargs = dict(tickformat=PERCENT_TICKS, title=dict(text=title))
     if range_ is not None:
         kwargs["range"] = list(range_)
         # A share of 0% or 100% sits on the plot's edge, where Plotly cuts a marker in half (a clinic

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
-    rows_height,
+    PERCENT_TICKS, rows_height,
     ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, subtitle_text,
     title_text, total,
 )
@@ -402,7 +402,7 @@ def item9_flags(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     ))
     fig.update_layout(
         xaxis=dict(domain=[0, 0.44]), xaxis2=dict(domain=[0.56, 1], anchor="y2"),
-        yaxis=dict(tickformat=".0%", title=dict(text="Share of courses flagged"), rangemode="tozero"),
+        yaxis=dict(tickformat=PERCENT_TICKS, title=dict(text="Share of courses flagged"), rangemode="tozero"),
         yaxis2=dict(anchor="x2", title=dict(text=f"Courses with both (n={fmt.count(row['courses_with_both'])})"),
                     tickformat=",", rangemode="tozero"),
     )

@@ -145,6 +145,28 @@ def test_a_chart_whose_figures_are_all_hidden_does_not_say_there_is_no_data(samp
     assert not wrong
 
 
+@pytest.mark.parametrize("chart_id", ["safety.bp_by_dose", "safety.bp_funnel", "outcomes.item9", "safety.side_effects",
+                                      "outcomes.clinic_funnel", "capacity.lost"])
+def test_percent_ticks_never_repeat_at_board_pack_size(chart_id, sample):
+    """BP elevation by dose band (0-4%) on a board-pack page (704 x 472 px) had ticks every 0.5% written
+    as whole percents: 0%, 1%, 1%, 2%, 2%, 3%, 3%, 4%, 4%, so a 1.7% bar read as about 2.3%."""
+    import re
+    from collections import defaultdict
+
+    from dashboard.exports import boardpack
+
+    spec = catalog.get(chart_id)
+    _result, fig = exports.suppressed_figure(spec, spec.data(Scope.everything(), QUARTER), _ctx(QUARTER))
+    for figure in (fig, boardpack.bare(fig)):
+        svg = render.to_bytes(figure, "svg").decode()
+        ticks = defaultdict(list)
+        for axis, text in re.findall(r'<g class="([xy]\d*tick)"><text.*?>(.*?)</text>', svg):
+            ticks[axis].append(text)
+        assert any("%" in t for labels in ticks.values() for t in labels), chart_id
+        for axis, labels in ticks.items():
+            assert len(labels) == len(set(labels)), (chart_id, axis, labels)
+
+
 def test_csv_and_figure_follow_the_threshold_setting(sample, monkeypatch):
     spec = catalog.get("outcomes.early_signal")  # MADRS: one course in the quarter
     data = spec.data(Scope.everything(), QUARTER)
