@@ -273,13 +273,14 @@ def chart(chart_id: str, key: str | None = None, **opts) -> None:
     s = state()
     spec = catalog.get(chart_id)
     data = spec.data(s.scope, s.filters, **opts)
+    ctx = spec.context(s.filters, s.options) if spec.ignores else s.ctx
     if s.scope.aggregates_only:
-        fig = spec.figure_of(spec.suppressed(data), s.ctx, **opts)
+        fig = spec.figure_of(spec.suppressed(data), ctx, **opts)
     else:
-        fig = spec.figure(data, s.ctx, **opts)
+        fig = spec.figure(data, ctx, **opts)
     key = key or f"chart-{chart_id}"
     st.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, width="stretch", key=key)
-    downloads(spec, data, s.ctx, key, **opts)
+    downloads(spec, data, ctx, key, **opts)
 
 
 def downloads(spec, data, ctx: ChartContext, key: str, **opts) -> None:

@@ -42,11 +42,18 @@ class ChartSpec:
     options: dict[str, tuple] = field(default_factory=dict)  # option -> allowed values (for exports and tests)
     # what the data's columns are, for small-cell suppression (charts/suppression_rules.py; None: not described)
     suppression: sup.Suppression | None = None
+    # filters its query does not take (chair utilization: chairs are shared by every modality and indication);
+    # its title and subtitle must not name them
+    ignores: tuple[str, ...] = ()
 
     @staticmethod
     def _accepted(fn: Callable, opts: dict) -> dict:
         params = inspect.signature(fn).parameters
         return {k: v for k, v in opts.items() if k in params}
+
+    def context(self, filters: Filters, options: FilterOptions) -> ChartContext:
+        """The figure's context: the filters' period and selection, without the filters it ignores."""
+        return context(replace(filters, **{name: () for name in self.ignores}), options)
 
     def data(self, scope: Scope, filters: Filters, **opts) -> ChartData:
         merged = {**self.defaults, **opts}
@@ -133,6 +140,7 @@ OUTCOME_BREAKDOWNS = ("indication", "modality", "clinic", "maoi", "lamotrigine",
 VITALS = tuple(labels.VITALS)
 
 _PLAN = {"clinic_id": None, "scenario": None}  # the first clinic in scope, no change
+_CHAIRS_SHARED = ("modalities", "indications")  # chair utilization counts every treatment in the chairs
 
 CATALOG: tuple[ChartSpec, ...] = (
     ChartSpec("overview.courses_by_month", "New courses by month", "Overview", _courses_month,
@@ -186,16 +194,16 @@ CATALOG: tuple[ChartSpec, ...] = (
     ChartSpec("boosters.intervals_by_clinic", "Booster interval by clinic", "Boosters", _booster_clinic,
               boosters.intervals_by_clinic, "Boosters › Booster interval"),
     ChartSpec("capacity.by_clinic", "Chair utilization by clinic", "Capacity", queries.utilization,
-              capacity.utilization_by_clinic, "Chair utilization › Utilization"),
+              capacity.utilization_by_clinic, "Chair utilization › Utilization", ignores=_CHAIRS_SHARED),
     ChartSpec("capacity.by_week", "Chair utilization by week", "Capacity", queries.utilization_by_week,
-              capacity.utilization_by_week, "Chair utilization › Utilization"),
+              capacity.utilization_by_week, "Chair utilization › Utilization", ignores=_CHAIRS_SHARED),
     ChartSpec("capacity.weekday_hour", "Weekday x hour utilization (one clinic)", "Capacity",
               queries.utilization_by_weekday_hour, capacity.weekday_hour, "Chair utilization › Weekday x hour",
-              defaults={"clinic_id": None}),
+              defaults={"clinic_id": None}, ignores=_CHAIRS_SHARED),
     ChartSpec("capacity.peak_chairs", "Peak concurrent chairs", "Capacity", queries.utilization, capacity.peak_chairs,
-              "Chair utilization › Peak concurrent chairs"),
+              "Chair utilization › Peak concurrent chairs", ignores=_CHAIRS_SHARED),
     ChartSpec("capacity.lost", "Capacity lost to no-shows and cancellations", "Capacity", queries.utilization,
-              capacity.lost_capacity, "Chair utilization › Lost capacity"),
+              capacity.lost_capacity, "Chair utilization › Lost capacity", ignores=_CHAIRS_SHARED),
     # Planning: the data is a plan of one clinic and scenario (dashboard.plan_queries) with the tables behind the
     # chart (the CSV), drawn with the plan's own weeks and clinic, not the filters' period (charts/planning.py).
     ChartSpec("planning.utilization_by_week", "Projected chair utilization by week", "Planning",

@@ -200,3 +200,32 @@ def test_data_quality_tables_say_engines_in_words_and_leave_blanks_blank(sample_
     assert files["kind"].notna().all() and files["reason"].notna().all()
     skipped = files[files["status"] == "skipped"]
     assert not skipped.empty and set(skipped["kind"]) == {""} and skipped["reason"].str.len().gt(0).all()
+
+
+def test_capacity_charts_do_not_claim_the_modality_and_indication_filters(sample_db, use_db):
+    """Chair utilization ignores the modality and indication filters (chairs are shared): a capacity chart's
+    subtitle, on the page and in its downloads, must not name them as if its counts were esketamine only."""
+    use_db(sample_db)
+    at = _app({"modality": ["esketamine_nasal"], "indication": ["ptsd"]})
+    at.run()
+    _open(at, "capacity")
+    _ok(at, "capacity")
+    import json
+
+    subtitles = [json.loads(c.proto.spec)["layout"]["meta"]["subtitle"] for c in _charts(at)]
+    assert len(subtitles) == 5
+    for sub in subtitles:
+        assert "Esketamine" not in sub and "PTSD" not in sub, sub
+        assert "all 3 clinics" in sub or "Denver" in sub, sub
+    assert any("do not apply on this page" in i.value for i in at.info)
+    # the same context goes to the downloads and the board pack
+    from dashboard import queries
+    from dashboard.charts import catalog
+    from dashboard.filters import Filters
+    from dashboard.scope import Scope
+
+    options = queries.filter_options(Scope.everything())
+    f = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), modalities=("esketamine_nasal",),
+                indications=("ptsd",))
+    assert catalog.get("capacity.peak_chairs").context(f, options).selection == "all 3 clinics"
+    assert "Esketamine" in catalog.get("boosters.km").context(f, options).selection  # boosters do filter
