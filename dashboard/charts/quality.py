@@ -10,9 +10,15 @@ from dashboard import theme
 from dashboard.charts.base import ChartContext, empty, frame, rows_height, subtitle_text
 
 
+# Quarantined rows are counted over every load and clinic: the sidebar's period, clinics, modality and
+# indication do not select them (a broken row may name no clinic at all), so the subtitle never names them.
+WHOLE_WAREHOUSE = "every clinic and period (the sidebar's filters do not apply)"
+
+
 def quarantine_reasons(df: pd.DataFrame, ctx: ChartContext, top: int = 12) -> go.Figure:
     """Open quarantined rows per reason (the rule broken, in words), top reasons first."""
     title = "Why rows are in quarantine (open rows)"
+    ctx = ChartContext(period=ctx.period, selection=WHOLE_WAREHOUSE)
     foot = ("A row breaking several rules counts under each. Orphans (a parent not loaded yet) are retried by every "
             "later load. Rules: docs/loading.md › Row rules.")
     if df.empty:

@@ -351,3 +351,19 @@ def test_one_clinic_left_by_suppression_is_still_drawn_against_the_network():
     assert not is_empty(fig)
     (dots,) = _marker_traces(fig)
     assert list(dots.y) == [0.5]
+
+
+def test_quarantine_reasons_do_not_claim_the_sidebar_selection():
+    """Quarantined rows are counted over the whole warehouse: with one clinic and one modality chosen in
+    the sidebar, the chart said 'Denver Interventional Psychiatry · Esketamine nasal spray' over the
+    network's counts."""
+    from dashboard.charts.quality import quarantine_reasons
+
+    data = pd.DataFrame({"kind": ["vitals", "sessions"], "reason": ["session_id must name a known session",
+                                                                   "dose_mg must be positive"], "rows": [251, 4]})
+    one = ChartContext(period="1 Apr – 30 Jun 2026", selection="Denver Interventional Psychiatry · Esketamine nasal spray")
+    for fig in (quarantine_reasons(data, one), quarantine_reasons(data.iloc[0:0], one)):
+        subtitle = fig.layout.meta["subtitle"]
+        assert "Denver" not in subtitle and "Esketamine" not in subtitle, subtitle
+        assert "filters do not apply" in subtitle
+    assert quarantine_reasons(data, one).layout.meta["subtitle"].startswith("n = 255 row-reasons")
