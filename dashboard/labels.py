@@ -37,7 +37,9 @@ SEVERITIES = {"mild": "Mild", "moderate": "Moderate", "severe": "Severe"}
 SEVERITY_ORDER = list(SEVERITIES)
 
 INTERVENTIONS = {
-    "none": "None needed",
+    # Not "None needed": the extract says no intervention was given, not that none was needed, and a
+    # session counts here when any one of its side effects went without one (it may have had ondansetron too).
+    "none": "No intervention (a side effect)",
     "ondansetron": "Ondansetron (antiemetic)",
     "antihypertensive": "Antihypertensive",
     "benzodiazepine": "Benzodiazepine",

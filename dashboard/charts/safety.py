@@ -224,7 +224,9 @@ def interventions(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     """Treated sessions with a side effect that received each intervention (side_effect_interventions)."""
     title = title_text("Interventions for side effects", ctx)
     foot = footnote_text("Treated sessions with at least one side effect that received the intervention / treated "
-                         "sessions. 'None needed': a side effect recorded without an intervention.", "Safety › Interventions")
+                         "sessions. 'No intervention': a session with a side effect recorded without one, even if another "
+                         "of its side effects received one. A session counts under each bar that applies, so the bars "
+                         "overlap and do not add up.", "Safety › Interventions")
     data = df[df["sessions"] > 0] if not df.empty else df
     if data.empty:
         treated = _treated(df)

@@ -185,20 +185,46 @@ def test_rates_by_group_name_each_groups_n_on_the_axis(chart_id, n_column, sampl
 
 def test_boosters_per_patient_year_shows_each_clinics_interval_and_exposure(sample_data):
     """Clinics compared on boosters per patient-year carry a Poisson 95% interval and their
-    patient-years under their names; a warehouse built before the interval existed still draws."""
+    patient-years beside their names; a warehouse built before the interval existed still draws."""
     spec = catalog.get("boosters.per_patient_year")
     data = sample_data["boosters.per_patient_year"]
     fig = spec.figure(data, CTX)
     bars = fig.data[0]
     clinics = data["clinics"].sort_values("clinic_name", key=lambda s: s.str.lower())
-    assert list(bars.x) == list(clinics["clinic_name"])
-    assert list(bars.error_y.array) == pytest.approx(list(clinics["ci_high"] - clinics["boosters_per_patient_year"]))
-    assert list(bars.error_y.arrayminus) == pytest.approx(list(clinics["boosters_per_patient_year"] - clinics["ci_low"]))
+    assert list(bars.y) == list(clinics["clinic_name"])
+    assert list(bars.error_x.array) == pytest.approx(list(clinics["ci_high"] - clinics["boosters_per_patient_year"]))
+    assert list(bars.error_x.arrayminus) == pytest.approx(list(clinics["boosters_per_patient_year"] - clinics["ci_low"]))
     assert all(lo < r < hi for lo, r, hi in zip(clinics["ci_low"], clinics["boosters_per_patient_year"], clinics["ci_high"]))
-    assert all("patient-years" in t for t in fig.layout.xaxis.ticktext)
+    assert all("patient-years" in t for t in fig.layout.yaxis.ticktext)
     old = {k: v.drop(columns=["ci_low", "ci_high"]) for k, v in data.items()}
     fig = spec.figure(old, CTX)
-    assert fig.data[0].error_y.array is None and list(fig.data[0].y) == list(clinics["boosters_per_patient_year"])
+    assert fig.data[0].error_x.array is None and list(fig.data[0].x) == list(clinics["boosters_per_patient_year"])
+
+
+def test_boosters_per_patient_year_keeps_eight_long_clinic_names_apart():
+    """Eight clinics with names of 25-39 characters ran into each other side by side under the bars
+    (the 8-clinic network's Boosters page): one row per clinic, like the other by-clinic charts, and the
+    network's label above the plot where no bar covers it."""
+    from dashboard.charts.boosters import per_patient_year
+
+    names = ["Boston Ketamine Institute", "Denver Ketamine Institute", "Interventional Psychiatry, Tulsa",
+             "Ketamine Institute, New York", "Los Angeles Mood & Wellness", "Oklahoma City Interventional Psychiatry",
+             "Phoenix Ketamine Center", "Salt Lake City Mood & Wellness"]
+    clinics = pd.DataFrame({"clinic_id": [n[:3].upper() for n in names], "clinic_name": names,
+                            "boosters": [400, 180, 480, 370, 440, 370, 260, 210],
+                            "patient_years": [161.0, 76, 178, 153, 191, 176, 111, 86]})
+    clinics["boosters_per_patient_year"] = clinics["boosters"] / clinics["patient_years"]
+    clinics["ci_low"] = clinics["boosters_per_patient_year"] * 0.9
+    clinics["ci_high"] = clinics["boosters_per_patient_year"] * 1.1
+    network = pd.DataFrame({"boosters": [2730], "patient_years": [1132.0], "boosters_per_patient_year": [2730 / 1132]})
+    fig = per_patient_year({"clinics": clinics, "network": network}, CTX)
+    bar = fig.data[0]
+    assert bar.orientation == "h" and list(bar.y) == names  # a row per clinic, alphabetical from the top
+    assert fig.layout.yaxis.autorange == "reversed"
+    assert [t.split(" (")[0] for t in fig.layout.yaxis.ticktext] == names
+    assert fig.layout.height >= 8 * 30  # room for every row
+    label = next(a for a in fig.layout.annotations if str(a.text).startswith("network"))
+    assert label.yref in ("paper", "y domain") and label.y >= 1 and label.yanchor == "bottom"  # above the bars
 
 
 def test_early_signal_draws_a_single_course_pale_and_says_it_has_no_interval():
@@ -367,3 +393,18 @@ def test_quarantine_reasons_do_not_claim_the_sidebar_selection():
         assert "Denver" not in subtitle and "Esketamine" not in subtitle, subtitle
         assert "filters do not apply" in subtitle
     assert quarantine_reasons(data, one).layout.meta["subtitle"].startswith("n = 255 row-reasons")
+
+
+def test_interventions_do_not_read_as_exclusive_categories(sample_data):
+    """'None needed 76.4% (4,991 sessions)' beside 'Ondansetron 7.8% (507)' read as: three quarters of sessions
+    needed nothing. The 'none' bar counts sessions with any side effect left without an intervention, also
+    sessions whose other side effect got ondansetron, so the bars overlap (sessions under 'none' plus those
+    under the others exceed the sessions with a side effect)."""
+    data = sample_data["safety.interventions"]
+    any_effect = sample_data["safety.side_effects"]["overall"].set_index("effect").loc["any", "sessions"]
+    assert data["sessions"].sum() > any_effect  # the overlap is real on the sample
+    fig = catalog.get("safety.interventions").figure(data, CTX)
+    names = list(fig.data[0].y)
+    assert not any("needed" in name.lower() for name in names), names
+    assert "No intervention (a side effect)" in names
+    assert "overlap" in fig.layout.meta["footnote"]
