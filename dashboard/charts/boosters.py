@@ -113,22 +113,27 @@ def per_patient_year(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Fig
     err = (dict(type="data", symmetric=False, array=clinics["ci_high"] - clinics["boosters_per_patient_year"],
                 arrayminus=clinics["boosters_per_patient_year"] - clinics["ci_low"], color=theme.INK, thickness=1.2, width=4)
            if has_ci else None)
-    fig = go.Figure(go.Bar(x=clinics["clinic_name"], y=clinics["boosters_per_patient_year"], marker_color=theme.OKABE_ITO["green"],
-                           error_y=err, customdata=text, hovertemplate="%{x}: %{customdata}<extra></extra>", name="Clinic"))
-    # Each clinic's exposure under its name: a clinic with few patient-years has a wide interval.
-    fig.update_xaxes(tickmode="array", tickvals=list(clinics["clinic_name"]),
-                     ticktext=[f"{c}<br>{fmt.number(y, 0)} patient-years"
-                               for c, y in zip(clinics["clinic_name"], clinics["patient_years"], strict=True)])
+    # One row per clinic, like the other by-clinic charts: names of any length stay readable (side by side,
+    # eight clinics' names ran into each other). Each clinic's exposure beside its name: a clinic with few
+    # patient-years has a wide interval.
+    fig = go.Figure(go.Bar(y=clinics["clinic_name"], x=clinics["boosters_per_patient_year"], orientation="h",
+                           marker_color=theme.OKABE_ITO["green"], error_x=err, customdata=text,
+                           hovertemplate="%{y}: %{customdata}<extra></extra>", name="Clinic"))
+    fig.update_yaxes(type="category", tickmode="array", tickvals=list(clinics["clinic_name"]),
+                     ticktext=[f"{c} ({fmt.number(y, 0)} patient-years)"
+                               for c, y in zip(clinics["clinic_name"], clinics["patient_years"], strict=True)],
+                     autorange="reversed", showgrid=False)
     extra = None
     if not network.empty and pd.notna(network.iloc[0]["boosters_per_patient_year"]):
         r = float(network.iloc[0]["boosters_per_patient_year"])
-        fig.add_hline(y=r, line=dict(color=theme.MUTED, dash="dash", width=1.2), annotation_text=f"network {fmt.number(r, 2)}",
-                      annotation_position="top left", annotation_font=dict(size=11, color=theme.MUTED))
+        # labelled above the plot: inside it, the first bar covered the label
+        fig.add_vline(x=r, line=dict(color=theme.MUTED, dash="dash", width=1.2), annotation_text=f"network {fmt.number(r, 2)}",
+                      annotation_position="top", annotation_yanchor="bottom",
+                      annotation_font=dict(size=11, color=theme.MUTED))
         extra = f"network {fmt.number(r, 2)} per patient-year"
-    fig.update_xaxes(type="category", tickangle=-40 if len(clinics) > 8 else 0, showgrid=False)
-    fig.update_yaxes(title=dict(text="Boosters per patient-year"), rangemode="tozero")
+    fig.update_xaxes(title=dict(text="Boosters per patient-year"), rangemode="tozero")
     sub = subtitle_text(n_label(round(float(clinics["patient_years"].sum())), "patient-years"), ctx, extra)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=420 if len(clinics) <= 12 else 480)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(clinics), 30))
 
 
 def intervals_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
