@@ -55,6 +55,26 @@ def test_the_chairs_chart_marks_which_counts_meet_the_target(busy):
     assert f"recommended {busy.summary['recommended_chairs']} chairs" in fig.layout.meta["subtitle"]
 
 
+def test_the_chairs_chart_tells_full_chair_counts_apart_by_their_wait(busy):
+    """Booked utilization stops at 100%: with 40 new patients a week, 2 to 7 chairs all read '100%' while
+    the mean wait for a first infusion runs from 74 days down to none. Each bar that keeps patients waiting
+    a day or more says how long, on the bar and in its hover."""
+    fig = planning.chairs(busy)
+    bars = fig.data[0]
+    curve = busy.chairs_curve
+    full = [r for r in curve if r["peak_week_booked_utilization"] >= 0.995]
+    assert len(full) >= 3 and len({round(r["mean_wait_days"]) for r in full}) >= 3  # the fixture's point
+    for r, text, hover in zip(curve, bars.text, bars.customdata, strict=True):
+        wait = r["mean_wait_days"]
+        if wait >= 1:
+            assert f"wait {wait:.0f} d" in text, (r["chairs"], text)
+        else:
+            assert "wait" not in text, (r["chairs"], text)
+        assert "mean wait for a first infusion" in hover
+    assert len({t for t, r in zip(bars.text, curve) if r in full}) == len({round(r["mean_wait_days"]) if r["mean_wait_days"] >= 1 else 0 for r in full})
+    assert "mean wait" in fig.layout.meta["footnote"]
+
+
 def test_no_overflow_is_an_explained_empty_state(quiet):
     assert quiet.summary["overflow_chair_hours"] == 0
     fig = planning.overflow(quiet)
