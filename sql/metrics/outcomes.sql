@@ -113,8 +113,9 @@ summary as (
 final as (
     select
         *,
-        -- no instrument scores below 0: a mean of a few scattered scores near 0 has its interval cut there
-        greatest(0.0, metrics.mean_ci_low(mean_score, sd_score, courses)) as ci_low,
+        -- no instrument scores below 0: a mean of a few scattered scores near 0 has its interval cut there.
+        -- One course has no interval: greatest() skips a NULL, so the cut would make its missing bound 0.
+        case when courses >= 2 then greatest(0.0, metrics.mean_ci_low(mean_score, sd_score, courses)) end as ci_low,
         metrics.mean_ci_high(mean_score, sd_score, courses) as ci_high
     from summary
 )

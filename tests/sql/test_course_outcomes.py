@@ -322,6 +322,15 @@ def test_score_trajectory_interval_stops_at_zero(wh):
     assert point["ci_high"] == pytest.approx(3.0 + half)
 
 
+def test_score_trajectory_of_one_course_has_no_interval(wh):
+    """A session number held by one course has no interval (n - 1 = 0 degrees of freedom): both bounds
+    are NULL. The cut at 0 turned the missing lower bound into 0 (greatest(0, NULL) is 0), so an export
+    of PHQ-9 at session 10 over one course read 'mean 14, 95% CI from 0'."""
+    point = _trajectory(wh, [6])[2]
+    assert point["courses"] == 1 and point["mean_score"] == 6
+    assert point["ci_low"] is None and point["ci_high"] is None
+
+
 def test_item9_flags_at_baseline_and_follow_up(wh):
     wh.clinic()
     for p, (b9, f9) in {"P1": (1, 0), "P2": (0, 2), "P3": (2, 1), "P4": (0, 0), "P5": (None, None)}.items():
