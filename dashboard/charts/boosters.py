@@ -13,6 +13,7 @@ from dashboard.charts.base import (
     ChartContext, empty, footnote_text, frame, hidden_data, n_label, no_data, subtitle_text, title_text,
 )
 
+AXIS_DAYS = 189  # the booster-interval histogram's axis: 27 bins of 7 days
 INTERVAL_DEF = ("Booster interval: calendar days from the previous session to each booster (session 7+ ketamine, "
                 "9+ esketamine); it belongs to the booster's period and clinic.")
 
@@ -39,8 +40,13 @@ def interval_histogram(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.F
                           **(dict(annotation_text=f"median {fmt.number(s[col], 0)}", annotation_position="top right",
                                   annotation_font=dict(size=10, color=theme.MUTED)) if label == "median" else {}))
         extra = f"median {fmt.days(s['median_days'])} (IQR {fmt.number(s['p25_days'], 0)}–{fmt.number(s['p75_days'], 0)})"
-    fig.update_xaxes(title=dict(text="Days since the previous session"), range=[0, min(float(hist["bin_start"].max()) + 7, 190)])
+    # The axis stops after 27 whole bins (189 days) so the usual 4-8 weeks stay legible; what lies past it is counted.
+    axis_end = min(float(hist["bin_start"].max()) + 7, AXIS_DAYS)
+    fig.update_xaxes(title=dict(text="Days since the previous session"), range=[0, axis_end])
     fig.update_yaxes(title=dict(text="Boosters"), tickformat=",")
+    beyond = int(hist.loc[hist["bin_start"] >= AXIS_DAYS, "intervals"].sum())
+    if beyond:
+        extra = " · ".join(p for p in (extra, f"{fmt.count(beyond)} over {AXIS_DAYS - 1} days, past the axis") if p)
     sub = subtitle_text(n_label(n, "booster intervals"), ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
 

@@ -408,3 +408,22 @@ def test_interventions_do_not_read_as_exclusive_categories(sample_data):
     assert not any("needed" in name.lower() for name in names), names
     assert "No intervention (a side effect)" in names
     assert "overlap" in fig.layout.meta["footnote"]
+
+
+def test_booster_intervals_past_the_axis_are_counted_not_dropped():
+    """The histogram's axis stops near six months so the usual 4-8 week intervals stay legible; a patient
+    coming back after a year is still a booster interval (and in n). Intervals past the axis were
+    silently off the chart; the subtitle now says how many, and none when all fit."""
+    from dashboard.charts.boosters import interval_histogram
+
+    hist = pd.DataFrame({"bin_start": [28, 35, 42, 175, 182, 189, 364], "intervals": [300, 500, 200, 9, 7, 4, 3]})
+    summary = pd.DataFrame({"intervals": [1023], "median_days": [38.0], "p25_days": [34.0], "p75_days": [44.0]})
+    fig = interval_histogram({"histogram": hist, "summary": summary}, CTX)
+    lo, hi = fig.layout.xaxis.range
+    assert hi == 189  # whole 7-day bins: the last one drawn ends at the axis
+    beyond = int(hist.loc[hist["bin_start"] >= hi, "intervals"].sum())
+    assert beyond == 7
+    assert "n = 1,023 booster intervals" in fig.layout.meta["subtitle"]
+    assert "7 over 188 days, past the axis" in fig.layout.meta["subtitle"]
+    short = interval_histogram({"histogram": hist[hist["bin_start"] < 189], "summary": summary}, CTX)
+    assert "past the axis" not in short.layout.meta["subtitle"] and short.layout.xaxis.range[1] == 189
