@@ -82,9 +82,14 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
     x = data["group_value"].astype(str)
     err = dict(type="data", symmetric=False, array=data[high] - data[rate], arrayminus=data[rate] - data[low],
                color=colour, thickness=1.5, width=3)
+    # A group over few sessions (28 mg with 15 sessions, a small clinic) is drawn pale / open, as on the
+    # session-number chart, so its tall bar or outlying dot is not read like the groups over thousands.
+    few = [m < FEW_SESSIONS for m in data[n]]
     fig = go.Figure()
     if dots:
-        fig.add_trace(go.Scatter(x=x, y=data[rate], mode="markers", error_y=err, marker=dict(size=10, color=colour),
+        fig.add_trace(go.Scatter(x=x, y=data[rate], mode="markers", error_y=err,
+                                 marker=dict(size=10, color=colour, line=dict(width=1.5, color=colour),
+                                             symbol=["circle-open" if f else "circle" for f in few]),
                                  customdata=text, name="Rate", hovertemplate="%{x}: %{customdata}<extra></extra>",
                                  showlegend=False))
         fig.update_xaxes(type="category")
@@ -98,7 +103,9 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
                                  customdata=text, name="Rate",
                                  hovertemplate="%{x}: %{customdata}<extra></extra>", showlegend=False))
     else:
-        fig.add_trace(go.Bar(x=x, y=data[rate], error_y=err, marker_color=colour, customdata=text, name="Rate",
+        fig.add_trace(go.Bar(x=x, y=data[rate], error_y=err, customdata=text, name="Rate",
+                             marker=dict(color=[theme.translucent(colour, 0.3) if f else colour for f in few],
+                                         line=dict(width=1, color=colour)),
                              hovertemplate="%{x}: %{customdata}<extra></extra>", showlegend=False))
         fig.update_xaxes(type="category")
     if dots or not line:
@@ -109,6 +116,8 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
     hi = float(data[high].max()) if data[high].notna().any() else float(data[rate].max())
     percent_axis(fig, "y", (0, min(1.0, hi * 1.15 + 0.01)), "Share of " + noun)
     fig.update_xaxes(title=dict(text=axis_title))
+    if any(few) and not line:  # the session-number chart says it in its own footnote
+        foot = f"{foot} {'Open points' if dots else 'Pale bars'}: fewer than {FEW_SESSIONS} {noun}."
     sub = subtitle_text(n_label(int(data[n].sum()), noun), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
 

@@ -410,6 +410,24 @@ def test_interventions_do_not_read_as_exclusive_categories(sample_data):
     assert "overlap" in fig.layout.meta["footnote"]
 
 
+def test_rates_by_dose_band_draw_groups_over_few_sessions_pale():
+    """BP elevation by dose band, sample Q2 2026: 28 mg (n=15, 1 elevated session) was the tallest solid bar
+    of the chart beside bands of thousands of sessions. A band under FEW_SESSIONS is drawn pale and the
+    footnote says so; the others keep the full colour."""
+    from dashboard.charts.safety import FEW_SESSIONS, bp_by
+
+    data = pd.DataFrame({"group_value": ["0.50-0.74 mg/kg", "28 mg", "56 mg"], "rate": [0.009, 1 / 15, 0.008],
+                         "ci_low": [0.006, 0.012, 0.003], "ci_high": [0.013, 0.298, 0.02],
+                         "sessions_with_vitals": [3395, FEW_SESSIONS - 15, 596], "elevated_sessions": [31, 1, 5]})
+    fig = bp_by(data, CTX)
+    (bars,) = fig.data
+    solid, pale, solid2 = bars.marker.color
+    assert solid == solid2 and pale != solid and pale.startswith("rgba(") and pale.endswith(", 0.3)")
+    assert f"Pale bars: fewer than {FEW_SESSIONS} sessions with vitals" in fig.layout.meta["footnote"]
+    big = bp_by(data.assign(sessions_with_vitals=[3395, 400, 596]), CTX)
+    assert len(set(big.data[0].marker.color)) == 1 and "Pale bars" not in big.layout.meta["footnote"]
+
+
 def test_booster_intervals_past_the_axis_are_counted_not_dropped():
     """The histogram's axis stops near six months so the usual 4-8 week intervals stay legible; a patient
     coming back after a year is still a booster interval (and in n). Intervals past the axis were
