@@ -139,6 +139,9 @@ REMISSION_SCORE = {"PHQ9": 4, "GAD7": 4, "MADRS": 10, "PCL5": 32.5, "PAIN_NRS": 
 SCALE_MAX = {"PHQ9": 27, "GAD7": 21, "MADRS": 60, "PCL5": 80, "PAIN_NRS": 10}
 
 
+FEW_COURSES = 30  # a mean score over fewer courses than this is drawn as an open point
+
+
 def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") -> go.Figure:
     """Mean score by session number with its t-based 95% interval (score_trajectory)."""
     name = labels.instrument(instrument)
@@ -160,8 +163,14 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") ->
                              fill="tonexty", fillcolor="rgba(0, 114, 178, 0.18)", name="95% interval", hoverinfo="skip"))
     text = [f"{fmt.number(m)} (95% CI {fmt.number(lo)}–{fmt.number(hi)}), n={fmt.count(n)}"
             for m, lo, hi, n in zip(data["mean_score"], data["ci_low"], data["ci_high"], data["courses"], strict=True)]
+    # A late session number holds a handful of courses (PHQ-9 at session 10: one): drawn open, as on the
+    # Safety page's session-number chart, so a rise over one or two patients is not read as a trend.
+    symbols = ["circle" if n >= FEW_COURSES else "circle-open" for n in data["courses"]]
+    if any(s == "circle-open" for s in symbols):
+        foot = foot.replace(" Definition:", f" Open points: fewer than {FEW_COURSES} courses. Definition:", 1)
     fig.add_trace(go.Scatter(x=x, y=data["mean_score"], mode="lines+markers", name="Mean score",
-                             line=dict(color=theme.ACCENT, width=2.5), marker=dict(size=7), customdata=text,
+                             line=dict(color=theme.ACCENT, width=2.5),
+                             marker=dict(size=7, symbol=symbols, line=dict(width=1.5, color=theme.ACCENT)), customdata=text,
                              hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
     if instrument in REMISSION_SCORE:
         fig.add_hline(y=REMISSION_SCORE[instrument], line=dict(color=theme.OKABE_ITO["green"], dash="dot", width=1.5),

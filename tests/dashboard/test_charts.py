@@ -445,3 +445,20 @@ def test_booster_intervals_past_the_axis_are_counted_not_dropped():
     assert "7 over 188 days, past the axis" in fig.layout.meta["subtitle"]
     short = interval_histogram({"histogram": hist[hist["bin_start"] < 189], "summary": summary}, CTX)
     assert "past the axis" not in short.layout.meta["subtitle"] and short.layout.xaxis.range[1] == 189
+
+
+def test_trajectory_draws_means_over_few_courses_open():
+    """8 clinics, Q3 2026: PHQ-9 mean 16 at session 9 (2 courses) and 14 at session 10 (1 course) were solid
+    points on the line after 6.3 at session 8 (231 courses), read as scores rising again. A mean over
+    fewer than FEW_COURSES courses is drawn open and the footnote says so."""
+    from dashboard.charts.outcomes import FEW_COURSES, trajectory
+
+    data = pd.DataFrame({"session_number": [0, 2, 8, 9, 10], "courses": [3264, 2283, 231, FEW_COURSES - 28, 1],
+                         "mean_score": [17.6, 10.5, 6.3, 16.0, 14.0], "ci_low": [17.4, 10.3, 5.6, 3.3, None],
+                         "ci_high": [17.7, 10.7, 7.1, 28.7, None]})
+    fig = trajectory(data, CTX, "PHQ9")
+    (line,) = [t for t in fig.data if t.name == "Mean score"]
+    assert list(line.marker.symbol) == ["circle"] * 3 + ["circle-open"] * 2
+    assert f"Open points: fewer than {FEW_COURSES} courses" in fig.layout.meta["footnote"]
+    solid = trajectory(data.iloc[:3], CTX, "PHQ9")
+    assert "Open points" not in solid.layout.meta["footnote"]
