@@ -408,8 +408,13 @@ def peak_chairs(df, opts):
         return []
     d = df[df["peak_concurrent_chairs"].notna()]
     full = d[d["peak_concurrent_chairs"] >= d["chairs"]]
-    names = ", ".join(str(n) for n in full["clinic_name"].head(4))
-    return [f"{len(full)} of {len(d)} clinics used every chair at once" + (f": {names}" if names else "")]
+    # "; " between names: a clinic's name may hold a comma ("Interventional Psychiatry, Tulsa"); past four
+    # names, how many more (the list read as complete when it stopped at four of eight)
+    names = "; ".join(str(n) for n in full["clinic_name"].head(4))
+    if len(full) > 4:
+        names += f"; and {len(full) - 4} more"
+    return [f"{len(full)} of {len(d)} {'clinic' if len(d) == 1 else 'clinics'} used every chair at once"
+            + (f": {names}" if names else "")]
 
 
 def lost(df, opts):

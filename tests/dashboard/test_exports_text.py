@@ -79,3 +79,21 @@ def test_key_figures_of_every_chart(filters, sample_db, use_db):
                 expected = (f"{row['clinic_name']} {row['boosters_per_patient_year']:.2f} "
                             f"(95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f})")
                 assert any(expected in line for line in lines), (expected, lines)
+
+
+def test_peak_chairs_key_figure_says_how_many_names_it_leaves_out():
+    """An 8-clinic pack said "8 of 8 clinics used every chair at once: Boston Ketamine Institute, Denver
+    Ketamine Institute, Interventional Psychiatry, Tulsa, Ketamine Institute, New York": four names (or
+    six, by the commas), read as the whole list."""
+    import pandas as pd
+
+    names = ["Boston Ketamine Institute", "Denver Ketamine Institute", "Interventional Psychiatry, Tulsa",
+             "Ketamine Institute, New York", "Los Angeles Mood & Wellness", "Oklahoma City Interventional Psychiatry",
+             "Phoenix Ketamine Center", "Salt Lake City Mood & Wellness"]
+    df = pd.DataFrame({"clinic_id": [f"C{i}" for i in range(8)], "clinic_name": names,
+                       "chairs": [7, 4, 9, 8, 9, 8, 6, 5], "peak_concurrent_chairs": [7, 4, 9, 8, 9, 8, 6, 5]})
+    (line,) = keyfigures.sentences("capacity.peak_chairs", df, {})
+    assert line == ("8 of 8 clinics used every chair at once: Boston Ketamine Institute; Denver Ketamine Institute; "
+                    "Interventional Psychiatry, Tulsa; Ketamine Institute, New York; and 4 more")
+    (one,) = keyfigures.sentences("capacity.peak_chairs", df.head(1), {})
+    assert one == "1 of 1 clinic used every chair at once: Boston Ketamine Institute"
