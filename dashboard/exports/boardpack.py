@@ -229,16 +229,28 @@ def _cover_figure(pack: BoardPack, pack_label: str, generated: str, total: int) 
     _text(fig, _esc(f"{pack.period.label} · {fmt.period(pack.period.start, pack.period.end)}"), MARGIN, 244, 15, theme.INK)
     _text(fig, _esc(pack.selection), MARGIN, 270, 13, theme.MUTED)
     _text(fig, "Contents", MARGIN, 320, 14, theme.INK, bold=True)
-    rows = [f"{i + 2}.  {p.title}" for i, p in enumerate(pack.pages)]
+    rows = contents(pack)
     per_column = 16
+    columns = max(1, -(-len(rows) // per_column))
+    width = max(330, (PAGE_W - 2 * MARGIN) // columns)  # the page's width shared by the columns
+    chars = int(width / 5.7)  # Liberation Sans at 10.5 px: about 5.3 px a character, with room to spare
     for c in range(0, len(rows), per_column):
         column = rows[c:c + per_column]
-        x = MARGIN + (c // per_column) * 330
-        _text(fig, "<br>".join(_esc(r if len(r) <= 58 else r[:56] + "…") for r in column), x, 344, 10.5, theme.INK)
+        x = MARGIN + (c // per_column) * width
+        _text(fig, "<br>".join(_esc(r if len(r) <= chars else r[:chars - 2] + "…") for r in column), x, 344, 10.5,
+              theme.INK)
     rule = sup.note(pack_threshold(pack)) or "Small-cell suppression is off (CLINIC_ANALYTICS_MIN_CELL=1)."
     _text(fig, _esc(rule + " Definitions: docs/metrics.md."), MARGIN, PAGE_H - 60, 10, theme.MUTED)
     _footer(fig, generated, 1, total)
     return fig
+
+
+def contents(pack: BoardPack) -> list[str]:
+    """The cover's contents: page number and chart title, without the pack's period that every title
+    ends with (the cover states it once; with it, titles were cut mid-date: "Response and remission by
+    instrument, 1 Apr – 30 Jun…")."""
+    suffix = f", {fmt.period(pack.period.start, pack.period.end)}"
+    return [f"{i + 2}.  {p.title.removesuffix(suffix)}" for i, p in enumerate(pack.pages)]
 
 
 def pack_threshold(pack: BoardPack) -> int:
@@ -311,11 +323,11 @@ def _pptx(pack: BoardPack, pack_label: str, generated: str) -> bytes:
     box(cover, 0.5, 2.0, 12.3, 0.5, ["Board pack"], 24, theme.ACCENT)
     box(cover, 0.5, 2.6, 12.3, 0.4, [f"{pack.period.label} · {fmt.period(pack.period.start, pack.period.end)}"], 16)
     box(cover, 0.5, 3.0, 12.3, 0.4, [pack.selection], 13, theme.MUTED)
-    contents = [f"{i + 2}.  {p.title}" for i, p in enumerate(pack.pages)]
-    half = (len(contents) + 1) // 2 if len(contents) > 14 else len(contents)
-    box(cover, 0.5, 3.55, 6.1, 3.2, ["Contents"] + contents[:half], 10)
-    if contents[half:]:
-        box(cover, 6.7, 3.55, 6.1, 3.2, [""] + contents[half:], 10)
+    contents_ = contents(pack)
+    half = (len(contents_) + 1) // 2 if len(contents_) > 14 else len(contents_)
+    box(cover, 0.5, 3.55, 6.1, 3.2, ["Contents"] + contents_[:half], 10)
+    if contents_[half:]:
+        box(cover, 6.7, 3.55, 6.1, 3.2, [""] + contents_[half:], 10)
     rule = sup.note(pack_threshold(pack)) or "Small-cell suppression is off."
     box(cover, 0.5, 6.7, 12.3, 0.3, [rule], 9, theme.MUTED)
 

@@ -112,6 +112,21 @@ def test_quarter_pdf(quarter_pack, warehouse, monkeypatch):
     assert "PHQ-9: response 57% (54–61%, n=828)" in rates  # key figures in words, from the macro's row
 
 
+def test_cover_lists_every_title_whole(quarter_pack, warehouse, monkeypatch):
+    """The contents repeated the period after every title and cut them at 58 characters, mid-date
+    ("Response and remission by instrument, 1 Apr – 30 Jun…"); the cover states the period once."""
+    import datetime as dt
+
+    period = ", 1 Apr – 30 Jun 2026"
+    titles = [t.removesuffix(period) for t in _titles(warehouse, monkeypatch, dt.date(2026, 4, 1), dt.date(2026, 6, 30))]
+    cover = " ".join(_pdf_pages(quarter_pack["pdf"])[0].split())
+    slide = " ".join(_slide_text(_slides(quarter_pack["pptx"])[0]).split())
+    for text in (cover, slide):
+        assert "…" not in text and text.count("30 Jun 2026") == 1  # the period once, beside "Q2 2026"
+        for number, title in enumerate(titles, start=2):
+            assert f"{number}. {' '.join(title.split())}" in text, title
+
+
 def test_quarter_pptx(quarter_pack, warehouse, monkeypatch):
     import datetime as dt
 
