@@ -187,3 +187,14 @@ def percent_axis(fig: go.Figure, axis: str = "y", range_: tuple[float, float] | 
         fig.update_yaxes(**kwargs)
     else:
         fig.update_xaxes(**kwargs)
+
+
+def week_axis(fig: go.Figure, weeks, title: str = "Week starting") -> None:
+    """A date axis of weekly points. Plotly zooms a lone date to milliseconds ('23:59:59.9995'): with one
+    week, the axis spans a week either side of it and its date is the only tick."""
+    fig.update_xaxes(title=dict(text=title))
+    days = pd.Series(pd.to_datetime(pd.Series(list(weeks)), errors="coerce")).dropna().unique()
+    if len(days) == 1:
+        day = pd.Timestamp(days[0])
+        fig.update_xaxes(range=[day - pd.Timedelta(days=7), day + pd.Timedelta(days=7)],
+                         tickvals=[day], ticktext=[f"{day.day} {day:%b %Y}"])

@@ -12,7 +12,7 @@ from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text,
+    ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text, week_axis,
 )
 
 BAND = (0.70, 0.80)
@@ -95,7 +95,7 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                                      customdata=text, hovertemplate=clinic + ", week of %{x|%d %b %Y}: %{customdata}<extra></extra>"))
         _band(fig, "y")
         percent_axis(fig, "y", (max(0.0, float(data["utilization"].min()) - 0.1), min(1.05, float(data["utilization"].max()) + 0.1)), "Utilization")
-        fig.update_xaxes(title=dict(text="Week starting"))
+        week_axis(fig, data["week_start"])
         height = 420
     else:
         pivot = data.pivot_table(index="clinic_name", columns="week_start", values="utilization", aggfunc="first")
@@ -107,7 +107,8 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
             colorbar=dict(title=dict(text="Utilization"), tickformat=".0%", tickvals=[0, 0.35, 0.7, 0.8, 1], len=0.8),
             hovertemplate="%{y}, week of %{x|%d %b %Y}: %{z:.0%}<extra></extra>"))
         fig.update_yaxes(autorange="reversed", showgrid=False)
-        fig.update_xaxes(title=dict(text="Week starting"), showgrid=False)
+        fig.update_xaxes(showgrid=False)
+        week_axis(fig, data["week_start"])
         height = min(180 + 18 * len(clinics), 1300)
     sub = subtitle_text(n_label(len(data), "clinic-weeks"), ctx, _clinics(len(clinics)))
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=height)

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 
 from dashboard import format as fmt
 from dashboard import theme
-from dashboard.charts.base import ChartContext, empty, frame, percent_axis, subtitle_text, title_text
+from dashboard.charts.base import ChartContext, empty, frame, percent_axis, subtitle_text, title_text, week_axis
 
 PLANNING_DOCS = "docs/planning.md"
 BAND = (0.70, 0.80)
@@ -87,7 +87,7 @@ def new_patients(p, ctx: ChartContext | None = None) -> go.Figure:
                              line=dict(color=FORECAST, dash="dot" if p.scenario.new_patients_per_week else "solid"),
                              hovertemplate="Week of %{x|%d %b %Y}: %{y:.1f} expected<extra></extra>"))
     fig.update_yaxes(title=dict(text="New courses"), rangemode="tozero")
-    fig.update_xaxes(title=dict(text="Week starting"))
+    week_axis(fig, list(history.get("week_start", [])) + list(weeks["week_start"]))
     sub = subtitle_text(f"{fmt.number(p.summary['new_patients_per_week'])} a week expected", ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot)
 
@@ -118,7 +118,8 @@ def sessions(p, ctx: ChartContext | None = None) -> go.Figure:
                                  line=dict(color=colour, dash="dot"),
                                  hovertemplate=name + ", week of %{x|%d %b %Y}: %{y:.0f}<extra></extra>"))
     fig.update_yaxes(title=dict(text="Treated sessions"), rangemode="tozero")
-    fig.update_xaxes(title=dict(text="Week starting"))
+    observed = history.loc[history["sessions"].notna(), "week_start"] if "sessions" in history else []
+    week_axis(fig, list(observed) + list(weeks["week_start"]))
     sub = subtitle_text(f"{fmt.number(p.summary['sessions_per_week'], 0)} a week expected", ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot)
 
@@ -148,7 +149,7 @@ def utilization_by_week(p, ctx: ChartContext | None = None) -> go.Figure:
     _target_line(fig, p.summary["target_utilization"], in_legend=True)
     top = max(1.0, float(data[["utilization", "booked_utilization", "utilization_upper"]].max().max()) + 0.05)
     percent_axis(fig, "y", (0, top), "Utilization")
-    fig.update_xaxes(title=dict(text="Week starting"))
+    week_axis(fig, data["week_start"])
     s = p.summary
     sub = subtitle_text(_capacity_text(p), ctx,
                         f"peak week booked {fmt.pct(s['peak_week_booked_utilization'])}; target "
@@ -234,7 +235,7 @@ def waits(p, ctx: ChartContext | None = None) -> go.Figure:
                              marker=dict(color=HIGH, size=8, symbol="diamond"),
                              hovertemplate="Week of %{x|%d %b %Y}: up to %{y:.0f} days<extra></extra>"))
     fig.update_yaxes(title=dict(text="Days"), rangemode="tozero")
-    fig.update_xaxes(title=dict(text="Week starting"))
+    week_axis(fig, weeks["week_start"])
     s = p.summary
     extra = "some still waiting at the end of the simulation (a lower bound)" if s["waits_censored"] else None
     sub = subtitle_text(f"mean {fmt.number(s['mean_wait_days'])} days, 90th percentile "
@@ -309,7 +310,7 @@ def scenario_comparison(projections: list, ctx: ChartContext | None = None, colu
             _target_line(fig, projections[0].summary["target_utilization"], in_legend=True)
     else:
         fig.update_yaxes(title=dict(text=label), rangemode="tozero")
-    fig.update_xaxes(title=dict(text="Week starting"))
+    week_axis(fig, data["week_start"])
     sub = subtitle_text(f"{len(projections)} scenarios", ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot)
 

@@ -462,3 +462,18 @@ def test_trajectory_draws_means_over_few_courses_open():
     assert f"Open points: fewer than {FEW_COURSES} courses" in fig.layout.meta["footnote"]
     solid = trajectory(data.iloc[:3], CTX, "PHQ9")
     assert "Open points" not in solid.layout.meta["footnote"]
+
+
+def test_utilization_by_week_of_a_single_week_has_a_readable_date_axis():
+    """A period inside one week (a day, or Mon-Sun) gave each clinic one point on an axis of milliseconds
+    ('23:59:59.9995'). The axis spans a fortnight around the week, its date the only tick."""
+    from dashboard.charts.capacity import utilization_by_week
+
+    week = pd.Timestamp("2026-06-29")
+    data = pd.DataFrame({"clinic_id": ["DEN", "NYC"], "clinic_name": ["Denver", "New York"], "week_start": [week, week],
+                         "available_chair_hours": [40.0, 72.0], "occupied_chair_hours": [30.0, 50.0],
+                         "utilization": [0.75, 50 / 72]})
+    fig = utilization_by_week(data, CTX)
+    lo, hi = (pd.Timestamp(v) for v in fig.layout.xaxis.range)
+    assert lo < week < hi and (hi - lo).days >= 7
+    assert [pd.Timestamp(v) for v in fig.layout.xaxis.tickvals] == [week]

@@ -88,3 +88,21 @@ def test_scenarios_compared(busy, quiet):
     sessions = planning.scenario_comparison([busy, quiet], column="sessions")
     assert list(sessions.data[0].y) == [w["sessions"] for w in busy.weeks]
     assert is_empty(planning.scenario_comparison([]))
+
+
+def test_a_one_week_plan_has_a_readable_date_axis():
+    """A plan of one week (--horizon 1w, or 'Weeks ahead' 1) drew its weekly charts on an axis of
+    milliseconds ('23:59:59.9995'): Plotly zooms a lone date to nothing. The axis now spans a fortnight
+    around the week with its date as the tick."""
+    import datetime as dt
+
+    p = plan_from_inputs(inputs(chairs=5), Scenario(name="one week", chairs=5, new_patients_per_week=40, horizon_weeks=1))
+    assert len(p.weeks) == 1
+    week = dt.date.fromisoformat(str(p.weeks[0]["week_start"])[:10])
+    for fig in (planning.utilization_by_week(p), planning.waits(p), planning.scenario_comparison([p])):
+        lo, hi = (dt.date.fromisoformat(str(v)[:10]) for v in fig.layout.xaxis.range)
+        assert lo < week < hi and (hi - lo).days >= 7, fig.layout.meta["title"]
+        assert [str(v)[:10] for v in fig.layout.xaxis.tickvals] == [week.isoformat()]
+    several = planning.utilization_by_week(plan_from_inputs(inputs(chairs=5), Scenario(name="x", horizon_weeks=3,
+                                                                                          new_patients_per_week=40)))
+    assert several.layout.xaxis.range is None and several.layout.xaxis.tickvals is None  # Plotly's own axis
