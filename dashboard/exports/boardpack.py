@@ -130,10 +130,15 @@ def bare(fig: go.Figure, width: int = CHART_W, height: int | None = None) -> go.
                       margin=dict(t=36, b=60, l=64, r=24, autoexpand=True))
     out.layout.annotations = [a for a in out.layout.annotations if a.name != "footnote"]
     if is_tall(fig):
-        out.update_yaxes(tickfont=dict(size=8.5))
-        out.update_traces(textfont=dict(size=7.5), selector=dict(type="bar"))
         names = next((list(t.y) for t in out.data if getattr(t, "orientation", None) == "h" and t.y is not None), None)
-        if names and all(isinstance(n, str) for n in names):  # every row named, not every other one
+        named = bool(names) and all(isinstance(n, str) for n in names)
+        # as large as the rows allow, up to the template's 11 px: 11 groups keep it, 50 clinics get 8.6 px
+        categories = {y for t in out.data if t.y is not None for y in t.y if isinstance(y, str)}
+        rows = len(out.layout.yaxis.ticktext or ()) or len(categories) or 50  # rows named by ticktext, or by y
+        size = round(min(11.0, max(7.0, (height - 96) / rows / 1.25)), 1)
+        out.update_yaxes(tickfont=dict(size=size))
+        out.update_traces(textfont=dict(size=size - 1), selector=dict(type="bar"))
+        if named:  # every row named, not every other one
             out.update_yaxes(tickmode="array", tickvals=names, ticktext=names)
     return out
 

@@ -167,6 +167,23 @@ def test_percent_ticks_never_repeat_at_board_pack_size(chart_id, sample):
             assert len(labels) == len(set(labels)), (chart_id, axis, labels)
 
 
+def test_a_tall_board_pack_chart_keeps_readable_row_names(sample):
+    """A chart taller than the page's chart box got 8.5 px row names whatever its rows: PHQ-9 by
+    indication (11 groups, 8 clinics) printed its names at 6.4 pt with half the page empty. The size now
+    follows the rows: 11 keep the template's 11 px; 50 clinics still get smaller ones, every row named."""
+    from dashboard.exports import boardpack
+
+    spec = catalog.get("outcomes.rates_by_group")
+    _result, fig = exports.suppressed_figure(spec, spec.data(Scope.everything(), QUARTER), _ctx(QUARTER), threshold=1)
+    fig.update_layout(height=fig.layout.height + 60)  # as drawn with the suppression note of 8 clinics: 616 px
+    assert boardpack.is_tall(fig) and len(fig.layout.yaxis.ticktext) == 11
+    assert boardpack.bare(fig).layout.yaxis.tickfont.size >= 11
+    names = [f"Clinic {i:02d}" for i in range(50)]
+    many = go.Figure(go.Bar(x=list(range(50)), y=names, orientation="h")).update_layout(height=1600)
+    page = boardpack.bare(many)
+    assert page.layout.yaxis.tickfont.size < 9 and list(page.layout.yaxis.tickvals) == names
+
+
 def test_csv_and_figure_follow_the_threshold_setting(sample, monkeypatch):
     spec = catalog.get("outcomes.early_signal")  # MADRS: one course in the quarter
     data = spec.data(Scope.everything(), QUARTER)
