@@ -477,3 +477,18 @@ def test_utilization_by_week_of_a_single_week_has_a_readable_date_axis():
     lo, hi = (pd.Timestamp(v) for v in fig.layout.xaxis.range)
     assert lo < week < hi and (hi - lo).days >= 7
     assert [pd.Timestamp(v) for v in fig.layout.xaxis.tickvals] == [week]
+
+
+def test_weekday_hour_of_a_clinic_without_open_hours_names_that_clinic():
+    """The Capacity page's clinic box lists every clinic; one closed or without data in the period (a Sunday,
+    a clinic not yet open) drew 'When chairs are busy: clinic' over 'all 3 clinics'. It names the clinic."""
+    from dashboard.charts.capacity import weekday_hour
+
+    others = pd.DataFrame({"clinic_id": ["NYC"], "clinic_name": ["New York"], "weekday": [7], "hour": [9],
+                           "open_days": [1], "available_minutes": [480.0], "occupied_minutes": [300.0],
+                           "utilization": [0.625]})
+    fig = weekday_hour(others, CTX, clinic_id="DEN")
+    assert is_empty(fig)
+    assert "When chairs are busy: DEN" in fig.layout.meta["title"]
+    assert "DEN" in fig.layout.meta["subtitle"] and "all 3 clinics" not in fig.layout.meta["subtitle"]
+    assert "When chairs are busy: New York" in weekday_hour(others, CTX, clinic_id="NYC").layout.meta["title"]
