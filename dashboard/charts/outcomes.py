@@ -272,6 +272,8 @@ MEASURE_UNITS = {
 ONE_CLINIC = ("Only {name} has {unit} in this selection: {rate} ({events} of {n}).<br>"
               "A funnel plot compares clinics with each other: choose more clinics or widen the period.")
 FUNNEL_MIN_SPAN = 0.10  # the shortest rate axis of a funnel plot
+RARE_RATE = 0.10  # a network rate below this is a rare event: the rate axis follows the control limits
+RARE_MIN_SPAN = 0.02  # ... and spans at least 2 points
 
 
 def _whole_network(clinic: pd.Series) -> bool:
@@ -363,10 +365,17 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     relevant = lim[lim["n"] >= clinics["n"].min()]
     if relevant.empty:
         relevant = lim
-    lo = max(0.0, min(float(clinics["rate"].min()), float(relevant["lower_998"].min())) - 0.03)
-    hi = min(1.0, max(float(clinics["rate"].max()), float(relevant["upper_998"].max())) + 0.03)
-    if hi - lo < FUNNEL_MIN_SPAN:  # e.g. every clinic at 100%: whole-percent ticks would repeat (100%, 100%, 99%)
-        lo, hi = (max(0.0, hi - FUNNEL_MIN_SPAN), hi) if hi >= 1.0 else (lo, min(1.0, lo + FUNNEL_MIN_SPAN))
+    low = min(float(clinics["rate"].min()), float(relevant["lower_998"].min()))
+    high = max(float(clinics["rate"].max()), float(relevant["upper_998"].max()))
+    # A rare event (BP elevation about 1%, a severe side effect) is read against limits a few tenths of a
+    # point wide: 3 points of margin and a 10-point axis squeezed them into the plot's bottom fifth, where
+    # 1% and 2% lay a few pixels apart. Below RARE_RATE the axis follows the limits.
+    rare = p < RARE_RATE
+    pad = max(0.002, 0.15 * (high - low)) if rare else 0.03
+    span = RARE_MIN_SPAN if rare else FUNNEL_MIN_SPAN
+    lo, hi = max(0.0, low - pad), min(1.0, high + pad)
+    if hi - lo < span:  # e.g. every clinic at 100%: whole-percent ticks would repeat (100%, 100%, 99%)
+        lo, hi = (max(0.0, hi - span), hi) if hi >= 1.0 else (lo, min(1.0, lo + span))
     percent_axis(fig, "y", (lo, hi), what[0].upper() + what[1:])
     # n counts courses or sessions: on a short axis, whole numbers only (not 0.6, 0.8, 1.2).
     fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range),

@@ -479,16 +479,23 @@ def test_utilization_by_week_of_a_single_week_has_a_readable_date_axis():
     assert [pd.Timestamp(v) for v in fig.layout.xaxis.tickvals] == [week]
 
 
-def test_weekday_hour_of_a_clinic_without_open_hours_names_that_clinic():
-    """The Capacity page's clinic box lists every clinic; one closed or without data in the period (a Sunday,
-    a clinic not yet open) drew 'When chairs are busy: clinic' over 'all 3 clinics'. It names the clinic."""
-    from dashboard.charts.capacity import weekday_hour
+def test_a_funnel_of_a_rare_event_is_drawn_on_the_scale_of_its_limits():
+    """BP elevation, 8 clinics, Q3 2026: network 1.2% with limits about 0.4-2.2% over 1,000-3,000 sessions.
+    Three points of margin and a 10-point axis drew the funnel in the bottom fifth of the plot (0-10%).
+    Below RARE_RATE the axis follows the limits; a common rate keeps its 10-point floor."""
+    from dashboard.charts.outcomes import FUNNEL_MIN_SPAN, RARE_MIN_SPAN, RARE_RATE, clinic_funnel
 
-    others = pd.DataFrame({"clinic_id": ["NYC"], "clinic_name": ["New York"], "weekday": [7], "hour": [9],
-                           "open_days": [1], "available_minutes": [480.0], "occupied_minutes": [300.0],
-                           "utilization": [0.625]})
-    fig = weekday_hour(others, CTX, clinic_id="DEN")
-    assert is_empty(fig)
-    assert "When chairs are busy: DEN" in fig.layout.meta["title"]
-    assert "DEN" in fig.layout.meta["subtitle"] and "all 3 clinics" not in fig.layout.meta["subtitle"]
-    assert "When chairs are busy: New York" in weekday_hour(others, CTX, clinic_id="NYC").layout.meta["title"]
+    n = [1180, 1650, 1670, 2150, 2360, 2650, 2750, 3090]
+    events = [12, 16, 21, 25, 27, 33, 31, 37]
+    inputs = _funnel_inputs([f"Clinic {i}" for i in range(8)], n, events, sum(events) / sum(n))
+    assert inputs["clinics"]["network_rate"].iloc[0] < RARE_RATE
+    fig = clinic_funnel(inputs, CTX)
+    lo, hi = fig.layout.yaxis.range
+    limits = inputs["limits"][inputs["limits"]["n"] >= min(n)]
+    band = float(limits["upper_998"].max()) - float(limits["lower_998"].min())
+    assert band / (hi - lo) > 0.6, (lo, hi, band)  # the funnel fills the plot
+    assert hi - lo >= RARE_MIN_SPAN
+    rates = inputs["clinics"]["rate"]
+    assert lo <= rates.min() and hi >= rates.max()
+    common = clinic_funnel(_funnel_inputs(["A", "B", "C"], [900, 1000, 1100], [520, 560, 640], 0.57), CTX)
+    assert common.layout.yaxis.range[1] - common.layout.yaxis.range[0] >= FUNNEL_MIN_SPAN
