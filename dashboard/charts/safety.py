@@ -304,5 +304,22 @@ def rems_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                    high="complete_ci_high", n="esketamine_sessions", events="complete")
     if data is not None and not data.empty and data["complete_ci_low"].notna().any():
         fig.update_yaxes(range=[max(0.0, float(data["complete_ci_low"].min()) - 0.05), 1.01])
-        fig.update_xaxes(tickangle=-30 if len(data) > 6 else 0)
+        if len(data) > 6:
+            fig.update_xaxes(tickangle=-30)
+            # Slanted names reach further down than the frame's margin: Plotly grows the margin to fit
+            # them, but the footnote hangs a fixed distance below the plot and was written over them.
+            depth = int(data["group_value"].astype(str).str.len().max() * TICK_CHAR_PX * 0.5) + 24  # sin 30° x name, + "n=" line
+            _room_below(fig, max(0, depth - FOOTNOTE_ROOM))
     return fig
+
+
+TICK_CHAR_PX = 6.0  # the width of a tick label's character, generously (the template's 11 px font)
+FOOTNOTE_ROOM = 60  # the depth under the plot that the frame already leaves above its footnote
+
+
+def _room_below(fig: go.Figure, pixels: int) -> None:
+    """Move the footnote down by `pixels` and grow the margin and the height to match."""
+    fig.update_layout(margin=dict(b=fig.layout.margin.b + pixels), height=fig.layout.height + pixels)
+    for ann in fig.layout.annotations:
+        if ann.name == "footnote":
+            ann.update(yshift=ann.yshift - pixels)

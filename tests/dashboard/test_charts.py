@@ -499,3 +499,33 @@ def test_a_funnel_of_a_rare_event_is_drawn_on_the_scale_of_its_limits():
     assert lo <= rates.min() and hi >= rates.max()
     common = clinic_funnel(_funnel_inputs(["A", "B", "C"], [900, 1000, 1100], [520, 560, 640], 0.57), CTX)
     assert common.layout.yaxis.range[1] - common.layout.yaxis.range[0] >= FUNNEL_MIN_SPAN
+
+
+def test_rems_by_clinic_slanted_names_stay_clear_of_the_footnote(tmp_path):
+    """8 clinics, Q3 2026: the slanted clinic names under REMS completeness by clinic ran through the
+    footnote ('Oklahoma City Interventional Psychiatry' across 'Wilson 95% intervals'). Measured in
+    Chromium: every tick label ends above the footnote's first line."""
+    from browser import chromium
+
+    from dashboard.charts.safety import rems_by_clinic
+
+    names = ["Boston Ketamine Institute", "Denver Ketamine Institute", "Los Angeles Mood & Wellness",
+             "Ketamine Institute, New York", "Oklahoma City Interventional Psychiatry", "Phoenix Ketamine Center",
+             "Salt Lake City Mood & Wellness", "Interventional Psychiatry, Tulsa"]
+    n = [426, 159, 507, 428, 453, 276, 278, 612]
+    data = pd.DataFrame({"clinic_id": [f"C{i}" for i in range(8)], "clinic_name": names, "esketamine_sessions": n,
+                         "complete": n, "complete_rate": [1.0] * 8, "complete_ci_low": [0.98] * 8,
+                         "complete_ci_high": [1.0] * 8})
+    fig = rems_by_clinic(data, CTX)
+    page_file = tmp_path / "rems.html"
+    fig.write_html(page_file, include_plotlyjs=True, full_html=True, default_width="1100px")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(page_file.as_uri())
+        page.wait_for_selector(".main-svg .xtick text")
+        ticks_bottom = page.evaluate(
+            "() => Math.max(...Array.from(document.querySelectorAll('.xtick text'), t => t.getBoundingClientRect().bottom))")
+        foot_top = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.annotation-text')).find(t => t.textContent.includes('Complete REMS'))"
+            ".getBoundingClientRect().top")
+    assert ticks_bottom <= foot_top, (ticks_bottom, foot_top)
