@@ -84,12 +84,16 @@ if st.button("Build the board pack", type="primary", disabled=not ready, icon=":
             "stem": pack.stem, "pdf": pack.pdf, "pptx": pack.pptx, "label": pack.period.label,
             "selection": pack.selection, "generated": pack.generated_at,
             "pages": [(p.title, p.hidden, p.empty) for p in pack.pages], "seconds": pack.timings.get("total_s", 0.0),
+            "choice": (chosen, tuple(clinics), tuple(sections)),
         }
 
 result = st.session_state.get(K_RESULT)
 if result:
     st.success(f"Board pack for {result['label']} ({ui.md_escape(result['selection'])}): "
                f"{len(result['pages'])} charts and a cover, built in {result['seconds']:.1f} s.")
+    if result.get("choice") != (chosen, tuple(clinics), tuple(sections)):  # the choices changed since
+        st.warning(f"These files are the pack for {result['label']} ({ui.md_escape(result['selection'])}) built "
+                   "before, not for the choices above: build the board pack again for those.")
     a, b, _ = st.columns([1, 1, 2])
     a.download_button("PDF", data=result["pdf"], file_name=f"{result['stem']}.pdf", mime="application/pdf",
                       icon=":material/download:", on_click="ignore", key="bp_download_pdf", width="stretch")

@@ -84,6 +84,24 @@ def test_board_pack_page_builds_both_files(sample_db, use_db):
     assert {"PDF", "PowerPoint"} <= downloads
 
 
+def test_board_pack_page_says_when_the_files_no_longer_match_the_choices(sample_db, use_db):
+    """After a build, choosing another quarter left "Board pack for Q2 2026" and its downloads under
+    "Q1 2026" with nothing to say they were not the pack chosen."""
+    use_db(sample_db)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    at.multiselect(key="bp_sections").set_value(["overview"]).run()
+    [build] = [b for b in at.button if b.label == "Build the board pack"]
+    build.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Board pack for Q2 2026" in s.value for s in at.success) and not at.warning
+    at.selectbox(key="bp_quarter").select_index(at.selectbox(key="bp_quarter").options.index("Q1 2026")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("for Q2 2026" in w.value and "not for the choices above" in w.value for w in at.warning)
+    at.selectbox(key="bp_quarter").select_index(at.selectbox(key="bp_quarter").options.index("Q2 2026")).run()
+    assert not at.warning  # back to the choices it was built for
+
+
 def test_board_pack_page_says_so_when_a_chart_is_too_big_to_draw(sample_db, use_db, monkeypatch):
     from dashboard.exports import render
 
