@@ -136,8 +136,10 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         "booster_interval", "Median booster interval", fmt.days(med),
         _delta(med, _num(before.boosters, "median_days"), "days"), "off",
         "Calendar days from the previous session to each booster in the period (median).",
+        # No booster at all (the data's first weeks, a clinic without maintenance): words, not "IQR —–— days".
         f"IQR {fmt.number(_num(now.boosters, 'p25_days'), 0)}–{fmt.number(_num(now.boosters, 'p75_days'), 0)} days, "
-        f"n={fmt.count(_num(now.boosters, 'intervals') or 0)} boosters",
+        f"n={fmt.count(_num(now.boosters, 'intervals'))} boosters" if _num(now.boosters, "intervals")
+        else "no booster session in the period",
     ))
     util = _num(now.utilization, "utilization")
     out.append(Headline(

@@ -1,0 +1,27 @@
+"""The Overview's headline figures (dashboard.headlines) on the sample warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dashboard import queries
+from dashboard.filters import Filters
+from dashboard.headlines import headlines
+from dashboard.scope import Scope
+
+
+def test_a_period_without_boosters_says_so_instead_of_an_empty_iqr(sample_db, use_db):
+    """The data's first days hold no booster (every course is still in induction): the card read
+    'IQR —–— days, n=0 boosters'. It says there was no booster session; a period with boosters keeps
+    its IQR and n."""
+    use_db(sample_db)
+    scope = Scope.everything()
+    options = queries.filter_options(scope)
+    first_week = Filters(start=options.data_start, end=options.data_start + dt.timedelta(days=6))
+    assert int(queries.booster_intervals(scope, first_week)["intervals"].iloc[0]) == 0
+    card = {h.key: h for h in headlines(scope, first_week, options)[0]}["booster_interval"]
+    assert card.value == "—"
+    assert card.caption == "no booster session in the period"
+    quarter = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+    card = {h.key: h for h in headlines(scope, quarter, options)[0]}["booster_interval"]
+    assert card.caption.startswith("IQR ") and "—" not in card.caption and card.caption.endswith(" boosters")
