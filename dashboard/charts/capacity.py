@@ -121,13 +121,15 @@ def weekday_hour(df: pd.DataFrame, ctx: ChartContext, clinic_id: str | None = No
         data = df[df["clinic_id"] == clinic_id]
     elif not df.empty:
         data = df[df["clinic_id"] == df.sort_values("clinic_name")["clinic_id"].iloc[0]]
-    name = str(data["clinic_name"].iloc[0]) if not data.empty else "clinic"
+    # a clinic chosen on the page but closed or without data in the period: named by its id, not "clinic"
+    name = str(data["clinic_name"].iloc[0]) if not data.empty else (clinic_id or "clinic")
     title = title_text(f"When chairs are busy: {name}", ctx)
     foot = footnote_text("Occupied / available chair-minutes in each hour of the opening window, by weekday, over the "
                          "period's open days. Blank: closed. " + NOTE_FILTERS, SECTION + " › Weekday x hour")
     data = data[data["available_minutes"] > 0] if not data.empty else data
     if data.empty:
-        return empty(title=title, subtitle=subtitle_text(n_label(0, "open days"), ctx), footnote=foot,
+        chosen = replace(ctx, selection=name) if clinic_id is not None else ctx
+        return empty(title=title, subtitle=subtitle_text(n_label(0, "open days"), chosen), footnote=foot,
                      message=no_data("open hour"))
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     pivot = data.pivot_table(index="weekday", columns="hour", values="utilization", aggfunc="first").reindex(range(1, 8))

@@ -529,3 +529,18 @@ def test_rems_by_clinic_slanted_names_stay_clear_of_the_footnote(tmp_path):
             "() => Array.from(document.querySelectorAll('.annotation-text')).find(t => t.textContent.includes('Complete REMS'))"
             ".getBoundingClientRect().top")
     assert ticks_bottom <= foot_top, (ticks_bottom, foot_top)
+
+
+def test_weekday_hour_of_a_clinic_without_open_hours_names_that_clinic():
+    """The Capacity page's clinic box lists every clinic; one closed or without data in the period (a Sunday,
+    a clinic not yet open) drew 'When chairs are busy: clinic' over 'all 3 clinics'. It names the clinic."""
+    from dashboard.charts.capacity import weekday_hour
+
+    others = pd.DataFrame({"clinic_id": ["NYC"], "clinic_name": ["New York"], "weekday": [7], "hour": [9],
+                           "open_days": [1], "available_minutes": [480.0], "occupied_minutes": [300.0],
+                           "utilization": [0.625]})
+    fig = weekday_hour(others, CTX, clinic_id="DEN")
+    assert is_empty(fig)
+    assert "When chairs are busy: DEN" in fig.layout.meta["title"]
+    assert "DEN" in fig.layout.meta["subtitle"] and "all 3 clinics" not in fig.layout.meta["subtitle"]
+    assert "When chairs are busy: New York" in weekday_hour(others, CTX, clinic_id="NYC").layout.meta["title"]
