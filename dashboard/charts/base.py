@@ -117,6 +117,17 @@ def no_data(what: str) -> str:
     return NO_DATA.format(what=what)
 
 
+def singular(noun: str) -> str:
+    """'sessions with vitals' -> 'session with vitals', 'evaluable courses' -> 'evaluable course': the first
+    plural word only (stripping the last 's' wrote 'No sessions with vital for this selection')."""
+    words = noun.split(" ")
+    for i, word in enumerate(words):
+        if len(word) > 2 and word.endswith("s") and not word.endswith("ss"):
+            words[i] = word[:-1]
+            break
+    return " ".join(words)
+
+
 HIDDEN = ("Too few {what} to show: small counts are not shown (cell-size rule).<br>"
           "Widen the period, or choose more clinics, modalities or indications.")
 

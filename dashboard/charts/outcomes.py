@@ -10,7 +10,8 @@ from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
     PERCENT_TICKS, rows_height,
-    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, subtitle_text,
+    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, singular,
+    subtitle_text,
     title_text, total,
 )
 
@@ -304,7 +305,7 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
             return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message=hidden_data(unit))
         clinics = clinics.assign(outside_95=clinics["outside_95"].astype(bool), outside_998=clinics["outside_998"].astype(bool))
     if clinics.empty or limits.empty:
-        return empty(title=title, subtitle=subtitle_text(n_label(0, unit), ctx), footnote=foot, message=no_data(unit.rstrip("s")))
+        return empty(title=title, subtitle=subtitle_text(n_label(0, unit), ctx), footnote=foot, message=no_data(singular(unit)))
     if len(clinics) == 1 and _whole_network(clinics.iloc[0]):
         # One clinic is its own network rate: a funnel of one dot on its own line compares nothing.
         # (One clinic shown because the others' small counts are hidden is still drawn: the network

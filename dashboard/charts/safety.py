@@ -10,7 +10,8 @@ from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, subtitle_text,
+    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, singular,
+    subtitle_text,
     title_text,
 )
 
@@ -73,7 +74,7 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
     title = title_text(title_what, ctx)
     data = df[df[n] > 0].copy() if not df.empty else df
     if data.empty:
-        return empty(title=title, subtitle=subtitle_text(n_label(0, noun), ctx), footnote=foot, message=no_data(noun.rstrip("s")))
+        return empty(title=title, subtitle=subtitle_text(n_label(0, noun), ctx), footnote=foot, message=no_data(singular(noun)))
     if order is not None:
         data["_o"] = data["group_value"].map({v: i for i, v in enumerate(order)}).fillna(len(order))
         data = data.sort_values(["_o", "group_value"])

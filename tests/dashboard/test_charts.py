@@ -544,3 +544,20 @@ def test_weekday_hour_of_a_clinic_without_open_hours_names_that_clinic():
     assert "When chairs are busy: DEN" in fig.layout.meta["title"]
     assert "DEN" in fig.layout.meta["subtitle"] and "all 3 clinics" not in fig.layout.meta["subtitle"]
     assert "When chairs are busy: New York" in weekday_hour(others, CTX, clinic_id="NYC").layout.meta["title"]
+
+
+def test_empty_rates_of_sessions_with_vitals_are_worded_in_the_singular():
+    """One clinic, OCD, 1-3 Jan 2025 (8 clinics): 'No sessions with vital for this selection.' under BP elevation
+    by dose band and on the BP funnel; the last 's' of the noun was cut, not the plural."""
+    from dashboard.charts.outcomes import clinic_funnel
+    from dashboard.charts.safety import bp_by
+
+    empty_rates = pd.DataFrame(columns=["group_value", "rate", "ci_low", "ci_high", "sessions_with_vitals",
+                                        "elevated_sessions"])
+    empty_funnel = {"clinics": pd.DataFrame(columns=["clinic_name", "n", "events", "rate", "network_rate",
+                                                     "outside_95", "outside_998"]),
+                    "limits": pd.DataFrame(columns=["n", "upper_998", "lower_998", "upper_95", "lower_95"])}
+    figures = (bp_by(empty_rates, CTX), clinic_funnel(empty_funnel, CTX, measure="bp_elevation"))
+    for fig in figures:
+        assert is_empty(fig)
+        assert fig.layout.meta["message"].startswith("No session with vitals for this selection"), fig.layout.meta["message"]
