@@ -273,7 +273,7 @@ def chart(chart_id: str, key: str | None = None, **opts) -> None:
     s = state()
     spec = catalog.get(chart_id)
     data = spec.data(s.scope, s.filters, **opts)
-    ctx = spec.context(s.filters, s.options) if spec.ignores else s.ctx
+    ctx = spec.context(s.filters, s.options, data) if spec.ignores or spec.own_context else s.ctx
     if s.scope.aggregates_only:
         fig = spec.figure_of(spec.suppressed(data), ctx, **opts)
     else:

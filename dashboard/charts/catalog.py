@@ -45,14 +45,19 @@ class ChartSpec:
     # filters its query does not take (chair utilization: chairs are shared by every modality and indication);
     # its title and subtitle must not name them
     ignores: tuple[str, ...] = ()
+    # a chart about its own period and selection (a plan: its weeks, clinic and scenario), from its data
+    own_context: Callable[[ChartData], ChartContext] | None = None
 
     @staticmethod
     def _accepted(fn: Callable, opts: dict) -> dict:
         params = inspect.signature(fn).parameters
         return {k: v for k, v in opts.items() if k in params}
 
-    def context(self, filters: Filters, options: FilterOptions) -> ChartContext:
-        """The figure's context: the filters' period and selection, without the filters it ignores."""
+    def context(self, filters: Filters, options: FilterOptions, data: ChartData | None = None) -> ChartContext:
+        """The figure's context (its title, subtitle, download names, access log): the filters' period and
+        selection without the filters it ignores, or the chart's own from its data (a plan's weeks)."""
+        if self.own_context is not None and data is not None:
+            return self.own_context(data)
         return context(replace(filters, **{name: () for name in self.ignores}), options)
 
     def data(self, scope: Scope, filters: Filters, **opts) -> ChartData:
@@ -234,6 +239,8 @@ CATALOG: tuple[ChartSpec, ...] = (
 
 CATALOG = tuple(spec if spec.suppression is not None else replace(spec, suppression=RULES.get(spec.id))
                 for spec in CATALOG)
+# A plan is about its own weeks, clinic and scenario (its title, download names, access log), not the filters'.
+CATALOG = tuple(replace(spec, own_context=planning.data_context) if spec.page == "Planning" else spec for spec in CATALOG)
 
 _BY_ID = {spec.id: spec for spec in CATALOG}
 assert len(_BY_ID) == len(CATALOG), "chart ids must be unique"

@@ -336,6 +336,14 @@ def comparison_context(projections: list, clinic_name: str | None = None) -> Cha
 # with the plan's own context: the page, an export or a board pack get the same figure.
 
 
+def data_context(data: dict) -> ChartContext:
+    """The context a catalog planning chart is drawn with, from its data: the plan's weeks, clinic and
+    scenario, or the compared plans' weeks and clinic (for its download names and the access log too)."""
+    if "plans" in data:
+        return comparison_context(list(data.get("plans") or []), data.get("clinic_name"))
+    return context(data["plan"], data.get("clinic_name"))
+
+
 def for_catalog(builder):
     """A catalog builder (data, ctx) -> figure drawing `builder` with the plan's context."""
     def build(data: dict, ctx: ChartContext | None = None) -> go.Figure:

@@ -557,3 +557,30 @@ def test_any_link_gives_a_valid_scenario_and_never_raises():
         assert all(isinstance(m, str) and len(m) < 400 for m in messages)
 
     check()
+
+
+def test_planning_downloads_are_named_and_logged_by_the_plans_weeks(sample_db, use_db, scenarios_dir, monkeypatch):
+    """A plan's PNG/PDF/CSV were named after the sidebar's period ('planning-chairs_den-current_1-jul-30-sep-2026'
+    for a plan of 30 Nov - 6 Dec 2026) and logged with it. The downloads take the plan's own context."""
+    from dashboard import ui
+    from dashboard.exports import charts as exports
+
+    use_db(sample_db)
+    seen = {}
+    monkeypatch.setattr(ui, "downloads", lambda spec, data, ctx, key, **opts: spec.page == "Planning"
+                        and seen.setdefault(spec.id, ctx))
+    at = _open({"plan_weeks": "4"})
+    _ok(at)
+    titles = _plan_charts(at)
+    assert len(seen) == 7 and len(titles) == 7
+    for (chart_id, ctx), title in zip(seen.items(), titles, strict=True):
+        assert title.endswith(ctx.period), (chart_id, title, ctx.period)  # the figure's own weeks
+        assert "Jul" in ctx.period and "Apr" not in ctx.period, chart_id  # not the sidebar's Q2
+        assert "scenario" in ctx.selection, chart_id
+        name = exports.filename(catalog.get(chart_id), ctx, "png")
+        assert "jul" in name and "apr" not in name, name
+    spec = catalog.get("planning.scenario_comparison")
+    two = {"clinic_id": "NYC", "scenarios": (Scenario(name="now"), Scenario(name="nine", chairs=9))}
+    data = spec.data(Scope.for_clinics(["NYC"]), Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30)), **two)
+    ctx = spec.context(Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30)), pq_options(), data)
+    assert "Jul" in ctx.period and ctx.period == spec.figure(data, ctx).layout.meta["title"].rsplit(", ", 1)[-1]
