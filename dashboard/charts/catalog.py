@@ -186,10 +186,11 @@ CATALOG: tuple[ChartSpec, ...] = (
     ChartSpec("safety.peak_rise", "Peak systolic rise", "Safety", _peak_rise, safety.peak_rise, "Safety › Peak rise"),
     ChartSpec("safety.vitals", "Vital signs during the session", "Safety", queries.vitals_by_minute,
               safety.vitals_course, "Safety › Vitals by minute", defaults={"vital": "systolic"}, options={"vital": VITALS}),
+    # REMS monitoring is about esketamine sessions: the modality filter does not apply (the macro takes none).
     ChartSpec("safety.rems", "Esketamine REMS completeness", "Safety", queries.rems_completeness, safety.rems_checks,
-              "Safety › REMS completeness"),
+              "Safety › REMS completeness", ignores=("modalities",)),
     ChartSpec("safety.rems_by_clinic", "REMS completeness by clinic", "Safety", _rems_clinic, safety.rems_by_clinic,
-              "Safety › REMS completeness"),
+              "Safety › REMS completeness", ignores=("modalities",)),
     ChartSpec("boosters.interval_histogram", "Booster intervals", "Boosters", _booster_histogram,
               boosters.interval_histogram, "Boosters › Booster interval"),
     ChartSpec("boosters.km", "Time to first booster (Kaplan-Meier)", "Boosters", queries.booster_km,

@@ -229,3 +229,23 @@ def test_capacity_charts_do_not_claim_the_modality_and_indication_filters(sample
                 indications=("ptsd",))
     assert catalog.get("capacity.peak_chairs").context(f, options).selection == "all 3 clinics"
     assert "Esketamine" in catalog.get("boosters.km").context(f, options).selection  # boosters do filter
+
+
+def test_rems_charts_do_not_claim_the_modality_filter(sample_db, use_db):
+    """REMS monitoring is about esketamine sessions whatever the modality filter says: with IV ketamine chosen,
+    both REMS charts read 'all 3 clinics · IV ketamine' over 1,121 esketamine sessions. The other Safety
+    charts do filter by modality and keep naming it."""
+    import json
+
+    use_db(sample_db)
+    at = _app({"modality": ["iv_ketamine"], "start": ["2026-04-01"], "end": ["2026-06-30"]})
+    at.run()
+    _open(at, "safety")
+    _ok(at, "safety")
+    subtitles = {json.loads(c.proto.spec)["layout"]["meta"]["title"].split(",")[0]:
+                 json.loads(c.proto.spec)["layout"]["meta"]["subtitle"] for c in _charts(at)}
+    rems = {t: s for t, s in subtitles.items() if "REMS" in t}
+    assert len(rems) == 2, subtitles
+    for title, sub in rems.items():
+        assert "IV ketamine" not in sub and "esketamine sessions" in sub, (title, sub)
+    assert "IV ketamine" in subtitles["Side effects by effect and severity"]
