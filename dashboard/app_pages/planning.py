@@ -20,6 +20,7 @@ from dashboard import ui
 from dashboard.charts import planning as pc
 from pipelines.errors import UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
+from pipelines.plan.report import peak_text, target_verdict
 from pipelines.plan.scenario import MAX_CHAIRS, MAX_HORIZON_WEEKS, Scenario
 from pipelines.users.audit import AuditError
 
@@ -361,9 +362,8 @@ with results:
                             f"{rec_upper if rec_upper is not None else 'none ≤ 60'}",
                     help="The fewest chairs with every week's booked utilization at or below the target and the "
                          "induction rules kept, same hours, days and demand.")
-        ui.headline(cards[1], "Peak week, booked", fmt.pct(summary["peak_week_booked_utilization"]),
-                    caption=f"target {fmt.pct(summary['target_utilization'])}: "
-                            + ("met" if summary["meets_target"] else "not met"),
+        ui.headline(cards[1], "Peak week, booked", peak_text(summary),
+                    caption=f"target {fmt.pct(summary['target_utilization'])}: {target_verdict(summary)}",
                     help="The busiest week's booked utilization (treated and no-show chair time / available).")
         ui.headline(cards[2], "Utilization", fmt.pct(summary["utilization"]),
                     caption=f"booked {fmt.pct(summary['booked_utilization'])} · over {plan.horizon_weeks} weeks",

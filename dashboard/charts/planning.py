@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import ChartContext, empty, frame, percent_axis, subtitle_text, title_text, week_axis
+from pipelines.plan.report import peak_text, target_verdict
 
 PLANNING_DOCS = "docs/planning.md"
 BAND = (0.70, 0.80)
@@ -152,8 +153,7 @@ def utilization_by_week(p, ctx: ChartContext | None = None) -> go.Figure:
     week_axis(fig, data["week_start"])
     s = p.summary
     sub = subtitle_text(_capacity_text(p), ctx,
-                        f"peak week booked {fmt.pct(s['peak_week_booked_utilization'])}; target "
-                        + ("met" if s["meets_target"] else "not met"))
+                        f"peak week booked {peak_text(s)}; target {target_verdict(s)}")
     return frame(fig, title=title, subtitle=sub, footnote=foot)
 
 

@@ -13,6 +13,28 @@ def _num(value, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def peak_text(s: dict) -> str:
+    """The peak week's booked utilization, with the decimals that tell it from the target when whole percents
+    would not ('80.04%' against a target of 80%, never '80%: not met')."""
+    peak, target = s["peak_week_booked_utilization"], s["target_utilization"]
+    if peak is None:
+        return "-"
+    for digits in range(0, 4):
+        if round(peak * 100, digits) != round(target * 100, digits) or peak == target:
+            break
+    return f"{peak * 100:.{digits}f}%"
+
+
+def target_verdict(s: dict) -> str:
+    """'met', 'not met', or why not when the peak week is within the target: the induction rules."""
+    if s["meets_target"]:
+        return "met"
+    peak = s["peak_week_booked_utilization"]
+    if not s["induction_rules_met"] and peak is not None and peak <= s["target_utilization"]:
+        return "not met: the induction rules are not kept"
+    return "not met"
+
+
 def projection_table(p) -> str:
     r, s = p.resolved, p.summary
     lines = [
@@ -47,7 +69,7 @@ def projection_table(p) -> str:
     lines += [
         "",
         f"Utilization {_pct(s['utilization'])} (booked {_pct(s['booked_utilization'])}); "
-        f"peak week {_pct(s['peak_week_utilization'])} (booked {_pct(s['peak_week_booked_utilization'])}, "
+        f"peak week {_pct(s['peak_week_utilization'])} (booked {peak_text(s)}, "
         f"{_pct(s['peak_week_utilization_upper'])} at the top of the demand interval)",
         f"Peak-hour overflow: {_num(s['overflow_chair_hours'])} chair-hours"
         + (f", most on {peak['weekday']} {peak['hour']:02d}:00 ({peak['chair_hours']:.0f} h)" if peak else ""),
@@ -55,8 +77,7 @@ def projection_table(p) -> str:
         f"{s['p90_wait_days']:.1f}, longest {s['max_wait_days']:.0f}"
         + (" (some still waiting at the end: a lower bound)" if s["waits_censored"] else ""),
         "Induction rules: " + ("met" if s["induction_rules_met"] else "NOT met - " + "; ".join(s["induction_problems"])),
-        f"Target {_pct(s['target_utilization'])} booked utilization: "
-        + ("met" if s["meets_target"] else "not met")
+        f"Target {_pct(s['target_utilization'])} booked utilization: " + target_verdict(s)
         + f"; fewest chairs that meet it: {s['recommended_chairs'] if s['recommended_chairs'] is not None else 'none up to 60'}"
         + f" ({s['recommended_chairs_upper'] if s['recommended_chairs_upper'] is not None else 'none up to 60'}"
         " at the top of the demand interval)",

@@ -106,3 +106,27 @@ def test_a_one_week_plan_has_a_readable_date_axis():
     several = planning.utilization_by_week(plan_from_inputs(inputs(chairs=5), Scenario(name="x", horizon_weeks=3,
                                                                                           new_patients_per_week=40)))
     assert several.layout.xaxis.range is None and several.layout.xaxis.tickvals is None  # Plotly's own axis
+
+
+def test_the_target_verdict_gives_its_reason_and_never_reads_80_against_80():
+    """'Peak week booked 40% · target 80%: not met' when the open days cannot keep the induction rules (the
+    CLI and the page said only 'not met'), and '80% · target 80%: not met' for a peak of 80.04%. The verdict
+    says why, and the peak takes the decimals that tell it from the target."""
+    from dashboard.charts.planning import utilization_by_week
+    from pipelines.plan.report import peak_text, projection_table, target_verdict
+
+    p = plan_from_inputs(inputs(chairs=20), Scenario(name="two days", chairs=20, open_days=["Mon", "Tue"],
+                                                     new_patients_per_week=10))
+    s = p.summary
+    assert not s["induction_rules_met"] and s["peak_week_booked_utilization"] < s["target_utilization"]
+    assert target_verdict(s) == "not met: the induction rules are not kept"
+    assert "Target 80% booked utilization: not met: the induction rules are not kept" in projection_table(p)
+    assert "target not met: the induction rules are not kept" in utilization_by_week(p).layout.meta["subtitle"]
+
+    close = {"peak_week_booked_utilization": 0.8004, "target_utilization": 0.8, "meets_target": False,
+             "induction_rules_met": True}
+    assert peak_text(close) == "80.04%" and target_verdict(close) == "not met"
+    assert peak_text({**close, "peak_week_booked_utilization": 0.7996, "meets_target": True}) == "79.96%"
+    assert peak_text({**close, "peak_week_booked_utilization": 0.83}) == "83%"
+    assert peak_text({**close, "peak_week_booked_utilization": 0.8}) == "80%"  # at the target meets it
+    assert target_verdict({**close, "meets_target": True}) == "met"
