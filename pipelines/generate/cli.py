@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import date, timedelta
 
 MAX_CLINICS = 500
 MAX_MONTHS = 240
@@ -49,8 +49,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=_folder, required=True, metavar="DIR", help="folder to write the batch into")
     p.add_argument("--clinics", type=_whole("clinics", 1, MAX_CLINICS), default=3, metavar="N")
     p.add_argument("--months", type=_whole("months", 1, MAX_MONTHS), default=12, metavar="M")
-    p.add_argument("--start", type=_day, default=date(2025, 1, 1), metavar="YYYY-MM-DD",
-                   help="first day of the period (default 2025-01-01)")
+    p.add_argument("--start", type=_day, default=None, metavar="YYYY-MM-DD",
+                   help="first day of the period (default: the last M whole months, ending on the 1st of this month)")
     p.add_argument("--seed", type=_whole("seed", 0, 2**63 - 1), default=0, metavar="S")
     p.add_argument("--defects", action="store_true",
                    help="add a realistic handful of broken rows of every kind the contract names")
@@ -60,10 +60,30 @@ def add_parser(sub) -> None:
 
 
 
+def period_start(start: date | None, months: int, today: date | None = None) -> date:
+    """The first day of the batch. Without --start, the last `months` whole months (the batch ends on
+    the 1st of this month, like a monthly export). A period that runs past today is refused: the load
+    quarantines every row dated more than a day ahead, and their sessions' vitals and scales with them."""
+    from pipelines.generate.core import GenerateError, add_months
+
+    today = today or date.today()
+    if start is None:
+        return add_months(today.replace(day=1), -months)
+    end = add_months(start, months)
+    if end > today:
+        raise GenerateError(
+            f"--start {start} with --months {months} runs to {end - timedelta(days=1)}, after today: the load would "
+            f"quarantine every row dated in the future; give --start {add_months(today, -months)} or earlier, "
+            "or fewer --months"
+        )
+    return start
+
+
 def run(args) -> int:
     from pipelines.generate import generate_batch
 
-    summary = generate_batch(args.out, clinics=args.clinics, months=args.months, start=args.start,
+    start = period_start(args.start, args.months)
+    summary = generate_batch(args.out, clinics=args.clinics, months=args.months, start=start,
                              seed=args.seed, defects=args.defects, fmt=args.fmt)
     print(summary.to_text())
     return 0

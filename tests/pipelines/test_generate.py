@@ -748,6 +748,47 @@ def test_cli_bad_arguments_exit_2_with_one_line(tmp_path, args):
     assert not (tmp_path / "b").exists()
 
 
+def test_default_period_is_the_last_whole_months_and_ends_by_today():
+    """Without --start the README's `--months 24` ran from 2025-01-01 to 2026-12-31: past today, so the
+    load quarantined every future row and their orphans. The default period now ends on the 1st of this month."""
+    from pipelines.generate.cli import period_start
+    from pipelines.generate.core import add_months
+
+    today = date(2026, 11, 27)
+    assert period_start(None, 24, today) == date(2024, 11, 1)
+    assert add_months(period_start(None, 1, today), 1) == date(2026, 11, 1)
+    assert period_start(date(2025, 1, 1), 22, today) == date(2025, 1, 1)  # ends 2026-11-01: kept
+
+
+def test_an_explicit_period_past_today_is_refused_with_the_latest_start():
+    from pipelines.generate.cli import period_start
+    from pipelines.generate.core import add_months
+
+    today = date(2026, 11, 27)
+    with pytest.raises(GenerateError, match=r"runs to 2026-12-31, after today.*--start 2024-11-27 or earlier"):
+        period_start(date(2025, 1, 1), 24, today)
+    assert add_months(date(2024, 11, 27), 24) <= today  # the suggested start fits
+
+
+def test_cli_without_start_writes_nothing_dated_after_today(tmp_path):
+    from pipelines.generate.core import add_months
+
+    proc = _cli("--out", str(tmp_path / "b"), "--clinics", "1", "--months", "1", "--seed", "2", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    first = date.today().replace(day=1)
+    assert f"period {add_months(first, -1)} .. {first} (exclusive)" in proc.stdout
+    latest = max(row["discharge_at"] for row in csv.DictReader(open(tmp_path / "b" / "sessions.csv")) if row["discharge_at"])
+    assert latest[:10] < first.isoformat()
+
+
+def test_cli_refuses_a_period_past_today_and_writes_nothing(tmp_path):
+    start = date.today().replace(day=1)
+    proc = _cli("--out", str(tmp_path / "b"), "--clinics", "1", "--months", "2", "--start", start.isoformat())
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "after today" in proc.stderr
+    assert not (tmp_path / "b").exists()
+
+
 def test_cli_unusable_output_folder_exits_2(tmp_path):
     target = tmp_path / "file.txt"
     target.write_text("x")
