@@ -44,6 +44,7 @@ SEQUENTIAL = [[0.0, "#F4F8FB"], [0.35, "#A9CCE3"], [0.7, "#3E8DC4"], [1.0, "#003
 
 # Severity colours run light to dark so the order survives greyscale printing.
 SEVERITY_COLOURS = {"mild": "#F0C75E", "moderate": "#E69F00", "severe": "#B34700"}
+PERSISTING_RISK = SEVERITY_COLOURS["severe"]  # a risk flag present at baseline and still at follow-up
 
 FOOTNOTE_FONT_SIZE = 11
 TOP_MARGIN = 92

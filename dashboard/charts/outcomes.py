@@ -415,7 +415,9 @@ def item9_flags(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     transitions = ["Resolved", "Emerged", "Persisted"]
     counts = [row["resolved"], row["emerged"], row["persisted"]]
     fig.add_trace(go.Bar(
-        x=transitions, y=counts, marker_color=[theme.OKABE_ITO["green"], theme.OKABE_ITO["vermillion"], theme.OKABE_ITO["grey"]],
+        # Persisted (flagged at both) is the group a clinician follows up first: the darkest warm colour,
+        # never the neutral grey that reads as "nothing to see".
+        x=transitions, y=counts, marker_color=[theme.OKABE_ITO["green"], theme.OKABE_ITO["vermillion"], theme.PERSISTING_RISK],
         text=[fmt.count(c) for c in counts], textposition="outside", cliponaxis=False, showlegend=False,
         hovertemplate="%{x}: %{y:,} courses<extra></extra>", xaxis="x2", yaxis="y2",
     ))

@@ -561,3 +561,18 @@ def test_empty_rates_of_sessions_with_vitals_are_worded_in_the_singular():
     for fig in figures:
         assert is_empty(fig)
         assert fig.layout.meta["message"].startswith("No session with vitals for this selection"), fig.layout.meta["message"]
+
+
+def test_item9_persisted_flags_are_drawn_as_a_risk_not_in_neutral_grey():
+    """Persisted (flagged at baseline and at follow-up) was grey beside a green 'Resolved' and a red
+    'Emerged': the group a clinician follows up first looked like the least important one."""
+    from dashboard.charts.outcomes import item9_flags
+
+    row = {"courses_with_baseline_item9": 400, "courses_with_follow_up_item9": 380, "baseline_flag_rate": 0.4,
+           "follow_up_flag_rate": 0.2, "flagged_at_baseline": 160, "flagged_at_follow_up": 76,
+           "courses_with_both": 370, "resolved": 90, "emerged": 10, "persisted": 64}
+    fig = item9_flags(pd.DataFrame([row]), CTX)
+    transitions = next(t for t in fig.data if list(t.x) == ["Resolved", "Emerged", "Persisted"])
+    colours = dict(zip(transitions.x, transitions.marker.color, strict=True))
+    assert colours["Persisted"] not in (theme.OKABE_ITO["grey"], theme.MUTED, colours["Resolved"])
+    assert colours["Persisted"] == theme.SEVERITY_COLOURS["severe"]
