@@ -96,6 +96,8 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         _band(fig, "y")
         percent_axis(fig, "y", (max(0.0, float(data["utilization"].min()) - 0.1), min(1.05, float(data["utilization"].max()) + 0.1)), "Utilization")
         week_axis(fig, data["week_start"])
+        if len(clinics) > 3:  # a legend above the plot wraps to 2-3 rows and runs over the subtitle: beside it
+            fig.update_layout(legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
         height = 420
     else:
         pivot = data.pivot_table(index="clinic_name", columns="week_start", values="utilization", aggfunc="first")

@@ -184,6 +184,35 @@ def test_a_tall_board_pack_chart_keeps_readable_row_names(sample):
     assert page.layout.yaxis.tickfont.size < 9 and list(page.layout.yaxis.tickvals) == names
 
 
+@pytest.mark.parametrize("clinics", [4, 8])
+def test_weekly_utilization_legend_stays_clear_of_the_subtitle(clinics):
+    """With 8 clinics the legend above the plot wrapped to three rows and ran over the subtitle in the
+    exported PNG ("n = 112 clinic-weeks · all 8 clinics · 8 clinics" under "Boston Ketamine Institute")."""
+    import re
+
+    from dashboard.charts import capacity
+    from dashboard.charts.base import ChartContext
+
+    names = ["Boston Ketamine Institute", "Denver Ketamine Institute", "Interventional Psychiatry, Tulsa",
+             "Ketamine Institute, New York", "Los Angeles Mood & Wellness", "Oklahoma City Interventional Psychiatry",
+             "Phoenix Ketamine Center", "Salt Lake City Mood & Wellness"][:clinics]
+    weeks = pd.date_range("2026-06-29", periods=14, freq="7D")
+    df = pd.DataFrame([{"clinic_id": f"C{i}", "clinic_name": n, "week_start": w, "utilization": 0.6 + 0.01 * i,
+                        "occupied_chair_hours": 300.0, "available_chair_hours": 480.0}
+                       for i, n in enumerate(names) for w in weeks])
+    fig = capacity.utilization_by_week(df, ChartContext("1 Jul – 30 Sep 2026", f"all {clinics} clinics"))
+    svg = render.to_bytes(theme_branded(fig), "svg").decode()
+    legend_y = float(re.search(r'<g class="legend"[^>]*transform="translate\([\d.]+,([\d.]+)\)"', svg).group(1))
+    subtitle_y = float(re.search(r'<text class="gtitle-subtitle"[^>]* y="([\d.]+)"', svg).group(1))
+    assert legend_y > subtitle_y + 14  # the legend starts below the subtitle's line (12 px)
+
+
+def theme_branded(fig):
+    from dashboard import theme
+
+    return theme.with_branding(fig)
+
+
 def test_csv_and_figure_follow_the_threshold_setting(sample, monkeypatch):
     spec = catalog.get("outcomes.early_signal")  # MADRS: one course in the quarter
     data = spec.data(Scope.everything(), QUARTER)
