@@ -63,7 +63,8 @@ st.dataframe(
         "quarantined": st.column_config.NumberColumn("Quarantined", format="localized"),
         "duplicates": st.column_config.NumberColumn("Duplicates", format="localized"),
         "replaced": st.column_config.NumberColumn("Replaced", format="localized"),
-        "reason": st.column_config.TextColumn("Why rejected", width="medium"),
+        # Rejected, skipped and already-loaded files all give their reason here, not only rejected ones.
+        "reason": st.column_config.TextColumn("Why not loaded", width="medium"),
         "dropped_identifier_columns": st.column_config.ListColumn("Identifier columns dropped"),
         "ignored_columns": st.column_config.ListColumn("Other columns ignored"),
         "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),

@@ -4,6 +4,7 @@ warehouse, with filters that select nothing, and with links carrying bad values.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -200,6 +201,10 @@ def test_data_quality_tables_say_engines_in_words_and_leave_blanks_blank(sample_
     assert files["kind"].notna().all() and files["reason"].notna().all()
     skipped = files[files["status"] == "skipped"]
     assert not skipped.empty and set(skipped["kind"]) == {""} and skipped["reason"].str.len().gt(0).all()
+    # The reason of a skipped file (or one already loaded) sits in the same column: it is not headed
+    # "Why rejected", which read as if those files had been refused.
+    table = next(d for d in at.dataframe if "reason" in d.value.columns)
+    assert json.loads(table.proto.columns)["reason"]["label"] == "Why not loaded"
 
 
 def test_capacity_charts_do_not_claim_the_modality_and_indication_filters(sample_db, use_db):
