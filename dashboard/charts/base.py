@@ -166,7 +166,12 @@ def total(df: pd.DataFrame, column: str) -> int:
 
 
 def n_label(n: object, noun: str) -> str:
-    return f"n = {fmt.count(n)} {noun}"
+    """'n = 1,234 treated sessions'; one of a thing is singular ('n = 1 open day', not '1 open days')."""
+    try:
+        one = float(n) == 1  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        one = False
+    return f"n = {fmt.count(n)} {singular(noun) if one else noun}"
 
 
 def ci_hover(rate: object, low: object, high: object, n: object) -> str:

@@ -576,3 +576,18 @@ def test_item9_persisted_flags_are_drawn_as_a_risk_not_in_neutral_grey():
     colours = dict(zip(transitions.x, transitions.marker.color, strict=True))
     assert colours["Persisted"] not in (theme.OKABE_ITO["grey"], theme.MUTED, colours["Resolved"])
     assert colours["Persisted"] == theme.SEVERITY_COLOURS["severe"]
+
+
+@pytest.mark.parametrize(("n", "noun", "expected"), [
+    (1, "open days", "n = 1 open day"),
+    (1.0, "booster intervals", "n = 1 booster interval"),
+    (1, "courses with a baseline item 9", "n = 1 course with a baseline item 9"),
+    (2, "open days", "n = 2 open days"),
+    (0, "treated sessions", "n = 0 treated sessions"),
+    (None, "courses", "n = — courses"),
+])
+def test_n_label_speaks_of_one_thing_in_the_singular(n, noun, expected):
+    """A weekday x hour chart of one open day said 'n = 1 open days'."""
+    from dashboard.charts.base import n_label
+
+    assert n_label(n, noun) == expected
