@@ -67,6 +67,16 @@ def test_board_sees_suppressed_charts_and_the_medical_director_does_not(access, 
     assert not any(RULE in spec for spec in _figures(md))
 
 
+def _build_pack(sections: list[str]) -> AppTest:
+    """The Board pack page with these sections chosen, after a click on its build button."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    at.multiselect(key="bp_sections").set_value(sections).run()
+    [build] = [b for b in at.button if b.label == "Build the board pack"]
+    build.click().run()
+    return at
+
+
 def test_board_pack_page_builds_both_files(sample_db, use_db):
     use_db(sample_db)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
@@ -88,11 +98,7 @@ def test_board_pack_page_says_when_the_files_no_longer_match_the_choices(sample_
     """After a build, choosing another quarter left "Board pack for Q2 2026" and its downloads under
     "Q1 2026" with nothing to say they were not the pack chosen."""
     use_db(sample_db)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("dashboard/app_pages/board_pack.py").run()
-    at.multiselect(key="bp_sections").set_value(["overview"]).run()
-    [build] = [b for b in at.button if b.label == "Build the board pack"]
-    build.click().run()
+    at = _build_pack(["overview"])
     assert not at.exception, [e.value for e in at.exception]
     assert any("Board pack for Q2 2026" in s.value for s in at.success) and not at.warning
     at.selectbox(key="bp_quarter").select_index(at.selectbox(key="bp_quarter").options.index("Q1 2026")).run()
@@ -111,11 +117,7 @@ def test_board_pack_page_says_so_when_a_chart_is_too_big_to_draw(sample_db, use_
 
     monkeypatch.setattr(render, "to_bytes", too_slow)
     use_db(sample_db)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("dashboard/app_pages/board_pack.py").run()
-    at.multiselect(key="bp_sections").set_value(["overview"]).run()
-    [build] = [b for b in at.button if b.label == "Build the board pack"]
-    build.click().run()
+    at = _build_pack(["overview"])
     assert not at.exception, [e.value for e in at.exception]
     assert [e.value.replace("\\", "") for e in at.error] == ["The board pack was not built: drawing a chart of 900,000 points took "
                                                                "longer than 90 s; choose a shorter period or fewer "
