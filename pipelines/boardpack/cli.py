@@ -112,12 +112,22 @@ def run(args) -> int:
     request = boardpack.BoardPackRequest(period=period, clinics=tuple(dict.fromkeys(args.clinic)),
                                          sections=tuple(sections), charts=tuple(charts) or None, threshold=threshold)
     formats = ("pdf", "pptx") if args.format == "both" else (args.format,)
+    # The folder is made (or found unusable) before the pack is drawn: a pack takes seconds to build,
+    # and --out under a file or where we may not write used to fail only after all of it.
+    made = [d for d in [out, *out.parents] if not d.exists()]  # the folders this run creates, deepest first
+    out.mkdir(parents=True, exist_ok=True)  # an OSError is one line (pipelines.cli)
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"board-pack: cannot write into {out}: permission denied")
     started = time.perf_counter()
     try:
         pack = boardpack.build(scope, request, formats=formats)
-    except render.RenderTimeout as exc:
-        raise CommandError(f"board-pack: nothing written: {exc}") from None
-    out.mkdir(parents=True, exist_ok=True)
+    except BaseException as exc:
+        for folder in made:  # nothing written, so no folder of ours is left behind
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        if isinstance(exc, render.RenderTimeout):
+            raise CommandError(f"board-pack: nothing written: {exc}") from None
+        raise
     written = []
     for fmt_, payload in (("pdf", pack.pdf), ("pptx", pack.pptx)):
         if fmt_ in formats:

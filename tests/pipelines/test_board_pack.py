@@ -191,6 +191,33 @@ def test_a_chart_too_big_to_draw_is_one_line_and_writes_nothing(warehouse, tmp_p
     assert not list(tmp_path.iterdir())
 
 
+def test_an_unusable_out_folder_is_refused_before_the_pack_is_drawn(warehouse, tmp_path, capsys, monkeypatch):
+    """`--out` under a plain file (or where we may not write) built the whole pack, then failed."""
+    from dashboard.exports import boardpack
+
+    drawn = []
+    monkeypatch.setattr(boardpack, "build", lambda *a, **k: drawn.append(a) or pytest.fail("pack drawn"))
+    (tmp_path / "file.txt").write_text("x")
+    code = main(["board-pack", "--period", "2026Q2", "--out", str(tmp_path / "file.txt" / "packs"),
+                 "--db", str(warehouse)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and not drawn
+    assert "\n" not in err and "file.txt" in err and "internal error" not in err
+
+
+def test_a_failed_pack_leaves_no_new_folder_behind(warehouse, tmp_path, monkeypatch):
+    from dashboard.exports import render
+
+    def too_slow(*args, **kwargs):
+        raise render.RenderTimeout("drawing a chart took longer than 90 s")
+
+    monkeypatch.setattr(render, "to_bytes", too_slow)
+    out = tmp_path / "new" / "packs"
+    assert main(["board-pack", "--period", "2026-06", "--charts", "capacity.by_week", "--out", str(out),
+                 "--db", str(warehouse)]) == 2
+    assert not (tmp_path / "new").exists()
+
+
 def test_min_cell_setting_must_be_a_number(warehouse, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CLINIC_ANALYTICS_MIN_CELL", "ten")
     assert main(["board-pack", "--period", "2026Q2", "--out", str(tmp_path), "--db", str(warehouse)]) == 2
