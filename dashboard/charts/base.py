@@ -110,11 +110,14 @@ def is_empty(fig: go.Figure) -> bool:
     return bool(isinstance(meta, dict) and meta.get("empty"))
 
 
-NO_DATA = "No {what} for this selection.<br>Widen the period, or choose more clinics, modalities or indications."
+NO_DATA = "No {what} for this selection.<br>Widen the period, or choose more {choices}."
+ALL_FILTERS = "clinics, modalities or indications"
 
 
-def no_data(what: str) -> str:
-    return NO_DATA.format(what=what)
+def no_data(what: str, choices: str = ALL_FILTERS) -> str:
+    """The empty state's sentence. `choices`: the filters that can bring data back (chair charts take
+    clinics only; suggesting more modalities there would send the reader to a filter that changes nothing)."""
+    return NO_DATA.format(what=what, choices=choices)
 
 
 def singular(noun: str) -> str:

@@ -56,7 +56,7 @@ def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     data = df[df["available_chair_hours"] > 0] if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "available chair-hours"), ctx), footnote=foot,
-                     message=no_data("open clinic day"))
+                     message=no_data("open clinic day", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
     text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)"
             for u, o, a in zip(data["utilization"], data["occupied_chair_hours"], data["available_chair_hours"], strict=True)]
@@ -82,7 +82,7 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     data = df[df["available_chair_hours"] > 0] if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "clinic-weeks"), ctx), footnote=foot,
-                     message=no_data("open clinic week"))
+                     message=no_data("open clinic week", choices="clinics"))
     clinics = sorted(data["clinic_name"].unique(), key=str.lower)
     fig = go.Figure()
     if len(clinics) <= 8:
@@ -132,7 +132,7 @@ def weekday_hour(df: pd.DataFrame, ctx: ChartContext, clinic_id: str | None = No
     if data.empty:
         chosen = replace(ctx, selection=name) if clinic_id is not None else ctx
         return empty(title=title, subtitle=subtitle_text(n_label(0, "open days"), chosen), footnote=foot,
-                     message=no_data("open hour"))
+                     message=no_data("open hour", choices="clinics"))
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     pivot = data.pivot_table(index="weekday", columns="hour", values="utilization", aggfunc="first").reindex(range(1, 8))
     hours = list(range(int(data["hour"].min()), int(data["hour"].max()) + 1))
@@ -159,7 +159,7 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     data = df[df["treated_sessions"] > 0] if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "treated sessions"), ctx), footnote=foot,
-                     message=no_data("treated session"))
+                     message=no_data("treated session", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
     fig = go.Figure()
     fig.add_trace(go.Bar(y=data["clinic_name"], x=data["peak_concurrent_chairs"], orientation="h", name="Peak in use",
@@ -186,7 +186,7 @@ def lost_capacity(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     data = df[df["available_chair_hours"] > 0] if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "available chair-hours"), ctx), footnote=foot,
-                     message=no_data("open clinic day"))
+                     message=no_data("open clinic day", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
     text = [f"{fmt.pct(s, 1)}: {fmt.count(h)} chair-hours ({fmt.count(n)} no-shows, {fmt.count(c)} cancellations)"
             for s, h, n, c in zip(data["lost_share"], data["lost_chair_hours"], data["no_show_sessions"],

@@ -591,3 +591,17 @@ def test_n_label_speaks_of_one_thing_in_the_singular(n, noun, expected):
     from dashboard.charts.base import n_label
 
     assert n_label(n, noun) == expected
+
+
+@pytest.mark.parametrize("builder", ["utilization_by_clinic", "utilization_by_week", "peak_chairs", "lost_capacity"])
+def test_empty_chair_charts_suggest_only_the_filter_that_can_help(builder):
+    """Chairs are shared by every modality and indication, so an empty chair chart that said 'choose more
+    clinics, modalities or indications' sent the reader to filters that change nothing."""
+    from dashboard.charts import capacity
+
+    columns = ["clinic_id", "clinic_name", "week_start", "available_chair_hours", "occupied_chair_hours",
+               "utilization", "peak_concurrent", "chairs", "lost_chair_hours"]
+    fig = getattr(capacity, builder)(pd.DataFrame(columns=columns), CTX)
+    assert is_empty(fig)
+    texts = " ".join(str(a.text) for a in fig.layout.annotations)
+    assert "choose more clinics." in texts and "modalities" not in texts and "indications" not in texts
