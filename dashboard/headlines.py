@@ -86,6 +86,16 @@ def previous_filters(f: Filters, options: FilterOptions) -> Filters | None:
     return prev
 
 
+def _induction_caption(courses: pd.Series | None) -> str:
+    caption = "completed induction " + fmt.pct_interval(_num(courses, "induction_completion_rate"),
+                                                        _num(courses, "induction_completion_ci_low"),
+                                                        _num(courses, "induction_completion_ci_high"))
+    waiting = _num(courses, "still_in_induction")
+    if waiting:
+        caption += f" · {fmt.count(waiting)} still in induction"
+    return caption
+
+
 def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[Headline], Filters | None]:
     now = _figures(scope, f)
     prev_f = previous_filters(f, options)
@@ -95,10 +105,11 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
     out.append(Headline(
         "courses", "Courses started", fmt.count(_num(now.courses, "courses") or 0),
         _delta(_num(now.courses, "courses"), _num(before.courses, "courses"), "count"), "off",
-        "Courses whose first treated session falls in the period (a new course after a 180-day gap).",
-        "completed induction " + fmt.pct_interval(_num(now.courses, "induction_completion_rate"),
-                                                  _num(now.courses, "induction_completion_ci_low"),
-                                                  _num(now.courses, "induction_completion_ci_high")),
+        "Courses whose first treated session falls in the period (a new course after a 180-day gap). Completed "
+        "induction: courses that reached session 6 (ketamine) or 8 (esketamine), over the courses whose induction "
+        "has ended; a course still in induction (its last session under 14 days before the data's last day) is "
+        "not counted as stopping.",
+        _induction_caption(now.courses),
     ))
     out.append(Headline(
         "active_patients", "Active patients", fmt.count(_num(now.active, "active_patients") or 0),

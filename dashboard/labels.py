@@ -59,6 +59,7 @@ VITALS = {
 NOT_EVALUABLE = {
     "not_assessed": "Not assessed",
     "no_baseline": "No baseline",
+    "follow_up_open": "Follow-up window still open",
     "no_follow_up": "No follow-up",
     "baseline_below_minimum": "Baseline below minimum",
 }

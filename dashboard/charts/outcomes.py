@@ -103,6 +103,7 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
 NOT_EVALUABLE_COLOURS = {
     "evaluable": theme.OKABE_ITO["blue"],
     "baseline_below_minimum": theme.OKABE_ITO["sky"],
+    "follow_up_open": theme.OKABE_ITO["yellow"],
     "no_follow_up": theme.OKABE_ITO["orange"],
     "no_baseline": theme.OKABE_ITO["vermillion"],
     "not_assessed": "#B8BEC7",
@@ -114,14 +115,16 @@ def evaluability(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     title = title_text("Evaluable courses, and why the others are not", ctx)
     foot = footnote_text(
         "Every course counts once per instrument. Not assessed: no score in either window; no baseline: none in the "
-        "30 days up to course start; no follow-up: none after start up to 14 days after induction; baseline below "
-        "the instrument's minimum.", SECTION)
+        "30 days up to course start; no follow-up: none after start up to 14 days after induction; follow-up window "
+        "still open: none yet, and that window had not closed by the data's last day; baseline below the "
+        "instrument's minimum.", SECTION)
     if df.empty or total(df, "courses") == 0:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot, message=no_data("course"))
     data = _instrument_order(df)
     y = [labels.instrument(i) for i in data["instrument"]]
     fig = go.Figure()
-    for column in ["evaluable", "baseline_below_minimum", "no_follow_up", "no_baseline", "not_assessed"]:
+    for column in ["evaluable", "baseline_below_minimum", "follow_up_open", "no_follow_up", "no_baseline",
+                   "not_assessed"]:
         name = "Evaluable" if column == "evaluable" else labels.NOT_EVALUABLE[column]
         fig.add_trace(go.Bar(
             x=data[column], y=y, orientation="h", name=name, marker_color=NOT_EVALUABLE_COLOURS[column],
@@ -231,29 +234,39 @@ def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     title = title_text("Induction completion: courses reaching each session", ctx)
     foot = footnote_text(
         "Courses started in the period reaching session k of induction (6 sessions for ketamine, 8 for esketamine), "
-        "as a share of the family's courses.", "Courses and phases › Induction completion")
+        "as a share of the family's courses whose induction has ended. Courses still in induction (last session "
+        "under 14 days before the data's last day) are counted apart, not as stopping.",
+        "Courses and phases › Induction completion")
+    in_induction = (int(df.groupby("modality_family")["still_in_induction"].max().fillna(0).sum())
+                    if not df.empty and "still_in_induction" in df else 0)
     data = df[df["courses"] > 0] if not df.empty else df
     if data.empty:
-        return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot, message=no_data("course"))
+        sub = n_label(0, "courses") + (f" · {fmt.count(in_induction)} still in induction" if in_induction else "")
+        return empty(title=title, subtitle=subtitle_text(sub, ctx), footnote=foot, message=no_data("course"))
     fig = go.Figure()
     colours = {"ketamine": theme.OKABE_ITO["blue"], "esketamine": theme.OKABE_ITO["vermillion"]}
     courses = 0
     for family, part in data.sort_values("session_number").groupby("modality_family", sort=True):
         n = int(part["courses"].max())
         courses += n
+        waiting = part["still_in_induction"].max() if "still_in_induction" in part else 0
+        name = f"{labels.modality(family)} (n={fmt.count(n)}"
+        name += f"; {fmt.count(waiting)} still in induction)" if pd.notna(waiting) and waiting else ")"
         text = [f"{fmt.pct(s)} ({fmt.count(r)} of {fmt.count(c)})"
                 for s, r, c in zip(part["share_of_courses"], part["courses_reaching"], part["courses"], strict=True)]
         fig.add_trace(go.Scatter(
             x=part["session_number"], y=part["share_of_courses"], mode="lines+markers+text",
-            name=f"{labels.modality(family)} (n={fmt.count(n)})", line=dict(color=colours.get(str(family))),
+            name=name, line=dict(color=colours.get(str(family))),
             marker=dict(size=8), text=[fmt.pct(s) for s in part["share_of_courses"]],
             textposition="top center" if family == "esketamine" else "bottom center",
             textfont=dict(size=10), customdata=text, hovertemplate="Session %{x}: %{customdata}<extra></extra>",
         ))
     percent_axis(fig, "y", (0, 1.08), "Share of courses")
     fig.update_xaxes(title=dict(text="Induction session"), dtick=1)
-    sub = subtitle_text(n_label(courses, "courses started"), ctx)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
+    sub = n_label(courses, "courses past induction")
+    if in_induction:
+        sub += f" · {fmt.count(in_induction)} still in induction, left out"
+    return frame(fig, title=title, subtitle=subtitle_text(sub, ctx), footnote=foot, height=400)
 
 
 MEASURE_NAMES = {
@@ -265,7 +278,7 @@ MEASURE_NAMES = {
     "rems_complete": "REMS completeness",
 }
 MEASURE_UNITS = {
-    "response": "evaluable courses", "remission": "evaluable courses", "induction_completion": "courses",
+    "response": "evaluable courses", "remission": "evaluable courses", "induction_completion": "courses past induction",
     "side_effect": "treated sessions", "bp_elevation": "sessions with vitals", "rems_complete": "esketamine sessions",
 }
 

@@ -16,15 +16,15 @@ from dashboard.suppression import (
 
 # ---------------------------------------------------------------------------------------- outcomes
 
-_OUTCOME_COUNTS = ("courses", "courses_with_baseline", "not_assessed", "no_baseline", "no_follow_up",
-                   "baseline_below_minimum", "evaluable", "responders", "remitters")
+_OUTCOME_COUNTS = ("courses", "courses_with_baseline", "not_assessed", "no_baseline", "follow_up_open",
+                   "no_follow_up", "baseline_below_minimum", "evaluable", "responders", "remitters")
 _OUTCOME_RATES = (
     Rate(("response_rate", "response_ci_low", "response_ci_high"), "responders", "evaluable"),
     Rate(("remission_rate", "remission_ci_low", "remission_ci_high"), "remitters", "evaluable"),
 )
 _OUTCOME_ROWS = (
     RowSum("courses", ("not_assessed", "no_baseline", "courses_with_baseline")),
-    RowSum("courses_with_baseline", ("no_follow_up", "baseline_below_minimum", "evaluable")),
+    RowSum("courses_with_baseline", ("follow_up_open", "no_follow_up", "baseline_below_minimum", "evaluable")),
 )
 OUTCOME_RATES = Suppression.table(counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS,
                                   same=(Same("courses"),))
@@ -36,10 +36,14 @@ OUTCOME_RATES_BY_GROUP = Suppression.table(
 )
 
 COURSES_BY_MONTH = Suppression.table(
-    counts=("courses", "completed_induction"),
+    counts=("courses", "completed_induction", "still_in_induction", "induction_ended"),
     rates=(Rate(("induction_completion_rate", "induction_completion_ci_low", "induction_completion_ci_high"),
-                "completed_induction", "courses"),),
-    group_sums=(GroupSum("courses"), GroupSum("completed_induction")),
+                "completed_induction", "induction_ended"),),
+    # courses = still in induction + induction ended (completed or stopped)
+    row_sums=(RowSum("courses", ("still_in_induction", "induction_ended")),
+              RowSum("induction_ended", ("completed_induction",), rest=True)),
+    group_sums=(GroupSum("courses"), GroupSum("completed_induction"), GroupSum("still_in_induction"),
+                GroupSum("induction_ended")),
 )
 
 TRAJECTORY = Suppression.table(counts=("courses",),
@@ -52,13 +56,14 @@ EARLY_SIGNAL = Suppression.table(
 )
 
 INDUCTION_FUNNEL = Suppression.table(
-    counts=("courses_reaching", "courses"),
+    counts=("courses_reaching", "courses", "still_in_induction"),
     rates=(Rate(("share_of_courses",), "courses_reaching", "courses"),),
-    same=(Same("courses", ("modality_family",)),),
+    same=(Same("courses", ("modality_family",)), Same("still_in_induction", ("modality_family",))),
     # courses reaching session k minus those reaching k+1: the courses that stopped at k
     chains=(Chain("courses_reaching", ("modality_family",), "session_number"),),
-    # the families' courses add up to the period's courses (Overview, Outcomes)
-    group_sums=(GroupSum("courses", exclude=(("session_number", tuple(range(2, 100))),)),),
+    # the families' courses (and those still in induction) add up to the period's (Overview, Outcomes)
+    group_sums=(GroupSum("courses", exclude=(("session_number", tuple(range(2, 100))),)),
+                GroupSum("still_in_induction", exclude=(("session_number", tuple(range(2, 100))),))),
 )
 
 _FUNNEL_CLINICS = TableRule(

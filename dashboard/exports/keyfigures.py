@@ -63,7 +63,9 @@ def courses_by_month(df, opts):
         month = pd.to_datetime(str(r["group_value"])[:7] + "-01", errors="coerce")
         name = f"{month:%b %Y}" if pd.notna(month) else str(r["group_value"])
         lines.append(_t(f"{name}: {fmt.count(r['courses'])} courses, "
-                        f"{_rate(r, 'induction_completion_rate', 'induction_completion_ci_low', 'induction_completion_ci_high', 'courses')} completed induction"))
+                        f"{_rate(r, 'induction_completion_rate', 'induction_completion_ci_low', 'induction_completion_ci_high', 'induction_ended')} completed induction"
+                        + (f", {fmt.count(r['still_in_induction'])} still in induction"
+                           if pd.notna(r.get("still_in_induction")) and r.get("still_in_induction") else "")))
     return _more(lines, len(df), "months")
 
 
@@ -150,8 +152,10 @@ def induction_funnel(df, opts):
             lines.append(f"{labels.modality(family)}: {HIDDEN} (too few courses)")
             continue
         last = shown.iloc[-1]  # the furthest session with its share shown
+        waiting = last.get("still_in_induction")
         lines.append(_t(f"{labels.modality(family)}: {fmt.pct(last['share_of_courses'])} reached induction session "
-                        f"{int(last['session_number'])} ({fmt.count(last['courses_reaching'])} of {fmt.count(last['courses'])})"))
+                        f"{int(last['session_number'])} ({fmt.count(last['courses_reaching'])} of {fmt.count(last['courses'])})"
+                        + (f"; {fmt.count(waiting)} still in induction" if pd.notna(waiting) and waiting else "")))
     return lines
 
 

@@ -89,6 +89,17 @@ final as (
         induction_size,
         induction_sessions,
         induction_sessions = induction_size as completed_induction,
+        -- Still in induction: not completed, and the last treated session fewer than 14 days before the
+        -- data's last day (0 to 13 days). Induction runs a session every 2 to 4 days (ketamine 6 over about
+        -- 3 weeks, esketamine 8 twice weekly): a gap of 14 days is a stop, shorter may be a course
+        -- that simply has not reached its 6th (8th) session when the data ends. Not a dropout (yet).
+        induction_sessions < induction_size
+            and date_diff('day', last_session_start::date, data_end_date) < 14 as still_in_induction,
+        -- Follow-up window still open: the window (course_start, induction_end + 14 days] ends after the
+        -- data's last day, or induction itself has not ended (its induction_end may still move).
+        (induction_sessions < induction_size
+            and date_diff('day', last_session_start::date, data_end_date) < 14)
+            or induction_end::date + 14 > data_end_date as follow_up_window_open,
         induction_end,
         induction_end_utc,
         induction_end::date as induction_end_date,

@@ -68,6 +68,7 @@ window_facts as (
 course_instruments as (
     select
         courses.course_id,
+        courses.follow_up_window_open,
         instruments.*
     from courses
     cross join instruments
@@ -120,11 +121,14 @@ final as (
         has_follow_up,
         coalesce(baseline_meets_minimum, false) as baseline_meets_minimum,
         evaluable,
+        follow_up_window_open,
         -- why a course is not evaluable for this instrument (null when it is)
         case
             when evaluable then null
             when assessments_in_windows = 0 then 'not_assessed'
             when not has_baseline then 'no_baseline'
+            -- no follow-up yet, but its window has not closed by the data's last day: not a missed follow-up
+            when not has_follow_up and follow_up_window_open then 'follow_up_open'
             when not has_follow_up then 'no_follow_up'
             else 'baseline_below_minimum'
         end as not_evaluable_reason,

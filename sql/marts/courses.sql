@@ -1,4 +1,5 @@
--- one row per course: its clinic (of session 1), phases, completion and booster follow-up
+-- one row per course: its clinic (of session 1), phases, completion (or still in induction at the data's end),
+-- whether its follow-up window is still open, and booster follow-up
 with courses as (
     select * from intermediate.int_courses
 ),
@@ -22,6 +23,8 @@ final as (
         induction_size,
         induction_sessions,
         completed_induction,
+        still_in_induction,
+        follow_up_window_open,
         induction_end,
         induction_end_date,
         sessions,

@@ -106,7 +106,7 @@ with by_clinic as (
                                modalities := modalities, indications := indications, breakdown := 'clinic')
     where measure in ('response', 'remission') and instrument = for_instrument
     union all
-    select group_value, completed_induction, courses
+    select group_value, completed_induction, induction_ended
     from metrics.course_counts(clinics := clinics, start_date := start_date, end_date := end_date,
                                modalities := modalities, indications := indications, breakdown := 'clinic')
     where measure = 'induction_completion'

@@ -3,7 +3,8 @@
 -- course_start and to the clinic of its session 1; its modality is session 1's.
 
 -- Courses started and how many completed induction, by breakdown (none, clinic, indication, modality,
--- modality_family, month).
+-- modality_family, month). Induction completion = completed / courses whose induction has ended (completed
+-- or stopped): a course still in induction at the data's last day (marts.courses) is counted apart.
 create or replace macro metrics.course_counts(
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
     breakdown := 'none'
@@ -22,9 +23,15 @@ final as (
         group_value,
         count(*) as courses,
         count(*) filter (where completed_induction) as completed_induction,
-        metrics.rate(count(*) filter (where completed_induction), count(*)) as induction_completion_rate,
-        metrics.wilson_low(count(*) filter (where completed_induction), count(*)) as induction_completion_ci_low,
-        metrics.wilson_high(count(*) filter (where completed_induction), count(*)) as induction_completion_ci_high
+        -- courses still in induction at the data's last day are not dropouts: shown, and left out of the rate
+        count(*) filter (where still_in_induction) as still_in_induction,
+        count(*) filter (where not still_in_induction) as induction_ended,
+        metrics.rate(count(*) filter (where completed_induction), count(*) filter (where not still_in_induction))
+            as induction_completion_rate,
+        metrics.wilson_low(count(*) filter (where completed_induction), count(*) filter (where not still_in_induction))
+            as induction_completion_ci_low,
+        metrics.wilson_high(count(*) filter (where completed_induction), count(*) filter (where not still_in_induction))
+            as induction_completion_ci_high
     from selected_courses
     group by group_value
 )
@@ -62,6 +69,7 @@ counts as (
         count(*) filter (where has_baseline) as courses_with_baseline,
         count(*) filter (where not_evaluable_reason = 'not_assessed') as not_assessed,
         count(*) filter (where not_evaluable_reason = 'no_baseline') as no_baseline,
+        count(*) filter (where not_evaluable_reason = 'follow_up_open') as follow_up_open,
         count(*) filter (where not_evaluable_reason = 'no_follow_up') as no_follow_up,
         count(*) filter (where not_evaluable_reason = 'baseline_below_minimum') as baseline_below_minimum,
         count(*) filter (where evaluable) as evaluable,
@@ -188,12 +196,14 @@ final as (
 
 select * from final;
 
--- Induction-completion funnel: courses reaching session 1, 2, ... 6 (ketamine) or 8 (esketamine).
+-- Induction-completion funnel: courses reaching session 1, 2, ... 6 (ketamine) or 8 (esketamine), over the
+-- courses whose induction has ended (completed or stopped); still_in_induction: the family's courses left
+-- out because they are still in induction at the data's last day (the same on every row of the family).
 create or replace macro metrics.induction_funnel(
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null
 ) as table
 with selected_courses as (
-    select modality_family, induction_size, induction_sessions from marts.courses
+    select modality_family, induction_size, induction_sessions, still_in_induction from marts.courses
     where metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,
                                clinics, start_date, end_date, modalities, indications)
 ),
@@ -202,8 +212,10 @@ reached as (
     select
         selected_courses.modality_family,
         steps.session_number,
-        count(*) as courses,
-        count(*) filter (where selected_courses.induction_sessions >= steps.session_number) as courses_reaching
+        count(*) filter (where not selected_courses.still_in_induction) as courses,
+        count(*) filter (where not selected_courses.still_in_induction
+                         and selected_courses.induction_sessions >= steps.session_number) as courses_reaching,
+        count(*) filter (where selected_courses.still_in_induction) as still_in_induction
     from selected_courses
     cross join range(1, 9) as steps(session_number)
     where steps.session_number <= selected_courses.induction_size
@@ -216,7 +228,8 @@ final as (
         session_number,
         courses_reaching,
         courses,
-        metrics.rate(courses_reaching, courses) as share_of_courses
+        metrics.rate(courses_reaching, courses) as share_of_courses,
+        still_in_induction
     from reached
 )
 

@@ -593,6 +593,47 @@ def test_n_label_speaks_of_one_thing_in_the_singular(n, noun, expected):
     assert n_label(n, noun) == expected
 
 
+# -- courses still running when the data ends (docs/metrics.md, Interpretations 18) -------------------
+def _spec(chart_id):
+    return next(s for s in catalog.CATALOG if s.id == chart_id)
+
+
+def test_evaluability_shows_an_open_follow_up_window_as_its_own_reason(sample_data):
+    """The quarter ends on the data's last day: courses whose follow-up window is still open were 'No follow-up'."""
+    data = sample_data["outcomes.evaluability"]
+    fig = _spec("outcomes.evaluability").figure(data, CTX)
+    bars = {t.name: t for t in fig.data}
+    assert "Follow-up window still open" in bars and "No follow-up" in bars
+    assert data["follow_up_open"].sum() > 0
+    assert list(bars["Follow-up window still open"].x) == list(_instrument_sorted(data)["follow_up_open"])
+    assert "still open" in fig.layout.meta["footnote"]
+
+
+def _instrument_sorted(data):
+    from dashboard.charts.outcomes import _instrument_order
+    return _instrument_order(data)
+
+
+def test_new_courses_by_month_tell_courses_still_in_induction_from_those_that_stopped(sample_data):
+    data = sample_data["overview.courses_by_month"].sort_values("group_value")
+    fig = _spec("overview.courses_by_month").figure(data, CTX)
+    bars = {t.name: t for t in fig.data}
+    assert set(bars) == {"Completed induction", "Stopped before completing", "Still in induction"}
+    assert sum(bars["Still in induction"].y) == data["still_in_induction"].sum() > 0
+    assert list(bars["Stopped before completing"].y) == list(data["induction_ended"] - data["completed_induction"])
+    assert any("still in induction" in t for t in bars["Still in induction"].customdata)
+
+
+def test_the_induction_funnel_counts_courses_still_in_induction_apart(sample_data):
+    data = sample_data["outcomes.induction_funnel"]
+    fig = _spec("outcomes.induction_funnel").figure(data, CTX)
+    waiting = int(data.groupby("modality_family")["still_in_induction"].max().sum())
+    assert waiting > 0
+    assert f"{waiting:,} still in induction, left out" in fig.layout.meta["subtitle"]
+    assert "courses past induction" in fig.layout.meta["subtitle"]
+    assert any("still in induction)" in t.name for t in fig.data)
+
+
 @pytest.mark.parametrize("builder", ["utilization_by_clinic", "utilization_by_week", "peak_chairs", "lost_capacity"])
 def test_empty_chair_charts_suggest_only_the_filter_that_can_help(builder):
     """Chairs are shared by every modality and indication, so an empty chair chart that said 'choose more

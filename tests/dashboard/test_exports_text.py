@@ -97,3 +97,21 @@ def test_peak_chairs_key_figure_says_how_many_names_it_leaves_out():
                     "Interventional Psychiatry, Tulsa; Ketamine Institute, New York; and 4 more")
     (one,) = keyfigures.sentences("capacity.peak_chairs", df.head(1), {})
     assert one == "1 of 1 clinic used every chair at once: Boston Ketamine Institute"
+
+
+def test_key_figures_name_courses_still_in_induction_and_rate_the_others():
+    """June's courses, when the data ends on 30 June, read '18% completed induction' (65 of 364); the
+    rate is over the courses whose induction has ended and the others are counted apart."""
+    import pandas as pd
+
+    months = pd.DataFrame({"group_value": ["2026-05", "2026-06"], "courses": [414, 364],
+                           "completed_induction": [212, 65], "still_in_induction": [0, 247],
+                           "induction_ended": [414, 117], "induction_completion_rate": [212 / 414, 65 / 117],
+                           "induction_completion_ci_low": [0.46, 0.46], "induction_completion_ci_high": [0.56, 0.65]})
+    may, june = keyfigures.sentences("overview.courses_by_month", months, {})
+    assert may == "May 2026: 414 courses, 51% (46–56%, n=414) completed induction"
+    assert june == "Jun 2026: 364 courses, 56% (46–65%, n=117) completed induction, 247 still in induction"
+    funnel = pd.DataFrame({"modality_family": ["ketamine"] * 2, "session_number": [1, 2], "courses_reaching": [10, 8],
+                           "courses": [10, 10], "share_of_courses": [1.0, 0.8], "still_in_induction": [3, 3]})
+    (line,) = keyfigures.sentences("outcomes.induction_funnel", funnel, {})
+    assert line.endswith("(8 of 10); 3 still in induction")

@@ -157,3 +157,8 @@ def ketamine_course(w: Warehouse, first_start: str, patient="P1", clinic="OKC", 
     return [w.session(patient=patient, clinic=clinic, start=shift(first_start, days=i * every_days),
                       modality=modality)
             for i in range(sessions)]
+
+
+def data_until(w: Warehouse, day: str, patient="P1", clinic="OKC") -> str:
+    """Make `day` the data's last day with a cancelled session (not treated: no course, no treated session)."""
+    return w.session(patient=patient, clinic=clinic, start=f"{day} 09:00", status="cancelled")

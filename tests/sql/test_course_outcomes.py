@@ -9,7 +9,7 @@ import math
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from sql_fixture import ketamine_course, shift
+from sql_fixture import data_until, ketamine_course, shift
 
 START = "2025-01-06 09:00"
 INDUCTION_END = "2025-01-21 09:00"
@@ -84,6 +84,7 @@ def test_follow_up_exactly_14_days_after_induction_end_counts(course):
 def test_follow_up_just_after_14_days_does_not(course):
     course.assessment(shift(START, days=-1), 20)
     course.assessment(shift(INDUCTION_END, days=14, minutes=1), 9)
+    data_until(course, "2025-06-30")  # the window closed long before the data's last day
     course.build()
     row = outcome(course)
     assert not row["has_follow_up"] and not row["evaluable"]
@@ -192,6 +193,7 @@ def test_rates_count_every_course_and_say_why_the_others_are_not_evaluable(wh):
             wh.assessment(shift(START, days=-1), baseline, patient=patient)
         if follow_up is not None:
             wh.assessment(shift(INDUCTION_END, days=1), follow_up, patient=patient)
+    data_until(wh, "2025-06-30")  # every follow-up window closed before the data's last day
     wh.build()
     phq9 = rates(wh)["PHQ9"]
     assert phq9["courses"] == 7
@@ -381,3 +383,39 @@ def test_a_trajectory_point_is_the_last_score_after_session_k_up_to_session_k_pl
         "SELECT session_number, score FROM marts.score_trajectories WHERE instrument = 'PHQ9'").fetchall())
     assert points == {0: 20, 1: 16, 3: 12}
     assert len(ids) == 3
+
+
+# -- follow-up window still open at the data's last day (docs/metrics.md) ---------------------------
+@pytest.mark.parametrize(("days_after_window_start", "reason"), [(13, "follow_up_open"), (14, "no_follow_up"),
+                                                                  (15, "no_follow_up")])
+def test_no_follow_up_yet_is_its_own_reason_while_the_window_is_open_at_the_data_end(
+        course, days_after_window_start, reason):
+    # the window (course_start, induction_end + 14 days] ends on 2025-02-04: open while the data ends before
+    course.assessment(shift(START, days=-1), 20)
+    data_until(course, shift(INDUCTION_END, days=days_after_window_start)[:10])
+    course.build()
+    row = outcome(course)
+    assert not row["evaluable"] and row["not_evaluable_reason"] == reason
+    phq9 = rates(course)["PHQ9"]
+    assert (phq9["follow_up_open"], phq9["no_follow_up"]) == ((1, 0) if reason == "follow_up_open" else (0, 1))
+    assert phq9["courses_with_baseline"] == (phq9["follow_up_open"] + phq9["no_follow_up"]
+                                             + phq9["baseline_below_minimum"] + phq9["evaluable"])
+
+
+def test_an_open_window_with_a_follow_up_already_is_evaluable(course):
+    course.assessment(shift(START, days=-1), 20)
+    course.assessment(shift(INDUCTION_END, days=1), 8)
+    data_until(course, shift(INDUCTION_END, days=3)[:10])
+    course.build()
+    row = outcome(course)
+    assert row["follow_up_window_open"] and row["evaluable"] and row["not_evaluable_reason"] is None
+
+
+def test_a_course_still_in_induction_without_follow_up_has_its_window_open(wh):
+    wh.clinic().patient()
+    ketamine_course(wh, START, sessions=3)  # last session 2025-01-12; the data ends 13 days later
+    wh.assessment(shift(START, days=-1), 20)
+    data_until(wh, "2025-01-25")
+    wh.build()
+    row = outcome(wh)
+    assert row["not_evaluable_reason"] == "follow_up_open"

@@ -1,6 +1,9 @@
 """Courses and phases (metrics.md, "Courses and phases"), built from the words of the definition."""
 
-from sql_fixture import ketamine_course, shift
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from sql_fixture import data_until, ketamine_course, shift
 
 
 def courses(wh):
@@ -135,6 +138,7 @@ def test_induction_funnel_counts_courses_reaching_each_session(wh):
     wh.patient("P5")
     for i in range(2):
         wh.session(patient="P5", start=shift("2025-03-03 12:00", days=3 * i), modality="esketamine_nasal", dose=56.0)
+    data_until(wh, "2025-06-30")  # the courses that stopped early stopped long before the data's last day
     wh.build()
     funnel = {(r["modality_family"], r["session_number"]): r for r in wh.rows("FROM metrics.induction_funnel()")}
     assert [funnel[("ketamine", k)]["courses_reaching"] for k in range(1, 7)] == [4, 3, 3, 2, 2, 2]
@@ -149,3 +153,55 @@ def test_course_counts_on_an_empty_selection_give_no_rows_not_an_error(wh):
     wh.build()
     assert wh.rows("FROM metrics.course_counts(clinics := ['NOPE'])") == []
     assert wh.rows("FROM metrics.induction_funnel(indications := ['ocd'])") == []
+
+
+# -- still in induction at the data's last day (docs/metrics.md, "Courses still running when the data ends")
+def _courses_at_the_data_end(wh):
+    """The data's last day is 2025-06-30. P1..P3: 3 sessions, the last 13, 14 and 15 days before it;
+    P4: a completed induction whose 6th session is the day before it; P5: 2 sessions in January (a dropout)."""
+    wh.clinic()
+    for patient, first in (("P1", "2025-06-11 09:00"), ("P2", "2025-06-10 09:00"), ("P3", "2025-06-09 09:00")):
+        wh.patient(patient)
+        ketamine_course(wh, first, patient=patient, sessions=3)
+    wh.patient("P4")
+    ketamine_course(wh, "2025-06-14 09:00", patient="P4", sessions=6)
+    wh.patient("P5")
+    ketamine_course(wh, "2025-01-06 09:00", patient="P5", sessions=2)
+    data_until(wh, "2025-06-30", patient="P5")
+    wh.build()
+
+
+def test_a_course_is_still_in_induction_only_if_its_last_session_is_under_14_days_before_the_data_end(wh):
+    _courses_at_the_data_end(wh)
+    by_ref = {r["patient_key"]: r for r in wh.rows("FROM marts.courses")}
+    assert {ref: r["still_in_induction"] for ref, r in by_ref.items()} == {
+        "P1": True, "P2": False, "P3": False, "P4": False, "P5": False}
+    assert by_ref["P4"]["completed_induction"] and not by_ref["P1"]["completed_induction"]
+    assert all(r["data_end_date"].isoformat() == "2025-06-30" for r in by_ref.values())
+
+
+def test_induction_completion_leaves_out_courses_still_in_induction_and_counts_them(wh):
+    _courses_at_the_data_end(wh)
+    counts = wh.one("FROM metrics.course_counts()")
+    assert counts["courses"] == 5 and counts["still_in_induction"] == 1 and counts["induction_ended"] == 4
+    assert counts["completed_induction"] == 1
+    assert counts["induction_completion_rate"] == 1 / 4  # P4 of P2, P3, P4, P5 (P1 is not a dropout yet)
+    low, high = proportion_confint(1, 4, alpha=0.05, method="wilson")
+    assert counts["induction_completion_ci_low"] == pytest.approx(low, abs=1e-12)
+    assert counts["induction_completion_ci_high"] == pytest.approx(high, abs=1e-12)
+    funnel = {r["session_number"]: r for r in wh.rows("FROM metrics.induction_funnel()")}
+    assert [funnel[k]["courses"] for k in range(1, 7)] == [4] * 6
+    assert [funnel[k]["courses_reaching"] for k in range(1, 7)] == [4, 4, 3, 1, 1, 1]
+    assert {funnel[k]["still_in_induction"] for k in range(1, 7)} == {1}
+    [clinic] = wh.rows("FROM metrics.clinic_comparison('induction_completion')")
+    assert (clinic["events"], clinic["n"]) == (1, 4)
+
+
+def test_a_family_whose_every_course_is_still_in_induction_keeps_its_count_in_the_funnel(wh):
+    wh.clinic().patient()
+    for i in range(2):
+        wh.session(start=shift("2025-06-24 10:00", days=3 * i), modality="esketamine_nasal", dose=56.0)
+    wh.build()
+    funnel = wh.rows("FROM metrics.induction_funnel() ORDER BY session_number")
+    assert [(r["courses"], r["still_in_induction"]) for r in funnel] == [(0, 1)] * 8
+    assert all(r["share_of_courses"] is None for r in funnel)
