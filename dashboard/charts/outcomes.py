@@ -123,8 +123,8 @@ def evaluability(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     data = _instrument_order(df)
     y = [labels.instrument(i) for i in data["instrument"]]
     fig = go.Figure()
-    for column in ["evaluable", "baseline_below_minimum", "follow_up_open", "no_follow_up", "no_baseline",
-                   "not_assessed"]:
+    for column in [c for c in ["evaluable", "baseline_below_minimum", "follow_up_open", "no_follow_up", "no_baseline",
+                               "not_assessed"] if c in data]:  # follow_up_open: not in a warehouse built before it
         name = "Evaluable" if column == "evaluable" else labels.NOT_EVALUABLE[column]
         fig.add_trace(go.Bar(
             x=data[column], y=y, orientation="h", name=name, marker_color=NOT_EVALUABLE_COLOURS[column],

@@ -22,6 +22,8 @@ def courses_by_month(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot, message=no_data("course"))
     data = data.sort_values("group_value")
     months = pd.to_datetime(data["group_value"].astype(str).str[:7] + "-01", errors="coerce")
+    if "induction_ended" not in data:  # a warehouse built before courses still in induction were counted apart
+        data = data.assign(still_in_induction=0, induction_ended=data["courses"])
     stopped = data["induction_ended"] - data["completed_induction"]
     text = [f"{fmt.count(c)} courses, {fmt.pct_ci(r, lo, hi, e)} completed induction"
             + (f", {fmt.count(s)} still in induction" if pd.notna(s) and s else "")

@@ -63,7 +63,7 @@ def courses_by_month(df, opts):
         month = pd.to_datetime(str(r["group_value"])[:7] + "-01", errors="coerce")
         name = f"{month:%b %Y}" if pd.notna(month) else str(r["group_value"])
         lines.append(_t(f"{name}: {fmt.count(r['courses'])} courses, "
-                        f"{_rate(r, 'induction_completion_rate', 'induction_completion_ci_low', 'induction_completion_ci_high', 'induction_ended')} completed induction"
+                        f"{_rate(r, 'induction_completion_rate', 'induction_completion_ci_low', 'induction_completion_ci_high', 'induction_ended' if 'induction_ended' in r else 'courses')} completed induction"
                         + (f", {fmt.count(r['still_in_induction'])} still in induction"
                            if pd.notna(r.get("still_in_induction")) and r.get("still_in_induction") else "")))
     return _more(lines, len(df), "months")

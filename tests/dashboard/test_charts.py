@@ -646,3 +646,14 @@ def test_empty_chair_charts_suggest_only_the_filter_that_can_help(builder):
     assert is_empty(fig)
     texts = " ".join(str(a.text) for a in fig.layout.annotations)
     assert "choose more clinics." in texts and "modalities" not in texts and "indications" not in texts
+
+
+def test_outcome_charts_still_draw_from_a_warehouse_built_before_courses_still_running_were_counted(sample_data):
+    """Macros live in the warehouse: one built before this change has no still_in_induction, induction_ended
+    or follow_up_open columns until its next load. The Overview and Outcomes charts drew a KeyError."""
+    old = {"overview.courses_by_month": ["still_in_induction", "induction_ended"],
+           "outcomes.evaluability": ["follow_up_open"], "outcomes.induction_funnel": ["still_in_induction"]}
+    for chart_id, columns in old.items():
+        fig = _spec(chart_id).figure(sample_data[chart_id].drop(columns=columns), CTX)
+        assert not is_empty(fig), chart_id
+        assert not any("still" in (t.name or "") for t in fig.data), chart_id
