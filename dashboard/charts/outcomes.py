@@ -14,6 +14,7 @@ from dashboard.charts.base import (
     subtitle_text,
     title_text, total,
 )
+from dashboard.charts.label_layout import place_labels
 
 RESPONSE_DEF = (
     "Response: drop from baseline ≥ 50% (Pain NRS ≥ 30%); remission: follow-up at or below the instrument's "
@@ -356,26 +357,6 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     n_min, n_max = float(clinics["n"].min()), float(clinics["n"].max())
     x_range = (n_min * 0.6, n_max * 1.06 + 1)
     few = len(clinics) <= 12
-    if few:
-        middle = (x_range[0] + x_range[1]) / 2
-        placed = clinics.sort_values("n").reset_index(drop=True)
-        for i, row in placed.iterrows():
-            # A name runs away from the nearer edge: to the right of a dot in the left half, to the
-            # left in the right half, so the largest clinic's name is not cut off at the plot's edge.
-            left_half = row["n"] <= middle
-            # Above its dot when the dot is above its nearest neighbour along n, else below, so two
-            # clinics of similar size do not write their names over each other.
-            others = placed.drop(index=i)
-            if others.empty:
-                above = True
-            else:
-                neighbour = others.loc[(others["n"] - row["n"]).abs().idxmin()]
-                above = row["rate"] > neighbour["rate"] or (row["rate"] == neighbour["rate"] and i % 2 == 0)
-            fig.add_annotation(x=row["n"], y=row["rate"], text=str(row["clinic_name"]), showarrow=False,
-                               xanchor="left" if left_half else "right", xshift=8 if left_half else -8,
-                               yanchor="bottom" if above else "top", yshift=3 if above else -3,
-                               bgcolor="rgba(255,255,255,0.75)",  # readable where a limit line crosses it
-                               font=dict(size=10, color=theme.MUTED))
     relevant = lim[lim["n"] >= clinics["n"].min()]
     if relevant.empty:
         relevant = lim
@@ -391,6 +372,16 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     if hi - lo < span:  # e.g. every clinic at 100%: whole-percent ticks would repeat (100%, 100%, 99%)
         lo, hi = (max(0.0, hi - span), hi) if hi >= 1.0 else (lo, min(1.0, lo + span))
     percent_axis(fig, "y", (lo, hi), what[0].upper() + what[1:])
+    if few:
+        # Each name beside its dot, where it runs into no other name (label_layout); a name moved a line
+        # or more away gets a thin leader line to its dot. Eight clinics of similar size wrote their
+        # names over each other ('Salt Lake City Mood & WellnessKetamine Institute, New York').
+        points = [(float(n), float(r), str(name)) for n, r, name in zip(clinics["n"], clinics["rate"], clinics["clinic_name"], strict=True)]
+        y_range = tuple(fig.layout.yaxis.range or (lo, hi))  # as drawn, after percent_axis
+        for (n, r, name), placement in zip(points, place_labels(points, x_range, y_range), strict=True):
+            fig.add_annotation(x=n, y=r, text=name, **placement.as_kwargs(theme.MUTED),
+                               bgcolor="rgba(255,255,255,0.75)",  # readable where a limit line crosses it
+                               font=dict(size=10, color=theme.MUTED))
     # n counts courses or sessions: on a short axis, whole numbers only (not 0.6, 0.8, 1.2).
     fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range),
                      dtick=1 if x_range[1] - x_range[0] <= 10 else None)

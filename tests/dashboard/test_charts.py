@@ -150,14 +150,17 @@ def test_clinic_names_on_the_funnel_stay_inside_the_plot():
         assert (a.xshift > 0) == towards_right, name
     assert labels["Oklahoma City Mood & Wellness"].xanchor == "right"
     assert labels["Small Clinic"].xanchor == "left"
-    # The two large clinics sit close together: the higher one's name goes above its dot, the lower
-    # one's below, so the names do not overlap (they did when sides alternated by rank).
-    assert labels["Oklahoma City Mood & Wellness"].yanchor == "bottom" and labels["Oklahoma City Mood & Wellness"].yshift > 0
-    assert labels["Middle Clinic"].yanchor == "top" and labels["Middle Clinic"].yshift < 0
-    flipped = clinics.assign(rate=[0.52, 0.60, 0.55])
-    fig = clinic_funnel({"clinics": flipped, "limits": limits}, CTX)
-    labels = {a.text: a for a in fig.layout.annotations if a.text in names}
-    assert labels["Middle Clinic"].yanchor == "bottom" and labels["Oklahoma City Mood & Wellness"].yanchor == "top"
+    # The two large clinics sit close together, either way up: their names do not overlap (they did
+    # when sides alternated by rank). Boxes estimated from the annotations as drawn (label_layout).
+    from dashboard.charts.label_layout import Placement, overlapping_pairs
+
+    for rates in ([0.52, 0.573, 0.594], [0.52, 0.60, 0.55]):
+        fig = clinic_funnel({"clinics": clinics.assign(rate=rates), "limits": limits}, CTX)
+        drawn = [a for a in fig.layout.annotations if a.text in names]
+        points = [(a.x, a.y, a.text) for a in drawn]
+        placed = [Placement(a.xanchor, a.yanchor, a.ax if a.showarrow else a.xshift,
+                            -a.ay if a.showarrow else a.yshift) for a in drawn]
+        assert overlapping_pairs(points, placed, tuple(fig.layout.xaxis.range), tuple(fig.layout.yaxis.range)) == []
 
 
 @pytest.mark.parametrize("chart_id, n_column", [("safety.bp_by_dose", "sessions_with_vitals"),
@@ -657,3 +660,62 @@ def test_outcome_charts_still_draw_from_a_warehouse_built_before_courses_still_r
         fig = _spec(chart_id).figure(sample_data[chart_id].drop(columns=columns), CTX)
         assert not is_empty(fig), chart_id
         assert not any("still" in (t.name or "") for t in fig.data), chart_id
+
+
+EIGHT_CLINICS = ["Boston Ketamine Institute", "Denver Ketamine Institute", "Los Angeles Mood & Wellness",
+                 "Ketamine Institute, New York", "Oklahoma City Interventional Psychiatry", "Phoenix Ketamine Center",
+                 "Salt Lake City Mood & Wellness", "Interventional Psychiatry, Tulsa"]
+
+
+@pytest.mark.parametrize(("n", "events"), [
+    ([2360, 1180, 2750, 1670, 2180, 1640, 1670, 3090], [25, 12, 29, 21, 27, 16, 21, 38]),  # BP elevation, Q3 2026
+    ([320, 160, 372, 297, 370, 225, 233, 412], [192, 86, 220, 170, 230, 135, 146, 235]),  # PHQ-9 response
+])
+def test_funnel_clinic_names_do_not_run_into_each_other(tmp_path, n, events):
+    """8 clinics, Q3 2026: names of clinics of similar size were written over each other ('Salt Lake City
+    Mood & WellnessKetamine Institute, New York'). Measured in Chromium at a board pack's narrow width and a
+    screen's: no two names overlap, and every name stays inside the figure."""
+    from browser import chromium
+
+    from dashboard.charts.outcomes import clinic_funnel
+
+    fig = clinic_funnel(_funnel_inputs(EIGHT_CLINICS, n, events, sum(events) / sum(n)), CTX)
+    names = [a for a in fig.layout.annotations if a.text in EIGHT_CLINICS]
+    assert sorted(a.text for a in names) == sorted(EIGHT_CLINICS)
+    assert all(a.showarrow for a in names if abs(a.ay or 0) > 3)  # a name moved away points at its dot
+    boxes_js = ("() => Array.from(document.querySelectorAll('.annotation-text'), t => {"
+                " const b = t.getBoundingClientRect(); return [t.textContent, b.left, b.top, b.right, b.bottom]; })")
+    with chromium() as browser:
+        for width in (700, 1100):
+            page_file = tmp_path / f"funnel_{width}.html"
+            fig.write_html(page_file, include_plotlyjs=True, full_html=True, default_width=f"{width}px")
+            page = browser.new_page(viewport={"width": width + 100, "height": 800})
+            page.goto(page_file.as_uri())
+            page.wait_for_selector(".main-svg .annotation")
+            boxes = [b for b in page.evaluate(boxes_js) if b[0] in EIGHT_CLINICS]
+            svg = page.evaluate("() => document.querySelector('.main-svg').getBoundingClientRect().right")
+            page.close()
+            assert len(boxes) == 8
+            clashes = [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                       if min(a[3], b[3]) - max(a[1], b[1]) > 0.5 and min(a[4], b[4]) - max(a[2], b[2]) > 0.5]
+            assert not clashes, (width, clashes)
+            assert all(b[1] >= 0 and b[3] <= svg for b in boxes), width
+
+
+def test_label_layout_keeps_names_of_one_spot_apart():
+    """Two clinics on the same spot and a crowd around them: the estimated boxes overlap nowhere, and a
+    name placed a line or more from its dot is drawn with a leader line."""
+    from dashboard.charts.label_layout import overlapping_pairs, place_labels
+
+    points = [(1670.0, 0.0126, "Salt Lake City Mood & Wellness"), (1670.0, 0.0126, "Ketamine Institute, New York"),
+              (1640.0, 0.0098, "Phoenix Ketamine Center"), (2180.0, 0.0124, "Oklahoma City Interventional Psychiatry"),
+              (1180.0, 0.0102, "Denver Ketamine Institute")]
+    x_range, y_range = (708.0, 3276.0), (0.0, 0.024)
+    placements = place_labels(points, x_range, y_range)
+    assert overlapping_pairs(points, placements, x_range, y_range) == []
+    assert {p.xanchor for p in placements[:2]} == {"left", "right"} or placements[0].yshift != placements[1].yshift
+    for p in placements:
+        kwargs = p.as_kwargs()
+        assert kwargs["showarrow"] is p.away
+        if p.away:
+            assert kwargs["ay"] == -p.yshift and kwargs["arrowhead"] == 0
