@@ -47,7 +47,7 @@ class Placement:
 
 def _candidates(prefer_right: bool, prefer_above: bool) -> list[tuple[Placement, float]]:
     """Each position a name may take, with the small cost of moving it from the preferred one: beside
-    its dot, level with it or one, two or three lines above or below."""
+    its dot: level with it, just above or below it, or one or two lines further up or down."""
     out = []
     for right in (prefer_right, not prefer_right):
         side_cost = 0.0 if right == prefer_right else 1.0
