@@ -168,7 +168,7 @@ def clinic_funnel(data, opts):
     shown = clinics[clinics["rate"].notna() & (clinics["n"].fillna(0) > 0)]
     hidden = len(clinics) - len(shown)
     outside = shown[shown["outside_998"].astype(bool)] if not shown.empty else shown
-    lines.append(f"{len(shown)} clinics shown, {len(outside)} outside the 99.8% limits"
+    lines.append(f"{len(shown)} {'clinic' if len(shown) == 1 else 'clinics'} shown, {len(outside)} outside the 99.8% limits"
                  + (f"; {hidden} with too few cases to show" if hidden else ""))
     for _, c in outside.head(4).iterrows():
         lines.append(_t(f"{c['clinic_name']}: {fmt.pct(c['rate'], 1)} ({fmt.count(c['events'])} of {fmt.count(c['n'])})"))

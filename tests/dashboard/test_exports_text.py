@@ -99,6 +99,20 @@ def test_peak_chairs_key_figure_says_how_many_names_it_leaves_out():
     assert one == "1 of 1 clinic used every chair at once: Boston Ketamine Institute"
 
 
+def test_funnel_key_figure_of_one_clinic_shown_is_singular():
+    """A pack whose other clinics' counts were hidden said '1 clinics shown'."""
+    import pandas as pd
+
+    clinics = pd.DataFrame({"clinic_name": ["Denver", "Tulsa"], "n": [120, 8], "events": [60, None],
+                            "rate": [0.5, None], "network_rate": [0.52] * 2, "network_events": [66] * 2,
+                            "network_n": [128] * 2, "outside_998": [False, None]})
+    lines = keyfigures.sentences("outcomes.clinic_funnel", {"clinics": clinics, "limits": pd.DataFrame()}, {})
+    assert "1 clinic shown, 0 outside the 99.8% limits; 1 with too few cases to show" in lines
+    two = clinics.assign(rate=[0.5, 0.75], events=[60, 6], outside_998=[False, False])
+    assert "2 clinics shown, 0 outside the 99.8% limits" in keyfigures.sentences(
+        "outcomes.clinic_funnel", {"clinics": two, "limits": pd.DataFrame()}, {})
+
+
 def test_key_figures_name_courses_still_in_induction_and_rate_the_others():
     """June's courses, when the data ends on 30 June, read '18% completed induction' (65 of 364); the
     rate is over the courses whose induction has ended and the others are counted apart."""
