@@ -235,9 +235,10 @@ def state() -> PageState:
 # ------------------------------------------------------------------------------------ page frame
 
 
-def header(title: str, intro: str) -> PageState:
+def header(title: str, intro: str, selection: bool = True) -> PageState:
     """Page title, the period and selection in words, URL messages; stops with an explanation
-    when no warehouse has been loaded yet."""
+    when no warehouse has been loaded yet. `selection=False` for a page whose period and clinics are
+    chosen on the page itself (the Board pack): the sidebar's would read as the pack's."""
     s = state()
     st.title(title)
     if not s.ready:
@@ -248,7 +249,8 @@ def header(title: str, intro: str) -> PageState:
         )
         st.stop()
     st.markdown(f"<span style='color:#5B6675'>{intro}</span>", unsafe_allow_html=True)
-    st.markdown(f"**{md_escape(s.ctx.period)}** · {md_escape(s.ctx.selection)}")
+    if selection:
+        st.markdown(f"**{md_escape(s.ctx.period)}** · {md_escape(s.ctx.selection)}")
     for message in st.session_state.get(K_MESSAGES, []):
         st.warning(md_escape(message), icon=":material/link_off:")
     return s

@@ -20,7 +20,7 @@ from dashboard.exports import render
 K_RESULT = "bp_result"
 
 s = ui.header("Board pack", "One PDF and one PowerPoint with a chart per page, ready for the board: small "
-                            "counts suppressed, every figure defined.")
+                            "counts suppressed, every figure defined.", selection=False)
 opts = s.options
 first, last = opts.data_start, opts.data_end
 if first is None or last is None:

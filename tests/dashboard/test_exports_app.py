@@ -151,3 +151,18 @@ def test_board_pack_page_with_clinics_but_no_sessions(clinics_only_db, use_db):
     at.switch_page("dashboard/app_pages/board_pack.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("no period to report on" in i.value for i in at.info)
+
+
+def test_board_pack_page_does_not_head_itself_with_the_sidebars_period(sample_db, use_db):
+    """The page's header said the sidebar's period and clinics ('1 Oct – 31 Dec 2025 · Denver ...') above a
+    Quarter box set to Q2 2026 and a clinics box of its own: it read as the pack's period."""
+    use_db(sample_db)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"start": ["2025-10-01"], "end": ["2025-12-31"]})
+    at.run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = [m.value for m in at.markdown]
+    assert not any("1 Oct – 31 Dec 2025" in t for t in texts), texts
+    at.switch_page("dashboard/app_pages/safety.py").run()  # the other pages still say it
+    assert any("1 Oct – 31 Dec 2025" in m.value for m in at.markdown)
