@@ -10,7 +10,7 @@ from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, hidden_data, n_label, no_data, subtitle_text, title_text,
+    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, subtitle_text, title_text,
 )
 
 AXIS_DAYS = 189  # the booster-interval histogram's axis: 27 bins of 7 days
@@ -47,7 +47,13 @@ def interval_histogram(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.F
     beyond = int(hist.loc[hist["bin_start"] >= AXIS_DAYS, "intervals"].sum())
     if beyond:
         extra = " · ".join(p for p in (extra, f"{fmt.count(beyond)} over {AXIS_DAYS - 1} days, past the axis") if p)
-    sub = subtitle_text(n_label(n, "booster intervals"), ctx, extra)
+    # n is every interval of the selection (the median's n, as in the key figures), not only the bars
+    # drawn: an export hides bins under the cell-size rule, and its subtitle read n = 991 beside 1,010.
+    total = summary.iloc[0]["intervals"] if not summary.empty and "intervals" in summary else None
+    total = int(total) if known(total) and int(total) >= n else n
+    if total > n:
+        extra = " · ".join(p for p in (extra, f"{fmt.count(total - n)} in bins too small to show") if p)
+    sub = subtitle_text(n_label(total, "booster intervals"), ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
 
 

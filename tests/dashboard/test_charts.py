@@ -719,3 +719,17 @@ def test_label_layout_keeps_names_of_one_spot_apart():
         assert kwargs["showarrow"] is p.away
         if p.away:
             assert kwargs["ay"] == -p.yshift and kwargs["arrowhead"] == 0
+
+
+def test_booster_histogram_n_is_every_interval_even_when_small_bins_are_hidden():
+    """An export hides bins under the cell-size rule: its subtitle summed the bars drawn (n = 991) while the
+    key figure beside it said n = 1,010. n is every interval; the hidden ones are counted in words."""
+    from dashboard.charts.boosters import interval_histogram
+
+    hist = pd.DataFrame({"bin_start": [28, 35, 42, 49, 154], "intervals": [300.0, 500.0, 191.0, None, None]})
+    summary = pd.DataFrame({"intervals": [1010], "median_days": [38.0], "p25_days": [34.0], "p75_days": [44.0]})
+    fig = interval_histogram({"histogram": hist, "summary": summary}, CTX)
+    assert "n = 1,010 booster intervals" in fig.layout.meta["subtitle"]
+    assert "19 in bins too small to show" in fig.layout.meta["subtitle"]
+    whole = interval_histogram({"histogram": hist.fillna({"intervals": 9.5}), "summary": summary}, CTX)
+    assert "too small" not in whole.layout.meta["subtitle"] and "n = 1,010" in whole.layout.meta["subtitle"]
