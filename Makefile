@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Build the warehouse from data_samples/ unless one is already published at $CLINIC_ANALYTICS_DB.
+# Build the warehouse from data_samples/ unless one is already published at $CLINIC_ANALYTICS_DB; an
+# existing one gets its models rebuilt if this release defines them differently (pipelines rebuild).
 warehouse: install
 	@if [ -L "$(CLINIC_ANALYTICS_DB)" ]; then \
-		echo "warehouse already built at $(CLINIC_ANALYTICS_DB)"; \
+		$(PY) -m pipelines rebuild; \
 	else \
 		$(PY) -m pipelines load data_samples; \
 	fi

@@ -19,6 +19,7 @@ from pipelines.errors import CommandError, PipelineError, UsageError  # noqa: F4
 # One line per command module; each defines add_parser(sub).
 COMMAND_MODULES = [
     "pipelines.load.cli",
+    "pipelines.warehouse.cli",
     "pipelines.generate.cli",
     "pipelines.metrics.cli",
     "pipelines.plan.cli",

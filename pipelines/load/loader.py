@@ -29,7 +29,7 @@ from pipelines.load import apply, integrity, suite_sql, suites, typing, validate
 from pipelines.load.pseudonymize import Pseudonymizer, default_pseudonymizer
 from pipelines.load.read import RAW_TABLE, BatchFile, FileRejected, discover, read_into_raw, sha256_of
 from pipelines.load.report import FileReport, LoadReport, printable
-from pipelines.warehouse import models, schema
+from pipelines.warehouse import rebuild, schema
 from pipelines.warehouse.publish import Warehouse, version_number
 
 Progress = Callable[[str], None]
@@ -122,18 +122,22 @@ def load_batch(
                 report.files.append(_unreadable(f, unreadable[f.path]) if f.path in unreadable
                                     else _already_loaded(f, hashes[f.path], known_shas))
             report.files += [_skipped(f) for f in skipped]
+            if current is not None and rebuild.is_stale(current):
+                # Nothing new to load, but this release defines the models differently from the ones
+                # published: rebuild them, or the app would go on showing the old definitions.
+                final = rebuild.rebuild_locked(warehouse, settings.keep_versions)
+                report.warehouse_version, report.published = version_number(final), True
+                report.message = ("nothing new in this batch; the models were rebuilt because their definitions "
+                                  f"changed (version {report.warehouse_version})")
+                return report
             report.warehouse_version = version_number(current) if current else None
             report.message = "nothing new in this batch: the warehouse is unchanged"
             return report
 
         building = warehouse.start_build()
-        con = duckdb.connect(str(building))
+        con = rebuild.open_build(building)
         ctx: _Context | None = None
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute(f"SET memory_limit = '{config.load_memory_limit()}'")
-            con.execute("SET preserve_insertion_order = true")
-            con.execute("SET enable_progress_bar = false")  # our own progress lines go to stderr
             schema.create_all(con)
             _remember_key(con, pseudonymizer)
             load_id = (con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.loads").fetchone()[0])
@@ -170,7 +174,7 @@ def load_batch(
 
             ctx.say("rebuilding models (staging, intermediate, marts)")
             t0 = time.perf_counter()
-            models.build_all(con)
+            rebuild.build_models(con)
             model_seconds = time.perf_counter() - t0
             _write_audit(ctx, report, batch, started, version_number(building.with_name(building.name.removesuffix(".building"))), model_seconds)
             con.execute("CHECKPOINT")
@@ -195,20 +199,11 @@ def load_batch(
                 ctx.checks.close()
 
 
-def _open_published(current: Path) -> duckdb.DuckDBPyConnection:
-    try:
-        return duckdb.connect(str(current), read_only=True)
-    except duckdb.Error as exc:  # damaged, or not a DuckDB file at all
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise WarehouseError(f"the published warehouse {current} cannot be opened ({first}); restore it from a "
-                             "backup or point --db at a new path") from None
-
-
 def _loaded_shas(current: Path | None) -> dict[str, str]:
     """sha256 -> where it was loaded, from the published version."""
     if current is None:
         return {}
-    con = _open_published(current)
+    con = rebuild.open_published(current)
     try:
         has_audit = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'files'"
@@ -227,7 +222,7 @@ def _stored_fingerprint(current: Path | None) -> str | None:
     """The fingerprint of the key the published warehouse was built with (None: none yet)."""
     if current is None:
         return None
-    con = _open_published(current)
+    con = rebuild.open_published(current)
     try:
         stored = con.execute("SELECT value FROM audit.meta WHERE key = 'key_fingerprint'").fetchone()
     except duckdb.Error:
