@@ -92,31 +92,24 @@ def place_labels(points: list[tuple[float, float, str]], x_range: tuple[float, f
         px, py = pixels[i]
         return sum(1.0 for j, (qx, qy) in enumerate(pixels) if j != i and abs(qx - px) < 200 and abs(qy - py) < 30)
 
-    def best_cost(i: int, placement: Placement, box, others) -> float:
-        shift_cost = dict((p, c) for p, c in _candidates(pixels[i][0] <= width_px / 2, pixels[i][1] >= height_px / 2))[placement]
-        area = (box[2] - box[0]) * (box[3] - box[1])
-        return (shift_cost + 10.0 * sum(_overlap(box, o) for o in others) / LINE_PX
-                + 5.0 * sum(_overlap(box, d) for j, d in enumerate(dots) if j != i) / LINE_PX
-                + 1.0 * sum(_overlap(box, d) for j, d in enumerate(near) if j != i) / LINE_PX
-                + 10.0 * (area - _overlap(box, plot)) / LINE_PX)
-
-    def best_for(i: int, others: list[tuple[float, float, float, float]]):
-        px, py = pixels[i]
-        text = points[i][2]
+    def options(i: int) -> list[tuple[Placement, float]]:
         # A name runs away from the nearer side edge, and above its dot when the dot is above the
         # middle of the plot's height, so most names need no second look.
-        best = None
-        for placement, shift_cost in _candidates(prefer_right=px <= width_px / 2, prefer_above=py >= height_px / 2):
-            box = _box(px, py, text, placement)
-            area = (box[2] - box[0]) * (box[3] - box[1])
-            cost = shift_cost
-            cost += 10.0 * sum(_overlap(box, other) for other in others) / LINE_PX
-            cost += 5.0 * sum(_overlap(box, d) for j, d in enumerate(dots) if j != i) / LINE_PX
-            cost += 1.0 * sum(_overlap(box, d) for j, d in enumerate(near) if j != i) / LINE_PX
-            cost += 10.0 * (area - _overlap(box, plot)) / LINE_PX  # outside the plot: cut off or over the axis
-            if best is None or cost < best[0]:
-                best = (cost, placement, box)
-        return best
+        return _candidates(prefer_right=pixels[i][0] <= width_px / 2, prefer_above=pixels[i][1] >= height_px / 2)
+
+    def cost(i: int, placement: Placement, shift_cost: float, others: list) -> tuple[float, tuple]:
+        box = _box(*pixels[i], points[i][2], placement)
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        return (shift_cost
+                + 10.0 * sum(_overlap(box, other) for other in others) / LINE_PX
+                + 5.0 * sum(_overlap(box, d) for j, d in enumerate(dots) if j != i) / LINE_PX
+                + 1.0 * sum(_overlap(box, d) for j, d in enumerate(near) if j != i) / LINE_PX
+                + 10.0 * (area - _overlap(box, plot)) / LINE_PX), box  # outside the plot: cut off
+
+    def best_for(i: int, others: list) -> tuple[float, Placement, tuple]:
+        scored = [(*cost(i, placement, shift, others), placement) for placement, shift in options(i)]
+        value, box, placement = min(scored, key=lambda c: c[0])  # the first of equals, as listed
+        return value, placement, box
 
     # Greedy from the most crowded dot out, then a few rounds in which each name moves to its best
     # place given all the others (a name placed early could not see the ones placed after it).
@@ -128,9 +121,9 @@ def place_labels(points: list[tuple[float, float, str]], x_range: tuple[float, f
         moved = False
         for i in range(len(points)):
             others = [b for j, b in boxes.items() if j != i]
-            cost, placement, box = best_for(i, others)
-            current = _box(*pixels[i], points[i][2], chosen[i])
-            if placement != chosen[i] and cost < best_cost(i, chosen[i], current, others) - 1e-9:
+            value, placement, box = best_for(i, others)
+            now = cost(i, chosen[i], dict(options(i))[chosen[i]], others)[0]
+            if placement != chosen[i] and value < now - 1e-9:
                 chosen[i], boxes[i], moved = placement, box, True
         if not moved:
             break
