@@ -220,16 +220,7 @@ def _loaded_shas(current: Path | None) -> dict[str, str]:
 
 def _stored_fingerprint(current: Path | None) -> str | None:
     """The fingerprint of the key the published warehouse was built with (None: none yet)."""
-    if current is None:
-        return None
-    con = rebuild.open_published(current)
-    try:
-        stored = con.execute("SELECT value FROM audit.meta WHERE key = 'key_fingerprint'").fetchone()
-    except duckdb.Error:
-        stored = None
-    finally:
-        con.close()
-    return stored[0] if stored else None
+    return rebuild.published_meta(current, "key_fingerprint")
 
 
 def _check_key(current: Path | None, pseudonymizer: Pseudonymizer) -> None:

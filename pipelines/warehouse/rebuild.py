@@ -63,16 +63,23 @@ def open_published(version: Path) -> duckdb.DuckDBPyConnection:
                              "backup or point --db at a new path") from None
 
 
-def stored_fingerprint(version: Path) -> str | None:
-    """The fingerprint the published version was built with (None: built before they were stored)."""
+def published_meta(version: Path | None, key: str) -> str | None:
+    """One `audit.meta` value of a published version (None: no version, or no such value yet)."""
+    if version is None:
+        return None
     con = open_published(version)
     try:
-        row = con.execute("SELECT value FROM audit.meta WHERE key = ?", [FINGERPRINT_KEY]).fetchone()
-    except duckdb.Error:
+        row = con.execute("SELECT value FROM audit.meta WHERE key = ?", [key]).fetchone()
+    except duckdb.Error:  # a version without an audit schema
         row = None
     finally:
         con.close()
     return row[0] if row else None
+
+
+def stored_fingerprint(version: Path) -> str | None:
+    """The fingerprint the published version was built with (None: built before they were stored)."""
+    return published_meta(version, FINGERPRINT_KEY)
 
 
 def is_stale(version: Path, sql_dir: Path = config.SQL_DIR) -> bool:
