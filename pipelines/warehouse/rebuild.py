@@ -109,9 +109,11 @@ def rebuild_locked(warehouse: Warehouse, keep_versions: int, sql_dir: Path = con
         finally:
             con.close()
         final = warehouse.publish(building)
-    except BaseException:
+    except BaseException as exc:
         for leftover in (building, building.with_name(building.name + ".wal")):
             leftover.unlink(missing_ok=True)
+        if isinstance(exc, models.ModelError):  # one line for the rebuild command and for a load alike
+            raise WarehouseError(f"the models could not be rebuilt, the published version is unchanged: {exc}") from None
         raise
     warehouse.prune(keep_versions)
     return final
@@ -130,8 +132,5 @@ def rebuild_models(db: str | Path | None = None, force: bool = False, sql_dir: P
         if not force and not is_stale(current, sql_dir):
             return RebuildReport(rebuilt=False, version=version_number(current))
         started = time.perf_counter()
-        try:
-            final = rebuild_locked(warehouse, settings.keep_versions, sql_dir)
-        except models.ModelError as exc:
-            raise WarehouseError(f"the models could not be rebuilt, the published version is unchanged: {exc}") from None
+        final = rebuild_locked(warehouse, settings.keep_versions, sql_dir)
         return RebuildReport(rebuilt=True, version=version_number(final), seconds=time.perf_counter() - started)
