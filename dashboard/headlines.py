@@ -55,6 +55,30 @@ def _delta(now: float | None, before: float | None, kind: str) -> str | None:
     return f"{diff:+,.0f}"
 
 
+CHANCE = "may be chance"
+CHANCE_HELP = (" The change against the previous period is coloured only when the two periods' 95% intervals do "
+               f"not overlap; otherwise it reads \"{CHANCE}\" and stays grey: a move that small can come from "
+               "chance alone.")
+
+
+def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, low: str, high: str,
+                 colour: str) -> tuple[str | None, str]:
+    """The change of a rate and its colour: coloured (better or worse) only when the two periods' 95%
+    intervals, from SQL, do not overlap. A move inside them reads "may be chance" in grey, so a
+    director does not read a 2-point swing on 40 courses as a trend."""
+    rate, previous = _num(now, column), _num(before, column)
+    delta = _delta(rate, previous, "pts")
+    if delta is None or delta.startswith("±"):
+        return delta, colour
+    bounds = [_num(now, low), _num(now, high), _num(before, low), _num(before, high)]
+    if any(b is None for b in bounds):
+        return f"{delta} · {CHANCE}", "off"
+    now_low, now_high, before_low, before_high = bounds
+    if now_low > before_high or now_high < before_low:
+        return delta, colour
+    return f"{delta} · {CHANCE}", "off"
+
+
 @dataclass(frozen=True)
 class _Figures:
     courses: pd.Series | None
@@ -121,25 +145,25 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         rate = _num(now.phq9, f"{kind}_rate")
         out.append(Headline(
             kind, label, fmt.pct(rate),
-            _delta(rate, _num(before.phq9, f"{kind}_rate"), "pts"), "normal",
+            *_rate_change(now.phq9, before.phq9, f"{kind}_rate", f"{kind}_ci_low", f"{kind}_ci_high", "normal"),
             "Responders (drop ≥ 50%) or remitters (follow-up ≤ 4) over evaluable PHQ-9 courses started in the "
-            "period, Wilson 95% interval.",
+            "period, Wilson 95% interval." + CHANCE_HELP,
             fmt.pct_ci(rate, _num(now.phq9, f"{kind}_ci_low"), _num(now.phq9, f"{kind}_ci_high"),
                        _num(now.phq9, "evaluable") or 0),
         ))
     se = _num(now.side_effect, "rate")
     out.append(Headline(
         "side_effect", "Any side effect", fmt.pct(se),
-        _delta(se, _num(before.side_effect, "rate"), "pts"), "inverse",
-        "Treated sessions with at least one side effect recorded / treated sessions.",
+        *_rate_change(now.side_effect, before.side_effect, "rate", "ci_low", "ci_high", "inverse"),
+        "Treated sessions with at least one side effect recorded / treated sessions." + CHANCE_HELP,
         fmt.pct_ci(se, _num(now.side_effect, "ci_low"), _num(now.side_effect, "ci_high"),
                    _num(now.side_effect, "treated_sessions") or 0) + " sessions",
     ))
     bp = _num(now.bp, "rate")
     out.append(Headline(
         "bp_elevation", "BP elevation", fmt.pct(bp, 1),
-        _delta(bp, _num(before.bp, "rate"), "pts"), "inverse",
-        "Treated sessions with a reading systolic ≥ 180 or diastolic ≥ 110 / sessions with vitals.",
+        *_rate_change(now.bp, before.bp, "rate", "ci_low", "ci_high", "inverse"),
+        "Treated sessions with a reading systolic ≥ 180 or diastolic ≥ 110 / sessions with vitals." + CHANCE_HELP,
         fmt.pct_ci(bp, _num(now.bp, "ci_low"), _num(now.bp, "ci_high"), _num(now.bp, "sessions_with_vitals") or 0, digits=1),
     ))
     med = _num(now.boosters, "median_days")
