@@ -74,9 +74,15 @@ def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))
 
 
+# Weekly utilization moves a few points a week around 60-90% at every clinic: five or more lines in that
+# band cross each other every week and no clinic can be followed (an operations audit found 8 "tangled").
+# Up to WEEK_LINES clinics are lines against the band; more are a clinic x week heatmap, one row each.
+WEEK_LINES = 4
+
+
 def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
-    """Utilization per clinic and week (utilization_by_week): lines against the band for up to 8 clinics,
-    a clinic x week heatmap beyond that."""
+    """Utilization per clinic and week (utilization_by_week): lines against the band for up to WEEK_LINES
+    clinics, a clinic x week heatmap beyond that."""
     title = title_text("Chair utilization by week", ctx)
     foot = footnote_text(UTIL_DEF + " Weeks start on Monday; the first and last week may be partial. " + NOTE_FILTERS, SECTION)
     data = df[df["available_chair_hours"] > 0] if not df.empty else df
@@ -85,7 +91,7 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                      message=no_data("open clinic week", choices="clinics"))
     clinics = sorted(data["clinic_name"].unique(), key=str.lower)
     fig = go.Figure()
-    if len(clinics) <= 8:
+    if len(clinics) <= WEEK_LINES:
         for i, clinic in enumerate(clinics):
             part = data[data["clinic_name"] == clinic].sort_values("week_start")
             text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)"

@@ -733,3 +733,24 @@ def test_booster_histogram_n_is_every_interval_even_when_small_bins_are_hidden()
     assert "19 in bins too small to show" in fig.layout.meta["subtitle"]
     whole = interval_histogram({"histogram": hist.fillna({"intervals": 9.5}), "summary": summary}, CTX)
     assert "too small" not in whole.layout.meta["subtitle"] and "n = 1,010" in whole.layout.meta["subtitle"]
+
+
+@pytest.mark.parametrize("clinics", [4, 5, 8])
+def test_weekly_utilization_of_more_than_four_clinics_is_a_heatmap_not_tangled_lines(clinics):
+    """Eight clinics' weekly lines, all between 60% and 90%, crossed every week: no clinic could be followed.
+    Up to four clinics are lines; five or more a clinic x week heatmap, one named row per clinic."""
+    from dashboard.charts.capacity import WEEK_LINES, utilization_by_week
+
+    weeks = pd.date_range("2026-06-29", periods=13, freq="7D")
+    data = pd.DataFrame([{"clinic_id": f"C{i}", "clinic_name": f"Clinic {i}", "week_start": w,
+                          "utilization": 0.6 + 0.03 * ((i + k) % 9), "occupied_chair_hours": 300.0,
+                          "available_chair_hours": 480.0}
+                         for i in range(clinics) for k, w in enumerate(weeks)])
+    fig = utilization_by_week(data, CTX)
+    if clinics <= WEEK_LINES:
+        assert [t.type for t in fig.data].count("scatter") == clinics
+        assert not any(t.type == "heatmap" for t in fig.data)
+    else:
+        (heatmap,) = [t for t in fig.data if t.type == "heatmap"]
+        assert list(heatmap.y) == [f"Clinic {i}" for i in range(clinics)]
+        assert not any(t.type == "scatter" and t.name and t.name.startswith("Clinic") for t in fig.data)
