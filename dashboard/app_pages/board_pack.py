@@ -90,7 +90,7 @@ if st.button("Build the board pack", type="primary", disabled=not ready, icon=":
 result = st.session_state.get(K_RESULT)
 if result:
     st.success(f"Board pack for {result['label']} ({ui.md_escape(result['selection'])}): "
-               f"{len(result['pages'])} charts and a cover, built in {result['seconds']:.1f} s.")
+               f"{fmt.count(len(result['pages']))} pages and a cover, built in {result['seconds']:.1f} s.")
     if result.get("choice") != (chosen, tuple(clinics), tuple(sections)):  # the choices changed since
         st.warning(f"These files are the pack for {result['label']} ({ui.md_escape(result['selection'])}) built "
                    "before, not for the choices above: build the board pack again for those.")

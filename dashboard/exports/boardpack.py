@@ -366,6 +366,36 @@ def _section_of(chart_id: str) -> str:
     return chart_id.split(".")[0]
 
 
+# A chart of one clinic (the weekday x hour heatmap) gets one page per clinic of the selection: the board
+# pack showed the first clinic by name only, as if it spoke for the network. Up to PER_CLINIC_PAGES pages;
+# a larger selection gets the busiest clinics' pages (chair utilization, metrics.utilization), and each
+# of those pages says how many clinics were left out and how to draw them.
+PER_CLINIC = frozenset({"capacity.weekday_hour"})
+PER_CLINIC_PAGES = 12
+
+
+def _per_clinic(scope: Scope, filters: Filters, data, opts: dict) -> tuple[list[dict], str]:
+    """The chart's options once per clinic to draw (clinic-name order), and the note on clinics left out."""
+    from dashboard import queries
+
+    if opts.get("clinic_id") is not None or data is None or data.empty:
+        return [opts], ""
+    open_ = data[data["available_minutes"] > 0]
+    names = open_.drop_duplicates("clinic_id").set_index("clinic_id")["clinic_name"]
+    if names.empty:
+        return [opts], ""
+    chosen = list(names.index)
+    more = ""
+    if len(chosen) > PER_CLINIC_PAGES:
+        ranked = queries.utilization(scope, filters)
+        ranked = ranked[ranked["clinic_id"].isin(chosen)].sort_values(["utilization", "clinic_id"], ascending=[False, True])
+        chosen = list(ranked["clinic_id"].head(PER_CLINIC_PAGES))
+        more = (f"Pages for the {PER_CLINIC_PAGES} busiest of {len(names)} clinics (chair utilization in the period); "
+                "choose clinics when building the pack to draw the others.")
+    chosen.sort(key=lambda c: (str(names[c]).lower(), c))
+    return [{**opts, "clinic_id": c} for c in chosen], more
+
+
 def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime | None = None,
           progress: Callable[[int, int, str], None] | None = None, formats: Sequence[str] = ("pdf", "pptx")) -> BoardPack:
     """Query, suppress, draw and assemble the pack. Scope limits the clinics as in the app."""
@@ -399,26 +429,31 @@ def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime 
         data = spec.data(scope, filters, **opts)
         b = time.perf_counter()
         result = spec.suppressed(data, threshold)
-        fig = spec.figure_of(result, ctx, **opts)
+        variants, more = [opts], ""
+        if spec.id in PER_CLINIC:
+            variants, more = _per_clinic(scope, filters, result.data, opts)
+        for variant in variants:
+            fig = spec.figure_of(result, ctx, **variant)
+            meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+            definition = str(meta.get("footnote", ""))
+            if result.note and definition.endswith(result.note):
+                definition = definition[: -len(result.note)].strip()
+            if threshold <= 1:
+                small = "Small-cell suppression is off (CLINIC_ANALYTICS_MIN_CELL=1): every count is shown."
+            elif result.hidden:
+                small = f"{result.note} On this page {result.hidden} figures are hidden; totals add up the figures shown."
+            else:
+                small = f"No count from 1 to {threshold - 1} on this page; none hidden."
+            pages.append(Page(
+                chart_id=spec.id, section=_section_of(spec.id), title=str(meta.get("title", spec.title)),
+                subtitle=str(meta.get("subtitle", "")).replace(" (hover for names)", ""),
+                key_figures=keyfigures.sentences(spec.id, result.data, variant) + ([more] if more else []),
+                definition=definition, suppression=small, hidden=result.hidden, empty=bool(meta.get("empty")),
+            ))
+            pages[-1].tall = is_tall(fig)
+            figures.append(bare(fig))
         tq += b - a
         ts += time.perf_counter() - b
-        meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
-        definition = str(meta.get("footnote", ""))
-        if result.note and definition.endswith(result.note):
-            definition = definition[: -len(result.note)].strip()
-        if threshold <= 1:
-            small = "Small-cell suppression is off (CLINIC_ANALYTICS_MIN_CELL=1): every count is shown."
-        elif result.hidden:
-            small = f"{result.note} On this page {result.hidden} figures are hidden; totals add up the figures shown."
-        else:
-            small = f"No count from 1 to {threshold - 1} on this page; none hidden."
-        pages.append(Page(
-            chart_id=spec.id, section=_section_of(spec.id), title=str(meta.get("title", spec.title)),
-            subtitle=str(meta.get("subtitle", "")).replace(" (hover for names)", ""), key_figures=keyfigures.sentences(spec.id, result.data, opts),
-            definition=definition, suppression=small, hidden=result.hidden, empty=bool(meta.get("empty")),
-        ))
-        pages[-1].tall = is_tall(fig)
-        figures.append(bare(fig))
     timings["queries_s"] = tq
     timings["suppression_s"] = ts
     a = time.perf_counter()

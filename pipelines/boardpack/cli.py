@@ -137,7 +137,7 @@ def run(args) -> int:
             tmp.replace(path)
             written.append(str(path))
     hidden = sum(p.hidden for p in pack.pages)
-    print(f"board pack {period.label} ({pack.selection}): {len(pack.pages)} charts + cover, "
+    print(f"board pack {period.label} ({pack.selection}): {len(pack.pages)} pages + cover, "
           f"{hidden} figures hidden by the cell-size rule, {time.perf_counter() - started:.1f} s")
     for path in written:
         print(path)

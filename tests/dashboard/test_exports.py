@@ -267,3 +267,31 @@ def test_file_names_of_planning_charts_name_the_scenarios_not_their_fields():
                                scenarios=(Scenario(name="current"), wider), column="booked_utilization")
     assert several.startswith("planning-scenario_comparison_") and several.endswith("_1-apr-30-jun-2026.csv")
     assert "current-two-more-chairs" in several and "horizon" not in several and "chairs-8" not in several
+
+
+def test_board_pack_draws_the_weekday_hour_page_of_each_clinic(sample, monkeypatch):
+    """The pack's weekday x hour page showed the first clinic by name only, as if it spoke for the network.
+    Each clinic open in the period now gets its page, in name order; above PER_CLINIC_PAGES clinics the
+    busiest ones (chair utilization from SQL) get theirs, and each page says how many were left out."""
+    from dashboard.exports import boardpack
+    from dashboard.exports import period as per
+
+    request = boardpack.BoardPackRequest(period=per.parse("2026Q2"), charts=("capacity.weekday_hour",))
+    utilization = queries.utilization(Scope.everything(), QUARTER)
+    utilization = utilization[utilization["available_chair_hours"] > 0]
+    names = sorted(utilization["clinic_name"], key=str.lower)
+    assert len(names) >= 3
+
+    pack = boardpack.build(Scope.everything(), request, formats=())
+    assert [p.chart_id for p in pack.pages] == ["capacity.weekday_hour"] * len(names)
+    for page, name in zip(pack.pages, names, strict=True):
+        assert page.title.startswith(f"When chairs are busy: {name},") and not page.empty
+        assert page.key_figures[0].startswith(f"{name}: busiest ")
+        assert not any("busiest of" in k for k in page.key_figures)
+
+    monkeypatch.setattr(boardpack, "PER_CLINIC_PAGES", 2)
+    busiest = utilization.sort_values("utilization", ascending=False)["clinic_name"].head(2)
+    pack = boardpack.build(Scope.everything(), request, formats=())
+    assert [p.title.split(": ", 1)[1].rsplit(",", 1)[0] for p in pack.pages] == sorted(busiest, key=str.lower)
+    for page in pack.pages:
+        assert page.key_figures[-1].startswith(f"Pages for the 2 busiest of {len(names)} clinics")

@@ -87,7 +87,7 @@ def test_board_pack_page_builds_both_files(sample_db, use_db):
     [build] = [b for b in at.button if b.label == "Build the board pack"]
     build.click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("5 charts and a cover" in s.value for s in at.success)
+    assert any("5 pages and a cover" in s.value for s in at.success)
     result = at.session_state["bp_result"]
     assert result["pdf"].startswith(b"%PDF") and result["pptx"][:2] == b"PK"
     downloads = {b.proto.label for b in at.get("download_button")}
