@@ -57,7 +57,9 @@ with right:
     sections = st.multiselect("Sections", list(boardpack.SECTIONS), default=list(boardpack.DEFAULT_SECTIONS),
                               format_func=lambda name: boardpack.SECTION_TITLES.get(name, name), key="bp_sections")
     count = sum(len(boardpack.SECTIONS[name]) for name in sections)
-    st.caption(f"{count} charts, one per page, after a cover with the contents. "
+    per_clinic = any(c in boardpack.PER_CLINIC for name in sections for c in boardpack.SECTIONS[name])
+    st.caption(f"{count} charts, one per page{' (weekday × hour: a page per clinic)' if per_clinic else ''}, "
+               "after a cover with the contents. "
                + (sup.note(sup.min_cell()) or "Small-cell suppression is off."))
     st.caption("The modality and indication filters of the sidebar do not apply: a board pack covers every treatment.")
 

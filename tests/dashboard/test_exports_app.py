@@ -166,3 +166,15 @@ def test_board_pack_page_does_not_head_itself_with_the_sidebars_period(sample_db
     assert not any("1 Oct – 31 Dec 2025" in t for t in texts), texts
     at.switch_page("dashboard/app_pages/safety.py").run()  # the other pages still say it
     assert any("1 Oct – 31 Dec 2025" in m.value for m in at.markdown)
+
+
+def test_board_pack_page_says_the_weekday_hour_chart_takes_a_page_per_clinic(sample_db, use_db):
+    """The pack draws the weekday x hour heatmap once per clinic, so "N charts, one per page" undercounts the
+    pages when Capacity is chosen: the caption says so, and says nothing of it without Capacity."""
+    use_db(sample_db)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    at.multiselect(key="bp_sections").set_value(["capacity"]).run()
+    assert any("a page per clinic" in c.value for c in at.caption)
+    at.multiselect(key="bp_sections").set_value(["outcomes"]).run()
+    assert not any("a page per clinic" in c.value for c in at.caption)
