@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -230,6 +231,29 @@ def filter_options(scope: Scope) -> FilterOptions:
         data_start=start,
         data_end=end,
     )
+
+
+@functools.cache
+def release_fingerprint() -> str:
+    """The fingerprint of this release's SQL definitions (sql/), computed once per process: the files
+    ship with the app and change only with a new release, which restarts it."""
+    from pipelines.warehouse.rebuild import definitions_fingerprint
+
+    return definitions_fingerprint(config.SQL_DIR)
+
+
+def definitions_current() -> bool | None:
+    """Whether the published version was built with this release's SQL definitions (None before the
+    first load). A version built by an earlier release, before builds recorded their definitions, has
+    no staging.stg_build: it is not current either. The loader and `pipelines rebuild` bring it up to
+    date; the app itself only reads."""
+    if _pinned_version() is None:
+        return None
+    try:
+        built = query("select models_fingerprint from staging.stg_build")
+    except duckdb.CatalogException:
+        return False
+    return not built.empty and built.iloc[0]["models_fingerprint"] == release_fingerprint()
 
 
 def warehouse_info(scope: Scope | None = None) -> WarehouseInfo:

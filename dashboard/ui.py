@@ -235,6 +235,13 @@ def state() -> PageState:
 # ------------------------------------------------------------------------------------ page frame
 
 
+STALE_DEFINITIONS = (
+    "**This warehouse was built by an earlier release.** Until it is rebuilt, some figures follow that "
+    "release's definitions rather than docs/metrics.md. Whoever runs the warehouse: `python -m pipelines "
+    "rebuild` (or `make run`) rebuilds it in place, keeping every loaded row and the load history."
+)
+
+
 def header(title: str, intro: str, selection: bool = True) -> PageState:
     """Page title, the period and selection in words, URL messages; stops with an explanation
     when no warehouse has been loaded yet. `selection=False` for a page whose period and clinics are
@@ -248,6 +255,8 @@ def header(title: str, intro: str, selection: bool = True) -> PageState:
             "this page fills in on the next refresh."
         )
         st.stop()
+    if queries.definitions_current() is False:
+        st.warning(STALE_DEFINITIONS, icon=":material/update:")
     st.markdown(f"<span style='color:#5B6675'>{intro}</span>", unsafe_allow_html=True)
     if selection:
         st.markdown(f"**{md_escape(s.ctx.period)}** · {md_escape(s.ctx.selection)}")

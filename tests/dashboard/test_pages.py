@@ -257,3 +257,56 @@ def test_rems_charts_do_not_claim_the_modality_filter(sample_db, use_db):
     for title, sub in rems.items():
         assert "IV ketamine" not in sub and "esketamine sessions" in sub, (title, sub)
     assert "IV ketamine" in subtitles["Side effects by effect and severity"]
+
+
+def _copy_of(db, tmp_path, name: str):
+    """A copy of a published warehouse (pointer, a relative link, and its versions) under tmp_path/name."""
+    import shutil
+
+    folder = tmp_path / name
+    shutil.copytree(db.parent, folder, symlinks=True)
+    return folder / db.name
+
+
+def test_a_warehouse_built_by_an_earlier_release_says_so_on_every_page_until_rebuilt(sample_db, use_db, tmp_path):
+    """A warehouse built before a release changed a definition kept showing the old figures, with nothing
+    to tell (the still-in-induction split of 1e15595 reached it only by a rebuild). Every page now warns
+    when the published version was built with other SQL definitions than the app's, or before builds
+    recorded theirs, and the warning goes once `pipelines rebuild` has run."""
+    import os
+
+    import duckdb
+
+    from pipelines.warehouse.rebuild import rebuild_models
+
+    def warned(at) -> bool:
+        texts = [w.value for w in at.warning if "built by an earlier release" in w.value]
+        return bool(texts) and all("python -m pipelines rebuild" in t for t in texts)
+
+    use_db(sample_db)
+    at = _app()
+    at.run()
+    _ok(at, "overview")
+    assert not warned(at)
+
+    changed = _copy_of(sample_db, tmp_path, "changed")  # built with other definitions
+    with duckdb.connect(os.path.realpath(changed)) as con:
+        con.execute("UPDATE audit.meta SET value = 'an earlier release' WHERE key = 'models_fingerprint'")
+    older = _copy_of(sample_db, tmp_path, "older")  # built before builds recorded their definitions
+    with duckdb.connect(os.path.realpath(older)) as con:
+        con.execute("DROP VIEW staging.stg_build")
+        con.execute("DELETE FROM audit.meta WHERE key = 'models_fingerprint'")
+    for stale in (changed, older):
+        use_db(stale)
+        for page in ("overview", "dashboard/app_pages/safety.py"):
+            at = _app()
+            at.run()
+            if page != "overview":
+                at.switch_page(page).run()
+            _ok(at, page)
+            assert warned(at), (stale.parent.name, page)
+        assert rebuild_models(stale).rebuilt
+        at = _app()
+        at.run()
+        _ok(at, "overview")
+        assert not warned(at), stale.parent.name
