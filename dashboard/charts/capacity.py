@@ -156,11 +156,22 @@ def weekday_hour(df: pd.DataFrame, ctx: ChartContext, clinic_id: str | None = No
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=380)
 
 
+def _full_days(full, open_days, share) -> str:
+    """"full on 23 of 65 open days (35%)", or that the cell-size rule hid it."""
+    if not open_days or pd.isna(open_days):
+        return "no open day"
+    if pd.isna(full):
+        return "full days not shown (cell-size rule)"
+    day = "day" if int(open_days) == 1 else "days"
+    return f"full on {fmt.count(full)} of {fmt.count(open_days)} open {day} ({fmt.pct(share)})"
+
+
 def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     """Peak concurrent chairs per clinic in the period against its chairs (metrics.utilization + capacity)."""
     title = title_text("Peak concurrent chairs", ctx)
     foot = footnote_text("The most treated sessions present at once (check-in to discharge) on any day of the period; "
-                         "marker: chairs in the clinic's capacity row valid at the period's end.",
+                         "marker: chairs in the clinic's capacity row valid at the period's end. Beside each bar: the "
+                         "open days on which every chair was in use at some moment (full days).",
                          SECTION + " › Peak concurrent chairs")
     data = df[df["treated_sessions"] > 0] if not df.empty else df
     if data.empty:
@@ -168,15 +179,27 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                      message=no_data("treated session", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
     fig = go.Figure()
+    # Over a quarter nearly every clinic fills all its chairs once: how often it did says more than the peak.
+    full_text = ([_full_days(f, o, share) for f, o, share in
+                  zip(data["full_days"], data["open_days"], data["full_day_share"], strict=True)]
+                 if {"full_days", "open_days", "full_day_share"} <= set(data.columns) else [""] * len(data))
     fig.add_trace(go.Bar(y=data["clinic_name"], x=data["peak_concurrent_chairs"], orientation="h", name="Peak in use",
-                         marker_color=theme.OKABE_ITO["blue"], hovertemplate="%{y}: peak %{x} chairs in use<extra></extra>"))
+                         marker_color=theme.OKABE_ITO["blue"], customdata=full_text,
+                         hovertemplate="%{y}: peak %{x} chairs in use; %{customdata}<extra></extra>"))
     if "chairs" in data:
         fig.add_trace(go.Scatter(y=data["clinic_name"], x=data["chairs"], mode="markers", name="Chairs",
                                  marker=dict(symbol="line-ns-open", size=24, color=theme.INK, line=dict(width=3, color=theme.INK)),
                                  hovertemplate="%{y}: %{x} chairs<extra></extra>"))
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    top = float(max(data["peak_concurrent_chairs"].max(), data["chairs"].max() if "chairs" in data else 0))
-    fig.update_xaxes(title=dict(text="Chairs"), range=[0, top + 0.8], dtick=1 if top <= 20 else None)
+    ends = data[["peak_concurrent_chairs", "chairs"]].max(axis=1) if "chairs" in data else data["peak_concurrent_chairs"]
+    top = float(ends.max())
+    if any(full_text):  # right of the bar and its chairs marker, so the words cross neither
+        fig.add_trace(go.Scatter(y=data["clinic_name"], x=ends + top * 0.04 + 0.15, mode="text", text=full_text,
+                                 textposition="middle right", textfont=dict(size=11, color=theme.MUTED),
+                                 showlegend=False, hoverinfo="skip", cliponaxis=False))
+    # room right of the longest bar for "full on 23 of 65 open days (35%)"; ticks only up to the chairs
+    ticks = dict(tickmode="array", tickvals=list(range(int(top) + 1))) if top <= 20 else {}
+    fig.update_xaxes(title=dict(text="Chairs"), range=[0, top * (1.9 if any(full_text) else 1) + 0.8], **ticks)
     full = int((data["peak_concurrent_chairs"] >= data.get("chairs", data["peak_concurrent_chairs"] + 1)).sum())
     sub = subtitle_text(n_label(int(data["treated_sessions"].sum()), "treated sessions"), ctx,
                         f"{full} of {_clinics(len(data))} used every chair at once")

@@ -174,7 +174,8 @@ BOOSTERS_PER_PATIENT_YEAR = Suppression.parts(
 
 UTILIZATION = Suppression.table(
     counts=("treated_sessions", "no_show_sessions", "cancelled_sessions"),
-    derived=(Derived(("occupied_chair_hours", "utilization", "peak_concurrent_chairs"), ("treated_sessions",)),
+    derived=(Derived(("occupied_chair_hours", "utilization", "peak_concurrent_chairs", "full_days", "full_day_share"),
+                     ("treated_sessions",)),
              Derived(("lost_chair_hours", "lost_share"), ("no_show_sessions", "cancelled_sessions"))),
     group_sums=(GroupSum("treated_sessions"), GroupSum("no_show_sessions"), GroupSum("cancelled_sessions")),
 )

@@ -417,8 +417,16 @@ def peak_chairs(df, opts):
     names = "; ".join(str(n) for n in full["clinic_name"].head(4))
     if len(full) > 4:
         names += f"; and {len(full) - 4} more"
-    return [f"{len(full)} of {len(d)} {'clinic' if len(d) == 1 else 'clinics'} used every chair at once"
-            + (f": {names}" if names else "")]
+    out = [f"{len(full)} of {len(d)} {'clinic' if len(d) == 1 else 'clinics'} used every chair at once"
+           + (f": {names}" if names else "")]
+    if "full_day_share" in d:  # how often: the clinics most often full (a clinic peaks at its chairs once a quarter)
+        often = d[d["full_day_share"].notna() & (d["open_days"] > 0)].sort_values(
+            ["full_day_share", "clinic_name"], ascending=[False, True]).head(3)
+        if not often.empty:
+            out.append("Most often full (every chair in use at some moment): " + "; ".join(
+                f"{r['clinic_name']} on {fmt.count(r['full_days'])} of {fmt.count(r['open_days'])} open days "
+                f"({fmt.pct(r['full_day_share'])})" for _, r in often.iterrows()))
+    return out
 
 
 def lost(df, opts):

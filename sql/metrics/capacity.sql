@@ -98,7 +98,10 @@ totals as (
         sum(treated_sessions) as treated_sessions,
         sum(no_show_sessions) as no_show_sessions,
         sum(cancelled_sessions) as cancelled_sessions,
-        max(peak_concurrent_chairs) as peak_concurrent_chairs
+        max(peak_concurrent_chairs) as peak_concurrent_chairs,
+        -- full days: open days on which, at some moment, every chair of that day's capacity row was in
+        -- use; over a quarter almost every clinic peaks at all its chairs once, so how often says more
+        count(*) filter (where is_open and chairs > 0 and peak_concurrent_chairs >= chairs) as full_days
     from days
     group by clinic_id
 ),
@@ -112,6 +115,8 @@ final as (
         coalesce(totals.occupied_minutes, 0) / 60.0 as occupied_chair_hours,
         metrics.rate(totals.occupied_minutes, totals.available_minutes) as utilization,
         coalesce(totals.peak_concurrent_chairs, 0) as peak_concurrent_chairs,
+        coalesce(totals.full_days, 0) as full_days,
+        metrics.rate(totals.full_days, totals.open_days) as full_day_share,
         coalesce(totals.treated_sessions, 0) as treated_sessions,
         coalesce(totals.no_show_sessions, 0) as no_show_sessions,
         coalesce(totals.cancelled_sessions, 0) as cancelled_sessions,

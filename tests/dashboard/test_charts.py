@@ -754,3 +754,19 @@ def test_weekly_utilization_of_more_than_four_clinics_is_a_heatmap_not_tangled_l
         (heatmap,) = [t for t in fig.data if t.type == "heatmap"]
         assert list(heatmap.y) == [f"Clinic {i}" for i in range(clinics)]
         assert not any(t.type == "scatter" and t.name and t.name.startswith("Clinic") for t in fig.data)
+
+
+def test_peak_chairs_chart_says_beside_each_bar_how_often_every_chair_was_in_use():
+    """A quarter's peak is every clinic's chairs (each filled them once): the bars alone said nothing. Beside
+    each bar and its chairs marker, the full days over open days; a hidden figure says the rule hid it."""
+    from dashboard.charts.capacity import peak_chairs
+
+    data = pd.DataFrame({"clinic_id": ["A", "B"], "clinic_name": ["Austin", "Boston"], "chairs": [4, 8],
+                         "peak_concurrent_chairs": [4, 6], "treated_sessions": [900, 40], "open_days": [65, 1],
+                         "full_days": [13, None], "full_day_share": [0.2, None]})
+    fig = peak_chairs(data, CTX)
+    (words,) = [t for t in fig.data if t.type == "scatter" and t.mode == "text"]
+    assert list(words.text) == ["full on 13 of 65 open days (20%)", "full days not shown (cell-size rule)"]
+    assert all(x > end for x, end in zip(words.x, [4, 8], strict=True))
+    assert fig.layout.xaxis.range[1] > max(words.x)
+    assert "full days" in fig.layout.meta["footnote"]

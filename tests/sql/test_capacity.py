@@ -165,3 +165,25 @@ def test_network_utilization_pools_minutes_rather_than_averaging_clinic_rates(wh
     (empty,) = wh.rows("FROM metrics.network_utilization(clinics := ?, start_date := ?, end_date := ?)",
                        [["OKC"], SAT, SAT])
     assert empty["available_chair_hours"] == 0 and empty["utilization"] is None
+
+
+def test_full_days_count_open_days_on_which_every_chair_was_in_use_at_once(wh):
+    """Over a quarter nearly every clinic fills all its chairs once, so the peak alone says little; full days
+    say how often. 2 chairs: Monday two sessions overlap (full), Tuesday one after the other (not full),
+    Wednesday one session, Saturday closed (not an open day), then a capacity change to 3 chairs from
+    Thursday: two at once is no longer full."""
+    wh.clinic(chairs=2).clinic(chairs=3, valid_from="2025-03-06").patient("P1").patient("P2")
+    wh.session(patient="P1", start=f"{MON} 09:00")
+    wh.session(patient="P2", start=f"{MON} 09:30")
+    wh.session(patient="P1", start=f"{TUE} 09:00", discharge=f"{TUE} 10:00")
+    wh.session(patient="P2", start=f"{TUE} 10:30", checkin=f"{TUE} 10:15")
+    wh.session(patient="P1", start="2025-03-05 09:00")
+    wh.session(patient="P1", start="2025-03-06 09:00")
+    wh.session(patient="P2", start="2025-03-06 09:30")
+    wh.build()
+    row = utilization(wh, MON, SAT)["OKC"]
+    assert row["open_days"] == 5 and row["peak_concurrent_chairs"] == 2
+    assert row["full_days"] == 1
+    assert row["full_day_share"] == 1 / 5
+    none = utilization(wh, "2025-03-10", "2025-03-14")["OKC"]  # open, nobody treated
+    assert none["full_days"] == 0 and none["full_day_share"] == 0
