@@ -35,6 +35,7 @@ from dashboard.scope import Scope
 from pipelines.errors import PipelineError, UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
 from pipelines.plan.scenario import (
+    UNCHANGED,
     Scenario,
     delete_scenario,
     load_scenario,
@@ -46,7 +47,7 @@ from pipelines.plan.scenario import (
     slug,
 )
 
-BASELINE_NAME = "current"  # the scenario that changes nothing
+BASELINE_NAME = UNCHANGED  # the scenario that changes nothing, named as the plan command names it
 MAX_COMPARED = 4
 
 

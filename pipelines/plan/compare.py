@@ -28,7 +28,7 @@ MEASURES = [
 
 
 def _names(projections) -> list[str]:
-    """Column names: the scenario names, made unique (a second 'baseline' becomes 'baseline (2)')."""
+    """Column names: the scenario names, made unique (a second 'current' becomes 'current (2)')."""
     seen: dict[str, int] = {}
     names = []
     for p in projections:

@@ -35,11 +35,17 @@ MAX_CHAIRS = 60  # the extract contract's bound
 MAX_HORIZON_WEEKS = 52
 
 
+# The name of the scenario that changes nothing (today's chairs, hours and demand), the same in the
+# `plan` command and on the Planning page: the CLI said "baseline" where the page said "current", and
+# "baseline" is also the outcome scales' word for the score before treatment.
+UNCHANGED = "current"
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A what-if for one clinic. None = keep what the warehouse says."""
 
-    name: str = "baseline"
+    name: str = UNCHANGED
     clinic_id: str | None = None
     horizon_weeks: int = 13
     chairs: int | None = None

@@ -83,6 +83,10 @@ def test_table_for_people(db):
     text = result.stdout
     assert text.startswith("Clinic NYC: 4 weeks from")
     assert "(data up to 2026-08-31," in text.splitlines()[0]  # the data's last day, not the day after it
+    # the scenario that changes nothing has the Planning page's name for it (it said 'baseline', the page 'current')
+    from dashboard.plan_queries import BASELINE_NAME
+
+    assert text.splitlines()[0].endswith(f"scenario {BASELINE_NAME!r})") and BASELINE_NAME == "current"
     assert "fewest chairs that meet it" in text and "Wait for a first infusion" in text
     assert len([line for line in text.splitlines() if line[:4] == "2026"]) == 4
 

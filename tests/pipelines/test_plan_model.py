@@ -147,19 +147,19 @@ def test_unknown_clinic_and_old_warehouse_are_clear_errors(con):
 
 
 def test_scenarios_side_by_side(con):
-    base = Scenario(name="baseline", as_of=AS_OF.isoformat(), horizon_weeks=6)
+    base = Scenario(as_of=AS_OF.isoformat(), horizon_weeks=6)  # the unchanged scenario: "current"
     plans = plan_scenarios("OKC", [base, base.replace(name="more chairs", chairs=12),
                                    base.replace(name="more demand", demand_multiplier=1.3)], con=con)
     table = compare_scenarios(plans)
-    assert list(table.columns) == ["baseline", "more chairs", "more demand"]
+    assert list(table.columns) == ["current", "more chairs", "more demand"]
     assert table.loc["Chairs", "more chairs"] == 12
-    assert table.loc["Booked utilization", "more chairs"] < table.loc["Booked utilization", "baseline"]
-    assert table.loc["Sessions per week", "more demand"] > table.loc["Sessions per week", "baseline"]
-    assert table.loc["Fewest chairs for the target", "baseline"] == plans[0].summary["recommended_chairs"]
+    assert table.loc["Booked utilization", "more chairs"] < table.loc["Booked utilization", "current"]
+    assert table.loc["Sessions per week", "more demand"] > table.loc["Sessions per week", "current"]
+    assert table.loc["Fewest chairs for the target", "current"] == plans[0].summary["recommended_chairs"]
     long = weekly_comparison(plans, "sessions")
-    assert len(long) == 18 and set(long["scenario"]) == {"baseline", "more chairs", "more demand"}
+    assert len(long) == 18 and set(long["scenario"]) == {"current", "more chairs", "more demand"}
     # two scenarios with one name stay apart
-    assert list(compare_scenarios([plans[0], plans[0]]).columns) == ["baseline", "baseline (2)"]
+    assert list(compare_scenarios([plans[0], plans[0]]).columns) == ["current", "current (2)"]
 
 
 def test_a_clinic_without_history_needs_the_new_patients_per_week():
