@@ -112,12 +112,20 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         scale = [[0.0, "#EAF2F8"], [0.6999, "#6FA8D6"], [0.7, "#8FD3B6"], [0.8, "#009E73"], [0.8001, "#F5C46B"], [1.0, "#D55E00"]]
         fig.add_trace(go.Heatmap(
             z=pivot.values, x=pivot.columns, y=pivot.index, zmin=0, zmax=1, colorscale=scale, xgap=1, ygap=1,
-            colorbar=dict(title=dict(text="Utilization"), tickformat=".0%", tickvals=[0, 0.35, 0.7, 0.8, 1], len=0.8),
+            # the band's two ends sit 10 points apart and their labels ran together: one label for the band
+            colorbar=dict(title=dict(text="Utilization"), tickvals=[0, 0.35, 0.75, 1],
+                          ticktext=["0%", "35%", "70–80%", "100%"], len=0.8),
             hovertemplate="%{y}, week of %{x|%d %b %Y}: %{z:.0%}<extra></extra>"))
-        fig.update_yaxes(autorange="reversed", showgrid=False)
+        # every clinic named on its own row, rows tall enough to read and for the colour bar's five ticks
+        # (at 18 px a row, 8 clinics got 324 px: every other name, and the bar's labels ran together)
+        fig.update_yaxes(autorange="reversed", showgrid=False, tickmode="array", tickvals=list(pivot.index),
+                         ticktext=list(pivot.index))
         fig.update_xaxes(showgrid=False)
         week_axis(fig, data["week_start"])
-        height = min(180 + 18 * len(clinics), 1300)
+        height = min(max(380, 170 + 30 * len(clinics)), 1600)
+        foot = footnote_text(UTIL_DEF.replace("Shaded: the 70–80% benchmark band.",
+                                              "Green: within the 70–80% benchmark band; orange: above it.")
+                             + " Weeks start on Monday; the first and last week may be partial. " + NOTE_FILTERS, SECTION)
     sub = subtitle_text(n_label(len(data), "clinic-weeks"), ctx, _clinics(len(clinics)))
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=height)
 

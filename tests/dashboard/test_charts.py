@@ -750,10 +750,16 @@ def test_weekly_utilization_of_more_than_four_clinics_is_a_heatmap_not_tangled_l
     if clinics <= WEEK_LINES:
         assert [t.type for t in fig.data].count("scatter") == clinics
         assert not any(t.type == "heatmap" for t in fig.data)
+        assert "Shaded: the 70–80% benchmark band" in fig.layout.meta["footnote"]
     else:
         (heatmap,) = [t for t in fig.data if t.type == "heatmap"]
         assert list(heatmap.y) == [f"Clinic {i}" for i in range(clinics)]
         assert not any(t.type == "scatter" and t.name and t.name.startswith("Clinic") for t in fig.data)
+        # every row named, and tall enough to read (8 clinics had 324 px and every other name)
+        assert list(fig.layout.yaxis.ticktext) == [f"Clinic {i}" for i in range(clinics)]
+        assert fig.layout.height >= 380 and (fig.layout.height - 170) / clinics >= 26
+        # one colour-bar label for the band (70% and 80% ran together), and the footnote names the colours
+        assert "70–80%" in heatmap.colorbar.ticktext and "Green: within the 70–80%" in fig.layout.meta["footnote"]
 
 
 def test_peak_chairs_chart_says_beside_each_bar_how_often_every_chair_was_in_use():
