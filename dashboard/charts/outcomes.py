@@ -168,15 +168,27 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") ->
                              fill="tonexty", fillcolor="rgba(0, 114, 178, 0.18)", name="95% interval", hoverinfo="skip"))
     text = [f"{fmt.number(m)} (95% CI {fmt.number(lo)}–{fmt.number(hi)}), n={fmt.count(n)}"
             for m, lo, hi, n in zip(data["mean_score"], data["ci_low"], data["ci_high"], data["courses"], strict=True)]
-    # A late session number holds a handful of courses (PHQ-9 at session 10: one): drawn open, as on the
-    # Safety page's session-number chart, so a rise over one or two patients is not read as a trend.
-    symbols = ["circle" if n >= FEW_COURSES else "circle-open" for n in data["courses"]]
-    if any(s == "circle-open" for s in symbols):
-        foot = foot.replace(" Definition:", f" Open points: fewer than {FEW_COURSES} courses. Definition:", 1)
-    fig.add_trace(go.Scatter(x=x, y=data["mean_score"], mode="lines+markers", name="Mean score",
-                             line=dict(color=theme.ACCENT, width=2.5),
-                             marker=dict(size=7, symbol=symbols, line=dict(width=1.5, color=theme.ACCENT)), customdata=text,
-                             hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
+    # Few courses score at some session numbers (PHQ-9 is due before infusion 1, after 2 and after 6: one
+    # course at session 1 put a mean of 5 on the line between 17 and 10). Those means are open points off
+    # the line, as on the Safety page's session-number chart, so one or two patients are not read as a
+    # trend; the line joins the means of at least FEW_COURSES courses.
+    solid = data["courses"] >= FEW_COURSES
+    if not solid.all():
+        foot = foot.replace(" Definition:", f" Open points, off the line: fewer than {FEW_COURSES} courses. Definition:", 1)
+    if solid.any():
+        fig.add_trace(go.Scatter(x=x[solid], y=data["mean_score"][solid], mode="lines+markers", name="Mean score",
+                                 line=dict(color=theme.ACCENT, width=2.5),
+                                 marker=dict(size=7, line=dict(width=1.5, color=theme.ACCENT)),
+                                 customdata=[t for t, keep in zip(text, solid, strict=True) if keep],
+                                 hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
+    few = data[~solid]
+    if not few.empty:
+        fig.add_trace(go.Scatter(x=few["session_number"], y=few["mean_score"], mode="markers",
+                                 name=f"Mean of fewer than {FEW_COURSES} courses",
+                                 marker=dict(size=7, symbol="circle-open", line=dict(width=1.5, color=theme.ACCENT),
+                                             color=theme.ACCENT),
+                                 customdata=[t for t, keep in zip(text, solid, strict=True) if not keep],
+                                 hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
     if instrument in REMISSION_SCORE:
         fig.add_hline(y=REMISSION_SCORE[instrument], line=dict(color=theme.OKABE_ITO["green"], dash="dot", width=1.5),
                       annotation_text="remission threshold", annotation_position="bottom left",

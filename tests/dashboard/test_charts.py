@@ -461,10 +461,17 @@ def test_trajectory_draws_means_over_few_courses_open():
                          "ci_high": [17.7, 10.7, 7.1, 28.7, None]})
     fig = trajectory(data, CTX, "PHQ9")
     (line,) = [t for t in fig.data if t.name == "Mean score"]
-    assert list(line.marker.symbol) == ["circle"] * 3 + ["circle-open"] * 2
-    assert f"Open points: fewer than {FEW_COURSES} courses" in fig.layout.meta["footnote"]
+    (few,) = [t for t in fig.data if t.name == f"Mean of fewer than {FEW_COURSES} courses"]
+    # the line joins the means of enough courses only; the others are open points off it (8 clinics, Q3 2026:
+    # one course at session 1 drew the line from 17 down to 5 and back up to 10)
+    assert list(line.x) == [0, 2, 8] and line.mode == "lines+markers"
+    assert list(few.x) == [9, 10] and few.mode == "markers" and few.marker.symbol == "circle-open"
+    assert f"Open points, off the line: fewer than {FEW_COURSES} courses" in fig.layout.meta["footnote"]
     solid = trajectory(data.iloc[:3], CTX, "PHQ9")
     assert "Open points" not in solid.layout.meta["footnote"]
+    assert [t.name for t in solid.data if t.mode and "markers" in t.mode] == ["Mean score"]
+    only_few = trajectory(data.iloc[3:], CTX, "PHQ9")
+    assert not [t for t in only_few.data if t.name == "Mean score"]
 
 
 def test_utilization_by_week_of_a_single_week_has_a_readable_date_axis():
