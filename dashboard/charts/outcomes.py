@@ -153,14 +153,17 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") ->
     title = title_text(f"{name} mean score by session", ctx)
     foot = footnote_text(
         "Session 0 is the baseline; the score at session k is the last one after session k and up to session k+1 "
-        "(at most 30 days). Band: 95% interval of the mean (Student's t). Points with fewer than 2 courses have no band.",
+        "(at most 30 days). Band and bars: 95% interval of the mean (Student's t); a single course has none.",
         "Outcomes › Score trajectory")
     data = df[df["courses"] > 0].sort_values("session_number") if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot,
                      message=no_data(f"{name} score"))
     x = data["session_number"]
-    band = data.dropna(subset=["ci_low", "ci_high"])
+    solid = data["courses"] >= FEW_COURSES
+    # the band follows the line (means of FEW_COURSES courses or more); a mean of fewer courses carries its
+    # interval as a bar of its own (below), not as a bulge of the band around a line that does not pass there
+    band = data[solid].dropna(subset=["ci_low", "ci_high"])
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=band["session_number"], y=band["ci_high"], mode="lines", line=dict(width=0),
                              showlegend=False, hoverinfo="skip"))
@@ -172,7 +175,6 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") ->
     # course at session 1 put a mean of 5 on the line between 17 and 10). Those means are open points off
     # the line, as on the Safety page's session-number chart, so one or two patients are not read as a
     # trend; the line joins the means of at least FEW_COURSES courses.
-    solid = data["courses"] >= FEW_COURSES
     if not solid.all():
         foot = foot.replace(" Definition:", f" Open points, off the line: fewer than {FEW_COURSES} courses. Definition:", 1)
     if solid.any():
@@ -187,6 +189,9 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") ->
                                  name=f"Mean of fewer than {FEW_COURSES} courses",
                                  marker=dict(size=7, symbol="circle-open", line=dict(width=1.5, color=theme.ACCENT),
                                              color=theme.ACCENT),
+                                 error_y=dict(type="data", symmetric=False, array=few["ci_high"] - few["mean_score"],
+                                              arrayminus=few["mean_score"] - few["ci_low"], color=theme.ACCENT,
+                                              thickness=1, width=4),
                                  customdata=[t for t, keep in zip(text, solid, strict=True) if not keep],
                                  hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
     if instrument in REMISSION_SCORE:

@@ -466,6 +466,10 @@ def test_trajectory_draws_means_over_few_courses_open():
     # one course at session 1 drew the line from 17 down to 5 and back up to 10)
     assert list(line.x) == [0, 2, 8] and line.mode == "lines+markers"
     assert list(few.x) == [9, 10] and few.mode == "markers" and few.marker.symbol == "circle-open"
+    # the band follows the line; a few courses' interval is a bar on its open point (none for one course)
+    (band_low,) = [t for t in fig.data if t.name == "95% interval"]
+    assert list(band_low.x) == [0, 2, 8]
+    assert list(few.error_y.array)[0] == pytest.approx(28.7 - 16.0) and pd.isna(list(few.error_y.array)[1])
     assert f"Open points, off the line: fewer than {FEW_COURSES} courses" in fig.layout.meta["footnote"]
     solid = trajectory(data.iloc[:3], CTX, "PHQ9")
     assert "Open points" not in solid.layout.meta["footnote"]
