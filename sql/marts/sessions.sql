@@ -67,7 +67,11 @@ joined as (
         case
             when all_sessions.modality_family = 'ketamine' and all_sessions.weight_kg > 0
                 then round(all_sessions.dose_mg / all_sessions.weight_kg, 6)
-        end as dose_mg_per_kg
+        end as dose_mg_per_kg,
+        case
+            when all_sessions.modality_family = 'ketamine' and all_sessions.weight_kg > 0
+                then round(all_sessions.dose_mg / all_sessions.weight_kg, 2)
+        end as dose_band_mg_per_kg
     from all_sessions
     left join patients using (patient_key)
     left join vitals using (session_id)
@@ -95,25 +99,27 @@ shaped as (
         dose_mg,
         weight_kg,
         dose_mg_per_kg,
-        -- dose band: mg/kg for ketamine, the nasal dose for esketamine
+        -- dose band: mg/kg for ketamine (read to 2 decimals, as doses are prescribed: 60.0 mg for 120.1 kg
+        -- is the standard 0.50 mg/kg, not "<0.50"; unrounded, most 0.5 mg/kg sessions fell below the band's
+        -- edge by the rounding of the dose to 0.1 mg), the nasal dose for esketamine
         case
             when not is_treated then null
             when modality_family = 'esketamine' then cast(cast(dose_mg as integer) as varchar) || ' mg'
             when dose_mg_per_kg is null then null
-            when dose_mg_per_kg < 0.5 then '<0.50 mg/kg'
-            when dose_mg_per_kg < 0.75 then '0.50-0.74 mg/kg'
-            when dose_mg_per_kg < 1.0 then '0.75-0.99 mg/kg'
-            when dose_mg_per_kg < 1.5 then '1.00-1.49 mg/kg'
+            when dose_band_mg_per_kg < 0.5 then '<0.50 mg/kg'
+            when dose_band_mg_per_kg < 0.75 then '0.50-0.74 mg/kg'
+            when dose_band_mg_per_kg < 1.0 then '0.75-0.99 mg/kg'
+            when dose_band_mg_per_kg < 1.5 then '1.00-1.49 mg/kg'
             else '>=1.50 mg/kg'
         end as dose_band,
         case
             when not is_treated then null
             when modality_family = 'esketamine' then 10 + cast(dose_mg as integer)
             when dose_mg_per_kg is null then null
-            when dose_mg_per_kg < 0.5 then 1
-            when dose_mg_per_kg < 0.75 then 2
-            when dose_mg_per_kg < 1.0 then 3
-            when dose_mg_per_kg < 1.5 then 4
+            when dose_band_mg_per_kg < 0.5 then 1
+            when dose_band_mg_per_kg < 0.75 then 2
+            when dose_band_mg_per_kg < 1.0 then 3
+            when dose_band_mg_per_kg < 1.5 then 4
             else 5
         end as dose_band_order,
         -- safety
