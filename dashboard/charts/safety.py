@@ -95,14 +95,22 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
                                  showlegend=False))
         fig.update_xaxes(type="category")
     elif line:
-        # A point over few sessions (late session numbers) is drawn open, so a 100% over two sessions
-        # does not read like the solid points over hundreds before it.
-        symbols = ["circle" if m >= FEW_SESSIONS else "circle-open" for m in data[n]]
-        fig.add_trace(go.Scatter(x=data["group_value"], y=data[rate], mode="lines+markers", error_y=err,
-                                 line=dict(color=colour), cliponaxis=False,  # a point at 100% is drawn whole
-                                 marker=dict(symbol=symbols, size=8, line=dict(width=1.5, color=colour)),
-                                 customdata=text, name="Rate",
-                                 hovertemplate="%{x}: %{customdata}<extra></extra>", showlegend=False))
+        # A point over few sessions (late session numbers) is drawn open and off the line, so a 100% over
+        # two sessions neither reads like the solid points over hundreds before it nor bends the line.
+        # Each part carries its own points' interval bars.
+        for part, mode, symbol in ((~pd.Series(few, index=data.index), "lines+markers", "circle"),
+                                   (pd.Series(few, index=data.index), "markers", "circle-open")):
+            if not part.any():
+                continue
+            rows = data[part]
+            fig.add_trace(go.Scatter(
+                x=rows["group_value"], y=rows[rate], mode=mode, line=dict(color=colour),
+                error_y=dict(err, array=rows[high] - rows[rate], arrayminus=rows[rate] - rows[low]),
+                cliponaxis=False,  # a point at 100% is drawn whole
+                marker=dict(symbol=symbol, size=8, line=dict(width=1.5, color=colour)),
+                customdata=[t for t, keep in zip(text, part, strict=True) if keep],
+                name="Rate" if symbol == "circle" else f"Fewer than {FEW_SESSIONS} {noun}",
+                hovertemplate="%{x}: %{customdata}<extra></extra>", showlegend=False))
     else:
         fig.add_trace(go.Bar(x=x, y=data[rate], error_y=err, customdata=text, name="Rate",
                              marker=dict(color=[theme.translucent(colour, 0.3) if f else colour for f in few],
@@ -145,8 +153,8 @@ def side_effects_by_session(df: pd.DataFrame, ctx: ChartContext, effect: str = "
         data = data.dropna(subset=["group_value"]).sort_values("group_value")
         data = data[data["group_value"] <= 24]
     foot = footnote_text(SE_DEF + " Both counted at each session number of the course (1-6 ketamine / 1-8 esketamine "
-                         f"induction, boosters after; shown to 24). Bars: Wilson 95% intervals. Open points: fewer than "
-                         f"{FEW_SESSIONS} sessions at that number.", "Safety › Session number")
+                         f"induction, boosters after; shown to 24). Bars: Wilson 95% intervals. Open points, off the "
+                         f"line: fewer than {FEW_SESSIONS} sessions at that number.", "Safety › Session number")
     fig = _rate_by(data, ctx, title_what=f"{labels.effect(effect)} by session number", axis_title="Session number in the course",
                    noun="treated sessions", foot=foot, line=True, colour=theme.OKABE_ITO["vermillion"])
     fig.update_xaxes(dtick=2)

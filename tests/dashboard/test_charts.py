@@ -276,11 +276,14 @@ def test_side_effects_by_session_draws_points_over_few_sessions_open():
                          "ci_high": [0.82, 0.82, 0.9, 0.96, 1.0], "treated_sessions": n,
                          "sessions": [720, 312, 24, 26, 2]})
     fig = side_effects_by_session(data, CTX)
-    (trace,) = fig.data
-    assert list(trace.x) == [1, 2, 3, 17, 18]
-    assert list(trace.marker.symbol) == ["circle", "circle", "circle", "circle-open", "circle-open"]
-    assert trace.cliponaxis is False  # the points at 100% are drawn whole, not cut by the plot edge
-    assert f"Open points: fewer than {FEW_SESSIONS} sessions" in json.dumps(fig.to_plotly_json()["layout"])
+    line, few = fig.data
+    # solid points joined by the line; the few-session ones open and off it (8 clinics, Q3 2026: the line ran
+    # from 87% over 14 sessions' hundreds up to 100% over one session and down again)
+    assert list(line.x) == [1, 2, 3] and line.mode == "lines+markers" and line.marker.symbol == "circle"
+    assert list(few.x) == [17, 18] and few.mode == "markers" and few.marker.symbol == "circle-open"
+    assert list(few.error_y.array) == pytest.approx([0.06, 0.0]) and list(few.error_y.arrayminus) == pytest.approx([0.16, 0.66])
+    assert line.cliponaxis is False and few.cliponaxis is False  # points at 100% are drawn whole
+    assert f"Open points, off the line: fewer than {FEW_SESSIONS} sessions" in json.dumps(fig.to_plotly_json()["layout"])
 
 
 def _marker_traces(fig: go.Figure) -> list:
