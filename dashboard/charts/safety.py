@@ -131,7 +131,8 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
 
 
-DOSE_ORDER = ["<0.50 mg/kg", "0.50-0.74 mg/kg", "0.75-0.99 mg/kg", "1.00-1.49 mg/kg", ">=1.50 mg/kg", "28 mg", "56 mg", "84 mg"]
+DOSE_ORDER = ["<0.50 mg/kg", "0.50-0.74 mg/kg", "0.75-0.99 mg/kg", "1.00-1.49 mg/kg", ">=1.50 mg/kg", "28 mg", "56 mg", "84 mg",
+              "stopped early"]
 
 
 def side_effects_by_dose(df: pd.DataFrame, ctx: ChartContext, effect: str = "any") -> go.Figure:
@@ -139,7 +140,8 @@ def side_effects_by_dose(df: pd.DataFrame, ctx: ChartContext, effect: str = "any
     data = df[df["effect"] == effect] if not df.empty else df
     data = data[data["group_value"].notna()] if not data.empty else data
     foot = footnote_text(SE_DEF + " Both counted within the dose band: ketamine mg/kg of body weight; esketamine mg per "
-                         "session. Sessions without a dose or weight have no band. Bars: Wilson 95% intervals.",
+                         "session; a session stopped early is its own band (its dose is only what was delivered). "
+                         "Sessions without a dose or weight have no band. Bars: Wilson 95% intervals.",
                          "Safety › Dose band")
     return _rate_by(data, ctx, title_what=f"{labels.effect(effect)} by dose band", axis_title="Dose band",
                     noun="treated sessions", foot=foot, order=DOSE_ORDER, colour=theme.OKABE_ITO["orange"])
@@ -165,6 +167,8 @@ def bp_by(df: pd.DataFrame, ctx: ChartContext, breakdown: str = "dose_band") -> 
     """BP elevation rate (systolic ≥ 180 or diastolic ≥ 110) by a breakdown, with Wilson intervals."""
     foot = footnote_text("BP elevation: treated sessions with a reading systolic ≥ 180 or diastolic ≥ 110 mmHg / treated "
                          "sessions with at least one reading. Bars: Wilson 95% intervals.", "Safety › BP elevation rate")
+    if breakdown == "dose_band":
+        foot = foot.replace(" Bars:", " A session stopped early is its own band (its dose is only what was delivered). Bars:", 1)
     data = df[df["group_value"].notna()] if not df.empty else df
     order = DOSE_ORDER if breakdown == "dose_band" else None
     axis = {"dose_band": "Dose band", "modality": "Modality", "session_number": "Session number"}.get(breakdown, breakdown)

@@ -102,8 +102,12 @@ shaped as (
         -- dose band: mg/kg for ketamine (read to 2 decimals, as doses are prescribed: 60.0 mg for 120.1 kg
         -- is the standard 0.50 mg/kg, not "<0.50"; unrounded, most 0.5 mg/kg sessions fell below the band's
         -- edge by the rounding of the dose to 0.1 mg), the nasal dose for esketamine
+        -- A session stopped early is a band of its own: its dose is what was delivered before it stopped
+        -- (often for a side effect), so in the mg/kg bands it made "<0.50 mg/kg" a band of stopped infusions,
+        -- every one with a side effect, read as if low doses caused them.
         case
             when not is_treated then null
+            when status = 'stopped_early' then 'stopped early'
             when modality_family = 'esketamine' then cast(cast(dose_mg as integer) as varchar) || ' mg'
             when dose_mg_per_kg is null then null
             when dose_band_mg_per_kg < 0.5 then '<0.50 mg/kg'
@@ -114,6 +118,7 @@ shaped as (
         end as dose_band,
         case
             when not is_treated then null
+            when status = 'stopped_early' then 200
             when modality_family = 'esketamine' then 10 + cast(dose_mg as integer)
             when dose_mg_per_kg is null then null
             when dose_band_mg_per_kg < 0.5 then 1

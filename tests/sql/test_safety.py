@@ -86,6 +86,26 @@ def test_a_standard_dose_rounded_to_a_tenth_of_a_mg_stays_in_its_band(clinic):
     assert rows[edge]["dose_band"] == "0.75-0.99 mg/kg"
 
 
+def test_a_session_stopped_early_is_a_dose_band_of_its_own(clinic):
+    """An infusion stopped at minute 12 for a side effect delivered 0.15 mg/kg: banded by that dose, the
+    "<0.50 mg/kg" band of an 8-clinic sample was 1,151 stopped infusions with a side effect each (100%),
+    read as low doses causing side effects. Stopped early is its own band, placed after the doses; a
+    completed session keeps its dose band."""
+    w = clinic
+    stopped = w.session(start=DAY, dose=10.5, weight=70.0, status="stopped_early")
+    esk = w.session(start=shift(DAY, days=2), modality="esketamine_nasal", dose=28.0, status="stopped_early")
+    done = w.session(start=shift(DAY, days=4), dose=35.0, weight=70.0)
+    w.side_effect(stopped, "hypertension", "severe")
+    w.build()
+    rows = {r["session_id"]: r for r in w.rows("SELECT session_id, dose_band, dose_band_order FROM marts.sessions")}
+    assert rows[stopped]["dose_band"] == rows[esk]["dose_band"] == "stopped early"
+    assert rows[done]["dose_band"] == "0.50-0.74 mg/kg"
+    assert rows[stopped]["dose_band_order"] > max(r["dose_band_order"] for r in rows.values() if r["dose_band"] != "stopped early")
+    by_band = effects(w, breakdown="dose_band")
+    assert by_band[("any", "stopped early")]["treated_sessions"] == 2 and by_band[("any", "stopped early")]["sessions"] == 1
+    assert ("any", "<0.50 mg/kg") not in by_band
+
+
 def test_esketamine_dose_band_is_the_nasal_dose(clinic):
     s = clinic.session(start=DAY, modality="esketamine_nasal", dose=84.0)
     clinic.build()
