@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from dashboard.exports import boardpack
+from pipelines import config
 from browser import EXCEPTION_SELECTOR, chromium, streamlit_server, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +49,9 @@ def test_download_menu_and_board_pack_in_the_browser(server, artifacts, tmp_path
             page.get_by_role("button", name="PDF", exact=True).click()
         reader = PdfReader(pdf.value.path())
         charts = sum(len(boardpack.SECTIONS[name]) for name in boardpack.DEFAULT_SECTIONS)
-        assert len(reader.pages) == charts + 1 and "Board pack" in reader.pages[0].extract_text()
+        # a cover, a page per chart, and the weekday x hour chart once per clinic (each sample clinic is open)
+        clinics = len(set(pd.read_csv(config.SAMPLE_DIR / "clinics.csv")["clinic_id"]))
+        assert len(reader.pages) == 1 + charts - 1 + clinics and "Board pack" in reader.pages[0].extract_text()
+        assert page.get_by_text(f"{charts - 1 + clinics} pages and a cover").count() == 1
         page.screenshot(path=str(artifacts / "board-pack-page.png"), full_page=True)
         assert page.locator(EXCEPTION_SELECTOR).count() == 0
