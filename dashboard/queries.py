@@ -234,7 +234,7 @@ def filter_options(scope: Scope) -> FilterOptions:
 
 
 @functools.cache
-def release_fingerprint() -> str:
+def _release_fingerprint() -> str:
     """The fingerprint of this release's SQL definitions (sql/), computed once per process: the files
     ship with the app and change only with a new release, which restarts it."""
     from pipelines.warehouse.rebuild import definitions_fingerprint
@@ -253,7 +253,7 @@ def definitions_current() -> bool | None:
         built = query("select models_fingerprint from staging.stg_build")
     except duckdb.CatalogException:
         return False
-    return not built.empty and built.iloc[0]["models_fingerprint"] == release_fingerprint()
+    return not built.empty and built.iloc[0]["models_fingerprint"] == _release_fingerprint()
 
 
 def warehouse_info(scope: Scope | None = None) -> WarehouseInfo:

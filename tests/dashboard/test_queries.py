@@ -97,7 +97,7 @@ def test_every_public_query_takes_a_scope_first():
     public = [fn for name, fn in inspect.getmembers(queries, inspect.isfunction)
               if fn.__module__ == queries.__name__ and not name.startswith("_")]
     exempt = {"query", "current_version_path", "begin_run", "warehouse_ready", "warehouse_info",
-              "pinned_version", "cursor"}
+              "pinned_version", "cursor", "definitions_current"}  # facts of the warehouse, not of patients
     for fn in public:
         if fn.__name__ in exempt:
             continue
