@@ -70,13 +70,9 @@ def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, l
     delta = _delta(rate, previous, "pts")
     if delta is None or delta.startswith("±"):
         return delta, colour
-    bounds = [_num(now, low), _num(now, high), _num(before, low), _num(before, high)]
-    if any(b is None for b in bounds):
-        return f"{delta} · {CHANCE}", "off"
-    now_low, now_high, before_low, before_high = bounds
-    if now_low > before_high or now_high < before_low:
-        return delta, colour
-    return f"{delta} · {CHANCE}", "off"
+    now_low, now_high, before_low, before_high = _num(now, low), _num(now, high), _num(before, low), _num(before, high)
+    apart = None not in (now_low, now_high, before_low, before_high) and (now_low > before_high or now_high < before_low)
+    return (delta, colour) if apart else (f"{delta} · {CHANCE}", "off")
 
 
 @dataclass(frozen=True)
