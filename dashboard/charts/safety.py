@@ -98,8 +98,8 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
         # A point over few sessions (late session numbers) is drawn open and off the line, so a 100% over
         # two sessions neither reads like the solid points over hundreds before it nor bends the line.
         # Each part carries its own points' interval bars.
-        for part, mode, symbol in ((~pd.Series(few, index=data.index), "lines+markers", "circle"),
-                                   (pd.Series(few, index=data.index), "markers", "circle-open")):
+        few_rows = pd.Series(few, index=data.index)
+        for part, mode, symbol in ((~few_rows, "lines+markers", "circle"), (few_rows, "markers", "circle-open")):
             if not part.any():
                 continue
             rows = data[part]

@@ -378,7 +378,7 @@ def _per_clinic(scope: Scope, filters: Filters, data, opts: dict) -> tuple[list[
     """The chart's options once per clinic to draw (clinic-name order), and the note on clinics left out."""
     from dashboard import queries
 
-    if opts.get("clinic_id") is not None or data is None or data.empty:
+    if opts.get("clinic_id") is not None or data.empty:
         return [opts], ""
     open_ = data[data["available_minutes"] > 0]
     names = open_.drop_duplicates("clinic_id").set_index("clinic_id")["clinic_name"]
