@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import inspect
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -56,6 +57,10 @@ def _weeks(p) -> pd.DataFrame:
     return pd.DataFrame(p.weeks)
 
 
+def _history(p, history: pd.DataFrame | None) -> pd.DataFrame:
+    return pd.DataFrame(p.history) if history is None else history
+
+
 def _target_line(fig: go.Figure, target: float, in_legend: bool = False) -> None:
     """The target as a dashed line, named at its right end or, on a chart of weekly lines (which run
     along the target and would cross that name), in the legend."""
@@ -69,13 +74,14 @@ def _target_line(fig: go.Figure, target: float, in_legend: bool = False) -> None
                   annotation_font=dict(size=10, color=theme.OKABE_ITO["vermillion"]))
 
 
-def new_patients(p, ctx: ChartContext | None = None) -> go.Figure:
-    """New courses per week: the last observed weeks and the forecast with its interval."""
+def new_patients(p, ctx: ChartContext | None = None, history: pd.DataFrame | None = None) -> go.Figure:
+    """New courses per week: the last observed weeks and the forecast with its interval. `history`: the
+    observed weeks to draw instead of the plan's own (an export's, with small counts hidden)."""
     ctx = ctx or context(p)
     title = title_text("New patients per week", ctx)
     foot = _foot(f"New courses (session 1) per week, Monday to Sunday. Forecast: {p.forecast_method}; shaded: "
                  f"{fmt.pct(p.interval)} interval for one week.", "Demand")
-    weeks, history = _weeks(p), pd.DataFrame(p.history)
+    weeks, history = _weeks(p), _history(p, history)
     if weeks.empty:
         return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message="No weeks to plan.")
     fig = go.Figure()
@@ -93,19 +99,24 @@ def new_patients(p, ctx: ChartContext | None = None) -> go.Figure:
     return frame(fig, title=title, subtitle=sub, footnote=foot)
 
 
-def sessions(p, ctx: ChartContext | None = None) -> go.Figure:
-    """Treated sessions per week: observed, and projected by modality family with the interval."""
+def sessions(p, ctx: ChartContext | None = None, history: pd.DataFrame | None = None) -> go.Figure:
+    """Treated sessions per week: observed, and projected by modality family with the interval. `history`:
+    as for new_patients."""
     ctx = ctx or context(p)
     title = title_text("Projected sessions per week", ctx)
     foot = _foot("Treated sessions the plan expects each week (before any capacity limit): courses under way "
                  "plus new courses through the observed induction funnel and booster rates. Shaded: "
                  f"{fmt.pct(p.interval)} interval.", "From new courses to sessions")
-    weeks, history = _weeks(p), pd.DataFrame(p.history)
+    weeks, history = _weeks(p), _history(p, history)
     if weeks.empty:
         return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message="No weeks to plan.")
     fig = go.Figure()
-    if not history.empty and history["sessions"].notna().any():
-        h = history[history["sessions"].notna()]
+    # The plan observes sessions over fewer weeks than new courses; from its first observed week on, a
+    # week without a figure is one an export hides, left as a gap in the line (not joined across).
+    own = pd.DataFrame(p.history)
+    first = own.loc[own["sessions"].notna(), "week_start"] if "sessions" in own else pd.Series(dtype=object)
+    h = history[history["week_start"] >= first.min()] if not (history.empty or first.empty) else history.iloc[0:0]
+    if not h.empty:
         fig.add_trace(go.Scatter(x=h["week_start"], y=h["sessions"], mode="lines+markers", name="Observed",
                                  line=dict(color=OBSERVED), marker=dict(size=4),
                                  hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f} sessions<extra></extra>"))
@@ -119,8 +130,7 @@ def sessions(p, ctx: ChartContext | None = None) -> go.Figure:
                                  line=dict(color=colour, dash="dot"),
                                  hovertemplate=name + ", week of %{x|%d %b %Y}: %{y:.0f}<extra></extra>"))
     fig.update_yaxes(title=dict(text="Treated sessions"), rangemode="tozero")
-    observed = history.loc[history["sessions"].notna(), "week_start"] if "sessions" in history else []
-    week_axis(fig, list(observed) + list(weeks["week_start"]))
+    week_axis(fig, list(h.get("week_start", [])) + list(weeks["week_start"]))
     sub = subtitle_text(f"{fmt.number(p.summary['sessions_per_week'], 0)} a week expected", ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot)
 
@@ -345,10 +355,15 @@ def data_context(data: dict) -> ChartContext:
 
 
 def for_catalog(builder):
-    """A catalog builder (data, ctx) -> figure drawing `builder` with the plan's context."""
+    """A catalog builder (data, ctx) -> figure drawing `builder` with the plan's context. A builder that
+    draws observed weeks draws them from the data's `history` frame: an export's data has its small
+    counts hidden there (suppression_rules.PLAN_HISTORY), while the plan object keeps them all."""
+    takes_history = "history" in inspect.signature(builder).parameters
+
     def build(data: dict, ctx: ChartContext | None = None) -> go.Figure:
         p = data["plan"]
-        return builder(p, context(p, data.get("clinic_name")))
+        extra = {"history": data["history"]} if takes_history and "history" in data else {}
+        return builder(p, context(p, data.get("clinic_name")), **extra)
 
     build.__name__ = builder.__name__
     build.__qualname__ = f"for_catalog({builder.__name__})"

@@ -17,7 +17,7 @@ from dashboard.suppression import (
 # ---------------------------------------------------------------------------------------- outcomes
 
 _OUTCOME_COUNTS = ("courses", "courses_with_baseline", "not_assessed", "no_baseline", "follow_up_open",
-                   "no_follow_up", "baseline_below_minimum", "evaluable", "responders", "remitters")
+                   "no_follow_up", "baseline_below_minimum", "evaluable", "provisional", "responders", "remitters")
 _OUTCOME_RATES = (
     Rate(("response_rate", "response_ci_low", "response_ci_high"), "responders", "evaluable"),
     Rate(("remission_rate", "remission_ci_low", "remission_ci_high"), "remitters", "evaluable"),
@@ -25,6 +25,7 @@ _OUTCOME_RATES = (
 _OUTCOME_ROWS = (
     RowSum("courses", ("not_assessed", "no_baseline", "courses_with_baseline")),
     RowSum("courses_with_baseline", ("follow_up_open", "no_follow_up", "baseline_below_minimum", "evaluable")),
+    RowSum("evaluable", ("provisional",), rest=True),  # the rest: evaluable on a settled follow-up
 )
 OUTCOME_RATES = Suppression.table(counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS,
                                   same=(Same("courses"),))
@@ -179,6 +180,27 @@ UTILIZATION = Suppression.table(
              Derived(("lost_chair_hours", "lost_share"), ("no_show_sessions", "cancelled_sessions"))),
     group_sums=(GroupSum("treated_sessions"), GroupSum("no_show_sessions"), GroupSum("cancelled_sessions")),
 )
+# per clinic and week: the same figures, and a clinic's weeks add up to its period (capacity.by_clinic).
+# Lost chair-hours are the week's missed sessions times the clinic's chair time: shown beside a small
+# count of missed sessions, they would give it away.
+UTILIZATION_BY_WEEK = Suppression.table(
+    counts=("treated_sessions", "no_show_sessions", "cancelled_sessions"),
+    derived=(Derived(("occupied_chair_hours", "utilization", "peak_concurrent_chairs"), ("treated_sessions",)),
+             Derived(("lost_chair_hours",), ("no_show_sessions", "cancelled_sessions"))),
+    group_sums=(GroupSum("treated_sessions", ("clinic_id",)), GroupSum("no_show_sessions", ("clinic_id",)),
+                GroupSum("cancelled_sessions", ("clinic_id",))),
+)
+
+# ---------------------------------------------------------------------------------------- planning
+
+# The plan's observed weeks (new courses, treated sessions of one clinic) are counts: a quiet week has 2
+# new patients. The weeks add up to the clinic's figures of the same days elsewhere (Overview, Capacity),
+# so one hidden week is never left alone to be worked out. Forecasts and projections are model output
+# (expected values of many weeks' history), not counts of anyone.
+PLAN_HISTORY = Suppression.parts(
+    history=TableRule(counts=("new_courses", "sessions"),
+                      group_sums=(GroupSum("new_courses"), GroupSum("sessions"))),
+)
 
 # ------------------------------------------------------------------------------------ data quality
 
@@ -209,9 +231,11 @@ RULES: dict[str, Suppression] = {
     "boosters.per_patient_year": BOOSTERS_PER_PATIENT_YEAR,
     "boosters.intervals_by_clinic": BOOSTER_INTERVALS_BY_CLINIC,
     "capacity.by_clinic": UTILIZATION,
-    "capacity.by_week": NONE,  # chair-hours and utilization per clinic-week: no count of people
+    "capacity.by_week": UTILIZATION_BY_WEEK,
     "capacity.weekday_hour": NONE,  # chair-minutes per weekday and hour: no count of people
     "capacity.peak_chairs": UTILIZATION,
     "capacity.lost": UTILIZATION,
     "quality.quarantine_reasons": QUARANTINE_REASONS,
+    "planning.new_patients": PLAN_HISTORY,
+    "planning.sessions": PLAN_HISTORY,
 }

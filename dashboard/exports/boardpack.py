@@ -59,6 +59,16 @@ SLIDE_W_IN, SLIDE_H_IN = 13.333, 7.5
 PPTX_FONT = "Arial"  # what PowerPoint has everywhere; the PDF embeds the product font
 
 
+# A pack shows one period and selection. The Planning charts look forward from the data's last day, for
+# one clinic and scenario: in a pack they would show other weeks and another selection than its title.
+NOT_IN_PACKS = ("the Planning charts look ahead from the data's last day for one clinic and scenario, not at "
+                "the pack's period; download them from the Planning page")
+
+
+def in_packs(spec) -> bool:
+    return spec.page != "Planning"
+
+
 @dataclass(frozen=True)
 class BoardPackRequest:
     period: Period
@@ -71,6 +81,11 @@ class BoardPackRequest:
 
     def chart_ids(self) -> list[str]:
         if self.charts:
+            from dashboard.charts import catalog
+
+            forward = [c for c in self.charts if not in_packs(catalog.get(c))]
+            if forward:
+                raise ValueError(f"{forward[0]} is not drawn in packs: {NOT_IN_PACKS}")
             return list(dict.fromkeys(self.charts))
         unknown = [s for s in self.sections if s not in SECTIONS]
         if unknown:

@@ -99,6 +99,9 @@ def run(args) -> int:
     bad = [c for c in charts if c not in known]
     if bad:
         raise UsageError(f"board-pack: unknown chart {bad[0]!r} (see dashboard/charts/catalog.py)")
+    forward = [c for c in charts if not boardpack.in_packs(catalog.get(c))]
+    if forward:
+        raise UsageError(f"board-pack: {forward[0]} is not drawn in packs: {boardpack.NOT_IN_PACKS}")
     if not queries.warehouse_ready():
         raise CommandError(f"no warehouse at {config.db_path()}: load a batch first (python -m pipelines load DIR)")
     scope = Scope.everything()

@@ -167,7 +167,12 @@ final as (
         sum(occupied_minutes) / 60.0 as occupied_chair_hours,
         metrics.rate(sum(occupied_minutes), sum(available_minutes)) as utilization,
         sum(lost_minutes) / 60.0 as lost_chair_hours,
-        max(peak_concurrent_chairs) as peak_concurrent_chairs
+        max(peak_concurrent_chairs) as peak_concurrent_chairs,
+        -- the week's sessions: exports hide the chair-hours computed from them when they are few (lost
+        -- chair-hours are missed sessions x the clinic's chair time, so they would give the count away)
+        sum(treated_sessions) as treated_sessions,
+        sum(no_show_sessions) as no_show_sessions,
+        sum(cancelled_sessions) as cancelled_sessions
     from days
     group by clinic_id, date_trunc('week', day)::date
 )

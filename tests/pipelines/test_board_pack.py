@@ -166,6 +166,8 @@ def test_pages_as_pictures_are_kept(quarter_pack):
     (["--period", "2026Q2", "--start", "2026-01-01", "--end", "2026-01-31"], "not both"),
     (["--period", "2026Q2", "--sections", "finance"], "unknown section"),
     (["--period", "2026Q2", "--charts", "outcomes.nope"], "unknown chart"),
+    (["--period", "2026Q2", "--charts", "overview.courses_by_month,planning.new_patients"],
+     "planning.new_patients is not drawn in packs: the Planning charts look ahead"),
     (["--period", "2026Q2", "--clinic", "XYZ"], "unknown clinic"),
     (["--period", "2031Q1"], "no data in Q1 2031"),
     (["--period", "2026Q2", "--sections", ""], "--sections '' names no section"),
