@@ -61,15 +61,25 @@ CHANCE_HELP = (" The change against the previous period is coloured only when th
                "chance alone.")
 
 
+PROVISIONAL = "provisional"
+PROVISIONAL_HELP = (" Provisional: some evaluable courses were scored inside a follow-up window that is still open (most "
+                    "still in induction, scored after an early infusion), so their last score can still change and a "
+                    "recent period reads them early; the change is then not coloured.")
+
+
 def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, low: str, high: str,
-                 colour: str) -> tuple[str | None, str]:
+                 colour: str, provisional: bool = False) -> tuple[str | None, str]:
     """The change of a rate and its colour: coloured (better or worse) only when the two periods' 95%
     intervals, from SQL, do not overlap. A move inside them reads "may be chance" in grey, so a
-    director does not read a 2-point swing on 40 courses as a trend."""
+    director does not read a 2-point swing on 40 courses as a trend. A provisional rate (outcomes
+    read on interim scores) is never coloured: its gap to the last period is a bias, not chance, and an
+    interval test cannot tell it apart from a real change."""
     rate, previous = _num(now, column), _num(before, column)
     delta = _delta(rate, previous, "pts")
     if delta is None or delta.startswith("±"):
         return delta, colour
+    if provisional:
+        return f"{delta} · {PROVISIONAL}", "off"
     now_low, now_high, before_low, before_high = _num(now, low), _num(now, high), _num(before, low), _num(before, high)
     apart = None not in (now_low, now_high, before_low, before_high) and (now_low > before_high or now_high < before_low)
     return (delta, colour) if apart else (f"{delta} · {CHANCE}", "off")
@@ -137,15 +147,18 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         "Patients with at least one treated session in the period.",
         "with a treated session in the period",
     ))
+    provisional = _num(now.phq9, "provisional") or 0
     for kind, label in (("response", "PHQ-9 response"), ("remission", "PHQ-9 remission")):
         rate = _num(now.phq9, f"{kind}_rate")
+        caption = fmt.pct_ci(rate, _num(now.phq9, f"{kind}_ci_low"), _num(now.phq9, f"{kind}_ci_high"),
+                             _num(now.phq9, "evaluable") or 0)
         out.append(Headline(
             kind, label, fmt.pct(rate),
-            *_rate_change(now.phq9, before.phq9, f"{kind}_rate", f"{kind}_ci_low", f"{kind}_ci_high", "normal"),
+            *_rate_change(now.phq9, before.phq9, f"{kind}_rate", f"{kind}_ci_low", f"{kind}_ci_high", "normal",
+                          provisional=provisional > 0),
             "Responders (drop ≥ 50%) or remitters (follow-up ≤ 4) over evaluable PHQ-9 courses started in the "
-            "period, Wilson 95% interval." + CHANCE_HELP,
-            fmt.pct_ci(rate, _num(now.phq9, f"{kind}_ci_low"), _num(now.phq9, f"{kind}_ci_high"),
-                       _num(now.phq9, "evaluable") or 0),
+            "period, Wilson 95% interval." + CHANCE_HELP + PROVISIONAL_HELP,
+            caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional else ""),
         ))
     se = _num(now.side_effect, "rate")
     out.append(Headline(

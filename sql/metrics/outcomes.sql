@@ -73,6 +73,9 @@ counts as (
         count(*) filter (where not_evaluable_reason = 'no_follow_up') as no_follow_up,
         count(*) filter (where not_evaluable_reason = 'baseline_below_minimum') as baseline_below_minimum,
         count(*) filter (where evaluable) as evaluable,
+        -- evaluable on an interim score: the follow-up window is still open (or the course still in
+        -- induction), so the last score may yet change; a recent period's rates read these courses early
+        count(*) filter (where evaluable and follow_up_window_open) as provisional,
         count(*) filter (where is_responder) as responders,
         count(*) filter (where is_remitter) as remitters
     from selected_outcomes

@@ -55,7 +55,11 @@ def test_a_rate_change_inside_both_periods_intervals_reads_may_be_chance_and_is_
                "remission": ("PHQ9", "remission_rate", "remission_ci_low", "remission_ci_high", "normal"),
                "side_effect": ("any", "rate", "ci_low", "ci_high", "inverse"),
                "bp_elevation": (None, "rate", "ci_low", "ci_high", "inverse")}
-    seen = {"coloured": 0, "chance": 0}
+    seen = {"coloured": 0, "chance": 0, "provisional": 0}
+
+    def key_is_provisional(key, now):
+        return key in ("response", "remission") and now["provisional"] > 0
+
     month = dt.date(options.data_start.year, options.data_start.month, 1)
     while month <= options.data_end:
         following = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
@@ -79,11 +83,61 @@ def test_a_rate_change_inside_both_periods_intervals_reads_may_be_chance_and_is_
 
             now, before = row(f), row(previous)
             apart = now[low] > before[high] or now[high] < before[low]
-            if apart:
+            if key_is_provisional(card.key, now):  # the last months: never coloured (the test below)
+                assert card.delta_color == "off" and card.delta.endswith(" · provisional"), (card.key, f)
+                seen["provisional"] += 1
+            elif apart:
                 assert card.delta_color == colour and "chance" not in card.delta, (card.key, f)
                 seen["coloured"] += 1
             else:
                 assert card.delta_color == "off" and card.delta.endswith(" · may be chance"), (card.key, f)
                 seen["chance"] += 1
             assert "intervals do not overlap" in card.help
-    assert seen["coloured"] >= 1 and seen["chance"] >= 10, seen
+    assert seen["chance"] >= 10 and seen["provisional"] >= 2, seen
+
+
+def test_a_change_whose_intervals_do_not_overlap_is_coloured_better_or_worse():
+    """The sample's one coloured change was June's remission, read on interim scores (provisional now)."""
+    import pandas as pd
+
+    from dashboard.headlines import _rate_change
+
+    now = pd.Series({"rate": 0.40, "ci_low": 0.35, "ci_high": 0.45})
+    before = pd.Series({"rate": 0.20, "ci_low": 0.15, "ci_high": 0.25})
+    assert _rate_change(now, before, "rate", "ci_low", "ci_high", "normal") == ("+20.0 pts", "normal")
+    assert _rate_change(now, before, "rate", "ci_low", "ci_high", "inverse") == ("+20.0 pts", "inverse")
+    close = pd.Series({"rate": 0.24, "ci_low": 0.19, "ci_high": 0.29})
+    assert _rate_change(close, before, "rate", "ci_low", "ci_high", "normal") == ("+4.0 pts · may be chance", "off")
+    assert _rate_change(now, before, "rate", "ci_low", "ci_high", "normal", provisional=True) == \
+        ("+20.0 pts · provisional", "off")
+
+
+def test_outcome_rates_read_on_interim_scores_are_provisional_and_never_coloured(sample_db, use_db):
+    """An audit found the newest month's remission flagged in red as a real fall (October: 16%, -17.2 pts):
+    most of its evaluable courses were still in induction, scored after an early infusion. Such courses
+    are counted (SQL `provisional`: evaluable with the follow-up window still open); the cards say how many
+    and leave the change grey. A period whose windows have all closed is not provisional."""
+    import duckdb
+
+    use_db(sample_db)
+    scope = Scope.everything()
+    options = queries.filter_options(scope)
+    quarter = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        expected = con.execute(
+            "select count(*) filter (where o.evaluable and o.follow_up_window_open), count(*) filter (where o.evaluable) "
+            "from marts.course_outcomes o join marts.courses c using (course_id) "
+            "where o.instrument = 'PHQ9' and c.course_start_date between ? and ?", [quarter.start, quarter.end],
+        ).fetchone()
+    provisional, evaluable = expected
+    assert 0 < provisional < evaluable
+    assert int(queries.outcome_rates(scope, quarter).set_index("instrument").loc["PHQ9", "provisional"]) == provisional
+    cards = {h.key: h for h in headlines(scope, quarter, options)[0]}
+    for key in ("response", "remission"):
+        assert cards[key].caption.endswith(f" · {provisional:,} provisional"), cards[key].caption
+        assert cards[key].delta.endswith(" · provisional") and cards[key].delta_color == "off"
+        assert "still open" in cards[key].help
+    year_before = Filters(start=dt.date(2025, 4, 1), end=dt.date(2025, 6, 30))
+    for key in ("response", "remission"):
+        card = {h.key: h for h in headlines(scope, year_before, options)[0]}[key]
+        assert "provisional" not in card.caption and "provisional" not in (card.delta or "")
