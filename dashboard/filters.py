@@ -50,12 +50,24 @@ class Filters:
         return (self.end - self.start).days + 1
 
     def previous(self) -> Filters | None:
-        """The same filters over the period of equal length just before this one (None if open)."""
+        """The same filters over the period just before this one (None if open): as many whole calendar
+        months when the period is whole months (Q2 against Q1, not against the 91 days from 31 Dec, so
+        figures reconcile with last quarter's report), else the same number of days."""
         length = self.days()
         if length is None or self.start is None:
             return None
         end = self.start - dt.timedelta(days=1)
+        months = self.whole_months()
+        if months:
+            index = self.start.year * 12 + self.start.month - 1 - months
+            return replace(self, start=dt.date(index // 12, index % 12 + 1, 1), end=end)
         return replace(self, start=end - dt.timedelta(days=length - 1), end=end)
+
+    def whole_months(self) -> int | None:
+        """How many calendar months the period is, when it starts on a 1st and ends on a month's last day."""
+        if self.start is None or self.end is None or self.start.day != 1 or (self.end + dt.timedelta(days=1)).day != 1:
+            return None
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
 
     def with_period(self, start: dt.date | None, end: dt.date | None) -> Filters:
         return replace(self, start=start, end=end)

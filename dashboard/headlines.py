@@ -1,4 +1,4 @@
-"""The Overview's headline figures with their change against the previous period of equal length.
+"""The Overview's headline figures with their change against the previous period (Filters.previous).
 
 Every figure comes from a query-layer function (macros); the only arithmetic here is the difference
 between the two periods' figures for the delta. Issue 5's board pack can reuse `headlines()` for its
@@ -109,7 +109,7 @@ def _figures(scope: Scope, f: Filters) -> _Figures:
 
 
 def previous_filters(f: Filters, options: FilterOptions) -> Filters | None:
-    """The previous period of equal length, if the data covers all of it."""
+    """The previous period (the previous calendar months, or as many days), if the data covers all of it."""
     prev = f.previous()
     if prev is None or prev.start is None or options.data_start is None or prev.start < options.data_start:
         return None

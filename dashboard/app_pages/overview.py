@@ -10,9 +10,12 @@ s = ui.header("Overview", "The period at a glance: treatment, outcomes, safety, 
 
 figures, previous = headlines(s.scope, s.filters, s.options)
 if previous is not None:
-    st.caption(f"Changes compare with the previous {s.filters.days()} days: {previous.period_label()}.")
+    months = s.filters.whole_months()
+    span = (("month" if months == 1 else "quarter" if months == 3 else "year" if months == 12 else f"{months} months")
+            if months else f"{s.filters.days()} days")
+    st.caption(f"Changes compare with the previous {span}: {previous.period_label()}.")
 else:
-    st.caption("No change shown: the data does not cover a full previous period of the same length.")
+    st.caption("No change shown: the data does not cover all of the previous period.")
 
 for row in (figures[:4], figures[4:]):
     columns = st.columns(4)

@@ -1,5 +1,6 @@
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -94,11 +95,20 @@ def test_scope_limits_what_a_link_can_ask_for():
     assert messages
 
 
-def test_previous_period_has_the_same_length():
-    f = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
-    prev = f.previous()
-    assert prev.end == dt.date(2026, 3, 31)
-    assert prev.days() == f.days() == 91
+@pytest.mark.parametrize("start, end, previous_start, previous_end", [
+    # whole calendar months: the previous months, so Q2 reconciles with Q1's report (it was 31 Dec - 31 Mar)
+    ((2026, 4, 1), (2026, 6, 30), (2026, 1, 1), (2026, 3, 31)),
+    ((2026, 3, 1), (2026, 3, 31), (2026, 2, 1), (2026, 2, 28)),
+    ((2026, 1, 1), (2026, 1, 31), (2025, 12, 1), (2025, 12, 31)),
+    ((2025, 7, 1), (2026, 6, 30), (2024, 7, 1), (2025, 6, 30)),
+    ((2024, 3, 1), (2024, 3, 31), (2024, 2, 1), (2024, 2, 29)),
+    # any other period: the same number of days just before
+    ((2026, 4, 2), (2026, 6, 30), (2026, 1, 2), (2026, 4, 1)),
+    ((2026, 6, 16), (2026, 6, 30), (2026, 6, 1), (2026, 6, 15)),
+])
+def test_previous_period(start, end, previous_start, previous_end):
+    prev = Filters(start=dt.date(*start), end=dt.date(*end)).previous()
+    assert (prev.start, prev.end) == (dt.date(*previous_start), dt.date(*previous_end))
 
 
 dates = st.dates(min_value=dt.date(2025, 1, 1), max_value=dt.date(2026, 6, 30))

@@ -167,9 +167,10 @@ def test_overview_headlines_compare_with_the_previous_period(sample_db, use_db):
         assert expected in labels
     response = next(m for m in at.metric if m.label == "PHQ-9 response")
     assert response.value.endswith("%")
-    # a move inside both periods' 95% intervals says so (dashboard.headlines._rate_change)
-    assert re.fullmatch(r"[+-]\d+\.\d pts( · may be chance)?|±0 pts", response.delta), response.delta
-    assert any("previous 91 days" in c.value for c in at.caption)
+    # a move inside both periods' 95% intervals says so, and one read on interim scores is provisional
+    # (dashboard.headlines._rate_change)
+    assert re.fullmatch(r"[+-]\d+\.\d pts( · may be chance| · provisional)?|±0 pts", response.delta), response.delta
+    assert any("Changes compare with the previous quarter: 1 Jan – 31 Mar 2026." in c.value for c in at.caption)
 
 
 def test_data_quality_search(sample_db, use_db):
