@@ -39,8 +39,11 @@ def run(args) -> int:
     import json
     import sys
 
-    from pipelines.metrics.compute import compute_metrics
+    from pipelines.metrics.compute import compute_metrics, coverage_note
 
     result = compute_metrics(args.db, clinics=args.clinics, start=args.start, end=args.end)
     sys.stdout.write(json.dumps(result) + "\n")
+    note = coverage_note(args.db, clinics=args.clinics, start=args.start, end=args.end)
+    if note:  # stdout stays the one JSON object; a person running the command sees why a rate is low
+        print(f"note: {note}", file=sys.stderr)
     return 0

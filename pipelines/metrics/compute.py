@@ -58,6 +58,38 @@ def compute_metrics(
         con.close()
 
 
+def coverage_note(
+    db: str | os.PathLike | None = None,
+    clinics: Sequence[str] | None = None,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+) -> str | None:
+    """One line when the period reaches beyond the selected clinics' data (None when it does not).
+    The contract counts every open day of the period as available, so days after the data's last day
+    (or before its first) are open and unused: `--end 2026-09-30` on data to 30 June read 37% for a
+    clinic running at 75%. The figures stay the contract's; whoever asked is told why they are low."""
+    start, end = _as_day(start, "--start"), _as_day(end, "--end")
+    con, _ = connect_read_only(config.db_path(db))
+    try:
+        _require_metrics(con)
+        data_start, data_end = con.execute(
+            "SELECT start_date, end_date FROM metrics.data_period(clinics := ?::VARCHAR[])", [_select_clinics(con, clinics)]
+        ).fetchone()
+    finally:
+        con.close()
+    if data_start is None:
+        return None
+    beyond = []
+    if start is not None and start < data_start:
+        beyond.append(f"starts before the data's first day ({data_start.isoformat()})")
+    if end is not None and end > data_end:
+        beyond.append(f"ends after the data's last day ({data_end.isoformat()})")
+    if not beyond:
+        return None
+    return ("the period " + " and ".join(beyond) + ": its open days without data count as available and unused, "
+            "so utilization reads low there")
+
+
 def metrics_from_connection(
     con: duckdb.DuckDBPyConnection,
     clinics: Sequence[str] | None = None,

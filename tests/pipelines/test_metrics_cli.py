@@ -206,6 +206,19 @@ def test_a_period_without_sessions_keeps_every_key_with_zero_counts_and_null_rat
     assert len(out["utilization"]) == 2
 
 
+def test_a_period_beyond_the_data_says_why_utilization_reads_low_on_stderr_only(warehouse):
+    """An audit asked for Apr-Sep on data to 30 Jun and read 37% utilization for a clinic at 75%: the
+    contract counts the empty months' open days as available. The JSON stays the contract's; stderr says so."""
+    inside = run("--db", str(warehouse), "--start", "2025-03-03", "--end", "2025-03-05")
+    assert inside.returncode == 0 and inside.stderr == ""
+    done = run("--db", str(warehouse), "--start", "2025-03-01", "--end", "2025-06-30")  # data: 3 Mar - 11 Apr
+    assert done.returncode == 0 and json.loads(done.stdout)["period"] == {"start": "2025-03-01", "end": "2025-06-30"}
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("note: the period ")
+    assert "ends after the data's last day (2025-04-11)" in lines[0] and "utilization reads low" in lines[0]
+    assert "starts before the data's first day" in lines[0]
+
+
 def test_the_library_gives_the_same_object(warehouse):
     from pipelines.metrics import compute_metrics
 
