@@ -217,3 +217,9 @@ def week_axis(fig: go.Figure, weeks, title: str = "Week starting") -> None:
         day = pd.Timestamp(days[0])
         fig.update_xaxes(range=[day - pd.Timedelta(days=7), day + pd.Timedelta(days=7)],
                          tickvals=[day], ticktext=[f"{day.day} {day:%b %Y}"])
+    elif len(days) > 1:
+        # Plotly's own weekly ticks fall on Sundays (its epoch's weekday) while every week starts on a
+        # Monday: ticks every k weeks from the first week shown, at most about 12 of them.
+        first, last = pd.Timestamp(min(days)), pd.Timestamp(max(days))
+        step = max(1, -(-((last - first).days // 7 + 1) // 12))
+        fig.update_xaxes(tick0=first, dtick=step * 7 * 86_400_000)

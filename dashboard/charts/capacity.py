@@ -80,6 +80,30 @@ def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
 WEEK_LINES = 4
 
 
+def _chair_changes(weeks: pd.DataFrame) -> pd.DataFrame:
+    """One clinic's weeks (sorted) on which its chairs differ from the week before, with `chairs_before`.
+    Added chairs lower utilization while occupied chair-hours rise: unmarked, the dip read as falling demand."""
+    if "chairs" not in weeks:
+        return weeks.iloc[0:0]
+    before = weeks["chairs"].shift()
+    changed = weeks[before.notna() & weeks["chairs"].notna() & (weeks["chairs"] != before)]
+    return changed.assign(chairs_before=before[changed.index])
+
+
+def _chairs_text(row) -> str:
+    return f"{int(row.chairs_before)}→{int(row.chairs)} chairs"
+
+
+def _changes_note(changes: pd.DataFrame) -> str:
+    """The footnote's words for the marked weeks (a picture in a board pack has no hover)."""
+    if changes.empty:
+        return ""
+    named = [f"{r.clinic_name} {int(r.chairs_before)}→{int(r.chairs)} (week of {fmt.date(r.week_start)})"
+             for r in changes.head(3).itertuples()]
+    more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+    return " ◆ Chairs changed: " + "; ".join(named) + more + "."
+
+
 def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     """Utilization per clinic and week (utilization_by_week): lines against the band for up to WEEK_LINES
     clinics, a clinic x week heatmap beyond that."""
@@ -90,6 +114,7 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "clinic-weeks"), ctx), footnote=foot,
                      message=no_data("open clinic week", choices="clinics"))
     clinics = sorted(data["clinic_name"].unique(), key=str.lower)
+    changes = pd.concat([_chair_changes(data[data["clinic_name"] == c].sort_values("week_start")) for c in clinics])
     fig = go.Figure()
     if len(clinics) <= WEEK_LINES:
         for i, clinic in enumerate(clinics):
@@ -99,6 +124,15 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
             fig.add_trace(go.Scatter(x=part["week_start"], y=part["utilization"], mode="lines+markers", name=clinic,
                                      line=dict(color=theme.PALETTE[i % len(theme.PALETTE)]), marker=dict(size=5),
                                      customdata=text, hovertemplate=clinic + ", week of %{x|%d %b %Y}: %{customdata}<extra></extra>"))
+            changed = changes[changes["clinic_name"] == clinic]
+            if not changed.empty:
+                fig.add_trace(go.Scatter(
+                    x=changed["week_start"], y=changed["utilization"], mode="markers+text",
+                    text=[_chairs_text(r) for r in changed.itertuples()],
+                    textposition="top center", textfont=dict(size=10, color=theme.PALETTE[i % len(theme.PALETTE)]),
+                    marker=dict(symbol="diamond", size=11, color=theme.PALETTE[i % len(theme.PALETTE)],
+                                line=dict(color="white", width=1)),
+                    showlegend=False, hovertemplate=clinic + ", week of %{x|%d %b %Y}: %{text}<extra></extra>"))
         _band(fig, "y")
         percent_axis(fig, "y", (max(0.0, float(data["utilization"].min()) - 0.1), min(1.05, float(data["utilization"].max()) + 0.1)), "Utilization")
         week_axis(fig, data["week_start"])
@@ -121,11 +155,19 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         fig.update_yaxes(autorange="reversed", showgrid=False, tickmode="array", tickvals=list(pivot.index),
                          ticktext=list(pivot.index))
         fig.update_xaxes(showgrid=False)
+        if not changes.empty:
+            fig.add_trace(go.Scatter(
+                x=changes["week_start"], y=changes["clinic_name"], mode="markers", showlegend=False,
+                marker=dict(symbol="diamond", size=9, color=theme.INK, line=dict(color="white", width=1)),
+                text=[_chairs_text(r) for r in changes.itertuples()],
+                hovertemplate="%{y}, week of %{x|%d %b %Y}: %{text}<extra></extra>"))
         week_axis(fig, data["week_start"])
         height = min(max(380, 170 + 30 * len(clinics)), 1600)
         foot = footnote_text(UTIL_DEF.replace("Shaded: the 70–80% benchmark band.",
                                               "Green: within the 70–80% benchmark band; orange: above it.")
                              + " Weeks start on Monday; the first and last week may be partial. " + NOTE_FILTERS, SECTION)
+    if not changes.empty:
+        foot = foot.replace(" " + NOTE_FILTERS, _changes_note(changes) + " " + NOTE_FILTERS, 1)
     sub = subtitle_text(n_label(len(data), "clinic-weeks"), ctx, _clinics(len(clinics)))
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=height)
 

@@ -168,6 +168,9 @@ final as (
         metrics.rate(sum(occupied_minutes), sum(available_minutes)) as utilization,
         sum(lost_minutes) / 60.0 as lost_chair_hours,
         max(peak_concurrent_chairs) as peak_concurrent_chairs,
+        -- chairs on the week's last open day: a change of capacity shows as a change from one week to the
+        -- next (utilization falls when chairs are added, though occupied chair-hours rise)
+        arg_max(chairs, day) filter (where is_open) as chairs,
         -- the week's sessions: exports hide the chair-hours computed from them when they are few (lost
         -- chair-hours are missed sessions x the clinic's chair time, so they would give the count away)
         sum(treated_sessions) as treated_sessions,

@@ -790,3 +790,38 @@ def test_peak_chairs_chart_says_beside_each_bar_how_often_every_chair_was_in_use
     assert all(x > end for x, end in zip(words.x, [4, 8], strict=True))
     assert fig.layout.xaxis.range[1] > max(words.x)
     assert "full days" in fig.layout.meta["footnote"]
+
+
+@pytest.mark.parametrize("clinics", [2, 6])
+def test_weekly_utilization_marks_the_week_a_clinic_changed_its_chairs(clinics):
+    """An audit read a dip from 75% to 59% as falling demand: the clinic had gone from 6 to 8 chairs (occupied
+    chair-hours rose). The week its chairs change is marked, on lines and on the heatmap, and the footnote says
+    which clinic and week (a board pack's picture has no hover); a clinic whose chairs stay the same has no mark."""
+    from dashboard.charts.capacity import utilization_by_week
+
+    weeks = pd.date_range("2025-07-07", periods=8, freq="7D")
+    data = pd.DataFrame([{"clinic_id": f"C{i}", "clinic_name": f"Clinic {i}", "week_start": w, "utilization": 0.7,
+                          "occupied_chair_hours": 300.0, "available_chair_hours": 430.0,
+                          "chairs": 8 if (i == 0 and k >= 3) else 6}
+                         for i in range(clinics) for k, w in enumerate(weeks)])
+    fig = utilization_by_week(data, CTX)
+    marks = [t for t in fig.data if t.type == "scatter" and t.marker.symbol == "diamond"]
+    assert len(marks) == 1 and [pd.Timestamp(x) for x in marks[0].x] == [weeks[3]]
+    assert "6→8 chairs" in list(marks[0].text)[0]
+    assert "Chairs changed: Clinic 0 6→8 (week of 28 Jul 2025)" in fig.layout.meta["footnote"]
+    unchanged = utilization_by_week(data.assign(chairs=6), CTX)
+    assert not [t for t in unchanged.data if t.type == "scatter" and t.marker.symbol == "diamond"]
+    assert "Chairs changed" not in unchanged.layout.meta["footnote"]
+
+
+def test_weekly_axes_put_their_ticks_on_mondays():
+    """Weeks start on Monday, but Plotly's own weekly ticks fell on Sundays ("Jun 29, Jul 6")."""
+    from dashboard.charts.base import week_axis
+
+    for count in (5, 13, 60):
+        weeks = pd.date_range("2025-06-30", periods=count, freq="7D")  # Mondays
+        fig = go.Figure(go.Scatter(x=weeks, y=[1] * count))
+        week_axis(fig, weeks)
+        assert pd.Timestamp(fig.layout.xaxis.tick0).weekday() == 0
+        step_weeks = fig.layout.xaxis.dtick / (7 * 86_400_000)
+        assert step_weeks == int(step_weeks) and count / step_weeks <= 13
