@@ -192,6 +192,8 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         "Occupied / available chair-hours of the selected clinics pooled (benchmark 70–80%). "
         "Modality and indication filters do not apply.",
         f"{fmt.count(_num(now.utilization, 'occupied_chair_hours'))} of "
-        f"{fmt.count(_num(now.utilization, 'available_chair_hours'))} chair-hours",
+        f"{fmt.count(_num(now.utilization, 'available_chair_hours'))} chair-hours"
+        # chairs are shared: with "IM ketamine" chosen, 75% read as the IM sessions' share
+        + (" · all modalities and indications" if f.modalities or f.indications else ""),
     ))
     return out, prev_f

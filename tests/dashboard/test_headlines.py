@@ -141,3 +141,18 @@ def test_outcome_rates_read_on_interim_scores_are_provisional_and_never_coloured
     for key in ("response", "remission"):
         card = {h.key: h for h in headlines(scope, year_before, options)[0]}[key]
         assert "provisional" not in card.caption and "provisional" not in (card.delta or "")
+
+
+def test_the_utilization_card_says_it_counts_every_modality_when_a_modality_is_chosen(sample_db, use_db):
+    """Chairs are shared, so utilization ignores the modality and indication filters; with one modality chosen
+    the card read as that modality's share, and only its tooltip said otherwise."""
+    use_db(sample_db)
+    scope = Scope.everything()
+    options = queries.filter_options(scope)
+    quarter = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+    plain = {h.key: h for h in headlines(scope, quarter, options)[0]}["utilization"]
+    assert plain.caption.endswith(" chair-hours")
+    for chosen in (Filters(start=quarter.start, end=quarter.end, modalities=("esketamine_nasal",)),
+                   Filters(start=quarter.start, end=quarter.end, indications=("mdd",))):
+        card = {h.key: h for h in headlines(scope, chosen, options)[0]}["utilization"]
+        assert card.value == plain.value and card.caption == plain.caption + " · all modalities and indications"
