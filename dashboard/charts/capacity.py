@@ -257,22 +257,31 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
 
 
 def lost_capacity(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
-    """Chair-hours lost to no-shows and cancellations per clinic, as a share of available chair-hours."""
+    """Chair-hours lost to no-shows and to cancellations per clinic (stacked), as a share of available
+    chair-hours. Apart because they call for different work: a no-show held the chair to the end (reminders,
+    overbooking), a cancellation freed it in time to rebook, or not (the contract counts both as lost)."""
     title = title_text("Capacity lost to no-shows and cancellations", ctx)
     foot = footnote_text("Lost: for each no-show or cancelled session, the clinic's median chair time from its scheduled "
-                         "start, inside the open window; share of available chair-hours. " + NOTE_FILTERS,
-                         SECTION + " › Lost capacity")
+                         "start, inside the open window; share of available chair-hours. A cancelled chair may have been "
+                         "rebooked: the extract does not say. " + NOTE_FILTERS, SECTION + " › Lost capacity")
     data = df[df["available_chair_hours"] > 0] if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "available chair-hours"), ctx), footnote=foot,
                      message=no_data("open clinic day", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
-    text = [f"{fmt.pct(s, 1)}: {fmt.count(h)} chair-hours ({fmt.count(n)} no-shows, {fmt.count(c)} cancellations)"
-            for s, h, n, c in zip(data["lost_share"], data["lost_chair_hours"], data["no_show_sessions"],
-                                  data["cancelled_sessions"], strict=True)]
-    fig = go.Figure(go.Bar(y=data["clinic_name"], x=data["lost_share"], orientation="h", marker_color=theme.OKABE_ITO["vermillion"],
-                           customdata=text, hovertemplate="%{y}: %{customdata}<extra></extra>",
-                           text=[fmt.pct(s, 1) for s in data["lost_share"]], textposition="outside", cliponaxis=False))
+    fig = go.Figure()
+    for share, hours, count, name, colour in (
+            ("no_show_share", "no_show_chair_hours", "no_show_sessions", "No-shows", theme.OKABE_ITO["vermillion"]),
+            ("cancelled_share", "cancelled_chair_hours", "cancelled_sessions", "Cancellations", theme.OKABE_ITO["orange"])):
+        text = [f"{name}: {fmt.pct(s, 1)}, {fmt.count(h)} chair-hours ({fmt.count(n)} sessions)"
+                for s, h, n in zip(data[share], data[hours], data[count], strict=True)]
+        fig.add_trace(go.Bar(y=data["clinic_name"], x=data[share], orientation="h", name=name, marker_color=colour,
+                             customdata=text, hovertemplate="%{y}: %{customdata}<extra></extra>"))
+    # the total at the end of each bar
+    fig.add_trace(go.Scatter(y=data["clinic_name"], x=data["lost_share"], mode="text", showlegend=False,
+                             text=["  " + fmt.pct(s, 1) for s in data["lost_share"]], textposition="middle right",
+                             hoverinfo="skip", cliponaxis=False))
+    fig.update_layout(barmode="stack", legend=dict(traceorder="normal"))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     percent_axis(fig, "x", (0, float(data["lost_share"].max() or 0) * 1.25 + 0.005), "Share of available chair-hours")
     fig.update_xaxes(tickformat=".1%")

@@ -177,7 +177,9 @@ UTILIZATION = Suppression.table(
     counts=("treated_sessions", "no_show_sessions", "cancelled_sessions"),
     derived=(Derived(("occupied_chair_hours", "utilization", "peak_concurrent_chairs", "full_days", "full_day_share"),
                      ("treated_sessions",)),
-             Derived(("lost_chair_hours", "lost_share"), ("no_show_sessions", "cancelled_sessions"))),
+             Derived(("lost_chair_hours", "lost_share"), ("no_show_sessions", "cancelled_sessions")),
+             Derived(("no_show_chair_hours", "no_show_share"), ("no_show_sessions",)),
+             Derived(("cancelled_chair_hours", "cancelled_share"), ("cancelled_sessions",))),
     group_sums=(GroupSum("treated_sessions"), GroupSum("no_show_sessions"), GroupSum("cancelled_sessions")),
 )
 # per clinic and week: the same figures, and a clinic's weeks add up to its period (capacity.by_clinic).

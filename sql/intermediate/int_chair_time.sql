@@ -1,4 +1,4 @@
--- one row per session and clinic day its chair time falls in that day's open window (treated: occupied; cancelled or no-show: lost)
+-- one row per session and clinic day its chair time falls in that day's open window (treated: occupied; cancelled or no-show: lost), with the session's status
 -- Read four times below: left inline (not materialized), each read scans only the columns it needs,
 -- which is cheaper than DuckDB storing every column of every session once.
 with sessions as not materialized (
@@ -31,6 +31,7 @@ spans as (
         session_id,
         clinic_id,
         'occupied' as chair_time,
+        status,
         checkin_at as span_start,
         discharge_at as span_end
     from sessions
@@ -40,6 +41,7 @@ spans as (
         sessions.session_id,
         sessions.clinic_id,
         'lost' as chair_time,
+        sessions.status,
         sessions.scheduled_start as span_start,
         sessions.scheduled_start + to_microseconds(
             cast(coalesce(clinic_occupancy.median_seconds, network_occupancy.median_seconds) * 1000000 as bigint)
@@ -80,6 +82,7 @@ pieces as (
         session_id,
         clinic_id,
         chair_time,
+        status,
         day,
         greatest(span_start, window_open) as piece_start,
         least(span_end, window_close) as piece_end
@@ -91,6 +94,7 @@ final as (
         session_id,
         clinic_id,
         chair_time,
+        status,
         day,
         piece_start,
         piece_end,

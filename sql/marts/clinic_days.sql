@@ -14,7 +14,10 @@ occupancy as (
         clinic_id,
         day,
         sum(minutes) filter (where chair_time = 'occupied') as occupied_minutes,
-        sum(minutes) filter (where chair_time = 'lost') as lost_minutes
+        sum(minutes) filter (where chair_time = 'lost') as lost_minutes,
+        -- lost to each kind of miss: a no-show held the chair, a cancellation may have been rebooked
+        sum(minutes) filter (where chair_time = 'lost' and status = 'no_show') as no_show_lost_minutes,
+        sum(minutes) filter (where chair_time = 'lost' and status = 'cancelled') as cancelled_lost_minutes
     from chair_time
     group by clinic_id, day
 ),
@@ -89,6 +92,8 @@ final as (
         keys.day,
         coalesce(occupancy.occupied_minutes, 0) as occupied_minutes,
         coalesce(occupancy.lost_minutes, 0) as lost_minutes,
+        coalesce(occupancy.no_show_lost_minutes, 0) as no_show_lost_minutes,
+        coalesce(occupancy.cancelled_lost_minutes, 0) as cancelled_lost_minutes,
         coalesce(session_counts.treated_sessions, 0) as treated_sessions,
         coalesce(session_counts.no_show_sessions, 0) as no_show_sessions,
         coalesce(session_counts.cancelled_sessions, 0) as cancelled_sessions,

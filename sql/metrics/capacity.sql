@@ -66,6 +66,8 @@ final as (
         coalesce(clinic_days.occupied_minutes, 0) as occupied_minutes,
         metrics.rate(coalesce(clinic_days.occupied_minutes, 0), calendar.available_minutes) as utilization,
         coalesce(clinic_days.lost_minutes, 0) as lost_minutes,
+        coalesce(clinic_days.no_show_lost_minutes, 0) as no_show_lost_minutes,
+        coalesce(clinic_days.cancelled_lost_minutes, 0) as cancelled_lost_minutes,
         coalesce(clinic_days.treated_sessions, 0) as treated_sessions,
         coalesce(clinic_days.no_show_sessions, 0) as no_show_sessions,
         coalesce(clinic_days.cancelled_sessions, 0) as cancelled_sessions,
@@ -95,6 +97,8 @@ totals as (
         sum(available_minutes) as available_minutes,
         sum(occupied_minutes) as occupied_minutes,
         sum(lost_minutes) as lost_minutes,
+        sum(no_show_lost_minutes) as no_show_lost_minutes,
+        sum(cancelled_lost_minutes) as cancelled_lost_minutes,
         sum(treated_sessions) as treated_sessions,
         sum(no_show_sessions) as no_show_sessions,
         sum(cancelled_sessions) as cancelled_sessions,
@@ -121,7 +125,11 @@ final as (
         coalesce(totals.no_show_sessions, 0) as no_show_sessions,
         coalesce(totals.cancelled_sessions, 0) as cancelled_sessions,
         coalesce(totals.lost_minutes, 0) / 60.0 as lost_chair_hours,
-        metrics.rate(totals.lost_minutes, totals.available_minutes) as lost_share
+        metrics.rate(totals.lost_minutes, totals.available_minutes) as lost_share,
+        coalesce(totals.no_show_lost_minutes, 0) / 60.0 as no_show_chair_hours,
+        metrics.rate(totals.no_show_lost_minutes, totals.available_minutes) as no_show_share,
+        coalesce(totals.cancelled_lost_minutes, 0) / 60.0 as cancelled_chair_hours,
+        metrics.rate(totals.cancelled_lost_minutes, totals.available_minutes) as cancelled_share
     from selected_clinics
     left join totals using (clinic_id)
 )

@@ -825,3 +825,21 @@ def test_weekly_axes_put_their_ticks_on_mondays():
         assert pd.Timestamp(fig.layout.xaxis.tick0).weekday() == 0
         step_weeks = fig.layout.xaxis.dtick / (7 * 86_400_000)
         assert step_weeks == int(step_weeks) and count / step_weeks <= 13
+
+
+def test_lost_capacity_shows_no_shows_and_cancellations_apart():
+    """A no-show held its chair to the end; a cancellation freed it, perhaps in time to rebook. One red bar
+    hid which; the planner treats them differently. The two are stacked, with the total at the bar's end."""
+    from dashboard.charts.capacity import lost_capacity
+
+    data = pd.DataFrame([{"clinic_id": "DEN", "clinic_name": "Denver", "available_chair_hours": 2600.0,
+                          "lost_chair_hours": 176.35, "lost_share": 176.35 / 2600, "no_show_chair_hours": 122.45,
+                          "no_show_share": 122.45 / 2600, "cancelled_chair_hours": 53.9,
+                          "cancelled_share": 53.9 / 2600, "no_show_sessions": 79, "cancelled_sessions": 35}])
+    fig = lost_capacity(data, CTX)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [t.name for t in bars] == ["No-shows", "Cancellations"] and fig.layout.barmode == "stack"
+    assert [round(t.x[0], 4) for t in bars] == [round(122.45 / 2600, 4), round(53.9 / 2600, 4)]
+    (total,) = [t for t in fig.data if t.type == "scatter"]
+    assert total.text[0].strip() == "6.8%"
+    assert "79 sessions" in bars[0].customdata[0] and "35 sessions" in bars[1].customdata[0]

@@ -109,6 +109,9 @@ def test_lost_capacity_is_the_clinics_median_occupancy_from_scheduled_start(wh):
     assert tue["no_show_sessions"] == 1 and tue["cancelled_sessions"] == 1 and tue["occupied_minutes"] == 0
     row = utilization(wh, MON, TUE)["OKC"]
     assert row["lost_chair_hours"] == 2.5 and row["lost_share"] == 150 / (2 * 2160)
+    # apart: the no-show held its chair 90 minutes, the cancellation 60 (the window closes at 17:00)
+    assert row["no_show_chair_hours"] == 1.5 and row["cancelled_chair_hours"] == 1.0
+    assert row["no_show_share"] == 90 / (2 * 2160) and row["cancelled_share"] == 60 / (2 * 2160)
 
 
 def test_weekday_by_hour(wh):
@@ -134,6 +137,9 @@ def test_weekly_utilization(wh):
     assert set(weeks) == {"2025-03-03", "2025-03-10"}
     assert weeks["2025-03-03"]["available_chair_hours"] == 180
     assert weeks["2025-03-03"]["utilization"] == pytest.approx(1.5 / 180)
+    # the week's sessions (exports hide its chair-hours beside small ones) and its chairs
+    assert weeks["2025-03-03"]["treated_sessions"] == 1 and weeks["2025-03-03"]["no_show_sessions"] == 0
+    assert weeks["2025-03-03"]["chairs"] == weeks["2025-03-10"]["chairs"] == 4
 
 
 def test_one_row_per_selected_clinic_even_without_sessions(wh):
