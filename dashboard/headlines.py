@@ -67,8 +67,12 @@ PROVISIONAL_HELP = (" Provisional: some evaluable courses were scored inside a f
                     "recent period reads them early; the change is then not coloured.")
 
 
+FEW = 30  # evaluable courses: under this, a rate card gives the count ("4 of 4"), as the charts draw open points
+FEW_WORDS = "few courses"
+
+
 def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, low: str, high: str,
-                 colour: str, provisional: bool = False) -> tuple[str | None, str]:
+                 colour: str, provisional: bool = False, few: bool = False) -> tuple[str | None, str]:
     """The change of a rate and its colour: coloured (better or worse) only when the two periods' 95%
     intervals, from SQL, do not overlap. A move inside them reads "may be chance" in grey, so a
     director does not read a 2-point swing on 40 courses as a trend. A provisional rate (outcomes
@@ -78,6 +82,8 @@ def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, l
     delta = _delta(rate, previous, "pts")
     if delta is None or delta.startswith("±"):
         return delta, colour
+    if few:
+        return f"{delta} · {FEW_WORDS}", "off"
     if provisional:
         return f"{delta} · {PROVISIONAL}", "off"
     now_low, now_high, before_low, before_high = _num(now, low), _num(now, high), _num(before, low), _num(before, high)
@@ -148,17 +154,21 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         "with a treated session in the period",
     ))
     provisional = _num(now.phq9, "provisional") or 0
-    for kind, label in (("response", "PHQ-9 response"), ("remission", "PHQ-9 remission")):
+    evaluable = _num(now.phq9, "evaluable") or 0
+    few = 0 < evaluable < FEW
+    for kind, label, count in (("response", "PHQ-9 response", "responders"), ("remission", "PHQ-9 remission", "remitters")):
         rate = _num(now.phq9, f"{kind}_rate")
-        caption = fmt.pct_ci(rate, _num(now.phq9, f"{kind}_ci_low"), _num(now.phq9, f"{kind}_ci_high"),
-                             _num(now.phq9, "evaluable") or 0)
+        caption = fmt.pct_ci(rate, _num(now.phq9, f"{kind}_ci_low"), _num(now.phq9, f"{kind}_ci_high"), evaluable)
+        # "100%" in headline type on 4 courses read like a result; the count says how few they are
+        value = f"{fmt.count(_num(now.phq9, count))} of {fmt.count(evaluable)}" if few else fmt.pct(rate)
         out.append(Headline(
-            kind, label, fmt.pct(rate),
+            kind, label, value,
             *_rate_change(now.phq9, before.phq9, f"{kind}_rate", f"{kind}_ci_low", f"{kind}_ci_high", "normal",
-                          provisional=provisional > 0),
+                          provisional=provisional > 0, few=few),
             "Responders (drop ≥ 50%) or remitters (follow-up ≤ 4) over evaluable PHQ-9 courses started in the "
-            "period, Wilson 95% interval." + CHANCE_HELP + PROVISIONAL_HELP,
-            caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional else ""),
+            f"period, Wilson 95% interval. Under {FEW} evaluable courses the card gives the count, not a rate."
+            + CHANCE_HELP + PROVISIONAL_HELP,
+            (f"{FEW_WORDS}: " if few else "") + caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional else ""),
         ))
     se = _num(now.side_effect, "rate")
     out.append(Headline(

@@ -156,3 +156,23 @@ def test_the_utilization_card_says_it_counts_every_modality_when_a_modality_is_c
                    Filters(start=quarter.start, end=quarter.end, indications=("mdd",))):
         card = {h.key: h for h in headlines(scope, chosen, options)[0]}["utilization"]
         assert card.value == plain.value and card.caption == plain.caption + " · all modalities and indications"
+
+
+def test_a_rate_on_fewer_than_30_evaluable_courses_is_given_as_a_count(sample_db, use_db):
+    """An audit saw 'PHQ-9 response 100%' in headline type for 4 courses (the interval only in small grey
+    text). Under 30 evaluable courses the card gives '4 of 4', says 'few courses', and never colours a change."""
+    use_db(sample_db)
+    scope = Scope.everything()
+    options = queries.filter_options(scope)
+    small = Filters(clinics=("DEN",), start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 14))
+    phq9 = queries.outcome_rates(scope, small).set_index("instrument").loc["PHQ9"]
+    assert 0 < int(phq9["evaluable"]) < 30
+    cards = {h.key: h for h in headlines(scope, small, options)[0]}
+    for key, count in (("response", "responders"), ("remission", "remitters")):
+        card = cards[key]
+        assert card.value == f"{int(phq9[count])} of {int(phq9['evaluable'])}"
+        assert card.caption.startswith("few courses: ")
+        assert card.delta is None or card.delta.startswith("±") or \
+            (card.delta.endswith(" · few courses") and card.delta_color == "off")
+    quarter = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+    assert {h.key: h for h in headlines(scope, quarter, options)[0]}["response"].value.endswith("%")
