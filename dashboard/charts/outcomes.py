@@ -306,6 +306,12 @@ ONE_CLINIC = ("Only {name} has {unit} in this selection: {rate} ({events} of {n}
 FUNNEL_MIN_SPAN = 0.10  # the shortest rate axis of a funnel plot
 RARE_RATE = 0.10  # a network rate below this is a rare event: the rate axis follows the control limits
 RARE_MIN_SPAN = 0.02  # ... and spans at least 2 points
+FUNNEL_STATUS = {  # a clinic's place against the limits: legend name, colour, hover
+    "within": ("Clinic within 95% limits", theme.ACCENT, "within limits"),
+    "95": ("Outside 95%: may be chance", theme.OKABE_ITO["orange"], "outside 95% limits: may be chance"),
+    "998": ("Outside 99.8%: unlikely to be chance", theme.OKABE_ITO["vermillion"],
+            "outside 99.8% limits: unlikely to be chance"),
+}
 
 
 def _whole_network(clinic: pd.Series) -> bool:
@@ -323,8 +329,9 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     title = title_text(f"Clinics compared: {what}", ctx)
     foot = footnote_text(
         "Each dot is a clinic: its rate against its n. Lines: the network rate (all selected clinics pooled) and exact "
-        "binomial control limits around it; a clinic outside the 99.8% limits differs by more than chance would "
-        "explain. Small clinics sit wide by nature: read position against the funnel, not rank.",
+        "binomial control limits around it. Outside the 95% limits (orange): may be chance, as about 1 clinic in 20 "
+        "is with no real difference. Outside the 99.8% limits (red): unlikely to be chance. Small clinics sit wide by "
+        "nature: read position against the funnel, not rank.",
         "Clinic comparison (funnel plots)")
     clinics = data.get("clinics", pd.DataFrame())
     limits = data.get("limits", pd.DataFrame())
@@ -360,17 +367,21 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     fig.add_hline(y=p, line=dict(color=theme.MUTED, width=1.5),
                   annotation_text=f"network {fmt.pct(p, 1)}", annotation_position="top left",
                   annotation_font=dict(size=11, color=theme.MUTED))
-    colour = [theme.OKABE_ITO["vermillion"] if o998 else (theme.OKABE_ITO["orange"] if o95 else theme.ACCENT)
-              for o95, o998 in zip(clinics["outside_95"], clinics["outside_998"], strict=True)]
-    status = ["outside 99.8% limits" if o998 else ("outside 95% limits" if o95 else "within limits")
-              for o95, o998 in zip(clinics["outside_95"], clinics["outside_998"], strict=True)]
-    text = [f"{name}<br>{fmt.pct(r, 1)} ({fmt.count(e)} of {fmt.count(n)})<br>{s}"
-            for name, r, e, n, s in zip(clinics["clinic_name"], clinics["rate"], clinics["events"], clinics["n"], status, strict=True)]
-    fig.add_trace(go.Scatter(
-        x=clinics["n"], y=clinics["rate"], mode="markers", name="Clinic",
-        marker=dict(size=11, color=colour, line=dict(color="white", width=1)),
-        customdata=text, hovertemplate="%{customdata}<extra></extra>",
-    ))
+    # One trace per status, so the legend says what a colour means: orange (outside 95%) was explained
+    # only on hover, and read as "the problem clinic" although one clinic in 20 sits there by chance.
+    status = pd.Series(["998" if o998 else ("95" if o95 else "within")
+                        for o95, o998 in zip(clinics["outside_95"], clinics["outside_998"], strict=True)], index=clinics.index)
+    for key, (name, colour, hover) in FUNNEL_STATUS.items():
+        part = clinics[status == key]
+        if part.empty:
+            continue
+        text = [f"{c}<br>{fmt.pct(r, 1)} ({fmt.count(e)} of {fmt.count(n)})<br>{hover}"
+                for c, r, e, n in zip(part["clinic_name"], part["rate"], part["events"], part["n"], strict=True)]
+        fig.add_trace(go.Scatter(
+            x=part["n"], y=part["rate"], mode="markers", name=name,
+            marker=dict(size=11, color=colour, line=dict(color="white", width=1)),
+            customdata=text, hovertemplate="%{customdata}<extra></extra>",
+        ))
     n_min, n_max = float(clinics["n"].min()), float(clinics["n"].max())
     x_range = (n_min * 0.6, n_max * 1.06 + 1)
     few = len(clinics) <= 12
@@ -402,9 +413,13 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     # n counts courses or sessions: on a short axis, whole numbers only (not 0.6, 0.8, 1.2).
     fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range),
                      dtick=1 if x_range[1] - x_range[0] <= 10 else None)
-    outside = int(clinics["outside_998"].sum())
+    outside = int((status == "998").sum())
+    chance = int((status == "95").sum())
     count = f"{len(clinics)} clinic" if len(clinics) == 1 else f"{len(clinics)} clinics"
-    extra = f"{count}, {outside} outside the 99.8% limits" + ("" if few else " (hover for names)")
+    extra = f"{count}, {outside} outside the 99.8% limits"
+    if chance:
+        extra += f", {chance} outside 95% only (may be chance)"
+    extra += "" if few else " (hover for names)"
     sub = subtitle_text(n_label(total(clinics, "n"), unit), ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=460)
 

@@ -790,3 +790,26 @@ def test_peak_chairs_chart_says_beside_each_bar_how_often_every_chair_was_in_use
     assert all(x > end for x, end in zip(words.x, [4, 8], strict=True))
     assert fig.layout.xaxis.range[1] > max(words.x)
     assert "full days" in fig.layout.meta["footnote"]
+
+
+# -- medical-director audit, 28 Nov 2026 (/tmp/audit/director.md) -------------------------------------
+def test_a_clinic_outside_the_95_percent_limits_is_explained_as_possibly_chance():
+    """8 clinics, Q3 2026: Phoenix (141/271) was drawn orange, below the 95% limit, with only a blue 'Clinic'
+    in the legend, a subtitle counting 99.8% outliers only and a footnote about 99.8% only: the meaning of
+    orange was on hover alone, and a clinic expected outside 95% by chance read as 'the problem clinic'."""
+    from dashboard.charts.outcomes import clinic_funnel
+
+    inputs = _funnel_inputs(EIGHT_CLINICS[:4], [271, 320, 352, 300], [141, 192, 206, 228], 767 / 1243)
+    inputs["clinics"]["outside_95"] = [True, False, False, True]
+    inputs["clinics"]["outside_998"] = [False, False, False, True]
+    fig = clinic_funnel(inputs, CTX)
+    dots = {t.name: t for t in _marker_traces(fig)}
+    assert set(dots) == {"Clinic within 95% limits", "Outside 95%: may be chance", "Outside 99.8%: unlikely to be chance"}
+    assert all(t.showlegend is not False for t in dots.values())
+    assert list(dots["Outside 95%: may be chance"].x) == [271]
+    assert dots["Outside 95%: may be chance"].marker.color == theme.OKABE_ITO["orange"]
+    assert list(dots["Outside 99.8%: unlikely to be chance"].x) == [300]
+    meta = fig.layout.meta
+    assert "1 outside the 99.8% limits, 1 outside 95% only (may be chance)" in meta["subtitle"]
+    assert "Outside the 95% limits (orange): may be chance" in meta["footnote"]
+    assert "Outside the 99.8% limits (red): unlikely to be chance" in meta["footnote"]
