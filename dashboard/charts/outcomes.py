@@ -303,6 +303,10 @@ MEASURE_UNITS = {
 
 ONE_CLINIC = ("Only {name} has {unit} in this selection: {rate} ({events} of {n}).<br>"
               "A funnel plot compares clinics with each other: choose more clinics or widen the period.")
+FEW_TO_COMPARE = ("Too few {unit} to compare clinics: {some}.<br>"
+                  "A funnel plot is drawn when at least two clinics have {minimum} or more each.<br>"
+                  "Widen the period, or choose more clinics, modalities or indications.")
+FUNNEL_MIN_N = FEW_COURSES  # a funnel needs two clinics with at least this n (the product's small-n line)
 FUNNEL_MIN_SPAN = 0.10  # the shortest rate axis of a funnel plot
 RARE_RATE = 0.10  # a network rate below this is a rare event: the rate axis follows the control limits
 RARE_MIN_SPAN = 0.02  # ... and spans at least 2 points
@@ -336,7 +340,17 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     clinics = data.get("clinics", pd.DataFrame())
     limits = data.get("limits", pd.DataFrame())
     unit = MEASURE_UNITS.get(measure, "cases")
+    # Clinics of the selection with no case at all (n = 0; never a count hidden by suppression, which is
+    # NaN): named in the footnote, not silently missing ("6 clinics" of "all 8").
+    absent = sorted(str(c) for c in clinics.loc[clinics["n"] == 0, "clinic_name"]) if not clinics.empty else []
+    # figures hidden by suppression (NaN n or rate of a clinic with cases)
+    hidden = not clinics.empty and bool((clinics["rate"].isna() & (clinics["n"] != 0)).any())
     clinics = clinics[clinics["n"] > 0] if not clinics.empty else clinics
+    without = ""
+    if absent and not clinics.empty:
+        foot = foot.replace(" Definition:", f" Not shown, with no {singular(unit)} in this selection: "
+                            f"{', '.join(absent)}. Definition:", 1)
+        without = f"{len(absent)} more with no {singular(unit)}, named below"
     if not clinics.empty and clinics["rate"].isna().any():  # suppressed (dashboard.suppression)
         clinics = clinics[clinics["rate"].notna()]
         if clinics.empty:
@@ -346,13 +360,29 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         return empty(title=title, subtitle=subtitle_text(n_label(0, unit), ctx), footnote=foot, message=no_data(singular(unit)))
     if len(clinics) == 1 and _whole_network(clinics.iloc[0]):
         # One clinic is its own network rate: a funnel of one dot on its own line compares nothing.
-        # (One clinic shown because the others' small counts are hidden is still drawn: the network
-        # rate and limits pool them too.)
         only = clinics.iloc[0]
-        return empty(title=title, subtitle=subtitle_text(n_label(total(clinics, "n"), unit), ctx, "1 clinic"),
+        return empty(title=title, subtitle=subtitle_text(n_label(total(clinics, "n"), unit), ctx,
+                                                         "; ".join(p for p in ("1 clinic", without) if p)),
                      footnote=foot, message=ONE_CLINIC.format(
                          name=only["clinic_name"], unit=unit, rate=fmt.pct(only["rate"], 1),
                          events=fmt.count(only["events"]), n=fmt.count(only["n"])))
+    large = clinics[clinics["n"] >= FUNNEL_MIN_N]
+    if len(large) < 2:
+        # IM ketamine + PTSD, 8 clinics, Q3 2026: a funnel of 12 courses, clinics at n = 1-4 on 0-100% limits,
+        # two dots on one spot at 100%. Fewer than two clinics of FUNNEL_MIN_N or more compare nothing
+        # (the one of them is nearly the whole network); a sentence says so. A clinic shown alone because
+        # the others' small counts are hidden (an export) is such a case too.
+        network = clinics["network_n"].iloc[0] if "network_n" in clinics else total(clinics, "n")
+        n_text = n_label(network, unit) if known(network) else None
+        count = f"{len(clinics)} clinic" if len(clinics) == 1 else f"{len(clinics)} clinics"
+        some = (f"{fmt.count(network)} in all " if known(network) else "") + (
+            f"and no clinic has {FUNNEL_MIN_N} or more" if large.empty
+            else f"but only {large['clinic_name'].iloc[0]} has {FUNNEL_MIN_N} or more")
+        message = FEW_TO_COMPARE.format(unit=unit, some=some, minimum=FUNNEL_MIN_N)
+        if hidden:  # the others are there, with figures hidden: say so (base.all_hidden keeps this sentence)
+            message = message.replace(".<br>", "; the other clinics' figures are hidden (cell-size rule).<br>", 1)
+        return empty(title=title, subtitle=subtitle_text(n_text, ctx, "; ".join(p for p in (count, without) if p)),
+                     footnote=foot, message=message)
     p = float(clinics["network_rate"].iloc[0])
     fig = go.Figure()
     lim = limits.sort_values("n")
@@ -410,9 +440,8 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
             fig.add_annotation(x=n, y=r, text=name, **placement.as_kwargs(theme.MUTED),
                                bgcolor="rgba(255,255,255,0.75)",  # readable where a limit line crosses it
                                font=dict(size=10, color=theme.MUTED))
-    # n counts courses or sessions: on a short axis, whole numbers only (not 0.6, 0.8, 1.2).
-    fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range),
-                     dtick=1 if x_range[1] - x_range[0] <= 10 else None)
+    # (two clinics of FUNNEL_MIN_N or more: the n axis is never short enough for ticks at 0.6, 0.8, 1.2)
+    fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range))
     outside = int((status == "998").sum())
     chance = int((status == "95").sum())
     count = f"{len(clinics)} clinic" if len(clinics) == 1 else f"{len(clinics)} clinics"
@@ -420,6 +449,8 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     if chance:
         extra += f", {chance} outside 95% only (may be chance)"
     extra += "" if few else " (hover for names)"
+    if without:
+        extra += f"; {without}"
     sub = subtitle_text(n_label(total(clinics, "n"), unit), ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=460)
 

@@ -304,7 +304,7 @@ def test_rates_at_0_and_100_percent_are_drawn_whole():
     assert list(fig.layout.xaxis.range) == [0, 1]
     assert all(t.cliponaxis is False for t in points)
 
-    clinics = pd.DataFrame({"clinic_name": ["Small", "Large"], "n": [4, 300], "events": [4, 150], "rate": [1.0, 0.5],
+    clinics = pd.DataFrame({"clinic_name": ["Small", "Large"], "n": [40, 300], "events": [40, 150], "rate": [1.0, 0.5],
                             "network_rate": [0.5] * 2, "outside_95": [False] * 2, "outside_998": [False] * 2})
     grid = pd.Series(range(2, 320, 2), dtype=float)
     limits = pd.DataFrame({"n": grid, "upper_998": (0.5 + 1.5 / grid ** 0.5).clip(upper=1.0),
@@ -355,34 +355,74 @@ def test_a_funnel_of_one_clinic_says_there_is_nothing_to_compare():
     assert "n = 1" in fig.layout.meta["subtitle"]
 
 
-def test_a_funnel_of_small_clinics_has_distinct_ticks():
-    """Two clinics at 100% over a few courses: the rate axis spans at least 10 points, so its
-    whole-percent ticks do not repeat, and n is marked in whole numbers."""
-    from dashboard.charts.outcomes import FUNNEL_MIN_SPAN, clinic_funnel
+def test_a_funnel_of_clinics_all_at_100_percent_has_distinct_ticks():
+    """Two clinics at 100%: the rate axis spans at least 10 points, so its whole-percent ticks do not repeat."""
+    from dashboard.charts.outcomes import FUNNEL_MIN_N, FUNNEL_MIN_SPAN, clinic_funnel
 
-    fig = clinic_funnel(_funnel_inputs(["A", "B"], [2, 3], [2, 3], 1.0), CTX)
+    fig = clinic_funnel(_funnel_inputs(["A", "B"], [FUNNEL_MIN_N, FUNNEL_MIN_N + 10], [FUNNEL_MIN_N, FUNNEL_MIN_N + 10], 1.0), CTX)
     assert not is_empty(fig)
     lo, hi = fig.layout.yaxis.range
     assert hi == 1.0 and hi - lo == pytest.approx(FUNNEL_MIN_SPAN)
-    assert fig.layout.xaxis.dtick == 1
     wide = clinic_funnel(_funnel_inputs(["A", "B"], [40, 300], [20, 150], 0.5), CTX)
     assert wide.layout.xaxis.dtick is None  # Plotly's own ticks on a long axis
     assert wide.layout.yaxis.range[1] - wide.layout.yaxis.range[0] > FUNNEL_MIN_SPAN
 
 
-def test_one_clinic_left_by_suppression_is_still_drawn_against_the_network():
-    """In an export, a clinic whose small counts are hidden drops out of the plot; the clinic left is
-    still compared with the network rate, which pools the hidden one too."""
-    from dashboard.charts.outcomes import clinic_funnel
+def test_a_funnel_of_few_cases_says_it_compares_nothing_and_names_clinics_without_any():
+    """IM ketamine + PTSD, 8 clinics, Q3 2026: a funnel of 12 evaluable courses, clinics at n = 1-4 (two of
+    them on one spot at 100%), and Denver and Salt Lake City missing without a word ('6 clinics' of 8).
+    Fewer than two clinics with FUNNEL_MIN_N or more: a sentence instead of the plot; clinics with no case
+    are named."""
+    from dashboard.charts.outcomes import FUNNEL_MIN_N, clinic_funnel
 
-    data = _funnel_inputs(["Large", "Small"], [300, 8], [150, 2], 152 / 308)
-    clinics = data["clinics"].astype({"events": float, "n": float, "outside_95": object, "outside_998": object})
-    clinics.loc[1, ["rate", "events", "n", "outside_95", "outside_998"]] = float("nan")  # as dashboard.suppression masks
-    data["clinics"] = clinics
-    fig = clinic_funnel(data, CTX)
+    names = ["Los Angeles", "Phoenix", "Tulsa", "Boston", "New York", "Oklahoma City", "Denver", "Salt Lake City"]
+    inputs = _funnel_inputs(names[:6], [4, 3, 2, 1, 1, 1], [1, 2, 1, 0, 1, 1], 0.5)
+    nobody = pd.DataFrame({"clinic_name": names[6:], "n": [0, 0], "events": [0, 0], "rate": [float("nan")] * 2,
+                           "network_rate": [0.5] * 2, "network_n": [12] * 2, "outside_95": [pd.NA] * 2,
+                           "outside_998": [pd.NA] * 2})
+    inputs["clinics"] = pd.concat([inputs["clinics"], nobody], ignore_index=True)
+    fig = clinic_funnel(inputs, CTX)
+    meta = fig.layout.meta
+    assert is_empty(fig) and not _marker_traces(fig)
+    assert meta["message"].startswith("Too few evaluable courses to compare clinics: 12 in all and no clinic has "
+                                      f"{FUNNEL_MIN_N} or more")
+    assert "n = 12 evaluable courses" in meta["subtitle"] and "2 more with no evaluable course" in meta["subtitle"]
+    assert "Not shown, with no evaluable course in this selection: Denver, Salt Lake City." in meta["footnote"]
+
+    # one clinic of FUNNEL_MIN_N or more is still nothing to compare it with; the same rule for sessions (BP)
+    one_large = clinic_funnel(_funnel_inputs(["Large", "Small"], [300, 20], [3, 1], 4 / 320), CTX, measure="bp_elevation")
+    assert is_empty(one_large)
+    assert "320 in all but only Large has" in one_large.layout.meta["message"]
+    assert one_large.layout.meta["message"].startswith("Too few sessions with vitals")
+    # two clinics of FUNNEL_MIN_N: drawn, the small ones too, and the clinic without a case named
+    inputs = _funnel_inputs(["A", "B", "C"], [FUNNEL_MIN_N, 80, 3], [15, 40, 1], 56 / (FUNNEL_MIN_N + 83))
+    inputs["clinics"] = pd.concat([inputs["clinics"], nobody.iloc[:1]], ignore_index=True)
+    drawn = clinic_funnel(inputs, CTX)
+    assert not is_empty(drawn)
+    assert sorted(x for t in _marker_traces(drawn) for x in t.x) == [3, FUNNEL_MIN_N, 80]
+    assert "3 clinics, 0 outside the 99.8% limits; 1 more with no evaluable course" in drawn.layout.meta["subtitle"]
+    assert "in this selection: Denver." in drawn.layout.meta["footnote"]
+
+
+def test_a_funnel_with_figures_hidden_by_suppression():
+    """In an export, small counts and those that would reveal them are hidden (dashboard.suppression, the
+    real rules). Two clinics left with their figures: drawn against the network, which pools the hidden
+    one. One left: nothing to compare, and the sentence says the others are hidden, without their counts."""
+    from dashboard.charts.outcomes import FUNNEL_MIN_N
+
+    spec = catalog.get("outcomes.clinic_funnel")
+    result = spec.suppressed(_funnel_inputs(["Large", "Middle", "Small", "Tiny"], [300, 200, 100, 8],
+                                            [150, 90, 60, 2], 302 / 608), 11)
+    fig = spec.figure_of(result, CTX)
     assert not is_empty(fig)
     (dots,) = _marker_traces(fig)
-    assert list(dots.y) == [0.5]
+    assert sorted(dots.x) == [200, 300]
+    assert fig.layout.shapes[0].y0 == pytest.approx(302 / 608)  # the network line pools every clinic
+    result = spec.suppressed(_funnel_inputs(["Large", "Middle", "Small"], [300, 120, 8], [150, 70, 2], 222 / 428), 11)
+    fig = spec.figure_of(result, CTX)
+    message = fig.layout.meta["message"]
+    assert is_empty(fig) and f"only Large has {FUNNEL_MIN_N} or more" in message and "hidden (cell-size rule)" in message
+    assert not re.search(r"\b(120|8|70|2)\b", message.replace("<br>", " ")), message
 
 
 def test_quarantine_reasons_do_not_claim_the_sidebar_selection():
