@@ -34,21 +34,38 @@ def _instrument_order(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(_o=df["instrument"].map(order).fillna(99)).sort_values("_o").drop(columns="_o")
 
 
-def _rate_traces(fig: go.Figure, df: pd.DataFrame, names: list[str], *, show_legend: bool = True) -> None:
-    """Response and remission dots with their Wilson intervals, one row per group, side by side."""
-    rows = list(range(len(names)))
+def _rate_traces(fig: go.Figure, df: pd.DataFrame, names: list[str], *, show_legend: bool = True) -> bool:
+    """Response and remission dots with their Wilson intervals, one row per group, side by side. A group of
+    fewer than FEW_COURSES evaluable courses is drawn open with a thin bar, as on the trajectory and the
+    Safety charts ("MADRS (n=1)" at 0% looked like PHQ-9 over 828). Returns whether any group is that small."""
+    rows = pd.Series(range(len(names)), index=df.index)
+    few = df["evaluable"] < FEW_COURSES
     for kind, colour, offset in (("response", theme.OKABE_ITO["blue"], -0.17), ("remission", theme.OKABE_ITO["orange"], 0.17)):
-        rate, low, high = df[f"{kind}_rate"], df[f"{kind}_ci_low"], df[f"{kind}_ci_high"]
-        text = [f"{name}<br>{kind.capitalize()}: {fmt.pct_ci(r, lo, hi, n)}"
-                for name, r, lo, hi, n in zip(names, rate, low, high, df["evaluable"], strict=True)]
-        fig.add_trace(go.Scatter(
-            x=rate, y=[r + offset for r in rows], mode="markers", name=kind.capitalize(),
-            marker=dict(size=10, color=colour, symbol="circle" if kind == "response" else "diamond"),
-            error_x=dict(type="data", symmetric=False, array=(high - rate), arrayminus=(rate - low),
-                         color=colour, thickness=2, width=4),
-            customdata=text, hovertemplate="%{customdata}<extra></extra>", showlegend=show_legend,
-        ))
-    fig.update_yaxes(tickvals=rows, ticktext=names, range=[len(names) - 0.5, -0.5], showgrid=False, title=None, zeroline=False)
+        symbol = "circle" if kind == "response" else "diamond"
+        for small in (False, True):
+            part = df[few == small]
+            if part.empty:
+                continue
+            rate, low, high = part[f"{kind}_rate"], part[f"{kind}_ci_low"], part[f"{kind}_ci_high"]
+            text = [f"{names[i]}<br>{kind.capitalize()}: {fmt.pct_ci(r, lo, hi, n)}"
+                    for i, r, lo, hi, n in zip(rows[part.index], rate, low, high, part["evaluable"], strict=True)]
+            fig.add_trace(go.Scatter(
+                x=rate, y=[r + offset for r in rows[part.index]], mode="markers",
+                name=f"{kind.capitalize()}, n < {FEW_COURSES}" if small else kind.capitalize(), legendgroup=kind,
+                marker=dict(size=10, color=colour, symbol=f"{symbol}-open" if small else symbol,
+                            line=dict(width=1.5, color=colour)),
+                error_x=dict(type="data", symmetric=False, array=(high - rate), arrayminus=(rate - low),
+                             color=colour, thickness=1 if small else 2, width=4),
+                customdata=text, hovertemplate="%{customdata}<extra></extra>", showlegend=show_legend,
+            ))
+    fig.update_yaxes(tickvals=list(rows), ticktext=names, range=[len(names) - 0.5, -0.5], showgrid=False, title=None,
+                     zeroline=False)
+    return bool(few.any())
+
+
+def _few_note(foot: str) -> str:
+    """The small-n sentence, in the words of the trajectory's and the Safety charts' footnotes."""
+    return foot.replace(" Definition:", f" Open points: fewer than {FEW_COURSES} evaluable courses. Definition:", 1)
 
 
 def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
@@ -62,7 +79,8 @@ def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     data = _instrument_order(data)
     names = [f"{labels.instrument(i)}  (n={fmt.count(n)})" for i, n in zip(data["instrument"], data["evaluable"], strict=True)]
     fig = go.Figure()
-    _rate_traces(fig, data, names)
+    if _rate_traces(fig, data, names):
+        foot = _few_note(foot)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
     sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable course-instrument pairs"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 60))
@@ -95,7 +113,8 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
     data = data.sort_values("_name", key=lambda s: s.str.lower())
     names = [f"{n}  (n={fmt.count(e)})" for n, e in zip(data["_name"], data["evaluable"], strict=True)]
     fig = go.Figure()
-    _rate_traces(fig, data, names)
+    if _rate_traces(fig, data, names):
+        foot = _few_note(foot)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
     sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable courses"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 34))

@@ -853,3 +853,36 @@ def test_a_clinic_outside_the_95_percent_limits_is_explained_as_possibly_chance(
     assert "1 outside the 99.8% limits, 1 outside 95% only (may be chance)" in meta["subtitle"]
     assert "Outside the 95% limits (orange): may be chance" in meta["footnote"]
     assert "Outside the 99.8% limits (red): unlikely to be chance" in meta["footnote"]
+
+
+@pytest.mark.parametrize("builder", ["rates_by_instrument", "rates_by_group"])
+def test_response_and_remission_of_few_courses_are_drawn_open(builder):
+    """IM ketamine + PTSD, 8 clinics, Q3 2026: 'MADRS (n=1)' at 0% (interval 0-79%) was drawn like PHQ-9 over 828,
+    and 'Fibromyalgia (n=15)' like 'Major depression (n=477)'. Under FEW_COURSES evaluable courses the dots are
+    open with a thin bar and the footnote says so, as on the trajectory and the Safety charts."""
+    from dashboard.charts import outcomes
+    from dashboard.charts.outcomes import FEW_COURSES
+
+    n = [828, FEW_COURSES, FEW_COURSES - 1, 1]
+    df = pd.DataFrame({"instrument": ["PHQ9", "GAD7", "MADRS", "PCL5"], "group_value": ["a", "b", "c", "d"],
+                       "evaluable": n, "response_rate": [0.57, 0.5, 0.4, 0.0], "response_ci_low": [0.54, 0.33, 0.24, 0.0],
+                       "response_ci_high": [0.6, 0.67, 0.58, 0.79], "remission_rate": [0.28, 0.2, 0.1, 0.0],
+                       "remission_ci_low": [0.25, 0.1, 0.04, 0.0], "remission_ci_high": [0.31, 0.37, 0.26, 0.79]})
+    if builder == "rates_by_group":
+        df = df.assign(instrument="PHQ9")
+    fig = getattr(outcomes, builder)(df, CTX)
+    traces = {t.name: t for t in _marker_traces(fig)}
+    assert set(traces) == {"Response", "Remission", f"Response, n < {FEW_COURSES}", f"Remission, n < {FEW_COURSES}"}
+    for kind, symbol in (("Response", "circle"), ("Remission", "diamond")):
+        solid, few = traces[kind], traces[f"{kind}, n < {FEW_COURSES}"]
+        assert solid.marker.symbol == symbol and few.marker.symbol == f"{symbol}-open"
+        assert len(solid.x) == 2 and len(few.x) == 2  # n = 828 and FEW_COURSES solid; FEW_COURSES - 1 and 1 open
+        assert few.error_x.thickness < solid.error_x.thickness
+        assert few.legendgroup == solid.legendgroup
+    rows = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True))
+    open_rows = {rows[round(y + 0.17)] for y in traces[f"Response, n < {FEW_COURSES}"].y}
+    assert {r.split("(n=")[1].rstrip(")") for r in open_rows} == {str(FEW_COURSES - 1), "1"}
+    assert f"Open points: fewer than {FEW_COURSES} evaluable courses." in fig.layout.meta["footnote"]
+    large = getattr(outcomes, builder)(df.iloc[:2], CTX)  # nothing small: no open points, no sentence
+    assert {t.name for t in _marker_traces(large)} == {"Response", "Remission"}
+    assert "Open points" not in large.layout.meta["footnote"]
