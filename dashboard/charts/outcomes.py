@@ -17,9 +17,12 @@ from dashboard.charts.base import (
 from dashboard.charts.label_layout import place_labels
 
 RESPONSE_DEF = (
-    "Response: drop from baseline ≥ 50% (Pain NRS ≥ 30%); remission: follow-up at or below the instrument's "
-    "remission score. Both over evaluable courses (baseline ≥ minimum and a follow-up), Wilson 95% intervals."
+    "Response: drop from baseline ≥ 50% (Pain NRS ≥ 30%); remission: follow-up ≤ 4 (PHQ-9, GAD-7), ≤ 10 (MADRS), "
+    "< 33 (PCL-5), ≤ 3 (Pain NRS). Both over evaluable courses (baseline ≥ minimum and a follow-up), Wilson 95% intervals."
 )
+# PCL-5 is evaluable from a baseline of 33 and remits below 33 (the contract): 33 to 32 is a remission
+PCL5_NOTE = ("PCL-5 remission can exceed response: a course evaluable from a baseline of 33 remits below 33, "
+             "so a one-point drop can be a remission.")
 SECTION = "Outcomes (per course and instrument)"
 
 GROUP_LABELS = {
@@ -73,6 +76,8 @@ def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     title = title_text("Response and remission by instrument", ctx)
     foot = footnote_text(RESPONSE_DEF + " Courses belong to the period of their first session.", SECTION)
     data = df[df["evaluable"] > 0] if not df.empty else df
+    if not data.empty and (data["instrument"] == "PCL5").any():
+        foot = foot.replace(" Definition:", f" {PCL5_NOTE} Definition:", 1)
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
                      message=no_data("evaluable course"))
@@ -91,7 +96,8 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
     Groups are listed by name, not ranked: intervals, not positions, carry the comparison."""
     group = GROUP_LABELS.get(breakdown, breakdown)
     title = title_text(f"{labels.instrument(instrument)} response and remission by {group}", ctx)
-    foot = footnote_text(RESPONSE_DEF + " Groups are in alphabetical order, not ranked.", SECTION)
+    foot = footnote_text(RESPONSE_DEF + " Groups are in alphabetical order, not ranked."
+                         + (f" {PCL5_NOTE}" if instrument == "PCL5" else ""), SECTION)
     data = df[(df["instrument"] == instrument) & (df["evaluable"] > 0)] if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
@@ -159,6 +165,9 @@ def evaluability(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 52))
 
 
+# The trajectory's remission line and its score axis. These repeat sql/intermediate/int_instruments.sql
+# (remission_threshold, score_max; PCL-5's "< 33" drawn at 32.5): score_trajectory returns neither, so
+# taking them from SQL needs the macro (or a query of the instrument rules) to return them.
 REMISSION_SCORE = {"PHQ9": 4, "GAD7": 4, "MADRS": 10, "PCL5": 32.5, "PAIN_NRS": 3}
 SCALE_MAX = {"PHQ9": 27, "GAD7": 21, "MADRS": 60, "PCL5": 80, "PAIN_NRS": 10}
 

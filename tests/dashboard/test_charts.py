@@ -886,3 +886,26 @@ def test_response_and_remission_of_few_courses_are_drawn_open(builder):
     large = getattr(outcomes, builder)(df.iloc[:2], CTX)  # nothing small: no open points, no sentence
     assert {t.name for t in _marker_traces(large)} == {"Response", "Remission"}
     assert "Open points" not in large.layout.meta["footnote"]
+
+
+def test_the_outcomes_footnote_gives_each_instruments_remission_score_and_explains_pcl5():
+    """The footnote said remission is 'follow-up at or below the instrument's remission score': wrong for
+    PCL-5 (below 33). PCL-5 is evaluable from 33, so 33 to 32 remits: its remission can exceed its response
+    (sample, Q2 2026: 23 of 39 against 16 of 39), which the footnote explains wherever PCL-5 is drawn."""
+    from dashboard.charts.outcomes import rates_by_group, rates_by_instrument
+
+    def rates(instruments):
+        k = len(instruments)
+        return pd.DataFrame({"instrument": instruments, "group_value": ["ptsd"] * k, "evaluable": [39] * k,
+                             "response_rate": [16 / 39] * k, "response_ci_low": [0.27] * k, "response_ci_high": [0.57] * k,
+                             "remission_rate": [23 / 39] * k, "remission_ci_low": [0.43] * k, "remission_ci_high": [0.73] * k})
+
+    with_pcl5 = rates_by_instrument(rates(["PHQ9", "PCL5"]), CTX).layout.meta["footnote"]
+    for figure in ("≤ 4 (PHQ-9, GAD-7)", "≤ 10 (MADRS)", "< 33 (PCL-5)", "≤ 3 (Pain NRS)"):
+        assert figure in with_pcl5
+    assert "at or below the instrument's" not in with_pcl5
+    assert "PCL-5 remission can exceed response" in with_pcl5
+    assert "PCL-5 remission can exceed" not in rates_by_instrument(rates(["PHQ9"]), CTX).layout.meta["footnote"]
+    by_group = rates_by_group(rates(["PCL5"]), CTX, instrument="PCL5", breakdown="indication").layout.meta["footnote"]
+    assert "< 33 (PCL-5)" in by_group and "PCL-5 remission can exceed response" in by_group
+    assert "PCL-5 remission can exceed" not in rates_by_group(rates(["PHQ9"]), CTX).layout.meta["footnote"]
