@@ -265,10 +265,18 @@ def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     for label, value in zip(y, text, strict=True):
         fig.add_annotation(x=0, y=label, text=value, xanchor="left", xshift=8, showarrow=False,
                            font=dict(size=11, color=theme.INK))
-    low = float(min(data["mean_change_fraction"].min(), 0))
+    # The axis follows the means that have an interval: MADRS over one course (-75%) squeezed every other bar
+    # into the right half. A longer single-course bar is cut at the axis's edge (its label keeps the number).
+    measured = data[data["ci_low"].notna()]
+    basis = measured if not measured.empty else data
+    low = float(min(basis["mean_change_fraction"].min(), 0))
     low = min(low * 1.1, -0.2)
+    if (data["mean_change_fraction"] < low).any():
+        foot = foot.replace("a single course, no interval.",
+                            "a single course, no interval; one longer than the others is cut at the axis's edge.", 1)
     percent_axis(fig, "x", (low, -low * 1.5), "Mean change as a share of baseline")
-    fig.update_xaxes(tickvals=[v for v in (-1.0, -0.75, -0.5, -0.25, 0.0) if v >= low])
+    step = 0.25 if low <= -0.75 else 0.1  # at least three ticks on a short axis (not -25% and 0% alone)
+    fig.update_xaxes(tickvals=[-k * step for k in range(int(1.0 / step), -1, -1) if -k * step >= low])
     fig.add_vline(x=0, line=dict(color=theme.MUTED, width=1))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     sub = subtitle_text(n_label(total(data, "courses"), "course-instrument pairs"), ctx)
@@ -291,6 +299,11 @@ def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         return empty(title=title, subtitle=subtitle_text(sub, ctx), footnote=foot, message=no_data("course"))
     fig = go.Figure()
     colours = {"ketamine": theme.OKABE_ITO["blue"], "esketamine": theme.OKABE_ITO["vermillion"]}
+    # Each family's labels in its colour (above for esketamine, below for ketamine); where both families
+    # read the same percentage (100% at session 1, often 71% at 3), it is written once, above, in grey:
+    # "100%" above and below the joined points read as two figures for one point.
+    shown = data.assign(_label=[fmt.pct(v) for v in data["share_of_courses"]])
+    same = shown.groupby("session_number")["_label"].agg(lambda v: len(v) > 1 and v.nunique() == 1)
     courses = 0
     for family, part in data.sort_values("session_number").groupby("modality_family", sort=True):
         n = int(part["courses"].max())
@@ -303,9 +316,13 @@ def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=part["session_number"], y=part["share_of_courses"], mode="lines+markers+text",
             name=name, line=dict(color=colours.get(str(family))),
-            marker=dict(size=8), text=[fmt.pct(s) for s in part["share_of_courses"]],
+            marker=dict(size=8),
+            text=[("" if family != "esketamine" else fmt.pct(v)) if same.get(k, False) else fmt.pct(v)
+                  for k, v in zip(part["session_number"], part["share_of_courses"], strict=True)],
             textposition="top center" if family == "esketamine" else "bottom center",
-            textfont=dict(size=10), customdata=text, hovertemplate="Session %{x}: %{customdata}<extra></extra>",
+            textfont=dict(size=10, color=[theme.MUTED if same.get(k, False) else colours.get(str(family), theme.INK)
+                                          for k in part["session_number"]]),
+            customdata=text, hovertemplate="Session %{x}: %{customdata}<extra></extra>",
         ))
     percent_axis(fig, "y", (0, 1.08), "Share of courses")
     fig.update_xaxes(title=dict(text="Induction session"), dtick=1)

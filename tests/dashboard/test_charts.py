@@ -909,3 +909,43 @@ def test_the_outcomes_footnote_gives_each_instruments_remission_score_and_explai
     by_group = rates_by_group(rates(["PCL5"]), CTX, instrument="PCL5", breakdown="indication").layout.meta["footnote"]
     assert "< 33 (PCL-5)" in by_group and "PCL-5 remission can exceed response" in by_group
     assert "PCL-5 remission can exceed" not in rates_by_group(rates(["PHQ9"]), CTX).layout.meta["footnote"]
+
+
+def test_induction_funnel_writes_a_percentage_both_families_share_once_and_each_in_its_colour():
+    """Sample, Q2 2026: '100%' above and below the joined points at session 1 (and 71% at 3) read as two
+    figures for one point, and the two families' labels were the same ink."""
+    from dashboard.charts.outcomes import induction_funnel
+
+    rows = [("ketamine", k, 855, r) for k, r in ((1, 855), (2, 675), (3, 607))] + \
+           [("esketamine", k, 118, r) for k, r in ((1, 118), (2, 94), (3, 84))]
+    df = pd.DataFrame(rows, columns=["modality_family", "session_number", "courses", "courses_reaching"])
+    df = df.assign(share_of_courses=df["courses_reaching"] / df["courses"], still_in_induction=0)
+    fig = induction_funnel(df, CTX)
+    traces = {t.name.split(" (")[0]: t for t in fig.data}
+    ket, esk = traces["Ketamine"], traces["Esketamine"]
+    labels = {k: (dict(zip(t.x, t.text, strict=True)), dict(zip(t.x, t.textfont.color, strict=True)))
+              for k, t in (("ket", ket), ("esk", esk))}
+    assert labels["esk"][0][1] == "100%" and labels["ket"][0][1] == ""  # once, above
+    assert labels["esk"][1][1] == theme.MUTED  # a figure of both families, in neither's colour
+    assert (labels["ket"][0][2], labels["esk"][0][2]) == ("79%", "80%")  # different: each its own
+    assert labels["ket"][1][2] == theme.OKABE_ITO["blue"] and labels["esk"][1][2] == theme.OKABE_ITO["vermillion"]
+    assert labels["esk"][0][3] == "71%" and labels["ket"][0][3] == ""
+
+
+def test_early_signal_axis_follows_the_means_with_an_interval():
+    """Sample, Q2 2026: the MADRS bar over one course (-73%) stretched the axis to -80% and squeezed the
+    bars over hundreds of courses; the axis now follows those, and the footnote says the pale bar is cut."""
+    from dashboard.charts.outcomes import early_signal
+
+    df = pd.DataFrame({
+        "instrument": ["PHQ9", "MADRS", "PCL5"], "courses": [789, 1, 36], "mean_change": [-7.4, -27.0, -17.6],
+        "ci_low": [-7.8, None, -21.6], "ci_high": [-7.1, None, -13.7], "median_change": [-8.0, -27.0, -19.0],
+        "mean_change_fraction": [-0.42, -0.73, -0.35],
+    })
+    fig = early_signal(df, CTX)
+    lo, _hi = fig.layout.xaxis.range
+    assert -0.5 < lo < -0.42
+    assert len(fig.layout.xaxis.tickvals) >= 3 and min(fig.layout.xaxis.tickvals) >= lo
+    assert "cut at the axis's edge" in fig.layout.meta["footnote"]
+    without = early_signal(df[df["courses"] > 1], CTX)  # nothing cut: no such sentence
+    assert without.layout.xaxis.range[0] == pytest.approx(lo) and "cut at" not in without.layout.meta["footnote"]
