@@ -59,7 +59,10 @@ def _rate_traces(fig: go.Figure, df: pd.DataFrame, names: list[str], *, show_leg
                             line=dict(width=1.5, color=colour)),
                 error_x=dict(type="data", symmetric=False, array=(high - rate), arrayminus=(rate - low),
                              color=colour, thickness=1 if small else 2, width=4),
-                customdata=text, hovertemplate="%{customdata}<extra></extra>", showlegend=show_legend,
+                customdata=text, hovertemplate="%{customdata}<extra></extra>",
+                # one legend row (two overran the subtitle at a board pack's width): the open points are named
+                # in the legend only when no group of the kind has FEW_COURSES or more; the footnote says it
+                showlegend=show_legend and (not small or bool((~few).sum() == 0)),
             ))
     fig.update_yaxes(tickvals=list(rows), ticktext=names, range=[len(names) - 0.5, -0.5], showgrid=False, title=None,
                      zeroline=False)

@@ -879,10 +879,14 @@ def test_response_and_remission_of_few_courses_are_drawn_open(builder):
         assert len(solid.x) == 2 and len(few.x) == 2  # n = 828 and FEW_COURSES solid; FEW_COURSES - 1 and 1 open
         assert few.error_x.thickness < solid.error_x.thickness
         assert few.legendgroup == solid.legendgroup
+        assert few.showlegend is False and solid.showlegend is not False  # one legend row; the footnote explains
     rows = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True))
     open_rows = {rows[round(y + 0.17)] for y in traces[f"Response, n < {FEW_COURSES}"].y}
     assert {r.split("(n=")[1].rstrip(")") for r in open_rows} == {str(FEW_COURSES - 1), "1"}
     assert f"Open points: fewer than {FEW_COURSES} evaluable courses." in fig.layout.meta["footnote"]
+    small = getattr(outcomes, builder)(df.iloc[2:], CTX)  # only small groups: the open points have the legend
+    assert {t.name for t in _marker_traces(small) if t.showlegend is not False} == {
+        f"Response, n < {FEW_COURSES}", f"Remission, n < {FEW_COURSES}"}
     large = getattr(outcomes, builder)(df.iloc[:2], CTX)  # nothing small: no open points, no sentence
     assert {t.name for t in _marker_traces(large)} == {"Response", "Remission"}
     assert "Open points" not in large.layout.meta["footnote"]
