@@ -358,8 +358,9 @@ FUNNEL_MIN_N = FEW_COURSES  # a funnel needs two clinics with at least this n (t
 FUNNEL_MIN_SPAN = 0.10  # the shortest rate axis of a funnel plot
 RARE_RATE = 0.10  # a network rate below this is a rare event: the rate axis follows the control limits
 RARE_MIN_SPAN = 0.02  # ... and spans at least 2 points
+LEGEND_ROW = 22  # px: one more row of the legend above the plot
 FUNNEL_STATUS = {  # a clinic's place against the limits: legend name, colour, hover
-    "within": ("Clinic within 95% limits", theme.ACCENT, "within limits"),
+    "within": ("Clinic", theme.ACCENT, "within limits"),
     "95": ("Outside 95%: may be chance", theme.OKABE_ITO["orange"], "outside 95% limits: may be chance"),
     "998": ("Outside 99.8%: unlikely to be chance", theme.OKABE_ITO["vermillion"],
             "outside 99.8% limits: unlikely to be chance"),
@@ -500,7 +501,12 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     if without:
         extra += f"; {without}"
     sub = subtitle_text(n_label(total(clinics, "n"), unit), ctx, extra)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=460)
+    frame(fig, title=title, subtitle=sub, footnote=foot, height=460)
+    if chance and outside:
+        # Five legend entries wrap to a second row at a board pack's width (704 px), which grows up over the
+        # subtitle: a row's room above the plot.
+        fig.update_layout(margin=dict(t=theme.TOP_MARGIN + LEGEND_ROW), height=fig.layout.height + LEGEND_ROW)
+    return fig
 
 
 def item9_flags(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
