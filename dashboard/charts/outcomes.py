@@ -17,9 +17,12 @@ from dashboard.charts.base import (
 from dashboard.charts.label_layout import place_labels
 
 RESPONSE_DEF = (
-    "Response: drop from baseline ≥ 50% (Pain NRS ≥ 30%); remission: follow-up at or below the instrument's "
-    "remission score. Both over evaluable courses (baseline ≥ minimum and a follow-up), Wilson 95% intervals."
+    "Response: drop from baseline ≥ 50% (Pain NRS ≥ 30%); remission: follow-up ≤ 4 (PHQ-9, GAD-7), ≤ 10 (MADRS), "
+    "< 33 (PCL-5), ≤ 3 (Pain NRS). Both over evaluable courses (baseline ≥ minimum and a follow-up), Wilson 95% intervals."
 )
+# PCL-5 is evaluable from a baseline of 33 and remits below 33 (the contract): 33 to 32 is a remission
+PCL5_NOTE = ("PCL-5 remission can exceed response: a course evaluable from a baseline of 33 remits below 33, "
+             "so a one-point drop can be a remission.")
 SECTION = "Outcomes (per course and instrument)"
 
 GROUP_LABELS = {
@@ -34,21 +37,41 @@ def _instrument_order(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(_o=df["instrument"].map(order).fillna(99)).sort_values("_o").drop(columns="_o")
 
 
-def _rate_traces(fig: go.Figure, df: pd.DataFrame, names: list[str], *, show_legend: bool = True) -> None:
-    """Response and remission dots with their Wilson intervals, one row per group, side by side."""
-    rows = list(range(len(names)))
+def _rate_traces(fig: go.Figure, df: pd.DataFrame, names: list[str], *, show_legend: bool = True) -> bool:
+    """Response and remission dots with their Wilson intervals, one row per group, side by side. A group of
+    fewer than FEW_COURSES evaluable courses is drawn open with a thin bar, as on the trajectory and the
+    Safety charts ("MADRS (n=1)" at 0% looked like PHQ-9 over 828). Returns whether any group is that small."""
+    rows = pd.Series(range(len(names)), index=df.index)
+    few = df["evaluable"] < FEW_COURSES
     for kind, colour, offset in (("response", theme.OKABE_ITO["blue"], -0.17), ("remission", theme.OKABE_ITO["orange"], 0.17)):
-        rate, low, high = df[f"{kind}_rate"], df[f"{kind}_ci_low"], df[f"{kind}_ci_high"]
-        text = [f"{name}<br>{kind.capitalize()}: {fmt.pct_ci(r, lo, hi, n)}"
-                for name, r, lo, hi, n in zip(names, rate, low, high, df["evaluable"], strict=True)]
-        fig.add_trace(go.Scatter(
-            x=rate, y=[r + offset for r in rows], mode="markers", name=kind.capitalize(),
-            marker=dict(size=10, color=colour, symbol="circle" if kind == "response" else "diamond"),
-            error_x=dict(type="data", symmetric=False, array=(high - rate), arrayminus=(rate - low),
-                         color=colour, thickness=2, width=4),
-            customdata=text, hovertemplate="%{customdata}<extra></extra>", showlegend=show_legend,
-        ))
-    fig.update_yaxes(tickvals=rows, ticktext=names, range=[len(names) - 0.5, -0.5], showgrid=False, title=None, zeroline=False)
+        symbol = "circle" if kind == "response" else "diamond"
+        for small in (False, True):
+            part = df[few == small]
+            if part.empty:
+                continue
+            rate, low, high = part[f"{kind}_rate"], part[f"{kind}_ci_low"], part[f"{kind}_ci_high"]
+            text = [f"{names[i]}<br>{kind.capitalize()}: {fmt.pct_ci(r, lo, hi, n)}"
+                    for i, r, lo, hi, n in zip(rows[part.index], rate, low, high, part["evaluable"], strict=True)]
+            fig.add_trace(go.Scatter(
+                x=rate, y=[r + offset for r in rows[part.index]], mode="markers",
+                name=f"{kind.capitalize()}, n < {FEW_COURSES}" if small else kind.capitalize(), legendgroup=kind,
+                marker=dict(size=10, color=colour, symbol=f"{symbol}-open" if small else symbol,
+                            line=dict(width=1.5, color=colour)),
+                error_x=dict(type="data", symmetric=False, array=(high - rate), arrayminus=(rate - low),
+                             color=colour, thickness=1 if small else 2, width=4),
+                customdata=text, hovertemplate="%{customdata}<extra></extra>",
+                # one legend row (two overran the subtitle at a board pack's width): the open points are named
+                # in the legend only when no group of the kind has FEW_COURSES or more; the footnote says it
+                showlegend=show_legend and (not small or bool((~few).sum() == 0)),
+            ))
+    fig.update_yaxes(tickvals=list(rows), ticktext=names, range=[len(names) - 0.5, -0.5], showgrid=False, title=None,
+                     zeroline=False)
+    return bool(few.any())
+
+
+def _few_note(foot: str) -> str:
+    """The small-n sentence, in the words of the trajectory's and the Safety charts' footnotes."""
+    return foot.replace(" Definition:", f" Open points: fewer than {FEW_COURSES} evaluable courses. Definition:", 1)
 
 
 def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
@@ -56,13 +79,16 @@ def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     title = title_text("Response and remission by instrument", ctx)
     foot = footnote_text(RESPONSE_DEF + " Courses belong to the period of their first session.", SECTION)
     data = df[df["evaluable"] > 0] if not df.empty else df
+    if not data.empty and (data["instrument"] == "PCL5").any():
+        foot = foot.replace(" Definition:", f" {PCL5_NOTE} Definition:", 1)
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
                      message=no_data("evaluable course"))
     data = _instrument_order(data)
     names = [f"{labels.instrument(i)}  (n={fmt.count(n)})" for i, n in zip(data["instrument"], data["evaluable"], strict=True)]
     fig = go.Figure()
-    _rate_traces(fig, data, names)
+    if _rate_traces(fig, data, names):
+        foot = _few_note(foot)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
     sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable course-instrument pairs"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 60))
@@ -73,7 +99,8 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
     Groups are listed by name, not ranked: intervals, not positions, carry the comparison."""
     group = GROUP_LABELS.get(breakdown, breakdown)
     title = title_text(f"{labels.instrument(instrument)} response and remission by {group}", ctx)
-    foot = footnote_text(RESPONSE_DEF + " Groups are in alphabetical order, not ranked.", SECTION)
+    foot = footnote_text(RESPONSE_DEF + " Groups are in alphabetical order, not ranked."
+                         + (f" {PCL5_NOTE}" if instrument == "PCL5" else ""), SECTION)
     data = df[(df["instrument"] == instrument) & (df["evaluable"] > 0)] if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
@@ -95,7 +122,8 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
     data = data.sort_values("_name", key=lambda s: s.str.lower())
     names = [f"{n}  (n={fmt.count(e)})" for n, e in zip(data["_name"], data["evaluable"], strict=True)]
     fig = go.Figure()
-    _rate_traces(fig, data, names)
+    if _rate_traces(fig, data, names):
+        foot = _few_note(foot)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
     sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable courses"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 34))
@@ -140,6 +168,9 @@ def evaluability(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 52))
 
 
+# The trajectory's remission line and its score axis. These repeat sql/intermediate/int_instruments.sql
+# (remission_threshold, score_max; PCL-5's "< 33" drawn at 32.5): score_trajectory returns neither, so
+# taking them from SQL needs the macro (or a query of the instrument rules) to return them.
 REMISSION_SCORE = {"PHQ9": 4, "GAD7": 4, "MADRS": 10, "PCL5": 32.5, "PAIN_NRS": 3}
 SCALE_MAX = {"PHQ9": 27, "GAD7": 21, "MADRS": 60, "PCL5": 80, "PAIN_NRS": 10}
 
@@ -237,10 +268,18 @@ def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     for label, value in zip(y, text, strict=True):
         fig.add_annotation(x=0, y=label, text=value, xanchor="left", xshift=8, showarrow=False,
                            font=dict(size=11, color=theme.INK))
-    low = float(min(data["mean_change_fraction"].min(), 0))
+    # The axis follows the means that have an interval: MADRS over one course (-75%) squeezed every other bar
+    # into the right half. A longer single-course bar is cut at the axis's edge (its label keeps the number).
+    measured = data[data["ci_low"].notna()]
+    basis = measured if not measured.empty else data
+    low = float(min(basis["mean_change_fraction"].min(), 0))
     low = min(low * 1.1, -0.2)
+    if (data["mean_change_fraction"] < low).any():
+        foot = foot.replace("a single course, no interval.",
+                            "a single course, no interval; one longer than the others is cut at the axis's edge.", 1)
     percent_axis(fig, "x", (low, -low * 1.5), "Mean change as a share of baseline")
-    fig.update_xaxes(tickvals=[v for v in (-1.0, -0.75, -0.5, -0.25, 0.0) if v >= low])
+    step = 0.25 if low <= -0.75 else 0.1  # at least three ticks on a short axis (not -25% and 0% alone)
+    fig.update_xaxes(tickvals=[-k * step for k in range(int(1.0 / step), -1, -1) if -k * step >= low])
     fig.add_vline(x=0, line=dict(color=theme.MUTED, width=1))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     sub = subtitle_text(n_label(total(data, "courses"), "course-instrument pairs"), ctx)
@@ -263,6 +302,11 @@ def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         return empty(title=title, subtitle=subtitle_text(sub, ctx), footnote=foot, message=no_data("course"))
     fig = go.Figure()
     colours = {"ketamine": theme.OKABE_ITO["blue"], "esketamine": theme.OKABE_ITO["vermillion"]}
+    # Each family's labels in its colour (above for esketamine, below for ketamine); where both families
+    # read the same percentage (100% at session 1, often 71% at 3), it is written once, above, in grey:
+    # "100%" above and below the joined points read as two figures for one point.
+    shown = data.assign(_label=[fmt.pct(v) for v in data["share_of_courses"]])
+    same = shown.groupby("session_number")["_label"].agg(lambda v: len(v) > 1 and v.nunique() == 1)
     courses = 0
     for family, part in data.sort_values("session_number").groupby("modality_family", sort=True):
         n = int(part["courses"].max())
@@ -275,9 +319,13 @@ def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=part["session_number"], y=part["share_of_courses"], mode="lines+markers+text",
             name=name, line=dict(color=colours.get(str(family))),
-            marker=dict(size=8), text=[fmt.pct(s) for s in part["share_of_courses"]],
+            marker=dict(size=8),
+            text=[("" if family != "esketamine" else fmt.pct(v)) if same.get(k, False) else fmt.pct(v)
+                  for k, v in zip(part["session_number"], part["share_of_courses"], strict=True)],
             textposition="top center" if family == "esketamine" else "bottom center",
-            textfont=dict(size=10), customdata=text, hovertemplate="Session %{x}: %{customdata}<extra></extra>",
+            textfont=dict(size=10, color=[theme.MUTED if same.get(k, False) else colours.get(str(family), theme.INK)
+                                          for k in part["session_number"]]),
+            customdata=text, hovertemplate="Session %{x}: %{customdata}<extra></extra>",
         ))
     percent_axis(fig, "y", (0, 1.08), "Share of courses")
     fig.update_xaxes(title=dict(text="Induction session"), dtick=1)
@@ -303,9 +351,20 @@ MEASURE_UNITS = {
 
 ONE_CLINIC = ("Only {name} has {unit} in this selection: {rate} ({events} of {n}).<br>"
               "A funnel plot compares clinics with each other: choose more clinics or widen the period.")
+FEW_TO_COMPARE = ("Too few {unit} to compare clinics: {some}.<br>"
+                  "A funnel plot is drawn when at least two clinics have {minimum} or more each.<br>"
+                  "Widen the period, or choose more clinics, modalities or indications.")
+FUNNEL_MIN_N = FEW_COURSES  # a funnel needs two clinics with at least this n (the product's small-n line)
 FUNNEL_MIN_SPAN = 0.10  # the shortest rate axis of a funnel plot
 RARE_RATE = 0.10  # a network rate below this is a rare event: the rate axis follows the control limits
 RARE_MIN_SPAN = 0.02  # ... and spans at least 2 points
+LEGEND_ROW = 22  # px: one more row of the legend above the plot
+FUNNEL_STATUS = {  # a clinic's place against the limits: legend name, colour, hover
+    "within": ("Clinic", theme.ACCENT, "within limits"),
+    "95": ("Outside 95%: may be chance", theme.OKABE_ITO["orange"], "outside 95% limits: may be chance"),
+    "998": ("Outside 99.8%: unlikely to be chance", theme.OKABE_ITO["vermillion"],
+            "outside 99.8% limits: unlikely to be chance"),
+}
 
 
 def _whole_network(clinic: pd.Series) -> bool:
@@ -323,13 +382,24 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     title = title_text(f"Clinics compared: {what}", ctx)
     foot = footnote_text(
         "Each dot is a clinic: its rate against its n. Lines: the network rate (all selected clinics pooled) and exact "
-        "binomial control limits around it; a clinic outside the 99.8% limits differs by more than chance would "
-        "explain. Small clinics sit wide by nature: read position against the funnel, not rank.",
+        "binomial control limits around it. Outside the 95% limits (orange): may be chance, as about 1 clinic in 20 "
+        "is with no real difference. Outside the 99.8% limits (red): unlikely to be chance. Small clinics sit wide by "
+        "nature: read position against the funnel, not rank.",
         "Clinic comparison (funnel plots)")
     clinics = data.get("clinics", pd.DataFrame())
     limits = data.get("limits", pd.DataFrame())
     unit = MEASURE_UNITS.get(measure, "cases")
+    # Clinics of the selection with no case at all (n = 0; never a count hidden by suppression, which is
+    # NaN): named in the footnote, not silently missing ("6 clinics" of "all 8").
+    absent = sorted(str(c) for c in clinics.loc[clinics["n"] == 0, "clinic_name"]) if not clinics.empty else []
+    # figures hidden by suppression (NaN n or rate of a clinic with cases)
+    hidden = not clinics.empty and bool((clinics["rate"].isna() & (clinics["n"] != 0)).any())
     clinics = clinics[clinics["n"] > 0] if not clinics.empty else clinics
+    without = ""
+    if absent and not clinics.empty:
+        foot = foot.replace(" Definition:", f" Not shown, with no {singular(unit)} in this selection: "
+                            f"{', '.join(absent)}. Definition:", 1)
+        without = f"{len(absent)} more with no {singular(unit)}, named below"
     if not clinics.empty and clinics["rate"].isna().any():  # suppressed (dashboard.suppression)
         clinics = clinics[clinics["rate"].notna()]
         if clinics.empty:
@@ -339,13 +409,29 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         return empty(title=title, subtitle=subtitle_text(n_label(0, unit), ctx), footnote=foot, message=no_data(singular(unit)))
     if len(clinics) == 1 and _whole_network(clinics.iloc[0]):
         # One clinic is its own network rate: a funnel of one dot on its own line compares nothing.
-        # (One clinic shown because the others' small counts are hidden is still drawn: the network
-        # rate and limits pool them too.)
         only = clinics.iloc[0]
-        return empty(title=title, subtitle=subtitle_text(n_label(total(clinics, "n"), unit), ctx, "1 clinic"),
+        return empty(title=title, subtitle=subtitle_text(n_label(total(clinics, "n"), unit), ctx,
+                                                         "; ".join(p for p in ("1 clinic", without) if p)),
                      footnote=foot, message=ONE_CLINIC.format(
                          name=only["clinic_name"], unit=unit, rate=fmt.pct(only["rate"], 1),
                          events=fmt.count(only["events"]), n=fmt.count(only["n"])))
+    large = clinics[clinics["n"] >= FUNNEL_MIN_N]
+    if len(large) < 2:
+        # IM ketamine + PTSD, 8 clinics, Q3 2026: a funnel of 12 courses, clinics at n = 1-4 on 0-100% limits,
+        # two dots on one spot at 100%. Fewer than two clinics of FUNNEL_MIN_N or more compare nothing
+        # (the one of them is nearly the whole network); a sentence says so. A clinic shown alone because
+        # the others' small counts are hidden (an export) is such a case too.
+        network = clinics["network_n"].iloc[0] if "network_n" in clinics else total(clinics, "n")
+        n_text = n_label(network, unit) if known(network) else None
+        count = f"{len(clinics)} clinic" if len(clinics) == 1 else f"{len(clinics)} clinics"
+        some = (f"{fmt.count(network)} in all " if known(network) else "") + (
+            f"and no clinic has {FUNNEL_MIN_N} or more" if large.empty
+            else f"but only {large['clinic_name'].iloc[0]} has {FUNNEL_MIN_N} or more")
+        message = FEW_TO_COMPARE.format(unit=unit, some=some, minimum=FUNNEL_MIN_N)
+        if hidden:  # the others are there, with figures hidden: say so (base.all_hidden keeps this sentence)
+            message = message.replace(".<br>", "; the other clinics' figures are hidden (cell-size rule).<br>", 1)
+        return empty(title=title, subtitle=subtitle_text(n_text, ctx, "; ".join(p for p in (count, without) if p)),
+                     footnote=foot, message=message)
     p = float(clinics["network_rate"].iloc[0])
     fig = go.Figure()
     lim = limits.sort_values("n")
@@ -360,17 +446,21 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     fig.add_hline(y=p, line=dict(color=theme.MUTED, width=1.5),
                   annotation_text=f"network {fmt.pct(p, 1)}", annotation_position="top left",
                   annotation_font=dict(size=11, color=theme.MUTED))
-    colour = [theme.OKABE_ITO["vermillion"] if o998 else (theme.OKABE_ITO["orange"] if o95 else theme.ACCENT)
-              for o95, o998 in zip(clinics["outside_95"], clinics["outside_998"], strict=True)]
-    status = ["outside 99.8% limits" if o998 else ("outside 95% limits" if o95 else "within limits")
-              for o95, o998 in zip(clinics["outside_95"], clinics["outside_998"], strict=True)]
-    text = [f"{name}<br>{fmt.pct(r, 1)} ({fmt.count(e)} of {fmt.count(n)})<br>{s}"
-            for name, r, e, n, s in zip(clinics["clinic_name"], clinics["rate"], clinics["events"], clinics["n"], status, strict=True)]
-    fig.add_trace(go.Scatter(
-        x=clinics["n"], y=clinics["rate"], mode="markers", name="Clinic",
-        marker=dict(size=11, color=colour, line=dict(color="white", width=1)),
-        customdata=text, hovertemplate="%{customdata}<extra></extra>",
-    ))
+    # One trace per status, so the legend says what a colour means: orange (outside 95%) was explained
+    # only on hover, and read as "the problem clinic" although one clinic in 20 sits there by chance.
+    status = pd.Series(["998" if o998 else ("95" if o95 else "within")
+                        for o95, o998 in zip(clinics["outside_95"], clinics["outside_998"], strict=True)], index=clinics.index)
+    for key, (name, colour, hover) in FUNNEL_STATUS.items():
+        part = clinics[status == key]
+        if part.empty:
+            continue
+        text = [f"{c}<br>{fmt.pct(r, 1)} ({fmt.count(e)} of {fmt.count(n)})<br>{hover}"
+                for c, r, e, n in zip(part["clinic_name"], part["rate"], part["events"], part["n"], strict=True)]
+        fig.add_trace(go.Scatter(
+            x=part["n"], y=part["rate"], mode="markers", name=name,
+            marker=dict(size=11, color=colour, line=dict(color="white", width=1)),
+            customdata=text, hovertemplate="%{customdata}<extra></extra>",
+        ))
     n_min, n_max = float(clinics["n"].min()), float(clinics["n"].max())
     x_range = (n_min * 0.6, n_max * 1.06 + 1)
     few = len(clinics) <= 12
@@ -399,14 +489,24 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
             fig.add_annotation(x=n, y=r, text=name, **placement.as_kwargs(theme.MUTED),
                                bgcolor="rgba(255,255,255,0.75)",  # readable where a limit line crosses it
                                font=dict(size=10, color=theme.MUTED))
-    # n counts courses or sessions: on a short axis, whole numbers only (not 0.6, 0.8, 1.2).
-    fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range),
-                     dtick=1 if x_range[1] - x_range[0] <= 10 else None)
-    outside = int(clinics["outside_998"].sum())
+    # (two clinics of FUNNEL_MIN_N or more: the n axis is never short enough for ticks at 0.6, 0.8, 1.2)
+    fig.update_xaxes(title=dict(text=f"n ({unit})"), tickformat=",", range=list(x_range))
+    outside = int((status == "998").sum())
+    chance = int((status == "95").sum())
     count = f"{len(clinics)} clinic" if len(clinics) == 1 else f"{len(clinics)} clinics"
-    extra = f"{count}, {outside} outside the 99.8% limits" + ("" if few else " (hover for names)")
+    extra = f"{count}, {outside} outside the 99.8% limits"
+    if chance:
+        extra += f", {chance} outside 95% only (may be chance)"
+    extra += "" if few else " (hover for names)"
+    if without:
+        extra += f"; {without}"
     sub = subtitle_text(n_label(total(clinics, "n"), unit), ctx, extra)
-    return frame(fig, title=title, subtitle=sub, footnote=foot, height=460)
+    frame(fig, title=title, subtitle=sub, footnote=foot, height=460)
+    if chance and outside:
+        # Five legend entries wrap to a second row at a board pack's width (704 px), which grows up over the
+        # subtitle: a row's room above the plot.
+        fig.update_layout(margin=dict(t=theme.TOP_MARGIN + LEGEND_ROW), height=fig.layout.height + LEGEND_ROW)
+    return fig
 
 
 def item9_flags(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:

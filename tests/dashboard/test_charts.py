@@ -304,7 +304,7 @@ def test_rates_at_0_and_100_percent_are_drawn_whole():
     assert list(fig.layout.xaxis.range) == [0, 1]
     assert all(t.cliponaxis is False for t in points)
 
-    clinics = pd.DataFrame({"clinic_name": ["Small", "Large"], "n": [4, 300], "events": [4, 150], "rate": [1.0, 0.5],
+    clinics = pd.DataFrame({"clinic_name": ["Small", "Large"], "n": [40, 300], "events": [40, 150], "rate": [1.0, 0.5],
                             "network_rate": [0.5] * 2, "outside_95": [False] * 2, "outside_998": [False] * 2})
     grid = pd.Series(range(2, 320, 2), dtype=float)
     limits = pd.DataFrame({"n": grid, "upper_998": (0.5 + 1.5 / grid ** 0.5).clip(upper=1.0),
@@ -355,34 +355,74 @@ def test_a_funnel_of_one_clinic_says_there_is_nothing_to_compare():
     assert "n = 1" in fig.layout.meta["subtitle"]
 
 
-def test_a_funnel_of_small_clinics_has_distinct_ticks():
-    """Two clinics at 100% over a few courses: the rate axis spans at least 10 points, so its
-    whole-percent ticks do not repeat, and n is marked in whole numbers."""
-    from dashboard.charts.outcomes import FUNNEL_MIN_SPAN, clinic_funnel
+def test_a_funnel_of_clinics_all_at_100_percent_has_distinct_ticks():
+    """Two clinics at 100%: the rate axis spans at least 10 points, so its whole-percent ticks do not repeat."""
+    from dashboard.charts.outcomes import FUNNEL_MIN_N, FUNNEL_MIN_SPAN, clinic_funnel
 
-    fig = clinic_funnel(_funnel_inputs(["A", "B"], [2, 3], [2, 3], 1.0), CTX)
+    fig = clinic_funnel(_funnel_inputs(["A", "B"], [FUNNEL_MIN_N, FUNNEL_MIN_N + 10], [FUNNEL_MIN_N, FUNNEL_MIN_N + 10], 1.0), CTX)
     assert not is_empty(fig)
     lo, hi = fig.layout.yaxis.range
     assert hi == 1.0 and hi - lo == pytest.approx(FUNNEL_MIN_SPAN)
-    assert fig.layout.xaxis.dtick == 1
     wide = clinic_funnel(_funnel_inputs(["A", "B"], [40, 300], [20, 150], 0.5), CTX)
     assert wide.layout.xaxis.dtick is None  # Plotly's own ticks on a long axis
     assert wide.layout.yaxis.range[1] - wide.layout.yaxis.range[0] > FUNNEL_MIN_SPAN
 
 
-def test_one_clinic_left_by_suppression_is_still_drawn_against_the_network():
-    """In an export, a clinic whose small counts are hidden drops out of the plot; the clinic left is
-    still compared with the network rate, which pools the hidden one too."""
-    from dashboard.charts.outcomes import clinic_funnel
+def test_a_funnel_of_few_cases_says_it_compares_nothing_and_names_clinics_without_any():
+    """IM ketamine + PTSD, 8 clinics, Q3 2026: a funnel of 12 evaluable courses, clinics at n = 1-4 (two of
+    them on one spot at 100%), and Denver and Salt Lake City missing without a word ('6 clinics' of 8).
+    Fewer than two clinics with FUNNEL_MIN_N or more: a sentence instead of the plot; clinics with no case
+    are named."""
+    from dashboard.charts.outcomes import FUNNEL_MIN_N, clinic_funnel
 
-    data = _funnel_inputs(["Large", "Small"], [300, 8], [150, 2], 152 / 308)
-    clinics = data["clinics"].astype({"events": float, "n": float, "outside_95": object, "outside_998": object})
-    clinics.loc[1, ["rate", "events", "n", "outside_95", "outside_998"]] = float("nan")  # as dashboard.suppression masks
-    data["clinics"] = clinics
-    fig = clinic_funnel(data, CTX)
+    names = ["Los Angeles", "Phoenix", "Tulsa", "Boston", "New York", "Oklahoma City", "Denver", "Salt Lake City"]
+    inputs = _funnel_inputs(names[:6], [4, 3, 2, 1, 1, 1], [1, 2, 1, 0, 1, 1], 0.5)
+    nobody = pd.DataFrame({"clinic_name": names[6:], "n": [0, 0], "events": [0, 0], "rate": [float("nan")] * 2,
+                           "network_rate": [0.5] * 2, "network_n": [12] * 2, "outside_95": [pd.NA] * 2,
+                           "outside_998": [pd.NA] * 2})
+    inputs["clinics"] = pd.concat([inputs["clinics"], nobody], ignore_index=True)
+    fig = clinic_funnel(inputs, CTX)
+    meta = fig.layout.meta
+    assert is_empty(fig) and not _marker_traces(fig)
+    assert meta["message"].startswith("Too few evaluable courses to compare clinics: 12 in all and no clinic has "
+                                      f"{FUNNEL_MIN_N} or more")
+    assert "n = 12 evaluable courses" in meta["subtitle"] and "2 more with no evaluable course" in meta["subtitle"]
+    assert "Not shown, with no evaluable course in this selection: Denver, Salt Lake City." in meta["footnote"]
+
+    # one clinic of FUNNEL_MIN_N or more is still nothing to compare it with; the same rule for sessions (BP)
+    one_large = clinic_funnel(_funnel_inputs(["Large", "Small"], [300, 20], [3, 1], 4 / 320), CTX, measure="bp_elevation")
+    assert is_empty(one_large)
+    assert "320 in all but only Large has" in one_large.layout.meta["message"]
+    assert one_large.layout.meta["message"].startswith("Too few sessions with vitals")
+    # two clinics of FUNNEL_MIN_N: drawn, the small ones too, and the clinic without a case named
+    inputs = _funnel_inputs(["A", "B", "C"], [FUNNEL_MIN_N, 80, 3], [15, 40, 1], 56 / (FUNNEL_MIN_N + 83))
+    inputs["clinics"] = pd.concat([inputs["clinics"], nobody.iloc[:1]], ignore_index=True)
+    drawn = clinic_funnel(inputs, CTX)
+    assert not is_empty(drawn)
+    assert sorted(x for t in _marker_traces(drawn) for x in t.x) == [3, FUNNEL_MIN_N, 80]
+    assert "3 clinics, 0 outside the 99.8% limits; 1 more with no evaluable course" in drawn.layout.meta["subtitle"]
+    assert "in this selection: Denver." in drawn.layout.meta["footnote"]
+
+
+def test_a_funnel_with_figures_hidden_by_suppression():
+    """In an export, small counts and those that would reveal them are hidden (dashboard.suppression, the
+    real rules). Two clinics left with their figures: drawn against the network, which pools the hidden
+    one. One left: nothing to compare, and the sentence says the others are hidden, without their counts."""
+    from dashboard.charts.outcomes import FUNNEL_MIN_N
+
+    spec = catalog.get("outcomes.clinic_funnel")
+    result = spec.suppressed(_funnel_inputs(["Large", "Middle", "Small", "Tiny"], [300, 200, 100, 8],
+                                            [150, 90, 60, 2], 302 / 608), 11)
+    fig = spec.figure_of(result, CTX)
     assert not is_empty(fig)
     (dots,) = _marker_traces(fig)
-    assert list(dots.y) == [0.5]
+    assert sorted(dots.x) == [200, 300]
+    assert fig.layout.shapes[0].y0 == pytest.approx(302 / 608)  # the network line pools every clinic
+    result = spec.suppressed(_funnel_inputs(["Large", "Middle", "Small"], [300, 120, 8], [150, 70, 2], 222 / 428), 11)
+    fig = spec.figure_of(result, CTX)
+    message = fig.layout.meta["message"]
+    assert is_empty(fig) and f"only Large has {FUNNEL_MIN_N} or more" in message and "hidden (cell-size rule)" in message
+    assert not re.search(r"\b(120|8|70|2)\b", message.replace("<br>", " ")), message
 
 
 def test_quarantine_reasons_do_not_claim_the_sidebar_selection():
@@ -843,3 +883,132 @@ def test_lost_capacity_shows_no_shows_and_cancellations_apart():
     (total,) = [t for t in fig.data if t.type == "scatter"]
     assert total.text[0].strip() == "6.8%"
     assert "79 sessions" in bars[0].customdata[0] and "35 sessions" in bars[1].customdata[0]
+
+
+# -- medical-director audit, 28 Nov 2026 (/tmp/audit/director.md) -------------------------------------
+def test_a_clinic_outside_the_95_percent_limits_is_explained_as_possibly_chance():
+    """8 clinics, Q3 2026: Phoenix (141/271) was drawn orange, below the 95% limit, with only a blue 'Clinic'
+    in the legend, a subtitle counting 99.8% outliers only and a footnote about 99.8% only: the meaning of
+    orange was on hover alone, and a clinic expected outside 95% by chance read as 'the problem clinic'."""
+    from dashboard.charts.outcomes import clinic_funnel
+
+    inputs = _funnel_inputs(EIGHT_CLINICS[:4], [271, 320, 352, 300], [141, 192, 206, 228], 767 / 1243)
+    inputs["clinics"]["outside_95"] = [True, False, False, True]
+    inputs["clinics"]["outside_998"] = [False, False, False, True]
+    fig = clinic_funnel(inputs, CTX)
+    dots = {t.name: t for t in _marker_traces(fig)}
+    assert set(dots) == {"Clinic", "Outside 95%: may be chance", "Outside 99.8%: unlikely to be chance"}
+    assert all(t.showlegend is not False for t in dots.values())
+    assert list(dots["Outside 95%: may be chance"].x) == [271]
+    assert dots["Outside 95%: may be chance"].marker.color == theme.OKABE_ITO["orange"]
+    assert list(dots["Outside 99.8%: unlikely to be chance"].x) == [300]
+    meta = fig.layout.meta
+    assert "1 outside the 99.8% limits, 1 outside 95% only (may be chance)" in meta["subtitle"]
+    assert "Outside the 95% limits (orange): may be chance" in meta["footnote"]
+    assert "Outside the 99.8% limits (red): unlikely to be chance" in meta["footnote"]
+    # five legend entries take two rows at a board pack's width: a row's room above the plot, not over the subtitle
+    from dashboard.charts.outcomes import LEGEND_ROW
+
+    assert fig.layout.margin.t == theme.TOP_MARGIN + LEGEND_ROW
+    inputs["clinics"]["outside_998"] = False
+    assert clinic_funnel(inputs, CTX).layout.margin.t in (None, theme.TOP_MARGIN)  # four entries: one row
+
+
+@pytest.mark.parametrize("builder", ["rates_by_instrument", "rates_by_group"])
+def test_response_and_remission_of_few_courses_are_drawn_open(builder):
+    """IM ketamine + PTSD, 8 clinics, Q3 2026: 'MADRS (n=1)' at 0% (interval 0-79%) was drawn like PHQ-9 over 828,
+    and 'Fibromyalgia (n=15)' like 'Major depression (n=477)'. Under FEW_COURSES evaluable courses the dots are
+    open with a thin bar and the footnote says so, as on the trajectory and the Safety charts."""
+    from dashboard.charts import outcomes
+    from dashboard.charts.outcomes import FEW_COURSES
+
+    n = [828, FEW_COURSES, FEW_COURSES - 1, 1]
+    df = pd.DataFrame({"instrument": ["PHQ9", "GAD7", "MADRS", "PCL5"], "group_value": ["a", "b", "c", "d"],
+                       "evaluable": n, "response_rate": [0.57, 0.5, 0.4, 0.0], "response_ci_low": [0.54, 0.33, 0.24, 0.0],
+                       "response_ci_high": [0.6, 0.67, 0.58, 0.79], "remission_rate": [0.28, 0.2, 0.1, 0.0],
+                       "remission_ci_low": [0.25, 0.1, 0.04, 0.0], "remission_ci_high": [0.31, 0.37, 0.26, 0.79]})
+    if builder == "rates_by_group":
+        df = df.assign(instrument="PHQ9")
+    fig = getattr(outcomes, builder)(df, CTX)
+    traces = {t.name: t for t in _marker_traces(fig)}
+    assert set(traces) == {"Response", "Remission", f"Response, n < {FEW_COURSES}", f"Remission, n < {FEW_COURSES}"}
+    for kind, symbol in (("Response", "circle"), ("Remission", "diamond")):
+        solid, few = traces[kind], traces[f"{kind}, n < {FEW_COURSES}"]
+        assert solid.marker.symbol == symbol and few.marker.symbol == f"{symbol}-open"
+        assert len(solid.x) == 2 and len(few.x) == 2  # n = 828 and FEW_COURSES solid; FEW_COURSES - 1 and 1 open
+        assert few.error_x.thickness < solid.error_x.thickness
+        assert few.legendgroup == solid.legendgroup
+        assert few.showlegend is False and solid.showlegend is not False  # one legend row; the footnote explains
+    rows = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True))
+    open_rows = {rows[round(y + 0.17)] for y in traces[f"Response, n < {FEW_COURSES}"].y}
+    assert {r.split("(n=")[1].rstrip(")") for r in open_rows} == {str(FEW_COURSES - 1), "1"}
+    assert f"Open points: fewer than {FEW_COURSES} evaluable courses." in fig.layout.meta["footnote"]
+    small = getattr(outcomes, builder)(df.iloc[2:], CTX)  # only small groups: the open points have the legend
+    assert {t.name for t in _marker_traces(small) if t.showlegend is not False} == {
+        f"Response, n < {FEW_COURSES}", f"Remission, n < {FEW_COURSES}"}
+    large = getattr(outcomes, builder)(df.iloc[:2], CTX)  # nothing small: no open points, no sentence
+    assert {t.name for t in _marker_traces(large)} == {"Response", "Remission"}
+    assert "Open points" not in large.layout.meta["footnote"]
+
+
+def test_the_outcomes_footnote_gives_each_instruments_remission_score_and_explains_pcl5():
+    """The footnote said remission is 'follow-up at or below the instrument's remission score': wrong for
+    PCL-5 (below 33). PCL-5 is evaluable from 33, so 33 to 32 remits: its remission can exceed its response
+    (sample, Q2 2026: 23 of 39 against 16 of 39), which the footnote explains wherever PCL-5 is drawn."""
+    from dashboard.charts.outcomes import rates_by_group, rates_by_instrument
+
+    def rates(instruments):
+        k = len(instruments)
+        return pd.DataFrame({"instrument": instruments, "group_value": ["ptsd"] * k, "evaluable": [39] * k,
+                             "response_rate": [16 / 39] * k, "response_ci_low": [0.27] * k, "response_ci_high": [0.57] * k,
+                             "remission_rate": [23 / 39] * k, "remission_ci_low": [0.43] * k, "remission_ci_high": [0.73] * k})
+
+    with_pcl5 = rates_by_instrument(rates(["PHQ9", "PCL5"]), CTX).layout.meta["footnote"]
+    for figure in ("≤ 4 (PHQ-9, GAD-7)", "≤ 10 (MADRS)", "< 33 (PCL-5)", "≤ 3 (Pain NRS)"):
+        assert figure in with_pcl5
+    assert "at or below the instrument's" not in with_pcl5
+    assert "PCL-5 remission can exceed response" in with_pcl5
+    assert "PCL-5 remission can exceed" not in rates_by_instrument(rates(["PHQ9"]), CTX).layout.meta["footnote"]
+    by_group = rates_by_group(rates(["PCL5"]), CTX, instrument="PCL5", breakdown="indication").layout.meta["footnote"]
+    assert "< 33 (PCL-5)" in by_group and "PCL-5 remission can exceed response" in by_group
+    assert "PCL-5 remission can exceed" not in rates_by_group(rates(["PHQ9"]), CTX).layout.meta["footnote"]
+
+
+def test_induction_funnel_writes_a_percentage_both_families_share_once_and_each_in_its_colour():
+    """Sample, Q2 2026: '100%' above and below the joined points at session 1 (and 71% at 3) read as two
+    figures for one point, and the two families' labels were the same ink."""
+    from dashboard.charts.outcomes import induction_funnel
+
+    rows = [("ketamine", k, 855, r) for k, r in ((1, 855), (2, 675), (3, 607))] + \
+           [("esketamine", k, 118, r) for k, r in ((1, 118), (2, 94), (3, 84))]
+    df = pd.DataFrame(rows, columns=["modality_family", "session_number", "courses", "courses_reaching"])
+    df = df.assign(share_of_courses=df["courses_reaching"] / df["courses"], still_in_induction=0)
+    fig = induction_funnel(df, CTX)
+    traces = {t.name.split(" (")[0]: t for t in fig.data}
+    ket, esk = traces["Ketamine"], traces["Esketamine"]
+    labels = {k: (dict(zip(t.x, t.text, strict=True)), dict(zip(t.x, t.textfont.color, strict=True)))
+              for k, t in (("ket", ket), ("esk", esk))}
+    assert labels["esk"][0][1] == "100%" and labels["ket"][0][1] == ""  # once, above
+    assert labels["esk"][1][1] == theme.MUTED  # a figure of both families, in neither's colour
+    assert (labels["ket"][0][2], labels["esk"][0][2]) == ("79%", "80%")  # different: each its own
+    assert labels["ket"][1][2] == theme.OKABE_ITO["blue"] and labels["esk"][1][2] == theme.OKABE_ITO["vermillion"]
+    assert labels["esk"][0][3] == "71%" and labels["ket"][0][3] == ""
+
+
+def test_early_signal_axis_follows_the_means_with_an_interval():
+    """Sample, Q2 2026: the MADRS bar over one course (-73%) stretched the axis to -80% and squeezed the
+    bars over hundreds of courses; the axis now follows those, and the footnote says the pale bar is cut."""
+    from dashboard.charts.outcomes import early_signal
+
+    df = pd.DataFrame({
+        "instrument": ["PHQ9", "MADRS", "PCL5"], "courses": [789, 1, 36], "mean_change": [-7.4, -27.0, -17.6],
+        "ci_low": [-7.8, None, -21.6], "ci_high": [-7.1, None, -13.7], "median_change": [-8.0, -27.0, -19.0],
+        "mean_change_fraction": [-0.42, -0.73, -0.35],
+    })
+    fig = early_signal(df, CTX)
+    lo, _hi = fig.layout.xaxis.range
+    assert -0.5 < lo < -0.42
+    assert len(fig.layout.xaxis.tickvals) >= 3 and min(fig.layout.xaxis.tickvals) >= lo
+    assert "cut at the axis's edge" in fig.layout.meta["footnote"]
+    without = early_signal(df[df["courses"] > 1], CTX)  # nothing cut: no such sentence
+    assert without.layout.xaxis.range[0] == pytest.approx(lo) and "cut at" not in without.layout.meta["footnote"]
