@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
-from pipelines.plan.protocol import DEFAULT_DAYS, DEFAULT_GAPS, FAMILIES, INDUCTION_SIZE, MODALITIES
+from pipelines.plan.protocol import DEFAULT_DAYS, DEFAULT_GAPS, FAMILIES, INDUCTION_SIZE, MODALITIES, WEEKDAYS
 
 # Look-back windows (days before as_of) for each observed figure.
 FUNNEL_LOOKBACK_DAYS = 365
@@ -96,7 +96,22 @@ class ClinicInputs:
     calibration_states: list[CourseState] = field(default_factory=list)  # where courses stood then
     recent_sessions: np.ndarray = field(default_factory=lambda: np.zeros(0))  # treated sessions per week since
     capacity: ClinicCapacity | None = None
+    # 7 (Mon..Sun): how many days of each weekday the clinic was open in the RECENT_LOOKBACK_DAYS before
+    # as_of (the window of the weekday shares), from the clinics rows valid then; None: unknown, taken as
+    # the open days of `capacity` throughout (open_days_in_lookback)
+    lookback_open_days: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+
+    def open_days_in_lookback(self) -> np.ndarray:
+        """Days each weekday (Mon..Sun) was open in the weekday shares' window. Tells a weekday the
+        clinic kept open but never used for a kind of session (its share of 0 is a fact) from one it
+        did not open (no share was observed)."""
+        if self.lookback_open_days is not None:
+            return np.asarray(self.lookback_open_days, dtype=float)
+        if self.capacity is None:
+            return np.zeros(7)
+        weeks = RECENT_LOOKBACK_DAYS / 7
+        return np.array([weeks if d in self.capacity.open_days else 0.0 for d in WEEKDAYS])
 
     def observed_summary(self) -> dict:
         """The observed figures in plain JSON (for the CLI, the page and docs)."""
@@ -182,6 +197,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
     recent = _weekly_sessions(con, clinics, calibration_from, calibration_from + dt.timedelta(weeks=CALIBRATION_WEEKS))
     time_of_day = _time_of_day(con, clinics, as_of)
     capacity = _capacity(con, clinics, as_of)
+    open_before = _open_days_before(con, clinics, as_of)
 
     network_counts = _network_series(weekly)[1][BURN_IN_WEEKS:]
     next_gaps = _next_gaps(network_pooled["continuation"])
@@ -223,6 +239,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
             recent_sessions=np.array([recent.get((clinic, calibration_from + dt.timedelta(weeks=i)), 0.0)
                                       for i in range(CALIBRATION_WEEKS)]),
             capacity=capacity.get(clinic),
+            lookback_open_days=open_before.get(clinic, np.zeros(7)),
             notes=notes,
         )
     return result
@@ -354,6 +371,24 @@ def _capacity(con, clinics: list[str], as_of: dt.date) -> dict[str, ClinicCapaci
         [clinics, as_of],
     ).fetchall()
     return {c: ClinicCapacity(int(ch), o, cl, tuple(days)) for c, ch, o, cl, days in rows}
+
+
+def _open_days_before(con, clinics: list[str], as_of: dt.date) -> dict[str, np.ndarray]:
+    """Per clinic, how many days of each weekday (Mon..Sun) were open in the RECENT_LOOKBACK_DAYS
+    before as_of, by the clinics rows valid on each day (valid_to is the next row's valid_from)."""
+    start = as_of - dt.timedelta(days=RECENT_LOOKBACK_DAYS)
+    rows = con.execute(
+        "WITH days AS (SELECT clinic_id, open_days, unnest(generate_series(greatest(valid_from, ?::DATE), "
+        "least(valid_to, ?::DATE) - 1, INTERVAL 1 DAY))::DATE AS day FROM marts.clinic_capacity "
+        "WHERE list_contains(?::VARCHAR[], clinic_id) AND valid_from < ?::DATE AND valid_to > ?::DATE) "
+        "SELECT clinic_id, isodow(day) AS weekday, count(*) FROM days "
+        "WHERE list_contains(open_days, (?::VARCHAR[])[isodow(day)]) GROUP BY ALL",
+        [start, as_of, clinics, as_of, start, list(WEEKDAYS)],
+    ).fetchall()
+    out: dict[str, np.ndarray] = {}
+    for clinic, weekday, days in rows:
+        out.setdefault(clinic, np.zeros(7))[int(weekday) - 1] = float(days)
+    return out
 
 
 # -- shrinkage -----------------------------------------------------------------------------------

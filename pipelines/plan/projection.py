@@ -152,9 +152,10 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
     first_day = start - dt.timedelta(days=offset)
     weekday = (first_day.weekday() + np.arange(total)) % 7
     is_open = np.array(protocol.open_pattern)[weekday]
-    booster_weights = _weekday_weights(inputs.booster_weekday_share, protocol.open_pattern)[weekday]
-    induction_weights = _weekday_weights(inputs.induction_weekday_share, protocol.open_pattern)[weekday]
-    start_weights = _weekday_weights(inputs.start_weekday_share, protocol.open_pattern)[weekday]
+    open_before = inputs.open_days_in_lookback()
+    booster_weights = _weekday_weights(inputs.booster_weekday_share, protocol.open_pattern, open_before)[weekday]
+    induction_weights = _weekday_weights(inputs.induction_weekday_share, protocol.open_pattern, open_before)[weekday]
+    start_weights = _weekday_weights(inputs.start_weekday_share, protocol.open_pattern, open_before)[weekday]
 
     # per class (0 induction, 1 booster, 2 first infusion), modality and day: sessions
     sessions = np.zeros((3, len(MODALITIES), total))
@@ -339,17 +340,29 @@ def _next_open(is_open: np.ndarray) -> np.ndarray:
     return out
 
 
-def _weekday_weights(observed: np.ndarray, pattern: tuple[bool, ...]) -> np.ndarray:
-    """How a week's sessions spread over its open days: the observed weekday shares, a newly opened
-    weekday getting the mean share of the others; closed weekdays 0. Sums to 1 over the week."""
+def _weekday_weights(observed: np.ndarray, pattern: tuple[bool, ...], open_before: np.ndarray) -> np.ndarray:
+    """How a week's sessions of one kind spread over its open days. `observed`: the kind's weekday shares
+    in the look-back; `open_before`: how many days of each weekday the clinic was open then.
+
+    A weekday that was open weighs its observed sessions per open day, so a share of 0 stays 0: clinics
+    keep days for inductions (on the sample DEN books no first infusion or booster on a Tuesday, OKC none
+    on a Monday), and filling such a day as if it were new piled a fifth of the boosters onto it. Only a
+    weekday the scenario opens that was closed throughout the look-back has nothing observed; it gets the
+    mean of the days that had sessions of the kind. Per open day, not the share itself, so a weekday open
+    for part of the look-back is not under-weighted. Closed weekdays 0; sums to 1 over the week (evenly
+    over the open days when none of them had any: the kind has to go somewhere)."""
     observed = np.asarray(observed, dtype=float)
+    open_before = np.asarray(open_before, dtype=float)
     open_mask = np.array(pattern, dtype=bool)
     if not open_mask.any():
         return np.zeros(7)
-    weights = np.where(open_mask, observed, 0.0)
-    known = open_mask & (observed > 0)
-    fill = observed[known].mean() if known.any() else 1.0
-    weights = np.where(open_mask & ~known, fill, weights)
+    was_open = open_before > 0
+    per_day = np.divide(observed, open_before, out=np.zeros(7), where=was_open)
+    used = was_open & (per_day > 0)
+    fill = per_day[used].mean() if used.any() else 0.0
+    weights = np.where(open_mask, np.where(was_open, per_day, fill), 0.0)
+    if weights.sum() <= 0:
+        weights = open_mask.astype(float)
     return weights / weights.sum()
 
 

@@ -12,14 +12,18 @@ A day serves the waiting chair time in that order until its chair-minutes run ou
 waits for the next open day. Chair time is treated as a fluid (no session is split across chairs in
 the model, but neither is it packed into exact slots): the capacity check is on minutes, which is what
 utilization measures. Within a day the served time is laid over the hours by the clinic's observed
-time-of-day profile; time that wanted an hour whose chairs were all taken (or an hour the clinic is
-closed) moves to hours with free chairs and counts as peak-hour overflow.
+time-of-day profile; served time that wanted an hour whose chairs were all taken (or an hour the clinic
+is closed) moves to hours with free chairs and counts as peak-hour overflow. Chair time that does not fit
+the day at all is not overflow: it waits (Schedule.waiting), and counting it as overflow again on every
+day it waits made overflow larger than all the chair time asked for.
 
 Amounts are kept in whole hundredths of a chair-minute (int64), so the comparisons that decide what is
 served are exact. That makes the model's monotonicity exact, not approximate: for the same requests,
 more chairs or a longer open window (the same on every open day) never serve less on any day, never
 raise a day's utilization, never delay anything; more requests never do the opposite (see
-docs/planning.md and tests/pipelines/test_plan_properties.py).
+docs/planning.md and tests/pipelines/test_plan_properties.py). Overflow is part of the served time, so it
+follows these rules on the days the busier schedule serves everything asked; on a full day more chairs
+serve more, and more of it can move.
 """
 
 from __future__ import annotations
@@ -80,7 +84,9 @@ class Schedule:
     waiting: np.ndarray  # int64, 3 x days: still waiting at the end of the day
     wanting: np.ndarray  # int64, days: all chair time asking for the day (due + carried over)
     hour_served: np.ndarray  # float, days x 24 (minutes)
-    hour_overflow: np.ndarray  # float, days x 24 (minutes that wanted that hour and could not have it)
+    # float, days x 24: served minutes that wanted that hour and were moved to another (at most the day's
+    # served time; what waits for a later day is in `waiting`, not here)
+    hour_overflow: np.ndarray
     first_wait_mean: np.ndarray  # float, days: mean wait (days) of new patients asking on that day
     first_wait_max: np.ndarray  # float, days: the longest wait of anyone asking that day
     first_wait_censored: np.ndarray  # bool, days: some of that day's patients were still waiting at the end
@@ -108,23 +114,23 @@ def simulate(requests: Requests, capacity: DayCapacity, hour_profile: np.ndarray
         waiting[:, day] = carried
         wanting[day] = queue.sum()
 
-    hour_served, hour_overflow = _spread_over_hours(served.sum(axis=0), wanting, capacity, hour_profile)
+    hour_served, hour_overflow = _spread_over_hours(served.sum(axis=0), capacity, hour_profile)
     mean_wait, max_wait, censored = _first_infusion_waits(requests.units[2], served[2])
     return Schedule(capacity, requests, served, waiting, wanting, hour_served, hour_overflow,
                     mean_wait, max_wait, censored)
 
 
-def _spread_over_hours(served_units: np.ndarray, wanting_units: np.ndarray, capacity: DayCapacity,
-                       hour_profile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lay each day's served chair time over its hours, preferred hours first; and the overflow: chair
-    time that wanted an hour (by the profile) beyond the chairs open in it."""
+def _spread_over_hours(served_units: np.ndarray, capacity: DayCapacity, hour_profile: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Lay each day's served chair time over its hours, preferred hours first; and the overflow: the
+    served time that wanted an hour (by the profile) beyond the chairs open in it, and so moved to
+    another. From the served time only, so each chair-hour counts once, on the day it is served."""
     cap = capacity.hour_capacity_minutes()
     profile = hour_profile[capacity.weekdays()]  # days x 24
     served = served_units / UNITS_PER_MINUTE
-    wanted = (wanting_units / UNITS_PER_MINUTE)[:, None] * profile
-    overflow = np.where(capacity.is_open[:, None], np.maximum(wanted - cap, 0.0), 0.0)
-
-    preferred = np.minimum(served[:, None] * profile, cap)
+    wanted = served[:, None] * profile
+    preferred = np.minimum(wanted, cap)
+    overflow = np.where(capacity.is_open[:, None], wanted - preferred, 0.0)
     rest = served - preferred.sum(axis=1)
     spare = cap - preferred
     spare_total = spare.sum(axis=1)

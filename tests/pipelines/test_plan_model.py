@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -24,7 +25,11 @@ from pipelines.plan import (
 )
 from pipelines.plan.backtest import METHODS, quarterly_origins, run_backtest
 from pipelines.plan.compare import weekly_comparison
+from pipelines.plan.demand import NewCourseForecast
 from pipelines.plan.engine import plan_from_inputs, plan_scenarios
+from pipelines.plan.inputs import _open_days_before
+from pipelines.plan.projection import Protocol, project
+from pipelines.plan.protocol import weekday_pattern
 from pipelines.warehouse import connect_read_only
 
 from plan_fixtures import generated_warehouse, inputs
@@ -67,6 +72,73 @@ def test_observed_inputs_are_plausible(con):
         assert len(i.recent_sessions) == 13 and (i.recent_sessions > 0).all()
         assert any(s.state == "induction" for s in i.course_states)
         assert any(s.state == "maintenance" for s in i.course_states)
+
+
+def test_the_weekdays_open_in_the_look_back_come_from_the_clinics_rows(con):
+    for i in read_inputs(con, ["OKC", "DEN"], AS_OF).values():  # open days unchanged for years here
+        open_now = weekday_pattern(i.capacity.open_days)
+        assert list(i.lookback_open_days) == [26 if is_open else 0 for is_open in open_now]
+
+
+def test_a_weekday_opened_during_the_look_back_counts_only_its_open_days():
+    """Saturdays opened 91 days (13 weeks) before as_of: 13 open Saturdays, not 26 and not 0; a row's
+    valid_to is the next row's valid_from (that day belongs to the next row)."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.clinic_capacity (clinic_id VARCHAR, valid_from DATE, valid_to DATE, "
+                "open_days VARCHAR[])")
+    as_of = dt.date(2026, 6, 1)
+    change = as_of - dt.timedelta(days=91)
+    con.execute("INSERT INTO marts.clinic_capacity VALUES ('X', '2020-01-01', ?, ['Mon','Tue','Wed','Thu','Fri']), "
+                "('X', ?, '9999-12-31', ['Mon','Tue','Wed','Thu','Fri','Sat']), "
+                "('Y', '2020-01-01', '9999-12-31', ['Sun'])", [change, change])
+    counted = _open_days_before(con, ["X"], as_of)
+    assert list(counted) == ["X"]
+    assert list(counted["X"]) == [26, 26, 26, 26, 26, 13, 0]
+
+
+BOOSTER, FIRST_INFUSION = 1, 2
+
+
+def _sessions_by_weekday(clinic, open_days: tuple[str, ...], kind: int) -> np.ndarray:
+    """The projected sessions of one kind on each weekday (Mon..Sun) over 8 weeks from a Monday."""
+    first = clinic.as_of - dt.timedelta(days=clinic.as_of.weekday())
+    weeks = tuple(first + dt.timedelta(weeks=i) for i in range(10))
+    flat = NewCourseForecast.flat(weeks, 20.0)
+    protocol = Protocol(open_pattern=weekday_pattern(open_days), modality_mix=clinic.modality_mix,
+                        chair_minutes=clinic.chair_minutes, no_show_rate=0.05, cancellation_rate=0.03)
+    requests = project(clinic, flat, "mean", clinic.as_of, 56, protocol).requests
+    weekday = (clinic.as_of.weekday() + np.arange(56)) % 7
+    return np.array([requests.sessions[kind][weekday == d].sum() for d in range(7)])
+
+
+def test_a_weekday_kept_for_inductions_gets_no_boosters_and_a_newly_opened_one_does():
+    """Clinics keep days for inductions (DEN's Tuesdays, OKC's Mondays on the sample): a weekday that
+    was open in the look-back with no booster or first infusion keeps none in the plan, while a weekday
+    the scenario opens that was closed throughout gets its part (the audit of 30 Nov: the open Tuesday
+    was taken for a new day and given a fifth of DEN's boosters, 94% busy against 74% observed)."""
+    no_monday = np.array([0.0, 0.25, 0.25, 0.25, 0.25, 0.0, 0.0])
+    clinic = dataclasses.replace(inputs(), booster_weekday_share=no_monday, start_weekday_share=no_monday)
+    assert clinic.capacity.open_days[0] == "Mon"  # open on Mondays all along
+    for kind in (BOOSTER, FIRST_INFUSION):
+        now = _sessions_by_weekday(clinic, clinic.capacity.open_days, kind)
+        assert now[0] == 0 and np.all(now[1:5] > 0)
+        with_saturday = _sessions_by_weekday(clinic, clinic.capacity.open_days + ("Sat",), kind)
+        assert with_saturday[0] == 0
+        # the new Saturday takes the mean day's part, from the other days, not from nowhere
+        assert with_saturday[5] == pytest.approx(with_saturday[1:5].mean(), rel=0.15)
+        assert with_saturday.sum() == pytest.approx(now.sum(), rel=0.02)
+
+
+def test_a_weekday_open_for_part_of_the_look_back_weighs_its_sessions_per_open_day():
+    """Saturdays opened half-way through the look-back: half the share on half the days is a full day's
+    load, not half of one."""
+    shares = np.array([0.2, 0.2, 0.2, 0.2, 0.1, 0.1, 0.0])
+    opened = np.array([26, 26, 26, 26, 26, 13, 0])
+    clinic = dataclasses.replace(inputs(open_days=("Mon", "Tue", "Wed", "Thu", "Fri", "Sat")),
+                                 booster_weekday_share=shares, lookback_open_days=opened)
+    boosters = _sessions_by_weekday(clinic, clinic.capacity.open_days, BOOSTER)
+    assert boosters[5] == pytest.approx(boosters[4] * 2, rel=0.1) and boosters[6] == 0
 
 
 def test_the_protocol_model_reproduces_the_last_quarter(con):
