@@ -156,6 +156,16 @@ def all_hidden(fig: go.Figure, ctx: ChartContext) -> go.Figure:
                  message=ALL_HIDDEN, height=int(fig.layout.height or 320))
 
 
+NOT_SHOWN = "not shown (small counts)"
+SPLIT_NOT_SHOWN = "Split not shown (small counts)"
+
+
+def not_shown_marker() -> dict:
+    """A neutral, hatched bar segment: the part of a shown total whose split suppression hides, so a
+    stacked bar still reads as its total (a month of 800 courses drew as its 365 completed)."""
+    return dict(color="white", line=dict(color=theme.MUTED, width=1), pattern=dict(shape="x", fgcolor="#B8BFC9", size=6))
+
+
 def known(value: object) -> bool:
     """A figure that is shown (not None / NaN, e.g. not masked by suppression)."""
     return value is not None and not pd.isna(value)

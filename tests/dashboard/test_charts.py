@@ -790,3 +790,36 @@ def test_peak_chairs_chart_says_beside_each_bar_how_often_every_chair_was_in_use
     assert all(x > end for x, end in zip(words.x, [4, 8], strict=True))
     assert fig.layout.xaxis.range[1] > max(words.x)
     assert "full days" in fig.layout.meta["footnote"]
+
+
+def _bar_heights(fig: go.Figure) -> list[float]:
+    """What each stacked bar of the figure reads as: the sum of its segments at each x."""
+    heights: dict = {}
+    for trace in fig.data:
+        if trace.type == "bar":
+            for x, y in zip(trace.x, trace.y, strict=True):
+                heights[x] = heights.get(x, 0) + (0 if y is None or pd.isna(y) else y)
+    return [heights[x] for x in sorted(heights)]
+
+
+def test_a_month_whose_split_is_hidden_still_reads_as_its_courses():
+    """An 8-clinic Q3 pack hid August's and September's courses still in induction (and with them the
+    "stopped" segment): their bars drew as the 365 and 468 that completed, next to July's 1,016, while the
+    key figures said 800 and 965. The part of a shown total whose split is hidden is its own segment; a
+    month whose courses are hidden says so on the axis."""
+    from dashboard.charts.base import SPLIT_NOT_SHOWN
+
+    months = pd.DataFrame({"group_value": ["2026-07", "2026-08", "2026-09", "2026-10"],
+                           "courses": [1016, 800, 965, None], "completed_induction": [494, 365, 468, None],
+                           "still_in_induction": [0, None, None, None], "induction_ended": [1016, None, None, None],
+                           "induction_completion_rate": [494 / 1016, None, None, None],
+                           "induction_completion_ci_low": [0.46, None, None, None],
+                           "induction_completion_ci_high": [0.52, None, None, None]})
+    fig = _spec("overview.courses_by_month").figure(months, CTX)
+    assert _bar_heights(fig)[:3] == [1016, 800, 965]
+    unsplit = next(t for t in fig.data if t.name == SPLIT_NOT_SHOWN)
+    assert [None if pd.isna(v) else v for v in unsplit.y][:3] == [None, 435, 497]
+    assert [a.text for a in fig.layout.annotations if a.name == "not_shown"] == ["not shown<br>(small counts)"]
+    assert "in the months shown" in fig.layout.meta["subtitle"]
+    whole = _spec("overview.courses_by_month").figure(months.head(1), CTX)
+    assert SPLIT_NOT_SHOWN not in {t.name for t in whole.data}
