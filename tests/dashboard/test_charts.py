@@ -823,3 +823,41 @@ def test_a_month_whose_split_is_hidden_still_reads_as_its_courses():
     assert "in the months shown" in fig.layout.meta["subtitle"]
     whole = _spec("overview.courses_by_month").figure(months.head(1), CTX)
     assert SPLIT_NOT_SHOWN not in {t.name for t in whole.data}
+
+
+def test_side_effect_bars_read_as_the_effects_rate_when_severities_are_hidden():
+    """A one-clinic month hid Dizziness's moderate and severe sessions: its bar drew as its 33% mild
+    against the key figure's 44%, and Headache (10%, every severity hidden) had no bar at all."""
+    from dashboard.charts.safety import SEVERITY_NOT_SHOWN
+
+    by_sev = pd.DataFrame({"effect": ["any", "dizziness", "dizziness", "dizziness", "headache", "headache"],
+                           "group_value": ["mild", "mild", "moderate", "severe", "mild", "moderate"],
+                           "sessions": [174, 86, None, None, None, None], "treated_sessions": [264] * 6,
+                           "rate": [174 / 264, 86 / 264, None, None, None, None],
+                           "ci_low": [0.6, 0.27, None, None, None, None], "ci_high": [0.7, 0.38, None, None, None, None]})
+    overall = pd.DataFrame({"effect": ["any", "dizziness", "headache"], "group_value": ["all"] * 3,
+                            "sessions": [207, 115, 27], "treated_sessions": [264] * 3,
+                            "rate": [207 / 264, 115 / 264, 27 / 264], "ci_low": [0.73, 0.38, 0.07],
+                            "ci_high": [0.83, 0.5, 0.14]})
+    fig = _spec("safety.side_effects").figure({"by_severity": by_sev, "overall": overall}, CTX)
+    bars: dict = {}
+    for trace in fig.data:
+        for effect, share in zip(trace.y, trace.x, strict=True):
+            bars[effect] = bars.get(effect, 0) + (share or 0)
+    assert bars == pytest.approx({"Dizziness": 115 / 264, "Headache": 27 / 264})
+    assert SEVERITY_NOT_SHOWN in {t.name for t in fig.data}
+
+
+def test_a_dose_band_whose_rate_is_hidden_says_so_and_the_n_is_of_the_bands_shown():
+    """Dose bands of 22 and 27 sessions with their rate hidden were blank columns, read as "none"; the
+    subtitle's n summed the bands shown without saying so (245 beside 264 elsewhere on the pack)."""
+    df = pd.DataFrame({"group_value": ["0.50-0.74 mg/kg", "0.75-0.99 mg/kg", "56 mg", "84 mg"],
+                       "treated_sessions": [153, 43, 27, None], "sessions_with_vitals": [153, 43, 27, None],
+                       "elevated_sessions": [None, 0, None, 0], "rate": [None, 0.0, None, None],
+                       "ci_low": [None, 0.0, None, None], "ci_high": [None, 0.08, None, None]})
+    fig = _spec("safety.bp_by_dose").figure(df, CTX)
+    marked = [a.x for a in fig.layout.annotations if a.name == "not_shown"]
+    assert marked == ["0.50-0.74 mg/kg", "56 mg"]
+    assert "n = 223 sessions with vitals in the dose bands shown" in fig.layout.meta["subtitle"]
+    whole = _spec("safety.bp_by_dose").figure(df.head(2).assign(rate=[0.01, 0.0], ci_low=0.0, ci_high=0.1), CTX)
+    assert "shown" not in whole.layout.meta["subtitle"] and not [a for a in whole.layout.annotations if a.name == "not_shown"]
