@@ -187,6 +187,15 @@ def n_label(n: object, noun: str) -> str:
     return f"n = {fmt.count(n)} {singular(noun) if one else noun}"
 
 
+def shown_n_label(values: pd.Series, noun: str, where: str, n: object = None) -> str:
+    """n_label of the figures a chart shows; when the cell-size rule hides some of them, the sum is of the
+    figures shown and says so ('n = 241 treated sessions in the clinics shown'), so it is not read as the
+    period's total beside another page's n."""
+    shown = pd.to_numeric(values, errors="coerce")
+    text = n_label(int(round(shown.fillna(0).sum())) if n is None else n, noun)
+    return f"{text} in the {where} shown" if shown.isna().any() else text
+
+
 def ci_hover(rate: object, low: object, high: object, n: object) -> str:
     return fmt.pct_ci(rate, low, high, n)
 

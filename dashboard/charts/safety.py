@@ -233,7 +233,17 @@ def peak_rise(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Figure:
         extra = f"median {fmt.number(s['peak_rise_median'], 0)} mmHg (IQR {fmt.number(s['peak_rise_p25'], 0)}–{fmt.number(s['peak_rise_p75'], 0)})"
     fig.update_xaxes(title=dict(text="Peak systolic rise (mmHg)"))
     fig.update_yaxes(title=dict(text="Sessions"), tickformat=",")
-    sub = subtitle_text(n_label(n, "sessions with vitals"), ctx, extra)
+    # n is every session with vitals (the quartiles' n, as in the key figures), not only the bins drawn: an
+    # export hides bins under the cell-size rule, and its subtitle read n = 241 beside the key figures' 264
+    # (as the booster-interval histogram does).
+    total = summary.iloc[0]["sessions_with_vitals"] if not summary.empty and "sessions_with_vitals" in summary else None
+    total = int(total) if known(total) and int(total) >= n else n
+    if total > n:
+        extra = " · ".join(p for p in (extra, f"{fmt.count(total - n)} in bins too small to show") if p)
+    n_text = n_label(total, "sessions with vitals")
+    if total == n and hist["sessions"].isna().any():  # no total shown: the bins' sum, said as such
+        n_text += " in the bins shown"
+    sub = subtitle_text(n_text, ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
 
 

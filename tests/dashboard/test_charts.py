@@ -861,3 +861,25 @@ def test_a_dose_band_whose_rate_is_hidden_says_so_and_the_n_is_of_the_bands_show
     assert "n = 223 sessions with vitals in the dose bands shown" in fig.layout.meta["subtitle"]
     whole = _spec("safety.bp_by_dose").figure(df.head(2).assign(rate=[0.01, 0.0], ci_low=0.0, ci_high=0.1), CTX)
     assert "shown" not in whole.layout.meta["subtitle"] and not [a for a in whole.layout.annotations if a.name == "not_shown"]
+
+
+def test_peak_rise_n_is_every_session_with_vitals_even_when_small_bins_are_hidden():
+    """A one-clinic month's subtitle summed the bins drawn (n = 241 sessions with vitals) while the key
+    figures beside it said n=264: n is the published total; the hidden bins are counted in words."""
+    hist = pd.DataFrame({"bin_start": [0, 5, 10, 60], "sessions": [100.0, 141.0, None, None]})
+    summary = pd.DataFrame({"sessions_with_vitals": [264], "peak_rise_p25": [13.0], "peak_rise_median": [20.0],
+                            "peak_rise_p75": [25.0]})
+    fig = _spec("safety.peak_rise").figure({"histogram": hist, "summary": summary}, CTX)
+    assert "n = 264 sessions with vitals" in fig.layout.meta["subtitle"]
+    assert "23 in bins too small to show" in fig.layout.meta["subtitle"]
+    unknown = _spec("safety.peak_rise").figure({"histogram": hist, "summary": summary.assign(sessions_with_vitals=None)}, CTX)
+    assert "n = 241 sessions with vitals in the bins shown" in unknown.layout.meta["subtitle"]
+
+
+def test_subtitle_sums_of_clinics_with_hidden_counts_say_they_are_of_the_clinics_shown():
+    df = pd.DataFrame({"clinic_id": ["A", "B"], "clinic_name": ["Austin", "Boston"], "intervals": [120, None],
+                       "median_days": [40.0, None], "p25_days": [35.0, None], "p75_days": [50.0, None]})
+    fig = _spec("boosters.intervals_by_clinic").figure(df, CTX)
+    assert "n = 120 booster intervals in the clinics shown" in fig.layout.meta["subtitle"]
+    whole = _spec("boosters.intervals_by_clinic").figure(df.head(1), CTX)
+    assert "shown" not in whole.layout.meta["subtitle"]
