@@ -231,7 +231,7 @@ def _cover_figure(pack: BoardPack, pack_label: str, generated: str, total: int) 
     _header(fig, pack_label)
     _text(fig, _esc(settings.network_name()), MARGIN, 150, 34, theme.INK, bold=True)
     _text(fig, "Board pack", MARGIN, 204, 22, theme.ACCENT)
-    _text(fig, _esc(f"{pack.period.label} · {fmt.period(pack.period.start, pack.period.end)}"), MARGIN, 244, 15, theme.INK)
+    _text(fig, _esc(period_words(pack.period)), MARGIN, 244, 15, theme.INK)
     _text(fig, _esc(pack.selection), MARGIN, 270, 13, theme.MUTED)
     _text(fig, "Contents", MARGIN, 320, 14, theme.INK, bold=True)
     rows = contents(pack)
@@ -248,6 +248,13 @@ def _cover_figure(pack: BoardPack, pack_label: str, generated: str, total: int) 
     _text(fig, _esc(rule + " Definitions: docs/metrics.md."), MARGIN, PAGE_H - 60, 10, theme.MUTED)
     _footer(fig, generated, 1, total)
     return fig
+
+
+def period_words(period: Period) -> str:
+    """The cover's period: 'Q3 2026 · 1 Jul – 30 Sep 2026'; once when the label already is the dates
+    ('September 2026', not 'September 2026 · September 2026')."""
+    dates = fmt.period(period.start, period.end)
+    return period.label if period.label == dates else f"{period.label} · {dates}"
 
 
 def contents(pack: BoardPack) -> list[str]:
@@ -326,7 +333,7 @@ def _pptx(pack: BoardPack, pack_label: str, generated: str) -> bytes:
     chrome(cover, 1)
     box(cover, 0.5, 1.2, 12.3, 0.8, [settings.network_name()], 36, theme.INK, bold=True)
     box(cover, 0.5, 2.0, 12.3, 0.5, ["Board pack"], 24, theme.ACCENT)
-    box(cover, 0.5, 2.6, 12.3, 0.4, [f"{pack.period.label} · {fmt.period(pack.period.start, pack.period.end)}"], 16)
+    box(cover, 0.5, 2.6, 12.3, 0.4, [period_words(pack.period)], 16)
     box(cover, 0.5, 3.0, 12.3, 0.4, [pack.selection], 13, theme.MUTED)
     contents_ = contents(pack)
     half = (len(contents_) + 1) // 2 if len(contents_) > 14 else len(contents_)

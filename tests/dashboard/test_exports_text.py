@@ -192,3 +192,14 @@ def test_key_figures_of_small_selections_never_put_not_shown_where_a_number_goes
         result = spec.suppressed(spec.data(Scope.everything(), filters, **spec.defaults))
         for line in keyfigures.sentences(spec.id, result.data, spec.defaults):
             assert not any(b in line for b in BROKEN), (spec.id, line)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-09", "September 2026"),
+    ("2026Q3", "Q3 2026 · 1 Jul – 30 Sep 2026"),
+])
+def test_the_cover_states_the_period_once(text, expected):
+    """A month's cover read "September 2026 · September 2026"."""
+    from dashboard.exports.boardpack import period_words
+
+    assert period_words(per.parse(text)) == expected
