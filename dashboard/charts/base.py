@@ -227,6 +227,19 @@ def percent_axis(fig: go.Figure, axis: str = "y", range_: tuple[float, float] | 
         fig.update_xaxes(**kwargs)
 
 
+def ticks_to_100(low: float, count: int = 6) -> list[float]:
+    """Tick values of a share axis from `low` up to 100% at a round step, none past 100%: an axis drawn
+    to 1.01 (so a dot at 100% is whole) got a "101%" tick."""
+    span = max(1.0 - low, 0.01)
+    step = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25) if span / s <= count), 0.25)
+    first = -(-round(low * 10000) // round(step * 10000)) * step  # the first step at or above low
+    ticks, v = [], first
+    while v <= 1.0 + 1e-9:
+        ticks.append(round(v, 4))
+        v += step
+    return ticks
+
+
 def week_axis(fig: go.Figure, weeks, title: str = "Week starting") -> None:
     """A date axis of weekly points. Plotly zooms a lone date to milliseconds ('23:59:59.9995'): with one
     week, the axis spans a week either side of it and its date is the only tick."""

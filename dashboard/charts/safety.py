@@ -11,7 +11,7 @@ from dashboard import labels, theme
 from dashboard.charts.base import (
     rows_height,
     ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, not_shown_marker, percent_axis,
-    singular,
+    singular, ticks_to_100,
     subtitle_text,
     title_text,
 )
@@ -354,7 +354,8 @@ def rems_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                    foot=foot, dots=True, colour=theme.OKABE_ITO["green"], rate="complete_rate", low="complete_ci_low",
                    high="complete_ci_high", n="esketamine_sessions", events="complete", groups="clinics")
     if data is not None and not data.empty and data["complete_ci_low"].notna().any():
-        fig.update_yaxes(range=[max(0.0, float(data["complete_ci_low"].min()) - 0.05), 1.01])
+        low = max(0.0, float(data["complete_ci_low"].min()) - 0.05)
+        fig.update_yaxes(range=[low, 1.01], tickmode="array", tickvals=ticks_to_100(low))  # room above 100%, no 101% tick
         if len(data) > 6:
             fig.update_xaxes(tickangle=-30)
             # Slanted names reach further down than the frame's margin: Plotly grows the margin to fit

@@ -883,3 +883,14 @@ def test_subtitle_sums_of_clinics_with_hidden_counts_say_they_are_of_the_clinics
     assert "n = 120 booster intervals in the clinics shown" in fig.layout.meta["subtitle"]
     whole = _spec("boosters.intervals_by_clinic").figure(df.head(1), CTX)
     assert "shown" not in whole.layout.meta["subtitle"]
+
+
+def test_rems_by_clinic_has_no_tick_past_100_percent():
+    """The axis runs to 1.01 so a clinic at 100% is drawn whole; an 8-clinic pack showed a "101%" tick."""
+    names = [f"Clinic {i}" for i in range(8)]
+    df = pd.DataFrame({"clinic_name": names, "esketamine_sessions": [200] * 8, "complete": [200] * 8,
+                       "complete_rate": [1.0] * 8, "complete_ci_low": [0.982] * 8, "complete_ci_high": [1.0] * 8})
+    fig = _spec("safety.rems_by_clinic").figure(df, CTX)
+    ticks = list(fig.layout.yaxis.tickvals)
+    assert ticks and max(ticks) == 1.0 and min(ticks) >= fig.layout.yaxis.range[0]
+    assert fig.layout.yaxis.range[1] > 1.0

@@ -203,3 +203,15 @@ def test_the_cover_states_the_period_once(text, expected):
     from dashboard.exports.boardpack import period_words
 
     assert period_words(per.parse(text)) == expected
+
+
+def test_key_figures_count_one_thing_in_the_singular():
+    """"1 clinics: 0 below, 1 within …" and "… and 1 more groups" were printed as is."""
+    import pandas as pd
+
+    one = pd.DataFrame({"clinic_name": ["Tulsa"], "utilization": [0.75]})
+    assert keyfigures.sentences("capacity.by_clinic", one, {})[0] == "1 clinic: 0 below, 1 within, 0 above the 70–80% band"
+    groups = pd.DataFrame({"instrument": ["PHQ9"] * 7, "group_value": list("ABCDEFG"), "evaluable": [50] * 7,
+                           "response_rate": [0.5] * 7, "response_ci_low": [0.4] * 7, "response_ci_high": [0.6] * 7})
+    lines = keyfigures.sentences("outcomes.rates_by_group", groups, {"breakdown": "clinic"})
+    assert lines[-1] == "… and 1 more group (see the chart)"
