@@ -295,3 +295,36 @@ def test_board_pack_draws_the_weekday_hour_page_of_each_clinic(sample, monkeypat
     assert [p.title.split(": ", 1)[1].rsplit(",", 1)[0] for p in pack.pages] == sorted(busiest, key=str.lower)
     for page in pack.pages:
         assert page.key_figures[-1].startswith(f"Pages for the 2 busiest of {len(names)} clinics")
+
+
+EXIT_ORDER_PROBE = """
+import sys, tempfile
+import plotly.graph_objects as go
+from dashboard.exports import render
+
+cleanup = tempfile.TemporaryDirectory._cleanup.__func__
+
+def watched(cls, name, warn_message, ignore_errors=False):
+    if render.running():
+        print(f"temporary directory {name} removed while the browser runs", file=sys.stderr)
+    return cleanup(cls, name, warn_message, ignore_errors)
+
+tempfile.TemporaryDirectory._cleanup = classmethod(watched)
+render.to_bytes(go.Figure(go.Bar(x=[1], y=[1])), "svg", width=300, height=200)
+"""
+
+
+def test_the_browser_stops_at_exit_before_its_profile_directory_is_removed():
+    """A board-pack run printed "OSError: [Errno 39] Directory not empty: 'Default'" after its paths: at
+    exit Python removed Chromium's profile directory (a TemporaryDirectory made by Kaleido's server thread)
+    before the browser was shut down, while Chromium still wrote into it. Whether Chromium writes at that
+    moment is chance; the order is not, and is what this checks, in a fresh interpreter."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", EXIT_ORDER_PROBE], cwd=root, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == ""
