@@ -156,6 +156,16 @@ def all_hidden(fig: go.Figure, ctx: ChartContext) -> go.Figure:
                  message=ALL_HIDDEN, height=int(fig.layout.height or 320))
 
 
+NOT_SHOWN = "not shown (small counts)"
+SPLIT_NOT_SHOWN = "Split not shown (small counts)"
+
+
+def not_shown_marker() -> dict:
+    """A neutral, hatched bar segment: the part of a shown total whose split suppression hides, so a
+    stacked bar still reads as its total (a month of 800 courses drew as its 365 completed)."""
+    return dict(color="white", line=dict(color=theme.MUTED, width=1), pattern=dict(shape="x", fgcolor="#B8BFC9", size=6))
+
+
 def known(value: object) -> bool:
     """A figure that is shown (not None / NaN, e.g. not masked by suppression)."""
     return value is not None and not pd.isna(value)
@@ -175,6 +185,15 @@ def n_label(n: object, noun: str) -> str:
     except (TypeError, ValueError):
         one = False
     return f"n = {fmt.count(n)} {singular(noun) if one else noun}"
+
+
+def shown_n_label(values: pd.Series, noun: str, where: str, n: object = None) -> str:
+    """n_label of the figures a chart shows; when the cell-size rule hides some of them, the sum is of the
+    figures shown and says so ('n = 241 treated sessions in the clinics shown'), so it is not read as the
+    period's total beside another page's n."""
+    shown = pd.to_numeric(values, errors="coerce")
+    text = n_label(int(round(shown.fillna(0).sum())) if n is None else n, noun)
+    return f"{text} in the {where} shown" if shown.isna().any() else text
 
 
 def ci_hover(rate: object, low: object, high: object, n: object) -> str:
@@ -206,6 +225,19 @@ def percent_axis(fig: go.Figure, axis: str = "y", range_: tuple[float, float] | 
         fig.update_yaxes(**kwargs)
     else:
         fig.update_xaxes(**kwargs)
+
+
+def ticks_to_100(low: float, count: int = 6) -> list[float]:
+    """Tick values of a share axis from `low` up to 100% at a round step, none past 100%: an axis drawn
+    to 1.01 (so a dot at 100% is whole) got a "101%" tick."""
+    span = max(1.0 - low, 0.01)
+    step = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25) if span / s <= count), 0.25)
+    first = -(-round(low * 10000) // round(step * 10000)) * step  # the first step at or above low
+    ticks, v = [], first
+    while v <= 1.0 + 1e-9:
+        ticks.append(round(v, 4))
+        v += step
+    return ticks
 
 
 def week_axis(fig: go.Figure, weeks, title: str = "Week starting") -> None:

@@ -10,7 +10,8 @@ from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, subtitle_text, title_text,
+    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, shown_n_label, subtitle_text,
+    title_text,
 )
 
 AXIS_DAYS = 189  # the booster-interval histogram's axis: 27 bins of 7 days
@@ -167,5 +168,5 @@ def intervals_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         customdata=text, hovertemplate="%{y}: %{customdata}<extra></extra>", name="Median"))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(title=dict(text="Days since the previous session"), rangemode="tozero")
-    sub = subtitle_text(n_label(int(data["intervals"].sum()), "booster intervals"), ctx)
+    sub = subtitle_text(shown_n_label(df["intervals"], "booster intervals", "clinics"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))

@@ -12,7 +12,8 @@ from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, subtitle_text, title_text, week_axis,
+    ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, shown_n_label, subtitle_text, title_text,
+    week_axis,
 )
 
 BAND = (0.70, 0.80)
@@ -251,7 +252,7 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     ticks = dict(tickmode="array", tickvals=list(range(int(top) + 1))) if top <= 20 else {}
     fig.update_xaxes(title=dict(text="Chairs"), range=[0, top * (1.9 if any(full_text) else 1) + 0.8], **ticks)
     full = int((data["peak_concurrent_chairs"] >= data.get("chairs", data["peak_concurrent_chairs"] + 1)).sum())
-    sub = subtitle_text(n_label(int(data["treated_sessions"].sum()), "treated sessions"), ctx,
+    sub = subtitle_text(shown_n_label(df["treated_sessions"], "treated sessions", "clinics"), ctx,
                         f"{full} of {_clinics(len(data))} used every chair at once")
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))
 
@@ -285,6 +286,6 @@ def lost_capacity(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     fig.update_yaxes(autorange="reversed", showgrid=False)
     percent_axis(fig, "x", (0, float(data["lost_share"].max() or 0) * 1.25 + 0.005), "Share of available chair-hours")
     fig.update_xaxes(tickformat=".1%")
-    sub = subtitle_text(n_label(round(float(data["lost_chair_hours"].sum())), "chair-hours lost"), ctx,
+    sub = subtitle_text(shown_n_label(data["lost_chair_hours"], "chair-hours lost", "clinics"), ctx,
                         f"{fmt.count(data['no_show_sessions'].sum())} no-shows, {fmt.count(data['cancelled_sessions'].sum())} cancellations")
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))

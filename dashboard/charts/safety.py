@@ -10,12 +10,14 @@ from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, singular,
+    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, not_shown_marker, percent_axis,
+    singular, ticks_to_100,
     subtitle_text,
     title_text,
 )
 
 SECTION = "Safety"
+SEVERITY_NOT_SHOWN = "Severity not shown (small counts)"
 SE_DEF = "Side-effect rate: treated sessions with at least one row of the effect / treated sessions."
 
 
@@ -35,12 +37,15 @@ def side_effects_by_severity(data: dict[str, pd.DataFrame], ctx: ChartContext) -
     by_sev = data.get("by_severity", pd.DataFrame())
     overall = data.get("overall", pd.DataFrame())
     treated = _treated(overall) or _treated(by_sev)
-    effects = by_sev[(by_sev["effect"] != "any") & (by_sev["sessions"] > 0)] if not by_sev.empty else by_sev
+    rates = overall[overall["effect"] != "any"].set_index("effect")["rate"] if not overall.empty else pd.Series(dtype=float)
+    # an effect whose severities are all hidden but whose rate is shown is drawn too (as "severity not shown")
+    shown_effects = set(rates[rates > 0].index)
+    effects = (by_sev[(by_sev["effect"] != "any") & ((by_sev["sessions"] > 0) | by_sev["effect"].isin(shown_effects))]
+               if not by_sev.empty else by_sev)
     if treated == 0 or effects.empty:
         what = "treated session" if treated == 0 else "side effect"
         return empty(title=title, subtitle=subtitle_text(n_label(treated, "treated sessions"), ctx), footnote=foot,
                      message=no_data(what))
-    rates = overall[overall["effect"] != "any"].set_index("effect")["rate"] if not overall.empty else pd.Series(dtype=float)
     order = sorted(effects["effect"].unique(), key=lambda e: -float(rates.get(e, 0) or 0))
     fig = go.Figure()
     for severity in labels.SEVERITY_ORDER:
@@ -51,6 +56,17 @@ def side_effects_by_severity(data: dict[str, pd.DataFrame], ctx: ChartContext) -
             customdata=[fmt.pct_ci(r, lo, hi, treated) + f" · {fmt.count(s)} sessions"
                         for r, lo, hi, s in zip(part["rate"], part["ci_low"], part["ci_high"], part["sessions"].fillna(0), strict=True)],
             hovertemplate="%{y} · " + labels.SEVERITIES[severity] + ": %{customdata}<extra></extra>",
+        ))
+    # The effect's share that its shown severities leave: severities the cell-size rule hides. Drawn as a
+    # neutral segment, so the bar reads as the effect's rate (Dizziness drew as its 33% mild, against 44%).
+    shown = effects.pivot_table(index="effect", values="rate", aggfunc="sum").reindex(order)["rate"].fillna(0)
+    unshown = (rates.reindex(order) - shown).where(lambda v: v > 1e-9)
+    if unshown.notna().any():
+        fig.add_trace(go.Bar(
+            y=[labels.effect(e) for e in order], x=unshown.fillna(0), orientation="h", name=SEVERITY_NOT_SHOWN,
+            marker=not_shown_marker(),
+            customdata=[f"{labels.effect(e)} in all: {fmt.pct_ci(rates.get(e), None, None, treated)}" for e in order],
+            hovertemplate="%{y}: severity not shown (small counts) · %{customdata}<extra></extra>",
         ))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", showgrid=False)
@@ -70,9 +86,10 @@ FEW_SESSIONS = 30  # by session number: fewer treated sessions than this at a nu
 def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title: str, noun: str, foot: str,
              order: list[str] | None = None, line: bool = False, dots: bool = False, colour: str = theme.ACCENT,
              rate: str = "rate", low: str = "ci_low", high: str = "ci_high", n: str = "treated_sessions",
-             events: str = "sessions") -> go.Figure:
+             events: str = "sessions", groups: str = "groups") -> go.Figure:
     title = title_text(title_what, ctx)
     data = df[df[n] > 0].copy() if not df.empty else df
+    some_hidden = not df.empty and bool(df[n].isna().any())  # a group whose n the cell-size rule hides
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, noun), ctx), footnote=foot, message=no_data(singular(noun)))
     if order is not None:
@@ -122,12 +139,20 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
         # read for what it is without hovering (and in an exported image, where nothing hovers).
         fig.update_xaxes(tickmode="array", tickvals=list(x),
                          ticktext=[f"{g}<br>n={fmt.count(m)}" for g, m in zip(x, data[n], strict=True)])
+        # a group with its n shown but its rate hidden says so where its bar or dot would be (a blank
+        # column read as "none")
+        for g in x[data[rate].isna().to_numpy()]:
+            fig.add_annotation(x=g, y=0, yref="y", yanchor="bottom", showarrow=False, text="not shown<br>(small counts)",
+                               font=dict(size=10, color=theme.MUTED), name="not_shown")
     hi = float(data[high].max()) if data[high].notna().any() else float(data[rate].max())
     percent_axis(fig, "y", (0, min(1.0, hi * 1.15 + 0.01)), "Share of " + noun)
     fig.update_xaxes(title=dict(text=axis_title))
     if any(few) and not line:  # the session-number chart says it in its own footnote
         foot = f"{foot} {'Open points' if dots else 'Pale bars'}: fewer than {FEW_SESSIONS} {noun}."
-    sub = subtitle_text(n_label(int(data[n].sum()), noun), ctx)
+    n_text = n_label(int(data[n].sum()), noun)
+    if some_hidden:  # the sum of the groups shown, not the period's total: say so
+        n_text += f" in the {groups} shown"
+    sub = subtitle_text(n_text, ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
 
 
@@ -144,7 +169,8 @@ def side_effects_by_dose(df: pd.DataFrame, ctx: ChartContext, effect: str = "any
                          "Sessions without a dose or weight have no band. Bars: Wilson 95% intervals.",
                          "Safety › Dose band")
     return _rate_by(data, ctx, title_what=f"{labels.effect(effect)} by dose band", axis_title="Dose band",
-                    noun="treated sessions", foot=foot, order=DOSE_ORDER, colour=theme.OKABE_ITO["orange"])
+                    noun="treated sessions", foot=foot, order=DOSE_ORDER, colour=theme.OKABE_ITO["orange"],
+                    groups="dose bands")
 
 
 def side_effects_by_session(df: pd.DataFrame, ctx: ChartContext, effect: str = "any") -> go.Figure:
@@ -158,7 +184,8 @@ def side_effects_by_session(df: pd.DataFrame, ctx: ChartContext, effect: str = "
                          f"induction, boosters after; shown to 24). Bars: Wilson 95% intervals. Open points, off the "
                          f"line: fewer than {FEW_SESSIONS} sessions at that number.", "Safety › Session number")
     fig = _rate_by(data, ctx, title_what=f"{labels.effect(effect)} by session number", axis_title="Session number in the course",
-                   noun="treated sessions", foot=foot, line=True, colour=theme.OKABE_ITO["vermillion"])
+                   noun="treated sessions", foot=foot, line=True, colour=theme.OKABE_ITO["vermillion"],
+                   groups="session numbers")
     fig.update_xaxes(dtick=2)
     return fig
 
@@ -176,6 +203,7 @@ def bp_by(df: pd.DataFrame, ctx: ChartContext, breakdown: str = "dose_band") -> 
         data = data.assign(group_value=data["group_value"].map(labels.modality))
     return _rate_by(data, ctx, title_what=f"BP elevation by {axis.lower()}", axis_title=axis,
                     noun="sessions with vitals", foot=foot, order=order, colour=theme.OKABE_ITO["vermillion"],
+                    groups={"dose_band": "dose bands", "modality": "modalities", "session_number": "session numbers"}.get(breakdown, "groups"),
                     n="sessions_with_vitals", events="elevated_sessions")
 
 
@@ -205,7 +233,17 @@ def peak_rise(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Figure:
         extra = f"median {fmt.number(s['peak_rise_median'], 0)} mmHg (IQR {fmt.number(s['peak_rise_p25'], 0)}–{fmt.number(s['peak_rise_p75'], 0)})"
     fig.update_xaxes(title=dict(text="Peak systolic rise (mmHg)"))
     fig.update_yaxes(title=dict(text="Sessions"), tickformat=",")
-    sub = subtitle_text(n_label(n, "sessions with vitals"), ctx, extra)
+    # n is every session with vitals (the quartiles' n, as in the key figures), not only the bins drawn: an
+    # export hides bins under the cell-size rule, and its subtitle read n = 241 beside the key figures' 264
+    # (as the booster-interval histogram does).
+    total = summary.iloc[0]["sessions_with_vitals"] if not summary.empty and "sessions_with_vitals" in summary else None
+    total = int(total) if known(total) and int(total) >= n else n
+    if total > n:
+        extra = " · ".join(p for p in (extra, f"{fmt.count(total - n)} in bins too small to show") if p)
+    n_text = n_label(total, "sessions with vitals")
+    if total == n and hist["sessions"].isna().any():  # no total shown: the bins' sum, said as such
+        n_text += " in the bins shown"
+    sub = subtitle_text(n_text, ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
 
 
@@ -314,9 +352,10 @@ def rems_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         data["group_value"] = data["clinic_name"]
     fig = _rate_by(data, ctx, title_what="REMS completeness by clinic", axis_title="", noun="esketamine sessions",
                    foot=foot, dots=True, colour=theme.OKABE_ITO["green"], rate="complete_rate", low="complete_ci_low",
-                   high="complete_ci_high", n="esketamine_sessions", events="complete")
+                   high="complete_ci_high", n="esketamine_sessions", events="complete", groups="clinics")
     if data is not None and not data.empty and data["complete_ci_low"].notna().any():
-        fig.update_yaxes(range=[max(0.0, float(data["complete_ci_low"].min()) - 0.05), 1.01])
+        low = max(0.0, float(data["complete_ci_low"].min()) - 0.05)
+        fig.update_yaxes(range=[low, 1.01], tickmode="array", tickvals=ticks_to_100(low))  # room above 100%, no 101% tick
         if len(data) > 6:
             fig.update_xaxes(tickangle=-30)
             # Slanted names reach further down than the frame's margin: Plotly grows the margin to fit

@@ -54,6 +54,9 @@ NOTES_Y = CHART_Y + CHART_H + 18
 CHART_H_TALL = 636  # a chart with many rows (e.g. 50 clinics) takes the page's height; its notes go right
 SIDE_W = PAGE_W - MARGIN - (CHART_X + CHART_W + 24)
 PX_TO_PT = 0.75
+NOTE_PX = 12  # the pages' "How it is counted" and "Small counts" (9 pt printed)
+NOTE_PT = 9  # the same on slides
+KEY_PT = 11
 PNG_SCALE = 2.5  # slides: 704 x 472 px at 2.5x, placed 8.8 x 5.9 in
 SLIDE_W_IN, SLIDE_H_IN = 13.333, 7.5
 PPTX_FONT = "Arial"  # what PowerPoint has everywhere; the PDF embeds the product font
@@ -225,18 +228,24 @@ def _page_figure(page: Page, pack_label: str, generated: str, number: int, total
         if y > CHART_Y + (300 if page.tall else CHART_H):
             break
     notes = (("How it is counted", page.definition), ("Small counts", page.suppression))
+    # Notes at 12 px (9 pt printed; 10 px could not be read on a projected page); the column beside a tall
+    # chart takes 11 px when 12 would run into the footer.
     if page.tall:  # notes under the key figures, in the column beside the chart
-        y = max(y + 10, CHART_Y + 330)
+        top = max(y + 10, CHART_Y + 330)
+        size, chars, step = NOTE_PX, 37, 15
+        if top + sum(step * len(_wrap(f"{label}: {note}", chars)) + 6 for label, note in notes) > PAGE_H - 40:
+            size, chars, step = NOTE_PX - 1, 41, 14
+        y = top
         for label, note in notes:
-            lines = _wrap(f"{label}: {note}", 46)
-            _text(fig, "<br>".join(_esc(line) for line in lines), kx, y, 9, theme.MUTED)
-            y += 12 * len(lines) + 6
+            lines = _wrap(f"{label}: {note}", chars)
+            _text(fig, "<br>".join(_esc(line) for line in lines), kx, y, size, theme.MUTED)
+            y += step * len(lines) + 6
     else:
         y = NOTES_Y
         for label, note in notes:
-            lines = _wrap(f"{label}: {note}", 180)
-            _text(fig, "<br>".join(_esc(line) for line in lines), MARGIN, y, 10, theme.MUTED)
-            y += 14 * len(lines) + 6
+            lines = _wrap(f"{label}: {note}", 145)
+            _text(fig, "<br>".join(_esc(line) for line in lines), MARGIN, y, NOTE_PX, theme.MUTED)
+            y += 16 * len(lines) + 6
     _footer(fig, generated, number, total)
     return fig
 
@@ -246,7 +255,7 @@ def _cover_figure(pack: BoardPack, pack_label: str, generated: str, total: int) 
     _header(fig, pack_label)
     _text(fig, _esc(settings.network_name()), MARGIN, 150, 34, theme.INK, bold=True)
     _text(fig, "Board pack", MARGIN, 204, 22, theme.ACCENT)
-    _text(fig, _esc(f"{pack.period.label} · {fmt.period(pack.period.start, pack.period.end)}"), MARGIN, 244, 15, theme.INK)
+    _text(fig, _esc(period_words(pack.period)), MARGIN, 244, 15, theme.INK)
     _text(fig, _esc(pack.selection), MARGIN, 270, 13, theme.MUTED)
     _text(fig, "Contents", MARGIN, 320, 14, theme.INK, bold=True)
     rows = contents(pack)
@@ -263,6 +272,13 @@ def _cover_figure(pack: BoardPack, pack_label: str, generated: str, total: int) 
     _text(fig, _esc(rule + " Definitions: docs/metrics.md."), MARGIN, PAGE_H - 60, 10, theme.MUTED)
     _footer(fig, generated, 1, total)
     return fig
+
+
+def period_words(period: Period) -> str:
+    """The cover's period: 'Q3 2026 · 1 Jul – 30 Sep 2026'; once when the label already is the dates
+    ('September 2026', not 'September 2026 · September 2026')."""
+    dates = fmt.period(period.start, period.end)
+    return period.label if period.label == dates else f"{period.label} · {dates}"
 
 
 def contents(pack: BoardPack) -> list[str]:
@@ -292,6 +308,14 @@ def _merge_pdf(frames: list[bytes], charts: list[bytes | None], heights: list[in
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _text_height_in(paragraphs: list[str], size_pt: float, width_in: float) -> float:
+    """A generous estimate of the height (inches) of Arial paragraphs in a text box of this width: about
+    0.5 em a character, 1.2 em a line, and the box's own insets (0.1 in above and below)."""
+    chars = max(1, int((width_in - 0.2) * 72 / (size_pt * 0.52)))
+    lines = sum(max(1, -(-len(p) // chars)) for p in paragraphs)
+    return lines * size_pt * 1.2 / 72 + 0.2
 
 
 def _pptx(pack: BoardPack, pack_label: str, generated: str) -> bytes:
@@ -341,7 +365,7 @@ def _pptx(pack: BoardPack, pack_label: str, generated: str) -> bytes:
     chrome(cover, 1)
     box(cover, 0.5, 1.2, 12.3, 0.8, [settings.network_name()], 36, theme.INK, bold=True)
     box(cover, 0.5, 2.0, 12.3, 0.5, ["Board pack"], 24, theme.ACCENT)
-    box(cover, 0.5, 2.6, 12.3, 0.4, [f"{pack.period.label} · {fmt.period(pack.period.start, pack.period.end)}"], 16)
+    box(cover, 0.5, 2.6, 12.3, 0.4, [period_words(pack.period)], 16)
     box(cover, 0.5, 3.0, 12.3, 0.4, [pack.selection], 13, theme.MUTED)
     contents_ = contents(pack)
     half = (len(contents_) + 1) // 2 if len(contents_) > 14 else len(contents_)
@@ -361,10 +385,16 @@ def _pptx(pack: BoardPack, pack_label: str, generated: str) -> bytes:
             height = min(5.45, 8.8 * h / CHART_W)
             slide.shapes.add_picture(io.BytesIO(page.png), Inches(0.5), Inches(1.5), width=Inches(height * CHART_W / h),
                                      height=Inches(height))
-        box(slide, 9.55, 1.5, 3.28, 4.9, ["Key figures"] + [f"• {s}" for s in (page.key_figures or ["No figure to report."])],
-            11, theme.INK)
+        key = ["Key figures"] + [f"• {s}" for s in (page.key_figures or ["No figure to report."])]
         notes = [f"How it is counted: {page.definition}", f"Small counts: {page.suppression}"]
-        box(slide, 9.55, 5.6, 3.28, 1.4, notes, 7.5, theme.MUTED)
+        # Notes at 9 pt under the key figures (7.5 pt could not be read on a projected slide). The column
+        # holds 1.5-6.95 in; when the definition does not fit too, it stays in the speaker notes only.
+        key_h = _text_height_in(key, KEY_PT, 3.28)
+        box(slide, 9.55, 1.5, 3.28, key_h, key, KEY_PT, theme.INK)
+        top, room = 1.5 + key_h + 0.1, 6.95 - (1.5 + key_h + 0.1)
+        on_slide = notes if _text_height_in(notes, NOTE_PT, 3.28) <= room else [
+            "How it is counted: in the speaker notes.", notes[1]]
+        box(slide, 9.55, top, 3.28, max(room, 0.3), on_slide, NOTE_PT, theme.MUTED)
         slide.notes_slide.notes_text_frame.text = "\n".join([page.title, page.subtitle, *page.key_figures, *notes])
     out = io.BytesIO()
     prs.save(out)
@@ -456,7 +486,9 @@ def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime 
             if threshold <= 1:
                 small = "Small-cell suppression is off (CLINIC_ANALYTICS_MIN_CELL=1): every count is shown."
             elif result.hidden:
-                small = f"{result.note} On this page {result.hidden} figures are hidden; totals add up the figures shown."
+                # the subtitle says itself when its n is of the figures shown ("... in the clinics shown")
+                small = (f"{result.note} On this page {result.hidden} "
+                         f"{'figure is' if result.hidden == 1 else 'figures are'} hidden.")
             else:
                 small = f"No count from 1 to {threshold - 1} on this page; none hidden."
             pages.append(Page(

@@ -3,7 +3,9 @@
     sentences("outcomes.rates_by_instrument", data) ->
         ["PHQ-9: response 57% (54–61%, n=828), remission 28% (25–31%, n=828)", ...]
 
-Every number comes from a row the macro returned; a figure that suppression hides reads "not shown".
+Every number comes from a row the macro returned; a figure that suppression hides reads "not shown (small
+counts)", as its own phrase: a hidden count is never put where a number goes ("not shown of 53 courses",
+"n=not shown").
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 from dashboard import format as fmt
 from dashboard import labels
 
-HIDDEN = "not shown"
+HIDDEN = "not shown (small counts)"
 MAX_LINES = 6
 
 
@@ -29,8 +31,37 @@ def _known(v: object) -> bool:
 
 def _rate(r: pd.Series, rate: str, low: str, high: str, n: str) -> str:
     if not _known(r.get(rate)):
-        return HIDDEN + (f" (n={fmt.count(r[n])})" if _known(r.get(n)) else "")
+        return "not shown (small counts" + (f"; n={fmt.count(r[n])})" if _known(r.get(n)) else ")")
     return fmt.pct_ci(r[rate], r.get(low), r.get(high), r[n])
+
+
+def _count(value: object, noun: str) -> str:
+    """'27 courses'; a hidden count: 'courses not shown (small counts)'."""
+    return f"{fmt.count(value)} {noun}" if _known(value) else f"{noun} {HIDDEN}"
+
+
+def _n(value: object) -> str:
+    """', n=264', or nothing when the n is hidden (the sentence says what is not shown)."""
+    return f", n={fmt.count(value)}" if _known(value) else ""
+
+
+def _share(rate: object, k: object, n: object, noun: str = "", digits: int | None = None) -> str:
+    """'12% (22 of 183)'; with the rate hidden 'not shown (small counts; n=183)'."""
+    of = f" {noun}" if noun else ""
+    if _known(rate) and _known(k) and _known(n):
+        return f"{fmt.pct(rate, digits) if digits is not None else fmt.pct(rate)} ({fmt.count(k)} of {fmt.count(n)}{of})"
+    if _known(k) and _known(n):
+        return f"{fmt.count(k)} of {fmt.count(n)}{of}"
+    return "not shown (small counts" + (f"; n={fmt.count(n)}{of})" if _known(n) else ")")
+
+
+def plural(n: object, one: str, many: str | None = None) -> str:
+    """'1 clinic', '3 clinics'."""
+    try:
+        single = float(n) == 1  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        single = False
+    return f"{fmt.count(n)} {one if single else (many or one + 's')}"
 
 
 def _frame(data, part: str | None = None) -> pd.DataFrame:
@@ -48,8 +79,14 @@ def _instrument_sort(df: pd.DataFrame) -> pd.DataFrame:
 
 def _more(lines: list[str], total: int, noun: str) -> list[str]:
     if total > len(lines):
-        lines.append(f"… and {total - len(lines)} more {noun} (see the chart)")
+        more = total - len(lines)
+        lines.append(f"… and {more} more {noun if more != 1 else _singular(noun)} (see the chart)")
     return lines
+
+
+def _singular(noun: str) -> str:
+    """'groups' -> 'group', 'dose bands' -> 'dose band', 'months' -> 'month' (the nouns of _more)."""
+    return noun[:-1] if noun.endswith("s") else noun
 
 
 # ---------------------------------------------------------------------------------------- outcomes
@@ -62,10 +99,19 @@ def courses_by_month(df, opts):
     for _, r in df.head(MAX_LINES).iterrows():
         month = pd.to_datetime(str(r["group_value"])[:7] + "-01", errors="coerce")
         name = f"{month:%b %Y}" if pd.notna(month) else str(r["group_value"])
-        lines.append(_t(f"{name}: {fmt.count(r['courses'])} courses, "
-                        f"{_rate(r, 'induction_completion_rate', 'induction_completion_ci_low', 'induction_completion_ci_high', 'induction_ended' if 'induction_ended' in r else 'courses')} completed induction"
-                        + (f", {fmt.count(r['still_in_induction'])} still in induction"
-                           if pd.notna(r.get("still_in_induction")) and r.get("still_in_induction") else "")))
+        if not _known(r["courses"]):
+            lines.append(f"{name}: courses and completion {HIDDEN}")
+            continue
+        if _known(r.get("induction_completion_rate")):
+            completion = (_rate(r, "induction_completion_rate", "induction_completion_ci_low", "induction_completion_ci_high",
+                                "induction_ended" if "induction_ended" in r else "courses") + " completed induction")
+        elif _known(r.get("completed_induction")):
+            completion = f"{fmt.count(r['completed_induction'])} completed induction, completion rate {HIDDEN}"
+        else:
+            completion = f"completion {HIDDEN}"
+        lines.append(f"{name}: {fmt.count(r['courses'])} courses, {completion}"
+                     + (f", {fmt.count(r['still_in_induction'])} still in induction"
+                        if _known(r.get("still_in_induction")) and r.get("still_in_induction") else ""))
     return _more(lines, len(df), "months")
 
 
@@ -107,7 +153,13 @@ def evaluability(df, opts):
     df = _instrument_sort(df[df["courses"].fillna(1) > 0]) if not df.empty else df
     lines = []
     for _, r in df.iterrows():
-        lines.append(_t(f"{labels.instrument(r['instrument'])}: {fmt.count(r['evaluable'])} of {fmt.count(r['courses'])} courses evaluable"))
+        name = labels.instrument(r["instrument"])
+        if _known(r["evaluable"]) and _known(r["courses"]):
+            lines.append(f"{name}: {fmt.count(r['evaluable'])} of {fmt.count(r['courses'])} courses evaluable")
+        elif _known(r["courses"]):
+            lines.append(f"{name}: {fmt.count(r['courses'])} courses, evaluable courses {HIDDEN}")
+        else:
+            lines.append(f"{name}: {_count(r['evaluable'], 'evaluable courses')}")
     return lines
 
 
@@ -133,7 +185,7 @@ def early_signal(df, opts):
     lines = []
     for _, r in df.iterrows():
         if not _known(r["mean_change"]):
-            lines.append(f"{labels.instrument(r['instrument'])}: {HIDDEN} (too few courses)")
+            lines.append(f"{labels.instrument(r['instrument'])}: {HIDDEN}")
             continue
         ci = f" (95% CI {fmt.number(r['ci_low'])} to {fmt.number(r['ci_high'])})" if _known(r["ci_low"]) else ""
         lines.append(_t(f"{labels.instrument(r['instrument'])}: {fmt.signed(r['mean_change'], 1)} points{ci}, "
@@ -149,7 +201,7 @@ def induction_funnel(df, opts):
     for family, part in df.sort_values("session_number").groupby("modality_family", sort=True):
         shown = part[part["share_of_courses"].notna()]
         if shown.empty:
-            lines.append(f"{labels.modality(family)}: {HIDDEN} (too few courses)")
+            lines.append(f"{labels.modality(family)}: {HIDDEN}")
             continue
         last = shown.iloc[-1]  # the furthest session with its share shown
         waiting = last.get("still_in_induction")
@@ -164,11 +216,11 @@ def clinic_funnel(data, opts):
     if clinics.empty:
         return []
     r = clinics.iloc[0]
-    lines = [_t(f"Network: {fmt.pct(r['network_rate'], 1)} ({fmt.count(r['network_events'])} of {fmt.count(r['network_n'])})")]
+    lines = [f"Network: {_share(r['network_rate'], r['network_events'], r['network_n'], digits=1)}"]
     shown = clinics[clinics["rate"].notna() & (clinics["n"].fillna(0) > 0)]
     hidden = len(clinics) - len(shown)
     outside = shown[shown["outside_998"].astype(bool)] if not shown.empty else shown
-    lines.append(f"{len(shown)} {'clinic' if len(shown) == 1 else 'clinics'} shown, {len(outside)} outside the 99.8% limits"
+    lines.append(f"{plural(len(shown), 'clinic')} shown, {len(outside)} outside the 99.8% limits"
                  + (f"; {hidden} with too few cases to show" if hidden else ""))
     for _, c in outside.head(4).iterrows():
         lines.append(_t(f"{c['clinic_name']}: {fmt.pct(c['rate'], 1)} ({fmt.count(c['events'])} of {fmt.count(c['n'])})"))
@@ -180,11 +232,17 @@ def item9(df, opts):
     if df.empty:
         return []
     r = df.iloc[0]
+    changes = [f"{what} {fmt.count(r[what])}" for what in ("resolved", "emerged", "persisted") if _known(r[what])]
+    hidden = [what for what in ("resolved", "emerged", "persisted") if not _known(r[what])]
+    if not _known(r["courses_with_both"]):
+        both = f"With both: {HIDDEN}"
+    else:
+        both = (f"With both (n={fmt.count(r['courses_with_both'])}): " + ", ".join(changes)
+                + (("; " if changes else "") + " / ".join(hidden) + " " + HIDDEN if hidden else ""))
     return [
-        _t(f"Flagged at baseline: {fmt.pct(r['baseline_flag_rate'])} ({fmt.count(r['flagged_at_baseline'])} of {fmt.count(r['courses_with_baseline_item9'])})"),
-        _t(f"Flagged at follow-up: {fmt.pct(r['follow_up_flag_rate'])} ({fmt.count(r['flagged_at_follow_up'])} of {fmt.count(r['courses_with_follow_up_item9'])})"),
-        _t(f"With both (n={fmt.count(r['courses_with_both'])}): resolved {fmt.count(r['resolved'])}, "
-           f"emerged {fmt.count(r['emerged'])}, persisted {fmt.count(r['persisted'])}"),
+        f"Flagged at baseline: {_share(r['baseline_flag_rate'], r['flagged_at_baseline'], r['courses_with_baseline_item9'])}",
+        f"Flagged at follow-up: {_share(r['follow_up_flag_rate'], r['flagged_at_follow_up'], r['courses_with_follow_up_item9'])}",
+        both,
     ]
 
 
@@ -239,8 +297,9 @@ def interventions(df, opts):
     if df.empty:
         return []
     df = df.sort_values("rate", ascending=False, na_position="last")
-    return [_t(f"{labels.label(labels.INTERVENTIONS, r['intervention'])}: {fmt.pct(r['rate'], 1)} "
-               f"({fmt.count(r['sessions'])} sessions)") for _, r in df.head(MAX_LINES).iterrows()]
+    return [f"{labels.label(labels.INTERVENTIONS, r['intervention'])}: "
+            + (f"{fmt.pct(r['rate'], 1)} ({fmt.count(r['sessions'])} sessions)" if _known(r["rate"]) and _known(r["sessions"])
+               else HIDDEN) for _, r in df.head(MAX_LINES).iterrows()]
 
 
 def bp_by_dose(df, opts):
@@ -260,8 +319,9 @@ def peak_rise(data, opts):
         return []
     r = s.iloc[0]
     return [
-        _t(f"Median peak systolic rise {fmt.number(r['peak_rise_median'], 0)} mmHg (IQR {fmt.number(r['peak_rise_p25'], 0)}–"
-           f"{fmt.number(r['peak_rise_p75'], 0)}), n={fmt.count(r['sessions_with_vitals'])}"),
+        (f"Median peak systolic rise {fmt.number(r['peak_rise_median'], 0)} mmHg (IQR {fmt.number(r['peak_rise_p25'], 0)}–"
+         f"{fmt.number(r['peak_rise_p75'], 0)}){_n(r['sessions_with_vitals'])}" if _known(r["peak_rise_median"])
+         else f"Median peak systolic rise {HIDDEN}"),
         _t("BP elevation (≥ 180 / ≥ 110 mmHg): " + _rate(r, "rate", "ci_low", "ci_high", "sessions_with_vitals")),
     ]
 
@@ -294,7 +354,8 @@ def rems(df, opts):
     r = df.iloc[0]
     lines = [_t("Complete REMS monitoring: " + _rate(r, "complete_rate", "complete_ci_low", "complete_ci_high", "esketamine_sessions"))]
     for column, name in REMS_CHECKS[:-1]:
-        lines.append(_t(f"{name}: {fmt.count(r[column])} of {fmt.count(r['esketamine_sessions'])} sessions"))
+        lines.append(f"{name}: " + (f"{fmt.count(r[column])} of {fmt.count(r['esketamine_sessions'])} sessions"
+                                    if _known(r[column]) and _known(r["esketamine_sessions"]) else HIDDEN))
     return lines
 
 
@@ -314,8 +375,10 @@ def interval_histogram(data, opts):
     if s.empty:
         return []
     r = s.iloc[0]
-    return [_t(f"Median booster interval {fmt.days(r['median_days'])} (IQR {fmt.number(r['p25_days'], 0)}–"
-               f"{fmt.number(r['p75_days'], 0)} days), n={fmt.count(r['intervals'])}")]
+    if not _known(r["median_days"]):
+        return [f"Median booster interval {HIDDEN}"]
+    return [f"Median booster interval {fmt.days(r['median_days'])} (IQR {fmt.number(r['p25_days'], 0)}–"
+            f"{fmt.number(r['p75_days'], 0)} days){_n(r['intervals'])}"]
 
 
 def km(df, opts):
@@ -341,8 +404,9 @@ def per_patient_year(data, opts):
     lines = []
     if not network.empty:
         r = network.iloc[0]
-        lines.append(_t(f"Network: {fmt.number(r['boosters_per_patient_year'], 2)} boosters per patient-year "
-                        f"({fmt.count(r['boosters'])} boosters)"))
+        lines.append(f"Network: {fmt.number(r['boosters_per_patient_year'], 2)} boosters per patient-year "
+                     f"({plural(r['boosters'], 'booster')})" if _known(r["boosters_per_patient_year"]) and _known(r["boosters"])
+                     else f"Network: boosters per patient-year {HIDDEN}")
     shown = clinics[clinics["boosters_per_patient_year"].notna()] if not clinics.empty else clinics
     if not shown.empty:
         lo, hi = shown.loc[shown["boosters_per_patient_year"].idxmin()], shown.loc[shown["boosters_per_patient_year"].idxmax()]
@@ -358,8 +422,9 @@ def intervals_by_clinic(df, opts):
     if df.empty:
         return []
     df = df.sort_values("clinic_name", key=lambda s: s.astype(str).str.lower())
-    lines = [_t(f"{r['clinic_name']}: median {fmt.days(r['median_days'])} (IQR {fmt.number(r['p25_days'], 0)}–"
-                f"{fmt.number(r['p75_days'], 0)}), n={fmt.count(r['intervals'])}") for _, r in df.head(MAX_LINES).iterrows()]
+    lines = [f"{r['clinic_name']}: median {fmt.days(r['median_days'])} (IQR {fmt.number(r['p25_days'], 0)}–"
+             f"{fmt.number(r['p75_days'], 0)}){_n(r['intervals'])}" if _known(r["median_days"])
+             else f"{r['clinic_name']}: {HIDDEN}" for _, r in df.head(MAX_LINES).iterrows()]
     return _more(lines, len(df), "clinics")
 
 
@@ -368,7 +433,7 @@ def intervals_by_clinic(df, opts):
 
 def _band_counts(df: pd.DataFrame) -> str:
     u = df["utilization"].dropna()
-    return (f"{len(u)} clinics: {int((u < 0.7).sum())} below, {int(((u >= 0.7) & (u <= 0.8)).sum())} within, "
+    return (f"{plural(len(u), 'clinic')}: {int((u < 0.7).sum())} below, {int(((u >= 0.7) & (u <= 0.8)).sum())} within, "
             f"{int((u > 0.8).sum())} above the 70–80% band")
 
 
@@ -434,8 +499,13 @@ def lost(df, opts):
     if df.empty or df["lost_share"].notna().sum() == 0:
         return []
     d = df[df["lost_share"].notna()].sort_values("lost_share", ascending=False)
-    return [_t(f"{r['clinic_name']}: {fmt.pct(r['lost_share'], 1)} of chair-hours lost ({fmt.count(r['no_show_sessions'])} no-shows, "
-               f"{fmt.count(r['cancelled_sessions'])} cancellations)") for _, r in d.head(4).iterrows()]
+    def missed(r):
+        parts = [plural(r["no_show_sessions"], "no-show") if _known(r["no_show_sessions"]) else None,
+                 plural(r["cancelled_sessions"], "cancellation") if _known(r["cancelled_sessions"]) else None]
+        if all(parts):
+            return f" ({parts[0]}, {parts[1]})"
+        return f" ({parts[0] or parts[1]}; the rest {HIDDEN})" if any(parts) else ""
+    return [f"{r['clinic_name']}: {fmt.pct(r['lost_share'], 1)} of chair-hours lost{missed(r)}" for _, r in d.head(4).iterrows()]
 
 
 def quarantine(df, opts):
@@ -443,7 +513,8 @@ def quarantine(df, opts):
     if df.empty:
         return ["No quarantined rows"]
     d = df.sort_values("rows", ascending=False, na_position="last")
-    return [_t(f"{r['kind']}: {r['reason']} ({fmt.count(r['rows'])} rows)") for _, r in d.head(3).iterrows()]
+    return [f"{r['kind']}: {r['reason']} ({plural(r['rows'], 'row') if _known(r['rows']) else 'rows ' + HIDDEN})"
+            for _, r in d.head(3).iterrows()]
 
 
 WRITERS: dict[str, Callable] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import weakref
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -36,6 +37,26 @@ _lock = threading.Lock()
 _started = False
 
 
+class _ExitOrder:
+    """An object that lives as long as the process, for the finalizer that fixes the order of exit hooks."""
+
+
+_EXIT_ORDER = _ExitOrder()
+
+
+def _remove_temp_dirs_after_shutdown() -> None:
+    """Make the browser stop at exit before Python removes temporary directories.
+
+    weakref.finalize registers its exit hook (which removes the TemporaryDirectory objects still alive,
+    e.g. Chromium's profile directory) with the first finalizer of the process. In a board-pack run that
+    first finalizer was the profile directory itself, made by Kaleido's server thread after `shutdown`
+    was registered; exit hooks run last in, first out, so the directory was removed while Chromium was
+    still running and writing into it: "OSError: [Errno 39] Directory not empty: 'Default'" on stderr
+    after a successful run. A finalizer made here, before the server starts and `shutdown` is registered,
+    puts that hook first, so it runs last."""
+    weakref.finalize(_EXIT_ORDER, lambda: None)
+
+
 def _start() -> None:
     global _started
     if _started:
@@ -45,6 +66,7 @@ def _start() -> None:
     # plotly's to_image passes these per call, which a running server ignores with a warning
     pio.defaults.headers = None
     pio.defaults.mathjax = None
+    _remove_temp_dirs_after_shutdown()
     kaleido.start_sync_server(mathjax=False, timeout=TIMEOUT_SECONDS, silence_warnings=True)
     atexit.register(shutdown)
     _started = True

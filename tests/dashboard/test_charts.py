@@ -1012,3 +1012,107 @@ def test_early_signal_axis_follows_the_means_with_an_interval():
     assert "cut at the axis's edge" in fig.layout.meta["footnote"]
     without = early_signal(df[df["courses"] > 1], CTX)  # nothing cut: no such sentence
     assert without.layout.xaxis.range[0] == pytest.approx(lo) and "cut at" not in without.layout.meta["footnote"]
+
+
+def _bar_heights(fig: go.Figure) -> list[float]:
+    """What each stacked bar of the figure reads as: the sum of its segments at each x."""
+    heights: dict = {}
+    for trace in fig.data:
+        if trace.type == "bar":
+            for x, y in zip(trace.x, trace.y, strict=True):
+                heights[x] = heights.get(x, 0) + (0 if y is None or pd.isna(y) else y)
+    return [heights[x] for x in sorted(heights)]
+
+
+def test_a_month_whose_split_is_hidden_still_reads_as_its_courses():
+    """An 8-clinic Q3 pack hid August's and September's courses still in induction (and with them the
+    "stopped" segment): their bars drew as the 365 and 468 that completed, next to July's 1,016, while the
+    key figures said 800 and 965. The part of a shown total whose split is hidden is its own segment; a
+    month whose courses are hidden says so on the axis."""
+    from dashboard.charts.base import SPLIT_NOT_SHOWN
+
+    months = pd.DataFrame({"group_value": ["2026-07", "2026-08", "2026-09", "2026-10"],
+                           "courses": [1016, 800, 965, None], "completed_induction": [494, 365, 468, None],
+                           "still_in_induction": [0, None, None, None], "induction_ended": [1016, None, None, None],
+                           "induction_completion_rate": [494 / 1016, None, None, None],
+                           "induction_completion_ci_low": [0.46, None, None, None],
+                           "induction_completion_ci_high": [0.52, None, None, None]})
+    fig = _spec("overview.courses_by_month").figure(months, CTX)
+    assert _bar_heights(fig)[:3] == [1016, 800, 965]
+    unsplit = next(t for t in fig.data if t.name == SPLIT_NOT_SHOWN)
+    assert [None if pd.isna(v) else v for v in unsplit.y][:3] == [None, 435, 497]
+    assert [a.text for a in fig.layout.annotations if a.name == "not_shown"] == ["not shown<br>(small counts)"]
+    assert "in the months shown" in fig.layout.meta["subtitle"]
+    whole = _spec("overview.courses_by_month").figure(months.head(1), CTX)
+    assert SPLIT_NOT_SHOWN not in {t.name for t in whole.data}
+
+
+def test_side_effect_bars_read_as_the_effects_rate_when_severities_are_hidden():
+    """A one-clinic month hid Dizziness's moderate and severe sessions: its bar drew as its 33% mild
+    against the key figure's 44%, and Headache (10%, every severity hidden) had no bar at all."""
+    from dashboard.charts.safety import SEVERITY_NOT_SHOWN
+
+    by_sev = pd.DataFrame({"effect": ["any", "dizziness", "dizziness", "dizziness", "headache", "headache"],
+                           "group_value": ["mild", "mild", "moderate", "severe", "mild", "moderate"],
+                           "sessions": [174, 86, None, None, None, None], "treated_sessions": [264] * 6,
+                           "rate": [174 / 264, 86 / 264, None, None, None, None],
+                           "ci_low": [0.6, 0.27, None, None, None, None], "ci_high": [0.7, 0.38, None, None, None, None]})
+    overall = pd.DataFrame({"effect": ["any", "dizziness", "headache"], "group_value": ["all"] * 3,
+                            "sessions": [207, 115, 27], "treated_sessions": [264] * 3,
+                            "rate": [207 / 264, 115 / 264, 27 / 264], "ci_low": [0.73, 0.38, 0.07],
+                            "ci_high": [0.83, 0.5, 0.14]})
+    fig = _spec("safety.side_effects").figure({"by_severity": by_sev, "overall": overall}, CTX)
+    bars: dict = {}
+    for trace in fig.data:
+        for effect, share in zip(trace.y, trace.x, strict=True):
+            bars[effect] = bars.get(effect, 0) + (share or 0)
+    assert bars == pytest.approx({"Dizziness": 115 / 264, "Headache": 27 / 264})
+    assert SEVERITY_NOT_SHOWN in {t.name for t in fig.data}
+
+
+def test_a_dose_band_whose_rate_is_hidden_says_so_and_the_n_is_of_the_bands_shown():
+    """Dose bands of 22 and 27 sessions with their rate hidden were blank columns, read as "none"; the
+    subtitle's n summed the bands shown without saying so (245 beside 264 elsewhere on the pack)."""
+    df = pd.DataFrame({"group_value": ["0.50-0.74 mg/kg", "0.75-0.99 mg/kg", "56 mg", "84 mg"],
+                       "treated_sessions": [153, 43, 27, None], "sessions_with_vitals": [153, 43, 27, None],
+                       "elevated_sessions": [None, 0, None, 0], "rate": [None, 0.0, None, None],
+                       "ci_low": [None, 0.0, None, None], "ci_high": [None, 0.08, None, None]})
+    fig = _spec("safety.bp_by_dose").figure(df, CTX)
+    marked = [a.x for a in fig.layout.annotations if a.name == "not_shown"]
+    assert marked == ["0.50-0.74 mg/kg", "56 mg"]
+    assert "n = 223 sessions with vitals in the dose bands shown" in fig.layout.meta["subtitle"]
+    whole = _spec("safety.bp_by_dose").figure(df.head(2).assign(rate=[0.01, 0.0], ci_low=0.0, ci_high=0.1), CTX)
+    assert "shown" not in whole.layout.meta["subtitle"] and not [a for a in whole.layout.annotations if a.name == "not_shown"]
+
+
+def test_peak_rise_n_is_every_session_with_vitals_even_when_small_bins_are_hidden():
+    """A one-clinic month's subtitle summed the bins drawn (n = 241 sessions with vitals) while the key
+    figures beside it said n=264: n is the published total; the hidden bins are counted in words."""
+    hist = pd.DataFrame({"bin_start": [0, 5, 10, 60], "sessions": [100.0, 141.0, None, None]})
+    summary = pd.DataFrame({"sessions_with_vitals": [264], "peak_rise_p25": [13.0], "peak_rise_median": [20.0],
+                            "peak_rise_p75": [25.0]})
+    fig = _spec("safety.peak_rise").figure({"histogram": hist, "summary": summary}, CTX)
+    assert "n = 264 sessions with vitals" in fig.layout.meta["subtitle"]
+    assert "23 in bins too small to show" in fig.layout.meta["subtitle"]
+    unknown = _spec("safety.peak_rise").figure({"histogram": hist, "summary": summary.assign(sessions_with_vitals=None)}, CTX)
+    assert "n = 241 sessions with vitals in the bins shown" in unknown.layout.meta["subtitle"]
+
+
+def test_subtitle_sums_of_clinics_with_hidden_counts_say_they_are_of_the_clinics_shown():
+    df = pd.DataFrame({"clinic_id": ["A", "B"], "clinic_name": ["Austin", "Boston"], "intervals": [120, None],
+                       "median_days": [40.0, None], "p25_days": [35.0, None], "p75_days": [50.0, None]})
+    fig = _spec("boosters.intervals_by_clinic").figure(df, CTX)
+    assert "n = 120 booster intervals in the clinics shown" in fig.layout.meta["subtitle"]
+    whole = _spec("boosters.intervals_by_clinic").figure(df.head(1), CTX)
+    assert "shown" not in whole.layout.meta["subtitle"]
+
+
+def test_rems_by_clinic_has_no_tick_past_100_percent():
+    """The axis runs to 1.01 so a clinic at 100% is drawn whole; an 8-clinic pack showed a "101%" tick."""
+    names = [f"Clinic {i}" for i in range(8)]
+    df = pd.DataFrame({"clinic_name": names, "esketamine_sessions": [200] * 8, "complete": [200] * 8,
+                       "complete_rate": [1.0] * 8, "complete_ci_low": [0.982] * 8, "complete_ci_high": [1.0] * 8})
+    fig = _spec("safety.rems_by_clinic").figure(df, CTX)
+    ticks = list(fig.layout.yaxis.tickvals)
+    assert ticks and max(ticks) == 1.0 and min(ticks) >= fig.layout.yaxis.range[0]
+    assert fig.layout.yaxis.range[1] > 1.0

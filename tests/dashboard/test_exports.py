@@ -334,3 +334,36 @@ def test_planning_exports_hide_observed_weeks_with_small_counts(chart_id, column
     csv = pd.read_csv(io.BytesIO(exports.chart_file(spec, data, _ctx(month), "csv").data))
     history = csv[csv["part"] == "history"]
     assert not pd.to_numeric(history[column], errors="coerce").between(1, sup.DEFAULT_MIN_CELL - 1).any()
+
+
+EXIT_ORDER_PROBE = """
+import sys, tempfile
+import plotly.graph_objects as go
+from dashboard.exports import render
+
+cleanup = tempfile.TemporaryDirectory._cleanup.__func__
+
+def watched(cls, name, warn_message, ignore_errors=False):
+    if render.running():
+        print(f"temporary directory {name} removed while the browser runs", file=sys.stderr)
+    return cleanup(cls, name, warn_message, ignore_errors)
+
+tempfile.TemporaryDirectory._cleanup = classmethod(watched)
+render.to_bytes(go.Figure(go.Bar(x=[1], y=[1])), "svg", width=300, height=200)
+"""
+
+
+def test_the_browser_stops_at_exit_before_its_profile_directory_is_removed():
+    """A board-pack run printed "OSError: [Errno 39] Directory not empty: 'Default'" after its paths: at
+    exit Python removed Chromium's profile directory (a TemporaryDirectory made by Kaleido's server thread)
+    before the browser was shut down, while Chromium still wrote into it. Whether Chromium writes at that
+    moment is chance; the order is not, and is what this checks, in a fresh interpreter."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", EXIT_ORDER_PROBE], cwd=root, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == ""

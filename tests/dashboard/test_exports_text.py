@@ -144,3 +144,74 @@ def test_key_figures_name_courses_still_in_induction_and_rate_the_others():
                            "courses": [10, 10], "share_of_courses": [1.0, 0.8], "still_in_induction": [3, 3]})
     (line,) = keyfigures.sentences("outcomes.induction_funnel", funnel, {})
     assert line.endswith("(8 of 10); 3 still in induction")
+
+
+BROKEN = ("not shown of", "of not shown", "n=not shown", "not shown courses", "not shown completed", "not shown sessions",
+          "not shown boosters", "not shown rows", "not shown no-shows", "not shown cancellations", "not shown)",
+          "counts) (", " 1 clinics", " 1 groups", " 1 months", " 1 rows", "(1 boosters", "(1 sessions")
+
+
+def test_key_figures_print_counts_shown_and_say_what_is_hidden_in_words():
+    """A one-clinic pack read "Sep 2026: not shown courses, not shown completed induction", an 8-clinic one
+    "Aug 2026: 800 courses, not shown completed induction" (365 completed were drawn; only the rate was
+    hidden), and elsewhere "not shown of 53 courses evaluable", "With both (n=not shown)"."""
+    import pandas as pd
+
+    months = pd.DataFrame({"group_value": ["2026-07", "2026-08", "2026-09"], "courses": [1016, 800, None],
+                           "completed_induction": [494, 365, None], "still_in_induction": [0, None, None],
+                           "induction_ended": [1016, None, None], "induction_completion_rate": [494 / 1016, None, None],
+                           "induction_completion_ci_low": [0.46, None, None], "induction_completion_ci_high": [0.52, None, None]})
+    jul, aug, sep = keyfigures.sentences("overview.courses_by_month", months, {})
+    assert jul == "Jul 2026: 1,016 courses, 49% (46–52%, n=1,016) completed induction"
+    assert aug == "Aug 2026: 800 courses, 365 completed induction, completion rate not shown (small counts)"
+    assert sep == "Sep 2026: courses and completion not shown (small counts)"
+    evaluability = pd.DataFrame({"instrument": ["PHQ9", "GAD7"], "courses": [53, None], "evaluable": [None, None]})
+    assert keyfigures.sentences("outcomes.evaluability", evaluability, {}) == [
+        "PHQ-9: 53 courses, evaluable courses not shown (small counts)",
+        "GAD-7: evaluable courses not shown (small counts)"]
+    item9 = pd.DataFrame({"courses_with_baseline_item9": [51], "flagged_at_baseline": [22], "baseline_flag_rate": [22 / 51],
+                          "courses_with_follow_up_item9": [38], "flagged_at_follow_up": [None], "follow_up_flag_rate": [None],
+                          "courses_with_both": [None], "resolved": [None], "emerged": [None], "persisted": [None]})
+    assert keyfigures.sentences("outcomes.item9", item9, {}) == [
+        "Flagged at baseline: 43% (22 of 51)", "Flagged at follow-up: not shown (small counts; n=38)",
+        "With both: not shown (small counts)"]
+    lost = pd.DataFrame({"clinic_name": ["Tulsa"], "lost_share": [0.05], "no_show_sessions": [12], "cancelled_sessions": [None]})
+    assert keyfigures.sentences("capacity.lost", lost, {}) == [
+        "Tulsa: 5.0% of chair-hours lost (12 no-shows; the rest not shown (small counts))"]
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(clinics=("DEN",), start=dt.date(2026, 6, 17), end=dt.date(2026, 6, 30)),
+    Filters(clinics=("DEN",), start=dt.date(2024, 11, 1), end=dt.date(2024, 11, 30)),
+], ids=["two-weeks", "first-month"])
+def test_key_figures_of_small_selections_never_put_not_shown_where_a_number_goes(filters, sample_db, use_db):
+    use_db(sample_db)
+    for spec in catalog.CATALOG:
+        if spec.page == "Planning":
+            continue
+        result = spec.suppressed(spec.data(Scope.everything(), filters, **spec.defaults))
+        for line in keyfigures.sentences(spec.id, result.data, spec.defaults):
+            assert not any(b in line for b in BROKEN), (spec.id, line)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-09", "September 2026"),
+    ("2026Q3", "Q3 2026 · 1 Jul – 30 Sep 2026"),
+])
+def test_the_cover_states_the_period_once(text, expected):
+    """A month's cover read "September 2026 · September 2026"."""
+    from dashboard.exports.boardpack import period_words
+
+    assert period_words(per.parse(text)) == expected
+
+
+def test_key_figures_count_one_thing_in_the_singular():
+    """"1 clinics: 0 below, 1 within …" and "… and 1 more groups" were printed as is."""
+    import pandas as pd
+
+    one = pd.DataFrame({"clinic_name": ["Tulsa"], "utilization": [0.75]})
+    assert keyfigures.sentences("capacity.by_clinic", one, {})[0] == "1 clinic: 0 below, 1 within, 0 above the 70–80% band"
+    groups = pd.DataFrame({"instrument": ["PHQ9"] * 7, "group_value": list("ABCDEFG"), "evaluable": [50] * 7,
+                           "response_rate": [0.5] * 7, "response_ci_low": [0.4] * 7, "response_ci_high": [0.6] * 7})
+    lines = keyfigures.sentences("outcomes.rates_by_group", groups, {"breakdown": "clinic"})
+    assert lines[-1] == "… and 1 more group (see the chart)"

@@ -290,3 +290,19 @@ def test_small_pack_csvs_reveal_no_small_count(small_pack, monkeypatch):
             shown = {"": table}
         problems += csv_leaks(shown, {k: v.reset_index(drop=True) for k, v in raw_parts.items()}, spec)
     assert not problems, problems[:20]
+
+
+def test_slide_text_is_readable_and_stays_on_the_slide(quarter_pack):
+    """The slides' "How it is counted" and "Small counts" box was 7.5 pt: unreadable when projected. Every
+    run of text on a chart slide is now 9 pt or more, and every text box ends above the slide's footer."""
+    from pptx.util import Emu, Pt
+
+    for slide in _slides(quarter_pack["pptx"])[1:]:
+        boxes = [s for s in slide.shapes if s.has_text_frame and s.text_frame.text.strip()]
+        sizes = [run.font.size for s in boxes for p in s.text_frame.paragraphs for run in p.runs if run.font.size]
+        text = _slide_text(slide)
+        assert min(sizes) >= Pt(8), text[:80]  # the footer's "Generated …" and page number are 8 pt
+        body = [s for s in boxes if s.top < Emu(int(7.0 * 914400))]  # all but the footer
+        assert min(run.font.size for s in body for p in s.text_frame.paragraphs for run in p.runs) >= Pt(9), text[:80]
+        assert max(s.top + s.height for s in body) <= Emu(int(7.0 * 914400)), text[:80]
+        assert "Small counts:" in text and "How it is counted:" in text
