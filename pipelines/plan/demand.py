@@ -145,7 +145,7 @@ def forecast_new_courses(
         lower=np.maximum(mean - half_width, 0.0),
         upper=mean + half_width,
         interval=interval,
-        method=f"{net.method} x clinic share of the last {k} weeks",
+        method=f"{net.method}, times the clinic's share of the last {k} weeks",
         history_weeks=len(clinic),
         level_lower=np.maximum(mean - level_half_width, 0.0),
         level_upper=mean + level_half_width,
@@ -180,7 +180,9 @@ def _unobserved_components(history: np.ndarray, horizon: int, seasonal: bool) ->
     log_se = np.sqrt(np.asarray(forecast.var_pred_mean, dtype=float))
     if not (np.all(np.isfinite(log_mean)) and np.all(np.isfinite(log_se))):
         raise ValueError("non-finite forecast")
-    method = "network UnobservedComponents (" + ("smooth trend + yearly cycle)" if seasonal else "local level)")
+    # words for a footnote a board reads (the model is statsmodels' UnobservedComponents, docs/planning.md)
+    method = ("network new patients as a smooth trend with a yearly cycle" if seasonal
+              else "network new patients as a slowly moving local level")
     return NetworkForecast(np.maximum(np.exp(log_mean) - 0.5, 0.0), log_se, method)
 
 

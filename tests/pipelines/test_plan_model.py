@@ -332,6 +332,8 @@ def test_the_forecast_follows_a_steady_clinic_and_brackets_it():
     clinic = rng.poisson(30, 150).astype(float)
     f = forecast_new_courses(clinic, network, dt.date(2026, 3, 2), 13)
     assert "yearly cycle" in f.method and f.history_weeks == 150
+    # words a board reads under the chart, not the library's class name ("network UnobservedComponents")
+    assert "UnobservedComponents" not in f.method and "the clinic's share of the last" in f.method
     assert np.all(np.abs(f.mean - 30) < 4)
     assert np.all((f.lower < f.mean) & (f.mean < f.upper)) and np.all(f.lower >= 0)
     assert np.all(f.level_upper - f.level_lower < f.upper - f.lower)  # the level is surer than one week
