@@ -535,19 +535,31 @@ def item9_flags(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     ))
     transitions = ["Resolved", "Emerged", "Persisted"]
     counts = [row["resolved"], row["emerged"], row["persisted"]]
+    shown = [known(c) for c in counts]
     fig.add_trace(go.Bar(
         # Persisted (flagged at both) is the group a clinician follows up first: the darkest warm colour,
         # never the neutral grey that reads as "nothing to see".
-        x=transitions, y=counts, marker_color=[theme.OKABE_ITO["green"], theme.OKABE_ITO["vermillion"], theme.PERSISTING_RISK],
-        text=[fmt.count(c) for c in counts], textposition="outside", cliponaxis=False, showlegend=False,
-        hovertemplate="%{x}: %{y:,} courses<extra></extra>", xaxis="x2", yaxis="y2",
+        x=transitions, y=[c if k else 0 for c, k in zip(counts, shown, strict=True)],
+        marker_color=[theme.OKABE_ITO["green"], theme.OKABE_ITO["vermillion"], theme.PERSISTING_RISK],
+        # an export hides small counts: the bar says so rather than standing at 0
+        text=[fmt.count(c) if k else "not shown" for c, k in zip(counts, shown, strict=True)],
+        textposition="outside", cliponaxis=False, showlegend=False,
+        hovertemplate="%{x}: %{text} courses<extra></extra>", xaxis="x2", yaxis="y2",
     ))
+    both = row["courses_with_both"]
     fig.update_layout(
         xaxis=dict(domain=[0, 0.44]), xaxis2=dict(domain=[0.56, 1], anchor="y2"),
         yaxis=dict(tickformat=PERCENT_TICKS, title=dict(text="Share of courses flagged"), rangemode="tozero"),
-        yaxis2=dict(anchor="x2", title=dict(text=f"Courses with both (n={fmt.count(row['courses_with_both'])})"),
+        yaxis2=dict(anchor="x2", title=dict(text=f"Courses with both (n={fmt.count(both)})" if known(both)
+                                            else "Courses with both"),
                     tickformat=",", rangemode="tozero"),
     )
+    if not any(shown):  # the whole panel hidden: one sentence instead of an empty axis marked "n=—"
+        fig.update_layout(yaxis2=dict(showticklabels=False, range=[0, 1]))
+        fig.update_traces(text=None, selector=dict(xaxis="x2"))
+        fig.add_annotation(x=0.5, y=0.5, xref="x2 domain", yref="y2 domain", showarrow=False, name="hidden",
+                           text="Changes not shown:<br>small counts (cell-size rule)",
+                           font=dict(size=12, color=theme.MUTED))
     ymax = max(float(r) for r in rates if pd.notna(r)) if any(pd.notna(r) for r in rates) else 1
     fig.update_yaxes(range=[0, min(1, ymax * 1.25 + 0.02)], selector=dict(anchor="x"))
     sub = subtitle_text(n_label(row["courses_with_baseline_item9"], "courses with a baseline item 9"), ctx)

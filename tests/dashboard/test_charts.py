@@ -1116,3 +1116,25 @@ def test_rems_by_clinic_has_no_tick_past_100_percent():
     ticks = list(fig.layout.yaxis.tickvals)
     assert ticks and max(ticks) == 1.0 and min(ticks) >= fig.layout.yaxis.range[0]
     assert fig.layout.yaxis.range[1] > 1.0
+
+
+def test_item9_changes_hidden_by_an_export_say_so_instead_of_an_empty_axis():
+    """A one-clinic month's pack drew the resolved / emerged / persisted panel as an empty 0-4 axis titled
+    'Courses with both (n=—)'. Hidden changes now say they are not shown; a single hidden bar says so too."""
+    import numpy as np
+
+    from dashboard.charts.outcomes import item9_flags
+
+    row = {"courses_with_baseline_item9": 51, "flagged_at_baseline": 22, "baseline_flag_rate": 22 / 51,
+           "courses_with_follow_up_item9": 38, "flagged_at_follow_up": 11, "follow_up_flag_rate": 11 / 38,
+           "courses_with_both": np.nan, "resolved": np.nan, "emerged": np.nan, "persisted": np.nan}
+    fig = item9_flags(pd.DataFrame([row]), CTX)
+    assert fig.layout.yaxis2.title.text == "Courses with both"
+    notes = [a for a in fig.layout.annotations if a.name == "hidden"]
+    assert len(notes) == 1 and "not shown" in notes[0].text
+    partly = item9_flags(pd.DataFrame([{**row, "courses_with_both": 40, "resolved": 15, "emerged": np.nan,
+                                        "persisted": np.nan}]), CTX)
+    (changes,) = [t for t in partly.data if t.xaxis == "x2"]
+    assert list(changes.text) == ["15", "not shown", "not shown"]
+    assert partly.layout.yaxis2.title.text == "Courses with both (n=40)"
+    assert not [a for a in partly.layout.annotations if a.name == "hidden"]
