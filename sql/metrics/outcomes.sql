@@ -76,6 +76,9 @@ counts as (
         -- evaluable on an interim score: the follow-up window is still open (or the course still in
         -- induction), so the last score may yet change; a recent period's rates read these courses early
         count(*) filter (where evaluable and follow_up_window_open) as provisional,
+        -- and the others (evaluable = provisional + settled): given as a column so exports hide the pair
+        -- together; in a recent period settled is 0, known to anyone, and evaluable = provisional
+        count(*) filter (where evaluable and not follow_up_window_open) as settled,
         count(*) filter (where is_responder) as responders,
         count(*) filter (where is_remitter) as remitters
     from selected_outcomes
