@@ -29,7 +29,13 @@ measure = st.segmented_control(
 ui.chart("outcomes.clinic_funnel", measure=measure, instrument=instrument)
 
 st.subheader("Over the course")
-ui.chart("outcomes.trajectory", instrument=instrument)
+measure = st.segmented_control(
+    "Show", catalog.TRAJECTORY_MEASURES, default="score", key="out_trajectory",
+    format_func=lambda m: {"score": "Mean score", "change": "Change from baseline, same courses"}[m],
+    help="The mean score at a session number is over whichever courses were scored there; the change from each "
+         "course's own baseline does not move because other patients were measured.",
+) or "score"
+ui.chart("outcomes.trajectory", instrument=instrument, measure=measure)
 ui.chart("outcomes.early_signal")
 ui.chart("outcomes.induction_funnel")
 

@@ -143,6 +143,7 @@ INSTRUMENTS = tuple(labels.INSTRUMENT_ORDER)
 MEASURES = ("response", "remission", "induction_completion", "side_effect", "bp_elevation", "rems_complete")
 OUTCOME_BREAKDOWNS = ("indication", "modality", "clinic", "maoi", "lamotrigine", "benzodiazepine", "opioid")
 VITALS = tuple(labels.VITALS)
+TRAJECTORY_MEASURES = outcomes.TRAJECTORY_MEASURES
 
 _PLAN = {"clinic_id": None, "scenario": None}  # the first clinic in scope, no change
 _CHAIRS_SHARED = ("modalities", "indications")  # chair utilization counts every treatment in the chairs
@@ -159,8 +160,8 @@ CATALOG: tuple[ChartSpec, ...] = (
     ChartSpec("outcomes.evaluability", "Evaluable courses, and why the others are not", "Outcomes",
               queries.outcome_rates, outcomes.evaluability, "Outcomes › Not evaluable, and why"),
     ChartSpec("outcomes.trajectory", "Mean score by session", "Outcomes", queries.score_trajectory,
-              outcomes.trajectory, "Outcomes › Score trajectory", defaults={"instrument": "PHQ9"},
-              options={"instrument": INSTRUMENTS}),
+              outcomes.trajectory, "Outcomes › Score trajectory", defaults={"instrument": "PHQ9", "measure": "score"},
+              options={"instrument": INSTRUMENTS, "measure": TRAJECTORY_MEASURES}),
     ChartSpec("outcomes.early_signal", "Early signal after the second infusion", "Outcomes", queries.early_signal,
               outcomes.early_signal, "Outcomes › Early signal"),
     ChartSpec("outcomes.induction_funnel", "Induction completion funnel", "Outcomes", queries.induction_funnel,

@@ -178,62 +178,89 @@ SCALE_MAX = {"PHQ9": 27, "GAD7": 21, "MADRS": 60, "PCL5": 80, "PAIN_NRS": 10}
 FEW_COURSES = 30  # a mean score over fewer courses than this is drawn as an open point
 
 
-def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9") -> go.Figure:
-    """Mean score by session number with its t-based 95% interval (score_trajectory)."""
+TRAJECTORY_MEASURES = ("score", "change")
+
+
+def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", measure: str = "score") -> go.Figure:
+    """Mean score by session number with its t-based 95% interval (score_trajectory); with measure="change",
+    each course's change from its own baseline, averaged over the courses scored at that session number.
+
+    The mean score at a session number is a mean over whichever courses were scored there: at 8 clinics it
+    rose from 10.0 at session 3 to 11.1 at session 4 because other patients were measured, not because
+    anyone got worse (medical-director audit). The change from each course's own baseline does not move
+    for that reason."""
+    if measure not in TRAJECTORY_MEASURES:
+        raise ValueError(f"measure must be one of {TRAJECTORY_MEASURES}, not {measure!r}")
+    change = measure == "change"
     name = labels.instrument(instrument)
-    title = title_text(f"{name} mean score by session", ctx)
+    title = title_text(f"{name} change from baseline by session" if change else f"{name} mean score by session", ctx)
     foot = footnote_text(
         "Session 0 is the baseline; the score at session k is the last one after session k and up to session k+1 "
-        "(at most 30 days). Band and bars: 95% interval of the mean (Student's t); a single course has none.",
+        "(at most 30 days). "
+        + ("Change: each course's score minus its own baseline, averaged over the courses scored at that session "
+           "number (so a point does not move because other patients were measured there). " if change else "")
+        + "Band and bars: 95% interval of the mean (Student's t); a single course has none.",
         "Outcomes › Score trajectory")
-    data = df[df["courses"] > 0].sort_values("session_number") if not df.empty else df
+    value, low, high, count = (("mean_change", "change_ci_low", "change_ci_high", "courses_with_baseline") if change
+                               else ("mean_score", "ci_low", "ci_high", "courses"))
+    data = df[df[count] > 0].sort_values("session_number") if not df.empty and count in df else df.iloc[0:0]
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot,
                      message=no_data(f"{name} score"))
     x = data["session_number"]
-    solid = data["courses"] >= FEW_COURSES
+    solid = data[count] >= FEW_COURSES
     # the band follows the line (means of FEW_COURSES courses or more); a mean of fewer courses carries its
     # interval as a bar of its own (below), not as a bulge of the band around a line that does not pass there
-    band = data[solid].dropna(subset=["ci_low", "ci_high"])
+    band = data[solid].dropna(subset=[low, high])
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=band["session_number"], y=band["ci_high"], mode="lines", line=dict(width=0),
+    fig.add_trace(go.Scatter(x=band["session_number"], y=band[high], mode="lines", line=dict(width=0),
                              showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=band["session_number"], y=band["ci_low"], mode="lines", line=dict(width=0),
+    fig.add_trace(go.Scatter(x=band["session_number"], y=band[low], mode="lines", line=dict(width=0),
                              fill="tonexty", fillcolor="rgba(0, 114, 178, 0.18)", name="95% interval", hoverinfo="skip"))
     text = [f"{fmt.number(m)} (95% CI {fmt.number(lo)}–{fmt.number(hi)}), n={fmt.count(n)}"
-            for m, lo, hi, n in zip(data["mean_score"], data["ci_low"], data["ci_high"], data["courses"], strict=True)]
+            for m, lo, hi, n in zip(data[value], data[low], data[high], data[count], strict=True)]
     # Few courses score at some session numbers (PHQ-9 is due before infusion 1, after 2 and after 6: one
     # course at session 1 put a mean of 5 on the line between 17 and 10). Those means are open points off
     # the line, as on the Safety page's session-number chart, so one or two patients are not read as a
     # trend; the line joins the means of at least FEW_COURSES courses.
     if not solid.all():
         foot = foot.replace(" Definition:", f" Open points, off the line: fewer than {FEW_COURSES} courses. Definition:", 1)
+    line_name = "Mean change" if change else "Mean score"
     if solid.any():
-        fig.add_trace(go.Scatter(x=x[solid], y=data["mean_score"][solid], mode="lines+markers", name="Mean score",
+        fig.add_trace(go.Scatter(x=x[solid], y=data[value][solid], mode="lines+markers", name=line_name,
                                  line=dict(color=theme.ACCENT, width=2.5),
                                  marker=dict(size=7, line=dict(width=1.5, color=theme.ACCENT)),
                                  customdata=[t for t, keep in zip(text, solid, strict=True) if keep],
                                  hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
     few = data[~solid]
     if not few.empty:
-        fig.add_trace(go.Scatter(x=few["session_number"], y=few["mean_score"], mode="markers",
+        fig.add_trace(go.Scatter(x=few["session_number"], y=few[value], mode="markers",
                                  name=f"Mean of fewer than {FEW_COURSES} courses",
                                  marker=dict(size=7, symbol="circle-open", line=dict(width=1.5, color=theme.ACCENT),
                                              color=theme.ACCENT),
-                                 error_y=dict(type="data", symmetric=False, array=few["ci_high"] - few["mean_score"],
-                                              arrayminus=few["mean_score"] - few["ci_low"], color=theme.ACCENT,
+                                 error_y=dict(type="data", symmetric=False, array=few[high] - few[value],
+                                              arrayminus=few[value] - few[low], color=theme.ACCENT,
                                               thickness=1, width=4),
                                  customdata=[t for t, keep in zip(text, solid, strict=True) if not keep],
                                  hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
-    if instrument in REMISSION_SCORE:
-        fig.add_hline(y=REMISSION_SCORE[instrument], line=dict(color=theme.OKABE_ITO["green"], dash="dot", width=1.5),
-                      annotation_text="remission threshold", annotation_position="bottom left",
-                      annotation_font=dict(size=11, color=theme.OKABE_ITO["green"]))
     fig.update_xaxes(title=dict(text="Session number (0 = baseline)"), dtick=1 if x.max() <= 20 else 2)
-    top = max(float(data["mean_score"].max()), float(band["ci_high"].max()) if not band.empty else 0) * 1.08
-    fig.update_yaxes(title=dict(text=f"{name} score"), range=[0, min(top, SCALE_MAX.get(instrument, top))])
-    baseline = data.loc[data["session_number"] == 0, "courses"]
-    n = int(baseline.iloc[0]) if not baseline.empty else int(data["courses"].max())
+    if change:
+        fig.add_hline(y=0, line=dict(color=theme.MUTED, width=1), annotation_text="baseline",
+                      annotation_position="top left", annotation_font=dict(size=11, color=theme.MUTED))
+        lows = [float(data[value].min())] + ([float(band[low].min())] if not band.empty else [])
+        highs = [float(data[value].max())] + ([float(band[high].max())] if not band.empty else [])
+        span = max(max(highs), 0.0) - min(min(lows), 0.0)
+        fig.update_yaxes(title=dict(text=f"{name} change from baseline (points)"),
+                         range=[min(min(lows), 0.0) - 0.08 * span, max(max(highs), 0.0) + 0.08 * span])
+    else:
+        if instrument in REMISSION_SCORE:
+            fig.add_hline(y=REMISSION_SCORE[instrument], line=dict(color=theme.OKABE_ITO["green"], dash="dot", width=1.5),
+                          annotation_text="remission threshold", annotation_position="bottom left",
+                          annotation_font=dict(size=11, color=theme.OKABE_ITO["green"]))
+        top = max(float(data["mean_score"].max()), float(band["ci_high"].max()) if not band.empty else 0) * 1.08
+        fig.update_yaxes(title=dict(text=f"{name} score"), range=[0, min(top, SCALE_MAX.get(instrument, top))])
+    baseline = data.loc[data["session_number"] == 0, count]
+    n = int(baseline.iloc[0]) if not baseline.empty else int(data[count].max())
     sub = subtitle_text(n_label(n, "courses with a baseline"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=420)
 

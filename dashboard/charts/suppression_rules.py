@@ -50,8 +50,12 @@ COURSES_BY_MONTH = Suppression.table(
                 GroupSum("induction_ended")),
 )
 
-TRAJECTORY = Suppression.table(counts=("courses",),
-                               derived=(Derived(("mean_score", "sd_score", "ci_low", "ci_high"), ("courses",)),))
+TRAJECTORY = Suppression.table(
+    counts=("courses", "courses_with_baseline"),
+    derived=(Derived(("mean_score", "sd_score", "ci_low", "ci_high"), ("courses",)),
+             Derived(("mean_change", "sd_change", "change_ci_low", "change_ci_high"), ("courses_with_baseline",))),
+    row_sums=(RowSum("courses", ("courses_with_baseline",), rest=True),),  # the rest: scored without a baseline
+)
 
 EARLY_SIGNAL = Suppression.table(
     counts=("courses",),

@@ -113,15 +113,26 @@ with points as (
                                clinics, start_date, end_date, modalities, indications)
 ),
 
+baselines as (
+    select course_id, score as baseline_score from points where session_number = 0
+),
+
 summary as (
     select
-        instrument,
-        session_number,
+        points.instrument,
+        points.session_number,
         count(*) as courses,
-        avg(score) as mean_score,
-        stddev_samp(score) as sd_score
+        avg(points.score) as mean_score,
+        stddev_samp(points.score) as sd_score,
+        -- the same courses against their own baseline: the mean score at each session number is a mean over
+        -- whichever courses were scored there (a rise at session 4 was other patients, not patients worsening);
+        -- the mean change of each course from its baseline is not
+        count(baselines.baseline_score) as courses_with_baseline,
+        avg(points.score - baselines.baseline_score) as mean_change,
+        stddev_samp(points.score - baselines.baseline_score) as sd_change
     from points
-    group by instrument, session_number
+    left join baselines using (course_id)
+    group by points.instrument, points.session_number
 ),
 
 final as (
@@ -130,7 +141,9 @@ final as (
         -- no instrument scores below 0: a mean of a few scattered scores near 0 has its interval cut there.
         -- One course has no interval: greatest() skips a NULL, so the cut would make its missing bound 0.
         case when courses >= 2 then greatest(0.0, metrics.mean_ci_low(mean_score, sd_score, courses)) end as ci_low,
-        metrics.mean_ci_high(mean_score, sd_score, courses) as ci_high
+        metrics.mean_ci_high(mean_score, sd_score, courses) as ci_high,
+        metrics.mean_ci_low(mean_change, sd_change, courses_with_baseline) as change_ci_low,
+        metrics.mean_ci_high(mean_change, sd_change, courses_with_baseline) as change_ci_high
     from summary
 )
 

@@ -1138,3 +1138,29 @@ def test_item9_changes_hidden_by_an_export_say_so_instead_of_an_empty_axis():
     assert list(changes.text) == ["15", "not shown", "not shown"]
     assert partly.layout.yaxis2.title.text == "Courses with both (n=40)"
     assert not [a for a in partly.layout.annotations if a.name == "hidden"]
+
+
+def test_trajectory_as_change_from_each_courses_own_baseline():
+    """At 8 clinics the mean PHQ-9 rose from 10.0 at session 3 to 11.1 at session 4 because other patients
+    were scored there (medical-director audit). The change view draws each course's change from its own
+    baseline, with a baseline line at 0 instead of the remission threshold."""
+    from dashboard.charts.outcomes import trajectory
+
+    data = pd.DataFrame({
+        "session_number": [0, 2, 3, 4, 6], "courses": [400, 300, 73, 71, 200],
+        "mean_score": [17.0, 10.4, 10.0, 11.1, 6.0], "ci_low": [16.5, 10.0, 9.0, 10.0, 5.5],
+        "ci_high": [17.5, 10.8, 11.0, 12.2, 6.5], "courses_with_baseline": [400, 290, 70, 69, 195],
+        "mean_change": [0.0, -7.0, -8.7, -8.9, -11.4], "change_ci_low": [0.0, -7.3, -10.6, -10.8, -12.0],
+        "change_ci_high": [0.0, -6.7, -6.8, -7.0, -10.9]})
+    score = trajectory(data, CTX)
+    change = trajectory(data, CTX, measure="change")
+    (line,) = [t for t in change.data if t.name == "Mean change"]
+    assert list(line.y) == [0.0, -7.0, -8.7, -8.9, -11.4]
+    assert "change from baseline" in change.layout.meta["title"] and "mean score" in score.layout.meta["title"]
+    texts = [str(a.text) for a in change.layout.annotations]
+    assert "baseline" in texts and "remission threshold" not in texts
+    assert "remission threshold" in [str(a.text) for a in score.layout.annotations]
+    low, high = change.layout.yaxis.range
+    assert low < -12.0 and high >= 0
+    with pytest.raises(ValueError):
+        trajectory(data, CTX, measure="median")

@@ -324,6 +324,21 @@ def test_score_trajectory_interval_stops_at_zero(wh):
     assert point["ci_high"] == pytest.approx(3.0 + half)
 
 
+def test_score_trajectory_change_from_each_courses_own_baseline(wh):
+    """Baselines 20, 21, 22 and scores 14, 12, 17 after session 2: changes -6, -9, -5. The mean score moves
+    with whoever is scored at a session number; the mean change compares each course with itself."""
+    from scipy import stats
+
+    points = _trajectory(wh, [14, 12, 17])
+    changes = [14 - 20, 12 - 21, 17 - 22]
+    assert points[0]["mean_change"] == 0 and points[0]["courses_with_baseline"] == 3
+    assert points[2]["courses_with_baseline"] == 3
+    assert points[2]["mean_change"] == pytest.approx(sum(changes) / 3)
+    half = stats.t.ppf(0.975, 2) * stats.tstd(changes) / math.sqrt(3)
+    assert points[2]["change_ci_low"] == pytest.approx(sum(changes) / 3 - half)  # a change is not cut at 0
+    assert points[2]["change_ci_high"] == pytest.approx(sum(changes) / 3 + half)
+
+
 def test_score_trajectory_of_one_course_has_no_interval(wh):
     """A session number held by one course has no interval (n - 1 = 0 degrees of freedom): both bounds
     are NULL. The cut at 0 turned the missing lower bound into 0 (greatest(0, NULL) is 0), so an export
