@@ -96,7 +96,11 @@ def time_to_first_booster(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                                font=dict(size=10, color=theme.MUTED), arrowcolor=theme.MUTED)
     fig.update_xaxes(title=dict(text="Days since induction ended"), range=[0, min(float(data["days"].max()), 365)])
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title=dict(text="Share with a first booster"))
-    seen = f"{fmt.count(events)} first boosters seen" if data["events"].notna().all() else None
+    followed = int(data["days"].max())
+    # over a short period no course is followed long enough for a booster (due 4-6 weeks after induction):
+    # "0 first boosters seen" read as "no boosters" (exports audit); say how far the follow-up reaches
+    seen = ((f"{fmt.count(events)} first booster{'s' if events != 1 else ''} seen" if events else f"no first booster yet, followed up to day {followed}")
+            if data["events"].notna().all() else None)
     sub = subtitle_text(n_label(n, "courses that completed induction"), ctx, seen)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=420)
 

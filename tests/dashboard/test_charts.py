@@ -1164,3 +1164,17 @@ def test_trajectory_as_change_from_each_courses_own_baseline():
     assert low < -12.0 and high >= 0
     with pytest.raises(ValueError):
         trajectory(data, CTX, measure="median")
+
+
+def test_time_to_first_booster_without_a_booster_yet_says_how_far_courses_were_followed():
+    """A one-clinic month: no course followed long enough for a booster, and the subtitle read '0 first
+    boosters seen' (as if none were ever given). It says how far the follow-up reaches."""
+    from dashboard.charts.boosters import time_to_first_booster
+
+    rows = pd.DataFrame({"days": [0, 9, 18], "at_risk": [12, 12, 11], "events": [0, 0, 0], "censored": [0, 1, 11],
+                         "survival": [1.0, 1.0, 1.0], "booster_probability": [0.0, 0.0, 0.0],
+                         "survival_ci_low": [None, None, None], "survival_ci_high": [None, None, None]})
+    fig = time_to_first_booster(rows, CTX)
+    assert "no first booster yet, followed up to day 18" in fig.layout.meta["subtitle"]
+    some = rows.assign(events=[0, 1, 0], booster_probability=[0.0, 1 / 12, 1 / 12], survival=[1.0, 11 / 12, 11 / 12])
+    assert "1 first booster seen" in time_to_first_booster(some, CTX).layout.meta["subtitle"]
