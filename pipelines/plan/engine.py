@@ -243,6 +243,7 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
                                                   report)
     summary["recommended_chairs_upper"] = fewest_chairs(projected["level_upper"], capacity, inputs.hour_profile,
                                                         resolved, report)
+    summary["hours_alternative"] = shortest_hours(projected["mean"], capacity, inputs.hour_profile, resolved, report)
     if summary["recommended_chairs"] is None:
         notes.append(_why_no_chair_count(projected["mean"], resolved))
     observed = inputs.observed_summary()
@@ -344,6 +345,10 @@ def _hhmm(text: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def _text_hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 # -- the fewest chairs ---------------------------------------------------------------------------
 
 def meets_target(schedule: Schedule, projected: Projected, target: float, report: "_Report") -> bool:
@@ -377,6 +382,55 @@ def fewest_chairs(projected: Projected, capacity: DayCapacity, hour_profile: np.
         else:
             lo = mid + 1
     return lo
+
+
+# -- or longer hours ------------------------------------------------------------------------------
+
+HOURS_STEP = 30  # minutes: the Planning form's time step
+MAX_EXTRA_MINUTES = 180  # a day: beyond 3 hours a longer day is a second shift, not an extension
+EARLIEST_OPEN, LATEST_CLOSE = "06:00", "22:00"  # a day staff and patients can keep
+
+
+def extended_window(opens_at: str, closes_at: str, extra: int) -> tuple[str, str] | None:
+    """The open window `extra` minutes longer: closing later first, up to LATEST_CLOSE, the rest by opening
+    earlier, down to EARLIEST_OPEN; None when it does not fit. Closing later first because the clinics'
+    chair time leans to the afternoon (the busiest preferred hour is the last full one: 16:00 at DEN, 17:00
+    at OKC on the sample) and an evening suits patients who work; the target does not depend on the split
+    (it counts a day's chair-minutes)."""
+    opens, closes = _hhmm(opens_at), _hhmm(closes_at)
+    later = min(extra, max(0, _hhmm(LATEST_CLOSE) - closes))
+    earlier = extra - later
+    if earlier and opens - earlier < _hhmm(EARLIEST_OPEN):
+        return None
+    return _text_hhmm(opens - earlier), _text_hhmm(closes + later)
+
+
+def shortest_hours(projected: Projected, capacity: DayCapacity, hour_profile: np.ndarray, resolved: Resolved,
+                   report: "_Report") -> dict | None:
+    """The shortest longer day, in 30-minute steps up to 3 hours (extended_window), that meets the target with
+    the scenario's chairs and open days: the same simulation and check as fewest_chairs, on the mean
+    projection. None when the scenario meets the target already, or no such day does. A longer window never
+    serves less (simulate's docstring), so the first length that meets it is the shortest."""
+    if not projected.calendars_keep_rules:  # the open days break the rules: no hours help
+        return None
+    for extra in range(0, MAX_EXTRA_MINUTES + 1, HOURS_STEP):
+        window = extended_window(resolved.opens_at, resolved.closes_at, extra)
+        if window is None:
+            return None
+        trial = DayCapacity(capacity.start, capacity.chairs, np.full(capacity.days, _hhmm(window[0]), dtype=np.int64),
+                            np.full(capacity.days, _hhmm(window[1]), dtype=np.int64), capacity.is_open)
+        schedule = simulate(projected.requests, trial, hour_profile)
+        if meets_target(schedule, projected, resolved.target_utilization, report):
+            if extra == 0:
+                return None
+            return {"opens_at": window[0], "closes_at": window[1], "extra_minutes_per_day": extra,
+                    "peak_week_booked_utilization": _peak(report.weekly_booked_utilization(schedule))}
+    return None
+
+
+def _peak(weekly: list[float | None]) -> float | None:
+    known = [u for u in weekly if u is not None]
+    return max(known) if known else None
 
 
 def chairs_curve(projected: Projected, capacity: DayCapacity, hour_profile: np.ndarray, resolved: Resolved,
