@@ -15,6 +15,7 @@ that keep every week's booked utilization at or below the target with the induct
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass, field
@@ -221,13 +222,7 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
 
     forecast = _demand(inputs, scenario, first_week, weeks_needed, interval, forecast)
     resolved = _resolve(inputs, scenario)
-    protocol = Protocol(
-        open_pattern=weekday_pattern(resolved.open_days),
-        modality_mix=resolved.modality_mix,
-        chair_minutes=resolved.chair_minutes,
-        no_show_rate=resolved.no_show_rate,
-        cancellation_rate=resolved.cancellation_rate,
-    )
+    protocol = _protocol(resolved)
     under_way = courses_under_way(inputs, as_of, span_days, protocol)  # the same for every path
     projected = {path: project(inputs, forecast, path, as_of, span_days, protocol, under_way)
                  for path in ("mean", "level_lower", "level_upper")}
@@ -244,6 +239,9 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
     summary["recommended_chairs_upper"] = fewest_chairs(projected["level_upper"], capacity, inputs.hour_profile,
                                                         resolved, report)
     summary["hours_alternative"] = shortest_hours(projected["mean"], capacity, inputs.hour_profile, resolved, report)
+    summary["open_day_alternative"] = None
+    if not meets_target(schedule, projected["mean"], resolved.target_utilization, report):
+        summary["open_day_alternative"] = one_more_day(inputs, forecast, resolved, report, span_days)
     if summary["recommended_chairs"] is None:
         notes.append(_why_no_chair_count(projected["mean"], resolved))
     observed = inputs.observed_summary()
@@ -323,6 +321,16 @@ def _resolve(inputs: ClinicInputs, scenario: Scenario) -> Resolved:
         chair_minutes=chair_minutes,
         modality_mix=dict(inputs.modality_mix),
         target_utilization=scenario.target_utilization,
+    )
+
+
+def _protocol(resolved: Resolved) -> Protocol:
+    return Protocol(
+        open_pattern=weekday_pattern(resolved.open_days),
+        modality_mix=resolved.modality_mix,
+        chair_minutes=resolved.chair_minutes,
+        no_show_rate=resolved.no_show_rate,
+        cancellation_rate=resolved.cancellation_rate,
     )
 
 
@@ -424,6 +432,28 @@ def shortest_hours(projected: Projected, capacity: DayCapacity, hour_profile: np
             if extra == 0:
                 return None
             return {"opens_at": window[0], "closes_at": window[1], "extra_minutes_per_day": extra,
+                    "peak_week_booked_utilization": _peak(report.weekly_booked_utilization(schedule))}
+    return None
+
+
+def one_more_day(inputs: ClinicInputs, forecast: NewCourseForecast, resolved: Resolved, report: "_Report",
+                 span_days: int) -> dict | None:
+    """The first weekday (Monday to Sunday) the scenario keeps closed that, opened with the same chairs and
+    hours, meets the target; None when none does. Any such day adds the same chair-hours (on the sample the
+    peaks of DEN with Monday or with Sunday differ by 0.05 points), so the week's order decides: Sunday,
+    the hardest day to staff, comes last. Each day is projected again (mean only, as fewest_chairs): open
+    days move the induction calendars and the weekday spreads; about 40 ms a weekday, and the caller asks
+    only when the scenario misses the target."""
+    for day in WEEKDAYS:
+        if day in resolved.open_days:
+            continue
+        trial = dataclasses.replace(resolved, open_days=tuple(d for d in WEEKDAYS if d in resolved.open_days or d == day))
+        protocol = _protocol(trial)
+        under_way = courses_under_way(inputs, inputs.as_of, span_days, protocol)
+        projected = project(inputs, forecast, "mean", inputs.as_of, span_days, protocol, under_way)
+        schedule = simulate(projected.requests, day_capacity(inputs.as_of, span_days, trial), inputs.hour_profile)
+        if meets_target(schedule, projected, resolved.target_utilization, report):
+            return {"day": day, "open_days": list(trial.open_days),
                     "peak_week_booked_utilization": _peak(report.weekly_booked_utilization(schedule))}
     return None
 

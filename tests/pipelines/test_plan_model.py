@@ -29,7 +29,7 @@ from pipelines.plan.demand import NewCourseForecast
 from pipelines.plan.engine import MAX_EXTRA_MINUTES, extended_window, plan_from_inputs, plan_scenarios
 from pipelines.plan.inputs import _open_days_before
 from pipelines.plan.projection import Protocol, project
-from pipelines.plan.protocol import weekday_pattern
+from pipelines.plan.protocol import WEEKDAYS, weekday_pattern
 from pipelines.warehouse import connect_read_only
 
 from plan_fixtures import generated_warehouse, inputs
@@ -300,6 +300,23 @@ def test_no_longer_day_when_the_target_is_met_or_out_of_reach(sample_con):
     longest = extended_window(two.resolved.opens_at, two.resolved.closes_at, MAX_EXTRA_MINUTES)
     assert not plan_clinic("DEN", Scenario(chairs=2, opens_at=longest[0], closes_at=longest[1]),
                            con=sample_con).summary["meets_target"]
+
+
+def test_or_one_more_open_day_with_the_same_chairs_and_hours(sample_con):
+    """DEN (Tuesday to Saturday) meets the target by also opening on Monday, the first closed day of the week;
+    OKC (Monday to Friday) on Saturday. Planned as a scenario, the day meets it with the same peak."""
+    for clinic, day in (("DEN", "Mon"), ("OKC", "Sat")):
+        p = plan_clinic(clinic, con=sample_con)
+        alt = p.summary["open_day_alternative"]
+        assert alt is not None and alt["day"] == day and day not in p.resolved.open_days
+        assert alt["open_days"] == [d for d in WEEKDAYS if d in (*p.resolved.open_days, day)]
+        more = plan_clinic(clinic, Scenario(open_days=tuple(alt["open_days"])), con=sample_con)
+        assert more.resolved.chairs == p.resolved.chairs and more.summary["meets_target"]
+        assert more.summary["peak_week_booked_utilization"] == alt["peak_week_booked_utilization"]
+        assert more.summary["open_day_alternative"] is None
+    assert plan_clinic("NYC", con=sample_con).summary["open_day_alternative"] is None  # meets the target already
+    # two chairs at DEN: a sixth day is not enough either
+    assert plan_clinic("DEN", Scenario(chairs=2), con=sample_con).summary["open_day_alternative"] is None
 
 
 @pytest.mark.parametrize("window, extra, longer", [
