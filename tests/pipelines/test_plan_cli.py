@@ -92,6 +92,27 @@ def test_table_for_people(db):
     assert len([line for line in text.splitlines() if line[:4] == "2026"]) == 4
 
 
+def test_a_clinic_over_the_target_is_told_the_hours_and_day_that_meet_it_with_its_chairs(db):
+    """OKC peaks over 80% with 8 chairs on the generated data: the JSON and the table give the shortest longer day
+    and one more open day with those chairs beside the fewest chairs; a clinic within the target has neither."""
+    out = one_json(plan("--clinic", "OKC", "--format", "json", db=db))
+    s = out["summary"]
+    assert not s["meets_target"] and s["recommended_chairs"] > out["resolved"]["chairs"] == 8
+    hours, day = s["hours_alternative"], s["open_day_alternative"]
+    assert hours == {"opens_at": "07:00", "closes_at": "20:00", "extra_minutes_per_day": 60,
+                     "peak_week_booked_utilization": hours["peak_week_booked_utilization"]}
+    assert hours["peak_week_booked_utilization"] <= 0.8 and day["day"] == "Sat" and day["open_days"][-1] == "Sat"
+    text = plan("--clinic", "OKC", db=db).stdout
+    assert (f"Or keep 8 chairs and open 07:00-20:00 (+1 h a day; peak week booked "
+            f"{hours['peak_week_booked_utilization']:.1%}), or also open on Sat") in text
+    within = plan("--clinic", "DEN", db=db).stdout  # 4 chairs meet the target
+    assert "Target 80% booked utilization: met" in within and "Or keep" not in within
+    assert one_json(plan("--clinic", "DEN", "--format", "json", db=db))["summary"]["hours_alternative"] is None
+    one_chair = plan("--clinic", "DEN", "--chairs", "1", db=db).stdout
+    assert ("With 1 chair, neither a day up to 3 h longer (06:00-22:00) nor one more open day meets the target"
+            in one_chair)
+
+
 def test_scenario_flags_reach_the_plan(db):
     out = one_json(plan("--clinic", "DEN", "--horizon", "6", "--chairs", "7", "--open", "07:30-19:00",
                         "--days", "Mon-Fri,Sat", "--no-show-rate", "0.1", "--chair-minutes", "100",
