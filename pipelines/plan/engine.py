@@ -9,8 +9,10 @@ tests use it). The plan reports, for each week of the horizon, the projected new
 (with an interval), chair-hours asked for and available, utilization (the contract's: treated chair
 time / available) and booked utilization (treated + no-show chair time / available, what fills a
 schedule), peak-hour overflow, chair time carried to a later day, and how long a new patient waits for
-a first infusion; by weekday x hour, utilization and overflow over the horizon; and the fewest chairs
-that keep every week's booked utilization at or below the target with the induction rules met.
+a first infusion; by weekday x hour, utilization and overflow over the horizon; the fewest chairs
+that keep every week's booked utilization at or below the target with the induction rules met; and,
+when the scenario misses the target, the shortest longer day or the extra open day that meets it with
+the scenario's chairs (operations plans hours as well as chairs).
 """
 
 from __future__ import annotations
@@ -401,10 +403,10 @@ EARLIEST_OPEN, LATEST_CLOSE = "06:00", "22:00"  # a day staff and patients can k
 
 def extended_window(opens_at: str, closes_at: str, extra: int) -> tuple[str, str] | None:
     """The open window `extra` minutes longer: closing later first, up to LATEST_CLOSE, the rest by opening
-    earlier, down to EARLIEST_OPEN; None when it does not fit. Closing later first because the clinics'
-    chair time leans to the afternoon (the busiest preferred hour is the last full one: 16:00 at DEN, 17:00
-    at OKC on the sample) and an evening suits patients who work; the target does not depend on the split
-    (it counts a day's chair-minutes)."""
+    earlier, down to EARLIEST_OPEN; None when it does not fit. The target does not depend on the split (it
+    counts a day's chair-minutes). Closing later first: the observed profile leans a little to the afternoon
+    (the busiest hour is the one before closing, 16:00 at DEN and 17:00 at OKC on the sample, a point above
+    the first hour) and an evening suits patients who work."""
     opens, closes = _hhmm(opens_at), _hhmm(closes_at)
     later = min(extra, max(0, _hhmm(LATEST_CLOSE) - closes))
     earlier = extra - later
@@ -442,7 +444,7 @@ def one_more_day(inputs: ClinicInputs, forecast: NewCourseForecast, resolved: Re
     hours, meets the target; None when none does. Any such day adds the same chair-hours (on the sample the
     peaks of DEN with Monday or with Sunday differ by 0.05 points), so the week's order decides: Sunday,
     the hardest day to staff, comes last. Each day is projected again (mean only, as fewest_chairs): open
-    days move the induction calendars and the weekday spreads; about 40 ms a weekday, and the caller asks
+    days move the induction calendars and the weekday spreads; 25-40 ms a weekday, and the caller asks
     only when the scenario misses the target."""
     for day in WEEKDAYS:
         if day in resolved.open_days:
