@@ -20,7 +20,7 @@ from dashboard import ui
 from dashboard.charts import planning as pc
 from pipelines.errors import UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
-from pipelines.plan.report import peak_text, target_verdict
+from pipelines.plan.report import alternatives_text, peak_text, target_verdict
 from pipelines.plan.scenario import MAX_CHAIRS, MAX_HORIZON_WEEKS, Scenario
 from pipelines.users.audit import AuditError
 
@@ -378,6 +378,10 @@ with results:
                             + (f"most on {peak['weekday']} {peak['hour']:02d}:00" if peak else "every hour has room"),
                     help="Chair time that wanted an hour when every chair was taken (or the clinic was closed), "
                          "over the plan's weeks: it moves to other hours or days.")
+        # beside the fewest chairs: what the chairs the clinic has would need instead (operations plans hours too)
+        other = alternatives_text(summary, plan.resolved, dash="–")
+        if other:
+            st.info(ui.md_escape(other) + ".", icon=":material/schedule:")
         if summary["induction_rules_met"]:
             st.success("Induction rules kept: 6 ketamine infusions within 3 weeks and esketamine twice a week for 4 "
                        "weeks, never on consecutive days, with no induction session waiting past its day.",

@@ -9,12 +9,15 @@ tests use it). The plan reports, for each week of the horizon, the projected new
 (with an interval), chair-hours asked for and available, utilization (the contract's: treated chair
 time / available) and booked utilization (treated + no-show chair time / available, what fills a
 schedule), peak-hour overflow, chair time carried to a later day, and how long a new patient waits for
-a first infusion; by weekday x hour, utilization and overflow over the horizon; and the fewest chairs
-that keep every week's booked utilization at or below the target with the induction rules met.
+a first infusion; by weekday x hour, utilization and overflow over the horizon; the fewest chairs
+that keep every week's booked utilization at or below the target with the induction rules met; and,
+when the scenario misses the target, the shortest longer day or the extra open day that meets it with
+the scenario's chairs (operations plans hours as well as chairs).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass, field
@@ -221,13 +224,7 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
 
     forecast = _demand(inputs, scenario, first_week, weeks_needed, interval, forecast)
     resolved = _resolve(inputs, scenario)
-    protocol = Protocol(
-        open_pattern=weekday_pattern(resolved.open_days),
-        modality_mix=resolved.modality_mix,
-        chair_minutes=resolved.chair_minutes,
-        no_show_rate=resolved.no_show_rate,
-        cancellation_rate=resolved.cancellation_rate,
-    )
+    protocol = _protocol(resolved)
     under_way = courses_under_way(inputs, as_of, span_days, protocol)  # the same for every path
     projected = {path: project(inputs, forecast, path, as_of, span_days, protocol, under_way)
                  for path in ("mean", "level_lower", "level_upper")}
@@ -243,6 +240,10 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
                                                   report)
     summary["recommended_chairs_upper"] = fewest_chairs(projected["level_upper"], capacity, inputs.hour_profile,
                                                         resolved, report)
+    summary["hours_alternative"] = shortest_hours(projected["mean"], capacity, inputs.hour_profile, resolved, report)
+    summary["open_day_alternative"] = None
+    if not meets_target(schedule, projected["mean"], resolved.target_utilization, report):
+        summary["open_day_alternative"] = one_more_day(inputs, forecast, resolved, report, span_days)
     if summary["recommended_chairs"] is None:
         notes.append(_why_no_chair_count(projected["mean"], resolved))
     observed = inputs.observed_summary()
@@ -325,6 +326,16 @@ def _resolve(inputs: ClinicInputs, scenario: Scenario) -> Resolved:
     )
 
 
+def _protocol(resolved: Resolved) -> Protocol:
+    return Protocol(
+        open_pattern=weekday_pattern(resolved.open_days),
+        modality_mix=resolved.modality_mix,
+        chair_minutes=resolved.chair_minutes,
+        no_show_rate=resolved.no_show_rate,
+        cancellation_rate=resolved.cancellation_rate,
+    )
+
+
 def day_capacity(start: dt.date, days: int, resolved: Resolved, chairs: int | None = None) -> DayCapacity:
     pattern = np.array(weekday_pattern(resolved.open_days))
     weekday = (start.weekday() + np.arange(days)) % 7
@@ -342,6 +353,10 @@ def day_capacity(start: dt.date, days: int, resolved: Resolved, chairs: int | No
 def _hhmm(text: str) -> int:
     hours, minutes = text.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+def _text_hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 # -- the fewest chairs ---------------------------------------------------------------------------
@@ -377,6 +392,77 @@ def fewest_chairs(projected: Projected, capacity: DayCapacity, hour_profile: np.
         else:
             lo = mid + 1
     return lo
+
+
+# -- or longer hours ------------------------------------------------------------------------------
+
+HOURS_STEP = 30  # minutes: the Planning form's time step
+MAX_EXTRA_MINUTES = 180  # a day: beyond 3 hours a longer day is a second shift, not an extension
+EARLIEST_OPEN, LATEST_CLOSE = "06:00", "22:00"  # a day staff and patients can keep
+
+
+def extended_window(opens_at: str, closes_at: str, extra: int) -> tuple[str, str] | None:
+    """The open window `extra` minutes longer: closing later first, up to LATEST_CLOSE, the rest by opening
+    earlier, down to EARLIEST_OPEN; None when it does not fit. The target does not depend on the split (it
+    counts a day's chair-minutes). Closing later first: the observed profile leans a little to the afternoon
+    (the busiest hour is the one before closing, 16:00 at DEN and 17:00 at OKC on the sample, a point above
+    the first hour) and an evening suits patients who work."""
+    opens, closes = _hhmm(opens_at), _hhmm(closes_at)
+    later = min(extra, max(0, _hhmm(LATEST_CLOSE) - closes))
+    earlier = extra - later
+    if earlier and opens - earlier < _hhmm(EARLIEST_OPEN):
+        return None
+    return _text_hhmm(opens - earlier), _text_hhmm(closes + later)
+
+
+def shortest_hours(projected: Projected, capacity: DayCapacity, hour_profile: np.ndarray, resolved: Resolved,
+                   report: "_Report") -> dict | None:
+    """The shortest longer day, in 30-minute steps up to 3 hours (extended_window), that meets the target with
+    the scenario's chairs and open days: the same simulation and check as fewest_chairs, on the mean
+    projection. None when the scenario meets the target already, or no such day does. A longer window never
+    serves less (simulate's docstring), so the first length that meets it is the shortest."""
+    if not projected.calendars_keep_rules:  # the open days break the rules: no hours help
+        return None
+    for extra in range(0, MAX_EXTRA_MINUTES + 1, HOURS_STEP):
+        window = extended_window(resolved.opens_at, resolved.closes_at, extra)
+        if window is None:
+            return None
+        trial = DayCapacity(capacity.start, capacity.chairs, np.full(capacity.days, _hhmm(window[0]), dtype=np.int64),
+                            np.full(capacity.days, _hhmm(window[1]), dtype=np.int64), capacity.is_open)
+        schedule = simulate(projected.requests, trial, hour_profile)
+        if meets_target(schedule, projected, resolved.target_utilization, report):
+            if extra == 0:
+                return None
+            return {"opens_at": window[0], "closes_at": window[1], "extra_minutes_per_day": extra,
+                    "peak_week_booked_utilization": _peak(report.weekly_booked_utilization(schedule))}
+    return None
+
+
+def one_more_day(inputs: ClinicInputs, forecast: NewCourseForecast, resolved: Resolved, report: "_Report",
+                 span_days: int) -> dict | None:
+    """The first weekday (Monday to Sunday) the scenario keeps closed that, opened with the same chairs and
+    hours, meets the target; None when none does. Any such day adds the same chair-hours (on the sample the
+    peaks of DEN with Monday or with Sunday differ by 0.05 points), so the week's order decides: Sunday,
+    the hardest day to staff, comes last. Each day is projected again (mean only, as fewest_chairs): open
+    days move the induction calendars and the weekday spreads; 25-40 ms a weekday, and the caller asks
+    only when the scenario misses the target."""
+    for day in WEEKDAYS:
+        if day in resolved.open_days:
+            continue
+        trial = dataclasses.replace(resolved, open_days=tuple(d for d in WEEKDAYS if d in resolved.open_days or d == day))
+        protocol = _protocol(trial)
+        under_way = courses_under_way(inputs, inputs.as_of, span_days, protocol)
+        projected = project(inputs, forecast, "mean", inputs.as_of, span_days, protocol, under_way)
+        schedule = simulate(projected.requests, day_capacity(inputs.as_of, span_days, trial), inputs.hour_profile)
+        if meets_target(schedule, projected, resolved.target_utilization, report):
+            return {"day": day, "open_days": list(trial.open_days),
+                    "peak_week_booked_utilization": _peak(report.weekly_booked_utilization(schedule))}
+    return None
+
+
+def _peak(weekly: list[float | None]) -> float | None:
+    known = [u for u in weekly if u is not None]
+    return max(known) if known else None
 
 
 def chairs_curve(projected: Projected, capacity: DayCapacity, hour_profile: np.ndarray, resolved: Resolved,

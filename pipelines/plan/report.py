@@ -35,6 +35,35 @@ def target_verdict(s: dict) -> str:
     return "not met"
 
 
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part)
+
+
+def alternatives_text(s: dict, resolved, dash: str = "-") -> str | None:
+    """What meets the target with the scenario's chairs instead of more chairs: a longer day, one more open
+    day ('Or keep 4 chairs and open 08:00-18:30 (+30 min a day; ...)'), or that neither does within their
+    limits. None when the scenario meets the target (nothing to fix)."""
+    if s["meets_target"]:
+        return None
+    chairs = f"{resolved.chairs} chair{'s' if resolved.chairs != 1 else ''}"
+    hours, day = s.get("hours_alternative"), s.get("open_day_alternative")
+    options = []
+    if hours:
+        options.append(f"open {hours['opens_at']}{dash}{hours['closes_at']} (+{_duration(hours['extra_minutes_per_day'])}"
+                       f" a day; peak week booked {hours['peak_week_booked_utilization']:.1%})")
+    if day:
+        options.append(f"also open on {day['day']} (peak week booked {day['peak_week_booked_utilization']:.1%})")
+    if not options:
+        from pipelines.plan.engine import EARLIEST_OPEN, LATEST_CLOSE, MAX_EXTRA_MINUTES
+
+        longer = f"a day up to {_duration(MAX_EXTRA_MINUTES)} longer ({EARLIEST_OPEN}{dash}{LATEST_CLOSE})"
+        if len(resolved.open_days) == 7:
+            return f"With {chairs}, {longer} does not meet the target either"
+        return f"With {chairs}, neither {longer} nor one more open day meets the target"
+    return f"Or keep {chairs} and " + ", or ".join(options)
+
+
 def projection_table(p) -> str:
     r, s = p.resolved, p.summary
     lines = [
@@ -82,5 +111,7 @@ def projection_table(p) -> str:
         + f" ({s['recommended_chairs_upper'] if s['recommended_chairs_upper'] is not None else 'none up to 60'}"
         " at the top of the demand interval)",
     ]
+    other = alternatives_text(s, r)
+    lines += [other] if other else []
     lines += [f"Note: {n}" for n in p.notes]
     return "\n".join(lines)

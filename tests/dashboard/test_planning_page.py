@@ -142,6 +142,26 @@ def test_the_page_renders_on_the_sample(sample_db, use_db, scenarios_dir):
     assert _param(at, "start") == "2026-04-01"  # the sidebar's filters stay in the URL beside it
 
 
+def test_beside_the_fewest_chairs_the_page_gives_the_hours_or_day_that_meet_the_target_with_the_chairs_now(
+        sample_db, use_db, scenarios_dir):
+    """DEN peaks over 80% with 4 chairs: a longer day by 30 minutes (or Mondays too) meets it; planned, that day
+    meets the target and the suggestion goes; a clinic within the target gets none."""
+    use_db(sample_db)
+    at = _open()
+    _ok(at)
+    assert _metrics(at)["Fewest chairs for 80%"] == "5"
+    notes = [i.value.replace("\\", "") for i in at.info]
+    assert any(n.startswith("Or keep 4 chairs and open 08:00–18:30 (+30 min a day; peak week booked 78.")
+               and "or also open on Mon (peak week booked" in n for n in notes), notes
+    at.time_input(key="pl_closes").set_value(dt.time(18, 30))
+    _button(at, "Plan this scenario").click().run()
+    _ok(at)
+    assert _metrics(at)["Fewest chairs for 80%"] == "4" and "Or keep" not in _text(at)
+    at.selectbox(key="pl_clinic").set_value("NYC").run()
+    _ok(at)
+    assert "Or keep" not in _text(at) and "neither a day" not in _text(at)
+
+
 def test_changing_inputs_plans_the_scenario_and_puts_it_in_the_url(sample_db, use_db, scenarios_dir):
     use_db(sample_db)
     at = _open()

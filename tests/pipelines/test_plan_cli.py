@@ -48,7 +48,8 @@ SUMMARY_KEYS = {
     "peak_week_utilization", "peak_week_booked_utilization", "peak_week_utilization_upper", "target_utilization",
     "meets_target", "overflow_chair_hours", "peak_overflow", "carried_chair_hours_at_end", "mean_wait_days",
     "p90_wait_days", "max_wait_days", "waits_censored", "induction_rules_met", "induction_problems",
-    "recommended_chairs", "recommended_chairs_upper",
+    "recommended_chairs", "recommended_chairs_upper", "hours_alternative",
+    "open_day_alternative",
 }
 
 
@@ -89,6 +90,27 @@ def test_table_for_people(db):
     assert text.splitlines()[0].endswith(f"scenario {BASELINE_NAME!r})") and BASELINE_NAME == "current"
     assert "fewest chairs that meet it" in text and "Wait for a first infusion" in text
     assert len([line for line in text.splitlines() if line[:4] == "2026"]) == 4
+
+
+def test_a_clinic_over_the_target_is_told_the_hours_and_day_that_meet_it_with_its_chairs(db):
+    """OKC peaks over 80% with 8 chairs on the generated data: the JSON and the table give the shortest longer day
+    and one more open day with those chairs beside the fewest chairs; a clinic within the target has neither."""
+    out = one_json(plan("--clinic", "OKC", "--format", "json", db=db))
+    s = out["summary"]
+    assert not s["meets_target"] and s["recommended_chairs"] > out["resolved"]["chairs"] == 8
+    hours, day = s["hours_alternative"], s["open_day_alternative"]
+    assert hours == {"opens_at": "07:00", "closes_at": "20:00", "extra_minutes_per_day": 60,
+                     "peak_week_booked_utilization": hours["peak_week_booked_utilization"]}
+    assert hours["peak_week_booked_utilization"] <= 0.8 and day["day"] == "Sat" and day["open_days"][-1] == "Sat"
+    text = plan("--clinic", "OKC", db=db).stdout
+    assert (f"Or keep 8 chairs and open 07:00-20:00 (+1 h a day; peak week booked "
+            f"{hours['peak_week_booked_utilization']:.1%}), or also open on Sat") in text
+    within = plan("--clinic", "DEN", db=db).stdout  # 4 chairs meet the target
+    assert "Target 80% booked utilization: met" in within and "Or keep" not in within
+    assert one_json(plan("--clinic", "DEN", "--format", "json", db=db))["summary"]["hours_alternative"] is None
+    one_chair = plan("--clinic", "DEN", "--chairs", "1", db=db).stdout
+    assert ("With 1 chair, neither a day up to 3 h longer (06:00-22:00) nor one more open day meets the target"
+            in one_chair)
 
 
 def test_scenario_flags_reach_the_plan(db):

@@ -26,10 +26,10 @@ from pipelines.plan import (
 from pipelines.plan.backtest import METHODS, quarterly_origins, run_backtest
 from pipelines.plan.compare import weekly_comparison
 from pipelines.plan.demand import NewCourseForecast
-from pipelines.plan.engine import plan_from_inputs, plan_scenarios
+from pipelines.plan.engine import MAX_EXTRA_MINUTES, extended_window, plan_from_inputs, plan_scenarios
 from pipelines.plan.inputs import _open_days_before
 from pipelines.plan.projection import Protocol, project
-from pipelines.plan.protocol import weekday_pattern
+from pipelines.plan.protocol import WEEKDAYS, weekday_pattern
 from pipelines.warehouse import connect_read_only
 
 from plan_fixtures import generated_warehouse, inputs
@@ -246,6 +246,88 @@ def test_open_days_that_cannot_keep_the_rules_give_no_chair_count():
     assert p.summary["recommended_chairs"] is None and not p.summary["induction_rules_met"]
     assert any("keeps the rules" in problem for problem in p.summary["induction_problems"])
     assert any("no chair count keeps the induction rules" in note for note in p.notes)
+
+
+# -- or longer hours (operations audit, finding 3) ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sample_con(tmp_path_factory):
+    """The bundled sample, loaded by the real loader: DEN (4 chairs, 08:00-18:00) peaks about 83% booked."""
+    from pipelines import config
+    from pipelines.load.loader import load_batch
+    from pipelines.load.pseudonymize import Pseudonymizer
+
+    pointer = tmp_path_factory.mktemp("plan-sample") / "clinic_analytics.duckdb"
+    load_batch(config.SAMPLE_DIR, db=pointer, pseudonymizer=Pseudonymizer(b"k" * 32))
+    connection, _ = connect_read_only(pointer)
+    yield connection
+    connection.close()
+
+
+def test_a_clinic_over_the_target_is_told_the_shortest_longer_day_with_its_chairs(sample_con):
+    """DEN peaks over 80% with 4 chairs: one more chair is 25% more capacity, 30 minutes a day is enough."""
+    p = plan_clinic("DEN", con=sample_con)
+    assert not p.summary["meets_target"] and p.summary["recommended_chairs"] == 5
+    alt = p.summary["hours_alternative"]
+    assert alt is not None and alt["extra_minutes_per_day"] == 30
+    assert (alt["opens_at"], alt["closes_at"]) == ("08:00", "18:30")  # closing later, same opening
+    longer = plan_clinic("DEN", Scenario(opens_at=alt["opens_at"], closes_at=alt["closes_at"]), con=sample_con)
+    assert longer.resolved.chairs == 4 and longer.summary["meets_target"]  # planned as a scenario, it meets it
+    assert longer.summary["peak_week_booked_utilization"] == alt["peak_week_booked_utilization"] <= 0.8
+    assert longer.summary["hours_alternative"] is None  # nothing more to suggest
+
+
+def test_the_longer_day_is_the_shortest_that_meets_the_target(sample_con):
+    """Each alternative is one 30-minute step past a day that does not meet the target (a clinic with fewer
+    chairs needs a longer day)."""
+    for clinic, chairs in (("DEN", None), ("OKC", None), ("OKC", 7)):
+        p = plan_clinic(clinic, Scenario(chairs=chairs), con=sample_con)
+        alt = p.summary["hours_alternative"]
+        assert alt is not None, clinic
+        shorter = extended_window(p.resolved.opens_at, p.resolved.closes_at, alt["extra_minutes_per_day"] - 30)
+        short = plan_clinic(clinic, Scenario(chairs=chairs, opens_at=shorter[0], closes_at=shorter[1]), con=sample_con)
+        assert not short.summary["meets_target"], (clinic, chairs, shorter)
+        assert plan_clinic(clinic, Scenario(chairs=chairs, opens_at=alt["opens_at"], closes_at=alt["closes_at"]),
+                           con=sample_con).summary["meets_target"]
+    assert p.summary["hours_alternative"]["extra_minutes_per_day"] > 30  # 7 chairs at OKC need more than one step
+
+
+def test_no_longer_day_when_the_target_is_met_or_out_of_reach(sample_con):
+    nyc = plan_clinic("NYC", con=sample_con)
+    assert nyc.summary["meets_target"] and nyc.summary["hours_alternative"] is None
+    two = plan_clinic("DEN", Scenario(chairs=2), con=sample_con)  # half the chairs: 3 more hours are not enough
+    assert not two.summary["meets_target"] and two.summary["hours_alternative"] is None
+    longest = extended_window(two.resolved.opens_at, two.resolved.closes_at, MAX_EXTRA_MINUTES)
+    assert not plan_clinic("DEN", Scenario(chairs=2, opens_at=longest[0], closes_at=longest[1]),
+                           con=sample_con).summary["meets_target"]
+
+
+def test_or_one_more_open_day_with_the_same_chairs_and_hours(sample_con):
+    """DEN (Tuesday to Saturday) meets the target by also opening on Monday, the first closed day of the week;
+    OKC (Monday to Friday) on Saturday. Planned as a scenario, the day meets it with the same peak."""
+    for clinic, day in (("DEN", "Mon"), ("OKC", "Sat")):
+        p = plan_clinic(clinic, con=sample_con)
+        alt = p.summary["open_day_alternative"]
+        assert alt is not None and alt["day"] == day and day not in p.resolved.open_days
+        assert alt["open_days"] == [d for d in WEEKDAYS if d in (*p.resolved.open_days, day)]
+        more = plan_clinic(clinic, Scenario(open_days=tuple(alt["open_days"])), con=sample_con)
+        assert more.resolved.chairs == p.resolved.chairs and more.summary["meets_target"]
+        assert more.summary["peak_week_booked_utilization"] == alt["peak_week_booked_utilization"]
+        assert more.summary["open_day_alternative"] is None
+    assert plan_clinic("NYC", con=sample_con).summary["open_day_alternative"] is None  # meets the target already
+    # two chairs at DEN: a sixth day is not enough either
+    assert plan_clinic("DEN", Scenario(chairs=2), con=sample_con).summary["open_day_alternative"] is None
+
+
+@pytest.mark.parametrize("window, extra, longer", [
+    (("08:00", "18:00"), 30, ("08:00", "18:30")),
+    (("08:00", "20:00"), 180, ("07:00", "22:00")),  # closing stops at 22:00, the rest opens earlier
+    (("07:30", "22:00"), 90, ("06:00", "22:00")),
+    (("06:30", "21:30"), 90, None),  # 06:00 to 22:00 is the longest day
+    (("09:00", "23:00"), 60, ("08:00", "23:00")),  # already past 22:00: only earlier
+])
+def test_a_day_is_extended_by_closing_later_first_within_six_to_ten(window, extra, longer):
+    assert extended_window(*window, extra) == longer
 
 
 # -- scenarios --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pipelines.plan.demand import NewCourseForecast
-from pipelines.plan.engine import plan_from_inputs
+from pipelines.plan.engine import MAX_EXTRA_MINUTES, extended_window, plan_from_inputs
 from pipelines.plan.protocol import (
     INDUCTION_SIZE,
     WEEKDAYS,
@@ -298,3 +298,29 @@ def test_the_recommended_chairs_meet_the_target_and_keep_the_induction_rules(sce
                 assert rule_violations(family, induction_calendar(family, days_from(pattern, d, 35))) == []
     if recommended > 1:  # and it is the fewest
         assert not plan_from_inputs(CLINIC, scenario.replace(chairs=recommended - 1)).summary["meets_target"]
+
+
+@PLAN
+@given(scenarios(), st.sampled_from([0.6, 0.7, 0.8, 0.9]))
+def test_the_longer_day_meets_the_target_with_the_same_chairs_and_is_the_shortest(scenario, target):
+    """Planned as a scenario, the hours alternative meets the target with the scenario's chairs and days,
+    and 30 minutes less does not; with none, the target is met already or even the longest day within the
+    limits (3 hours more, 06:00-22:00) does not meet it."""
+    scenario = scenario.replace(target_utilization=target)
+    p = plan_from_inputs(CLINIC, scenario)
+    alt = p.summary["hours_alternative"]
+
+    def meets(extra: int) -> bool:
+        window = extended_window(scenario.opens_at, scenario.closes_at, extra)
+        return plan_from_inputs(CLINIC, scenario.replace(opens_at=window[0], closes_at=window[1])).summary["meets_target"]
+
+    if alt is None:
+        longest = max((e for e in range(0, MAX_EXTRA_MINUTES + 1, 30)
+                       if extended_window(scenario.opens_at, scenario.closes_at, e) is not None))
+        assert p.summary["meets_target"] or not meets(longest)
+        return
+    assert not p.summary["meets_target"]
+    assert "06:00" <= alt["opens_at"] and alt["closes_at"] <= "22:00" and 30 <= alt["extra_minutes_per_day"] <= 180
+    assert (alt["opens_at"], alt["closes_at"]) == extended_window(scenario.opens_at, scenario.closes_at,
+                                                                  alt["extra_minutes_per_day"])
+    assert meets(alt["extra_minutes_per_day"]) and not meets(alt["extra_minutes_per_day"] - 30)
