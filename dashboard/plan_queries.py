@@ -343,10 +343,27 @@ def _number_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+WHAT_IF = "what-if"  # the name of a scenario changed on the page (or in a link) and not saved
+
+
+def _default_name(s: Scenario) -> str:
+    """The name a link without plan_name means: "current" for no change, else "what-if" (a link asking
+    for 1.5 x demand was headed Scenario "current", which reads as no change)."""
+    return BASELINE_NAME if changes_nothing(s) else WHAT_IF
+
+
+def _valid(fields: dict) -> bool:
+    try:
+        Scenario(**{**fields, "name": "check"})
+    except (UsageError, ValueError, TypeError):
+        return False
+    return True
+
+
 def scenario_to_url(clinic_id: str | None, s: Scenario) -> dict[str, str]:
     """The URL parameters of a clinic and scenario: only what differs from no change."""
     out: dict[str, str] = {URL_CLINIC: clinic_id} if clinic_id else {}
-    if s.name != BASELINE_NAME:
+    if s.name != _default_name(s):
         out["plan_name"] = s.name
     if s.horizon_weeks != 13:
         out["plan_weeks"] = str(s.horizon_weeks)
@@ -420,7 +437,7 @@ def scenario_from_url(params: dict[str, list[str]], clinics: dict[str, str]
             messages.append(f"Ignored {key}={raw[:40]!r} from the link: {reason}.")
             continue
         fields.update(parsed)
-    fields.setdefault("name", BASELINE_NAME)
+    fields.setdefault("name", _default_name(Scenario(**{**fields, "name": "check"})) if _valid(fields) else BASELINE_NAME)
     try:
         scenario = Scenario(**fields)
     except UsageError as exc:  # fields fine alone but not together

@@ -119,8 +119,8 @@ def _scenario_from_form(cap: dict, has_capacity: bool, previous: Scenario) -> Sc
         name, note = pq.BASELINE_NAME, ""
     elif _same_changes(candidate, previous):
         name, note = previous.name, previous.note
-    elif previous.name in (pq.BASELINE_NAME, "what-if") or previous.name.endswith("(edited)"):
-        name, note = (previous.name if previous.name.endswith("(edited)") else "what-if"), ""
+    elif previous.name in (pq.BASELINE_NAME, pq.WHAT_IF) or previous.name.endswith("(edited)"):
+        name, note = (previous.name if previous.name.endswith("(edited)") else pq.WHAT_IF), ""
     else:
         name, note = f"{previous.name[:55]} (edited)", ""
     return candidate.replace(name=name, note=note)
@@ -351,6 +351,11 @@ with results:
                 f"Only {weeks_of_history} complete weeks of history to forecast from (after the first 4, which an "
                 f"extract's start distorts): the forecast is a level ({ui.md_escape(plan.forecast_method)}), with no "
                 "trend or season. Give the new patients per week if you know better.", icon=":material/history:")
+        # Ops read "next quarter" as 1 Jul - 30 Sep; the plan reports whole weeks (Monday to Sunday) from the
+        # first Monday after the data's last day, so say which days those are
+        last_day = plan.as_of - dt.timedelta(days=1)
+        st.caption(f"Weeks reported: {fmt.period(plan.start, plan.start + dt.timedelta(weeks=plan.horizon_weeks, days=-1))}, "
+                   f"whole weeks from the first Monday after the data's last day ({fmt.date(last_day)}).")
         for note in plan.notes:
             if "weeks of history" not in note:
                 st.info(ui.md_escape(note[:1].upper() + note[1:]), icon=":material/info:")
@@ -429,7 +434,7 @@ if saved_all.unreadable:
 left, right = st.columns(2)
 with left, st.form("pl_save_form"):
     if "pl_save_name" not in ss or ss.get("pl_save_for") != ss[K_APPLIED]:
-        ss["pl_save_name"] = "" if scenario.name in (pq.BASELINE_NAME, "what-if") else scenario.name
+        ss["pl_save_name"] = "" if scenario.name in (pq.BASELINE_NAME, pq.WHAT_IF) else scenario.name
         ss["pl_save_note"] = scenario.note
         ss["pl_save_for"] = ss[K_APPLIED]
     st.text_input("Name", key="pl_save_name", max_chars=64, placeholder="e.g. Nine chairs from September")

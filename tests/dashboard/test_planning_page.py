@@ -137,6 +137,9 @@ def test_the_page_renders_on_the_sample(sample_db, use_db, scenarios_dir):
     assert len(titles) == 7
     assert all("6 Jul – 4 Oct 2026" in t for t in titles), titles  # the plan's 13 weeks, not the sidebar period
     assert "Scenario “current”" in _text(at) and "no change" in _text(at)
+    # which days those are, and why not from 1 Jul (operations audit: "next quarter" read as 1 Jul - 30 Sep)
+    assert ("Weeks reported: 6 Jul – 4 Oct 2026, whole weeks from the first Monday after the data's last day "
+            "(30 Jun 2026).") in _text(at)
     assert any("Induction rules kept" in s.value for s in at.success)
     assert _param(at, "plan_clinic") == "DEN"  # the first clinic by name, in the URL
     assert _param(at, "start") == "2026-04-01"  # the sidebar's filters stay in the URL beside it
@@ -564,6 +567,16 @@ def _scenario_strategy():
         )
 
     return build()
+
+
+def test_a_link_that_changes_something_without_a_name_is_a_what_if_not_current():
+    """A link asking for 1.5 x demand was headed Scenario "current", which reads as no change (operations audit)."""
+    _, changed, _ = pq.scenario_from_url({"plan_demand": ["1.5"]}, {"OKC": "Oklahoma City"})
+    assert changed.name == pq.WHAT_IF and changed.demand_multiplier == 1.5
+    _, unchanged, _ = pq.scenario_from_url({"plan_weeks": ["26"]}, {"OKC": "Oklahoma City"})
+    assert unchanged.name == pq.BASELINE_NAME  # horizon and target change no observed value
+    named = Scenario(name=pq.BASELINE_NAME, demand_multiplier=1.5)  # kept as named when the link says so
+    assert pq.scenario_from_url({k: [v] for k, v in pq.scenario_to_url(None, named).items()}, {})[1].name == "current"
 
 
 def test_any_link_gives_a_valid_scenario_and_never_raises():
