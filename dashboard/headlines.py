@@ -68,7 +68,7 @@ PROVISIONAL_HELP = (" Provisional: some evaluable courses were scored inside a f
 
 
 FEW = 30  # evaluable courses: under this, a rate card gives the count ("4 of 4"), as the charts draw open points
-FEW_WORDS = "few courses"
+FEW_WORDS = "few courses"  # the caption's first words on a card under FEW
 
 
 def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, low: str, high: str,
@@ -82,8 +82,8 @@ def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, l
     delta = _delta(rate, previous, "pts")
     if delta is None or delta.startswith("±"):
         return delta, colour
-    if few:
-        return f"{delta} · {FEW_WORDS}", "off"
+    if few:  # "+23.2 pts" beside "5 of 11" is precision the count does not have: no change at all
+        return None, "off"
     if provisional:
         return f"{delta} · {PROVISIONAL}", "off"
     now_low, now_high, before_low, before_high = _num(now, low), _num(now, high), _num(before, low), _num(before, high)

@@ -31,9 +31,9 @@ ui.chart("outcomes.clinic_funnel", measure=measure, instrument=instrument)
 st.subheader("Over the course")
 measure = st.segmented_control(
     "Show", catalog.TRAJECTORY_MEASURES, default="score", key="out_trajectory",
-    format_func=lambda m: {"score": "Mean score", "change": "Change from baseline, same courses"}[m],
-    help="The mean score at a session number is over whichever courses were scored there; the change from each "
-         "course's own baseline does not move because other patients were measured.",
+    format_func=lambda m: {"score": "Mean score", "change": "Change from own baseline"}[m],
+    help="The mean score at a session number is over whichever courses were scored there, so it moves when those "
+         "courses started higher or lower; each course's change from its own baseline does not.",
 ) or "score"
 ui.chart("outcomes.trajectory", instrument=instrument, measure=measure)
 ui.chart("outcomes.early_signal")

@@ -381,8 +381,9 @@ with results:
         ui.headline(cards[4], "Peak-hour overflow", fmt.count(summary["overflow_chair_hours"]),
                     caption="chair-hours moved from a full hour; "
                             + (f"most on {peak['weekday']} {peak['hour']:02d}:00" if peak else "every hour has room"),
-                    help="Chair time that wanted an hour when every chair was taken (or the clinic was closed), "
-                         "over the plan's weeks: it moves to other hours or days.")
+                    help="Chair time served in another hour of the same day than it wanted, because every chair "
+                         "was taken then (or the clinic was closed), over the plan's weeks. Time that waits for a "
+                         "later day is not counted here: see the wait for a first infusion.")
         # beside the fewest chairs: what the chairs the clinic has would need instead (operations plans hours too)
         other = alternatives_text(summary, plan.resolved, dash="–")
         if other:

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
-    rows_height,
+    SPLIT_NOT_SHOWN, not_shown_marker, rows_height,
     ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, shown_n_label, subtitle_text, title_text,
     week_axis,
 )
@@ -276,8 +276,14 @@ def lost_capacity(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
             ("cancelled_share", "cancelled_chair_hours", "cancelled_sessions", "Cancellations", theme.OKABE_ITO["orange"])):
         text = [f"{name}: {fmt.pct(s, 1)}, {fmt.count(h)} chair-hours ({fmt.count(n)} sessions)"
                 for s, h, n in zip(data[share], data[hours], data[count], strict=True)]
-        fig.add_trace(go.Bar(y=data["clinic_name"], x=data[share], orientation="h", name=name, marker_color=colour,
-                             customdata=text, hovertemplate="%{y}: %{customdata}<extra></extra>"))
+        # hidden as 0, not NaN: Plotly starts the next segment on a NaN from the axis
+        fig.add_trace(go.Bar(y=data["clinic_name"], x=data[share].fillna(0), orientation="h", name=name,
+                             marker_color=colour, customdata=text, hovertemplate="%{y}: %{customdata}<extra></extra>"))
+    unsplit = (data["lost_share"] - data["no_show_share"].fillna(0) - data["cancelled_share"].fillna(0)).where(
+        lambda v: v > 1e-12)
+    if unsplit.notna().any():  # an export hides a small count of one kind: the bar still reads as the total
+        fig.add_trace(go.Bar(y=data["clinic_name"], x=unsplit.fillna(0), orientation="h", name=SPLIT_NOT_SHOWN,
+                             marker=not_shown_marker(), hovertemplate="%{y}: split not shown (small counts)<extra></extra>"))
     # the total at the end of each bar
     fig.add_trace(go.Scatter(y=data["clinic_name"], x=data["lost_share"], mode="text", showlegend=False,
                              text=["  " + fmt.pct(s, 1) for s in data["lost_share"]], textposition="middle right",

@@ -9,9 +9,9 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
-    PERCENT_TICKS, rows_height,
+    NOT_SHOWN, PERCENT_TICKS, SPLIT_NOT_SHOWN, rows_height,
     ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, singular,
-    subtitle_text,
+    not_shown_marker, subtitle_text,
     title_text, total,
 )
 from dashboard.charts.label_layout import place_labels
@@ -152,14 +152,22 @@ def evaluability(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     data = _instrument_order(df)
     y = [labels.instrument(i) for i in data["instrument"]]
     fig = go.Figure()
-    for column in [c for c in ["evaluable", "baseline_below_minimum", "follow_up_open", "no_follow_up", "no_baseline",
-                               "not_assessed"] if c in data]:  # follow_up_open: not in a warehouse built before it
+    columns = [c for c in ["evaluable", "baseline_below_minimum", "follow_up_open", "no_follow_up", "no_baseline",
+                           "not_assessed"] if c in data]  # follow_up_open: not in a warehouse built before it
+    for column in columns:
         name = "Evaluable" if column == "evaluable" else labels.NOT_EVALUABLE[column]
+        # a hidden part is drawn as 0, not NaN: Plotly starts the next segment on a NaN from the axis, so
+        # an export's PCL-5 bar read as all "not assessed" beside 39 evaluable in its key figures
         fig.add_trace(go.Bar(
-            x=data[column], y=y, orientation="h", name=name, marker_color=NOT_EVALUABLE_COLOURS[column],
-            customdata=[fmt.count(v) for v in data[column]],
+            x=data[column].fillna(0), y=y, orientation="h", name=name, marker_color=NOT_EVALUABLE_COLOURS[column],
+            customdata=[fmt.count(v) if known(v) else NOT_SHOWN for v in data[column]],
             hovertemplate="%{y} · " + name + ": %{customdata} courses<extra></extra>",
         ))
+    # what the hidden parts leave of a shown total, as one neutral segment: the bar still reads as its courses
+    unsplit = (data["courses"] - data[columns].fillna(0).sum(axis=1)).where(lambda v: v > 0)
+    if unsplit.notna().any():
+        fig.add_trace(go.Bar(x=unsplit.fillna(0), y=y, orientation="h", name=SPLIT_NOT_SHOWN, marker=not_shown_marker(),
+                             hovertemplate="%{y}: the rest of the courses, split not shown (small counts)<extra></extra>"))
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(title=dict(text="Courses"), tickformat=",")
@@ -187,8 +195,8 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", me
 
     The mean score at a session number is a mean over whichever courses were scored there: at 8 clinics it
     rose from 10.0 at session 3 to 11.1 at session 4 because other patients were measured, not because
-    anyone got worse (medical-director audit). The change from each course's own baseline does not move
-    for that reason."""
+    anyone got worse (medical-director audit). The change from each course's own baseline takes out where
+    those courses started (not how they respond: the courses are still not the same at every point)."""
     if measure not in TRAJECTORY_MEASURES:
         raise ValueError(f"measure must be one of {TRAJECTORY_MEASURES}, not {measure!r}")
     change = measure == "change"
@@ -198,7 +206,8 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", me
         "Session 0 is the baseline; the score at session k is the last one after session k and up to session k+1 "
         "(at most 30 days). "
         + ("Change: each course's score minus its own baseline, averaged over the courses scored at that session "
-           "number (so a point does not move because other patients were measured there). " if change else "")
+           "number: a point does not move because the courses scored there started higher or lower, though they "
+           "may still respond differently. " if change else "")
         + "Band and bars: 95% interval of the mean (Student's t); a single course has none.",
         "Outcomes › Score trajectory")
     value, low, high, count = (("mean_change", "change_ci_low", "change_ci_high", "courses_with_baseline") if change

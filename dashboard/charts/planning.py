@@ -203,9 +203,10 @@ def overflow(p, ctx: ChartContext | None = None) -> go.Figure:
     """Peak-hour overflow: chair-hours that wanted an hour whose chairs were all taken (or that is closed)."""
     ctx = ctx or context(p)
     title = title_text("Peak-hour overflow", ctx)
-    foot = _foot("Chair-hours over the plan's weeks that wanted an hour (by the clinic's observed time-of-day "
-                 "profile) when every chair was taken, or an hour the clinic is closed: they move to other hours "
-                 "or days. Counted on open days.", "Schedule")
+    foot = _foot("Chair-hours served over the plan's weeks that wanted an hour (by the clinic's observed time-of-day "
+                 "profile) when every chair was taken, or an hour the clinic is closed, and moved to another hour of "
+                 "the same day. Chair time that waits for a later day is not overflow: it is the wait for a first "
+                 "infusion and the backlog. Counted on open days.", "Schedule")
     pivot = _heatmap_frame(p, "overflow_chair_hours")
     total = float(p.summary["overflow_chair_hours"])
     if pivot.empty or total <= 0:

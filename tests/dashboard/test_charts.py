@@ -1178,3 +1178,28 @@ def test_time_to_first_booster_without_a_booster_yet_says_how_far_courses_were_f
     assert "no first booster yet, followed up to day 18" in fig.layout.meta["subtitle"]
     some = rows.assign(events=[0, 1, 0], booster_probability=[0.0, 1 / 12, 1 / 12], survival=[1.0, 11 / 12, 11 / 12])
     assert "1 first booster seen" in time_to_first_booster(some, CTX).layout.meta["subtitle"]
+
+
+def test_stacked_bars_with_a_hidden_part_still_read_as_their_total():
+    """An export hid a middle segment (NaN) of the evaluability bars: Plotly started the next segment from the
+    axis, so PCL-5 read as all 'not assessed' beside 39 evaluable in the key figures (review). Hidden parts
+    are drawn as 0 and the rest of the shown total as one 'split not shown' segment; likewise lost capacity."""
+    import numpy as np
+
+    from dashboard.charts.capacity import lost_capacity
+    from dashboard.charts.outcomes import evaluability
+
+    row = {"instrument": "PCL5", "courses": 120, "courses_with_baseline": np.nan, "not_assessed": 70,
+           "no_baseline": np.nan, "follow_up_open": 0, "no_follow_up": 0, "baseline_below_minimum": np.nan,
+           "evaluable": 39}
+    fig = evaluability(pd.DataFrame([row]), CTX)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert all(not pd.isna(t.x[0]) for t in bars)
+    assert sum(float(t.x[0]) for t in bars) == 120
+    assert [t for t in bars if t.name == "Split not shown (small counts)"][0].x[0] == 120 - 70 - 39
+    lost = pd.DataFrame([{"clinic_id": "DEN", "clinic_name": "Denver", "available_chair_hours": 2600.0,
+                          "lost_chair_hours": 50.0, "lost_share": 50 / 2600, "no_show_chair_hours": 40.0,
+                          "no_show_share": 40 / 2600, "cancelled_chair_hours": np.nan, "cancelled_share": np.nan,
+                          "no_show_sessions": 30, "cancelled_sessions": np.nan}])
+    bars = [t for t in lost_capacity(lost, CTX).data if t.type == "bar"]
+    assert all(not pd.isna(t.x[0]) for t in bars) and sum(float(t.x[0]) for t in bars) == pytest.approx(50 / 2600)
