@@ -55,6 +55,15 @@ def test_custom_and_listed_periods():
         ["2026-01", "2025-12", "2025-11"]
 
 
+def _pack_sentences(filters):
+    """(chart, its suppressed data, its key-figure lines) for every chart a board pack can hold."""
+    for spec in catalog.CATALOG:
+        if spec.page == "Planning":  # never in packs (boardpack.in_packs)
+            continue
+        result = spec.suppressed(spec.data(Scope.everything(), filters, **spec.defaults))
+        yield spec, result, keyfigures.sentences(spec.id, result.data, spec.defaults)
+
+
 @pytest.mark.parametrize("filters", [
     Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30)),
     Filters(clinics=("DEN",), start=dt.date(2026, 6, 17), end=dt.date(2026, 6, 30)),
@@ -62,11 +71,7 @@ def test_custom_and_listed_periods():
 ], ids=["quarter", "two-weeks", "nothing"])
 def test_key_figures_of_every_chart(filters, sample_db, use_db):
     use_db(sample_db)
-    for spec in catalog.CATALOG:
-        if spec.page == "Planning":
-            continue
-        result = spec.suppressed(spec.data(Scope.everything(), filters, **spec.defaults))
-        lines = keyfigures.sentences(spec.id, result.data, spec.defaults)
+    for spec, result, lines in _pack_sentences(filters):
         assert spec.id in keyfigures.WRITERS
         for line in lines:
             assert "nan" not in line.lower().split() and "None" not in line.replace("None needed", "") and "—" not in line, (spec.id, line)
@@ -186,11 +191,8 @@ def test_key_figures_print_counts_shown_and_say_what_is_hidden_in_words():
 ], ids=["two-weeks", "first-month"])
 def test_key_figures_of_small_selections_never_put_not_shown_where_a_number_goes(filters, sample_db, use_db):
     use_db(sample_db)
-    for spec in catalog.CATALOG:
-        if spec.page == "Planning":
-            continue
-        result = spec.suppressed(spec.data(Scope.everything(), filters, **spec.defaults))
-        for line in keyfigures.sentences(spec.id, result.data, spec.defaults):
+    for spec, _, lines in _pack_sentences(filters):
+        for line in lines:
             assert not any(b in line for b in BROKEN), (spec.id, line)
 
 
