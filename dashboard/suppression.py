@@ -159,6 +159,9 @@ class TableRule:
     chains: tuple[Chain, ...] = ()
     steps: Steps | None = None
     cap: Cap | None = None
+    # counts to keep shown when a complementary cell must go and another will do: the figures the chart is
+    # for (item 9's "emerged", new self-harm thoughts, went to protect a derived 9 beside a shown 197)
+    keep: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ class _Problem:
     def __init__(self, frames: dict[str, pd.DataFrame], spec: Suppression, threshold: int):
         self.frames = frames
         self.th = threshold
+        self.keep = {(part, column) for part, rule in spec.tables.items() for column in rule.keep}
         self.values: dict[Cell, float | None] = {}
         self.relations: list[tuple[Cell | str, list[Cell]]] = []
         self.virtual = 0
@@ -353,8 +357,15 @@ class _Problem:
 
         def hide_one(total: Cell | str, parts: list[Cell]) -> bool:
             shown = [p for p in parts if p not in hidden and p[0] != "~"]
+            # the smallest nonzero cell; one the chart is for (TableRule.keep) only when nothing else will do:
+            # before it, the relation's own total (the exact audit then checks nothing else gives it away)
+            others = [p for p in shown if (p[0], p[2]) not in self.keep]
+            if shown and not others and total != EXTERNAL and total not in hidden and total[0] != "~" \
+                    and (total[0], total[2]) not in self.keep:  # type: ignore[index]
+                hidden.add(total)  # type: ignore[arg-type]
+                return True
             if shown:
-                pick = min(shown, key=lambda c: (not (self.values[c] or 0) > 0, self.values[c] or 0))
+                pick = min(others or shown, key=lambda c: (not (self.values[c] or 0) > 0, self.values[c] or 0))
                 hidden.add(pick)
                 return True
             if total != EXTERNAL and total not in hidden:

@@ -94,6 +94,8 @@ ITEM9 = Suppression.table(
               RowSum("courses_with_follow_up_item9", ("courses_with_both",), rest=True),
               RowSum("flagged_at_baseline", ("resolved", "persisted"), rest=True),
               RowSum("flagged_at_follow_up", ("emerged", "persisted"), rest=True)),
+    # a clinician reads the changes first: a complement is taken from the totals before them
+    keep=("emerged", "persisted", "resolved"),
 )
 
 # ------------------------------------------------------------------------------------------ safety

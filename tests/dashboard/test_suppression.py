@@ -252,3 +252,27 @@ def test_the_checker_finds_what_suppression_prevents():
     assert any("can be worked out" in p for p in problems)
     done = sup.apply(raw, Spec.suppression, TH).data
     assert not csv_leaks({"": done}, {"": raw}, Spec)
+
+
+def test_a_complement_is_taken_from_the_totals_before_the_figures_the_chart_is_for():
+    """Item 9, Q2 2026 (review): flagged at follow-up 197 = emerged 24 + persisted 164 + 9 flagged without a
+    baseline answer. To protect the 9, 'emerged' (new self-harm thoughts, the figure a clinician reads first)
+    was hidden beside the shown 197. The rule keeps the changes and hides the total instead: no less safe."""
+    from dashboard.charts.suppression_rules import ITEM9
+    from disclosure import csv_leaks
+
+    row = {"courses_with_baseline_item9": 700, "flagged_at_baseline": 334, "courses_with_follow_up_item9": 650,
+           "flagged_at_follow_up": 197, "courses_with_both": 600, "resolved": 130, "emerged": 24, "persisted": 164,
+           "baseline_flag_rate": 334 / 700, "follow_up_flag_rate": 197 / 650}
+    raw = pd.DataFrame([row])
+    done = sup.apply(raw, ITEM9, TH).data
+    assert done.loc[0, "emerged"] == 24 and done.loc[0, "persisted"] == 164 and done.loc[0, "resolved"] == 130
+    assert pd.isna(done.loc[0, "flagged_at_follow_up"]) and pd.isna(done.loc[0, "follow_up_flag_rate"])
+
+    class Spec:
+        id = "outcomes.item9"
+        suppression = ITEM9
+
+    assert not csv_leaks({"": done}, {"": raw}, Spec)
+    without = Suppression({"": TableRule(**{**ITEM9.tables[""].__dict__, "keep": ()})})
+    assert pd.isna(sup.apply(raw, without, TH).data.loc[0, "emerged"])  # what the rule had picked before
