@@ -104,7 +104,7 @@ if result:
                       on_click="ignore", key="bp_download_pptx", width="stretch")
     hidden = [(t, h) for t, h, _e in result["pages"] if h]
     empty = [t for t, _h, e in result["pages"] if e]
-    lines = [f"{i + 2}. {ui.md_escape(t)}" + (f" — {fmt.count(h)} figures hidden" if h else "")
+    lines = [f"{i + 2}. {ui.md_escape(t)}" + (f" — {fmt.count(h)} values of its data hidden" if h else "")
              for i, (t, h, _e) in enumerate(result["pages"])]
     with st.expander("Contents", expanded=False):
         st.markdown("  \n".join(lines))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,6 +31,10 @@ def title_text(what: str, ctx: ChartContext) -> str:
 
 
 def subtitle_text(n_text: str | None, ctx: ChartContext, extra: str | None = None) -> str:
+    if extra and ctx.selection and re.match(r"\d+ clinics?\b", extra) and \
+            ctx.selection.endswith(extra.split(",")[0].split(":")[0]):
+        # "all 3 clinics · 3 clinics, 0 outside ...": the selection already counts the clinics drawn
+        extra = extra[len(extra.split(",")[0].split(":")[0]):].lstrip(",: ") or None
     parts = [p for p in (n_text, ctx.selection, extra) if p]
     return " · ".join(parts)
 

@@ -487,8 +487,11 @@ def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime 
                 small = "Small-cell suppression is off (CLINIC_ANALYTICS_MIN_CELL=1): every count is shown."
             elif result.hidden:
                 # the subtitle says itself when its n is of the figures shown ("... in the clinics shown")
+                # values of the chart's data (each count and every rate, interval or mean computed from it),
+                # not points of the picture: "386 figures hidden" on a chart of 22 dots read as 386 results
                 small = (f"{result.note} On this page {result.hidden} "
-                         f"{'figure is' if result.hidden == 1 else 'figures are'} hidden.")
+                         f"{'value' if result.hidden == 1 else 'values'} of the chart's data (counts and the rates, "
+                         f"intervals or means computed from them) {'is' if result.hidden == 1 else 'are'} hidden.")
             else:
                 small = f"No count from 1 to {threshold - 1} on this page; none hidden."
             pages.append(Page(

@@ -1203,3 +1203,16 @@ def test_stacked_bars_with_a_hidden_part_still_read_as_their_total():
                           "no_show_sessions": 30, "cancelled_sessions": np.nan}])
     bars = [t for t in lost_capacity(lost, CTX).data if t.type == "bar"]
     assert all(not pd.isna(t.x[0]) for t in bars) and sum(float(t.x[0]) for t in bars) == pytest.approx(50 / 2600)
+
+
+def test_a_subtitle_does_not_count_the_clinics_twice():
+    """'n = 828 evaluable courses · all 3 clinics · 3 clinics, 0 outside the 99.8% limits' (review)."""
+    from dashboard.charts.base import ChartContext, subtitle_text
+
+    everyone = ChartContext("1 Apr – 30 Jun 2026", "all 3 clinics")
+    assert subtitle_text("n = 828", everyone, "3 clinics, 0 outside the 99.8% limits") == \
+        "n = 828 · all 3 clinics · 0 outside the 99.8% limits"
+    assert subtitle_text("n = 54 clinic-weeks", everyone, "3 clinics") == "n = 54 clinic-weeks · all 3 clinics"
+    # a different number is news: two of the three clinics drawn
+    assert subtitle_text("n = 36 clinic-weeks", everyone, "2 clinics") == "n = 36 clinic-weeks · all 3 clinics · 2 clinics"
+    assert subtitle_text("n = 3", ChartContext("Q2", "Denver"), "1 clinic") == "n = 3 · Denver · 1 clinic"
