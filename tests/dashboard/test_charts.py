@@ -397,7 +397,7 @@ def test_a_funnel_of_few_cases_says_it_compares_nothing_and_names_clinics_withou
     # two clinics of FUNNEL_MIN_N: drawn, the small ones too, and the clinic without a case named
     inputs = _funnel_inputs(["A", "B", "C"], [FUNNEL_MIN_N, 80, 3], [15, 40, 1], 56 / (FUNNEL_MIN_N + 83))
     inputs["clinics"] = pd.concat([inputs["clinics"], nobody.iloc[:1]], ignore_index=True)
-    drawn = clinic_funnel(inputs, CTX)
+    drawn = clinic_funnel(inputs, ChartContext(CTX.period, "all 4 clinics"))  # the selection counts all four
     assert not is_empty(drawn)
     assert sorted(x for t in _marker_traces(drawn) for x in t.x) == [3, FUNNEL_MIN_N, 80]
     assert "3 clinics, 0 outside the 99.8% limits; 1 more with no evaluable course" in drawn.layout.meta["subtitle"]
