@@ -13,6 +13,7 @@ import pandas as pd
 
 from dashboard import format as fmt
 from dashboard import queries
+from dashboard.charts.outcomes import FEW_COURSES
 from dashboard.filters import FilterOptions, Filters
 from dashboard.scope import Scope
 
@@ -67,7 +68,8 @@ PROVISIONAL_HELP = (" Provisional: some evaluable courses were scored inside a f
                     "recent period reads them early; the change is then not coloured.")
 
 
-FEW = 30  # evaluable courses: under this, a rate card gives the count ("4 of 4"), as the charts draw open points
+# evaluable courses: under this, a rate card gives the count ("4 of 4"), as the charts draw open points
+FEW = FEW_COURSES
 FEW_WORDS = "few courses"  # the caption's first words on a card under FEW
 
 

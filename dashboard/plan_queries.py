@@ -352,14 +352,6 @@ def _default_name(s: Scenario) -> str:
     return BASELINE_NAME if changes_nothing(s) else WHAT_IF
 
 
-def _valid(fields: dict) -> bool:
-    try:
-        Scenario(**{**fields, "name": "check"})
-    except (UsageError, ValueError, TypeError):
-        return False
-    return True
-
-
 def scenario_to_url(clinic_id: str | None, s: Scenario) -> dict[str, str]:
     """The URL parameters of a clinic and scenario: only what differs from no change."""
     out: dict[str, str] = {URL_CLINIC: clinic_id} if clinic_id else {}
@@ -437,10 +429,10 @@ def scenario_from_url(params: dict[str, list[str]], clinics: dict[str, str]
             messages.append(f"Ignored {key}={raw[:40]!r} from the link: {reason}.")
             continue
         fields.update(parsed)
-    fields.setdefault("name", _default_name(Scenario(**{**fields, "name": "check"})) if _valid(fields) else BASELINE_NAME)
+    named = "name" in fields
     try:
-        scenario = Scenario(**fields)
+        scenario = Scenario(**{"name": BASELINE_NAME, **fields})
     except UsageError as exc:  # fields fine alone but not together
         messages.append(f"Ignored the scenario in the link: {exc}.")
-        scenario = baseline()
-    return clinic, scenario, messages
+        return clinic, baseline(), messages
+    return clinic, scenario if named else scenario.replace(name=_default_name(scenario)), messages
