@@ -240,9 +240,10 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
                                                   report)
     summary["recommended_chairs_upper"] = fewest_chairs(projected["level_upper"], capacity, inputs.hour_profile,
                                                         resolved, report)
-    summary["hours_alternative"] = shortest_hours(projected["mean"], capacity, inputs.hour_profile, resolved, report)
-    summary["open_day_alternative"] = None
+    summary["hours_alternative"] = summary["open_day_alternative"] = None
     if not meets_target(schedule, projected["mean"], resolved.target_utilization, report):
+        summary["hours_alternative"] = shortest_hours(projected["mean"], capacity, inputs.hour_profile, resolved,
+                                                      report)
         summary["open_day_alternative"] = one_more_day(inputs, forecast, resolved, report, span_days)
     if summary["recommended_chairs"] is None:
         notes.append(_why_no_chair_count(projected["mean"], resolved))
@@ -419,11 +420,12 @@ def shortest_hours(projected: Projected, capacity: DayCapacity, hour_profile: np
                    report: "_Report") -> dict | None:
     """The shortest longer day, in 30-minute steps up to 3 hours (extended_window), that meets the target with
     the scenario's chairs and open days: the same simulation and check as fewest_chairs, on the mean
-    projection. None when the scenario meets the target already, or no such day does. A longer window never
-    serves less (simulate's docstring), so the first length that meets it is the shortest."""
+    projection. For a scenario that misses the target (the caller checks: its own schedule is simulated
+    already); None when no such day does. A longer window never serves less (simulate's docstring), so the
+    first length that meets it is the shortest."""
     if not projected.calendars_keep_rules:  # the open days break the rules: no hours help
         return None
-    for extra in range(0, MAX_EXTRA_MINUTES + 1, HOURS_STEP):
+    for extra in range(HOURS_STEP, MAX_EXTRA_MINUTES + 1, HOURS_STEP):
         window = extended_window(resolved.opens_at, resolved.closes_at, extra)
         if window is None:
             return None
@@ -431,8 +433,6 @@ def shortest_hours(projected: Projected, capacity: DayCapacity, hour_profile: np
                             np.full(capacity.days, _hhmm(window[1]), dtype=np.int64), capacity.is_open)
         schedule = simulate(projected.requests, trial, hour_profile)
         if meets_target(schedule, projected, resolved.target_utilization, report):
-            if extra == 0:
-                return None
             return {"opens_at": window[0], "closes_at": window[1], "extra_minutes_per_day": extra,
                     "peak_week_booked_utilization": _peak(report.weekly_booked_utilization(schedule))}
     return None
