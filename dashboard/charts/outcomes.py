@@ -11,7 +11,7 @@ from dashboard import labels, theme
 from dashboard.charts.base import (
     NOT_SHOWN, PERCENT_TICKS, SPLIT_NOT_SHOWN, rows_height,
     ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, singular,
-    not_shown_marker, subtitle_text,
+    not_shown_marker, shown_n_label, subtitle_text,
     title_text, total,
 )
 from dashboard.charts.label_layout import place_labels
@@ -74,23 +74,48 @@ def _few_note(foot: str) -> str:
     return foot.replace(" Definition:", f" Open points: fewer than {FEW_COURSES} evaluable courses. Definition:", 1)
 
 
+def _with_evaluable(df: pd.DataFrame) -> pd.Series:
+    """Rows to draw: groups with evaluable courses, and groups whose count an export hides (NaN). Those
+    dropped off the axis (a pack's Fibromyalgia and Other were simply not there): they stay, marked."""
+    return (df["evaluable"] > 0) | df["evaluable"].isna()
+
+
+def _n_text(n: object) -> str:
+    return f"n={fmt.count(n)}" if known(n) else "n not shown"
+
+
+def _mark_hidden(fig: go.Figure, df: pd.DataFrame) -> None:
+    """On each row whose rates an export hides, what is missing: 'not shown (small counts)' for both,
+    'remission not shown' for one (a row with a response dot and no remission read as a remission of none)."""
+    marks = []
+    for i, (response, remission) in enumerate(zip(df["response_rate"], df["remission_rate"], strict=True)):
+        missing = [kind for kind, rate in (("response", response), ("remission", remission)) if not known(rate)]
+        if missing:
+            marks.append((i, NOT_SHOWN if len(missing) == 2 else f"{missing[0]} not shown"))
+    if marks:
+        fig.add_trace(go.Scatter(x=[0.01] * len(marks), y=[i for i, _ in marks], mode="text",
+                                 text=[t for _, t in marks], textposition="middle right",
+                                 textfont=dict(size=11, color=theme.MUTED), showlegend=False, hoverinfo="skip"))
+
+
 def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     """Response and remission per instrument with Wilson intervals (outcome_rates, breakdown none)."""
     title = title_text("Response and remission by instrument", ctx)
     foot = footnote_text(RESPONSE_DEF + " Courses belong to the period of their first session.", SECTION)
-    data = df[df["evaluable"] > 0] if not df.empty else df
+    data = df[_with_evaluable(df)] if not df.empty else df
     if not data.empty and (data["instrument"] == "PCL5").any():
         foot = foot.replace(" Definition:", f" {PCL5_NOTE} Definition:", 1)
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
                      message=no_data("evaluable course"))
     data = _instrument_order(data)
-    names = [f"{labels.instrument(i)}  (n={fmt.count(n)})" for i, n in zip(data["instrument"], data["evaluable"], strict=True)]
+    names = [f"{labels.instrument(i)}  ({_n_text(n)})" for i, n in zip(data["instrument"], data["evaluable"], strict=True)]
     fig = go.Figure()
     if _rate_traces(fig, data, names):
         foot = _few_note(foot)
+    _mark_hidden(fig, data)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
-    sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable course-instrument pairs"), ctx)
+    sub = subtitle_text(shown_n_label(data["evaluable"], "evaluable course-instrument pairs", "instruments"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 60))
 
 
@@ -101,7 +126,7 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
     title = title_text(f"{labels.instrument(instrument)} response and remission by {group}", ctx)
     foot = footnote_text(RESPONSE_DEF + " Groups are in alphabetical order, not ranked."
                          + (f" {PCL5_NOTE}" if instrument == "PCL5" else ""), SECTION)
-    data = df[(df["instrument"] == instrument) & (df["evaluable"] > 0)] if not df.empty else df
+    data = df[(df["instrument"] == instrument) & _with_evaluable(df)] if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
                      message=no_data(f"evaluable {labels.instrument(instrument)} course"))
@@ -120,12 +145,15 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
 
     data = data.assign(_name=[display(v) for v in data[name_col]])
     data = data.sort_values("_name", key=lambda s: s.str.lower())
-    names = [f"{n}  (n={fmt.count(e)})" for n, e in zip(data["_name"], data["evaluable"], strict=True)]
+    names = [f"{n}  ({_n_text(e)})" for n, e in zip(data["_name"], data["evaluable"], strict=True)]
     fig = go.Figure()
     if _rate_traces(fig, data, names):
         foot = _few_note(foot)
+    _mark_hidden(fig, data)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
-    sub = subtitle_text(n_label(total(data, "evaluable"), "evaluable courses"), ctx)
+    plural = {"clinic": "clinics", "indication": "indications", "modality": "modalities",
+              "modality_family": "modality families", "month": "months"}.get(breakdown, "groups")
+    sub = subtitle_text(shown_n_label(data["evaluable"], "evaluable courses", plural), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 34))
 
 

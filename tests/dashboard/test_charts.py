@@ -1216,3 +1216,37 @@ def test_a_subtitle_does_not_count_the_clinics_twice():
     # a different number is news: two of the three clinics drawn
     assert subtitle_text("n = 36 clinic-weeks", everyone, "2 clinics") == "n = 36 clinic-weeks · all 3 clinics · 2 clinics"
     assert subtitle_text("n = 3", ChartContext("Q2", "Denver"), "1 clinic") == "n = 3 · Denver · 1 clinic"
+
+
+def test_groups_whose_rates_an_export_hides_stay_on_the_axis_marked_not_shown():
+    """A Q2 pack's by-indication page dropped Fibromyalgia and Other off the axis, and its n (790) sat beside
+    828 on the page before without saying it left them out (review). They stay, marked, and the n says so."""
+    import numpy as np
+
+    from dashboard.charts.outcomes import rates_by_group, rates_by_instrument
+
+    def row(group, evaluable, responders):
+        hidden = evaluable is None
+        r = None if hidden else responders / evaluable
+        return {"instrument": "PHQ9", "group_value": group, "evaluable": np.nan if hidden else evaluable,
+                "response_rate": np.nan if hidden else r, "response_ci_low": np.nan if hidden else r - 0.05,
+                "response_ci_high": np.nan if hidden else r + 0.05, "remission_rate": np.nan if hidden else r / 2,
+                "remission_ci_low": np.nan if hidden else r / 2 - 0.05, "remission_ci_high": np.nan if hidden else r / 2 + 0.05}
+
+    data = pd.DataFrame([row("mdd", 477, 280), row("fibromyalgia", None, None), row("ptsd", 313, 170)])
+    fig = rates_by_group(data, CTX, instrument="PHQ9", breakdown="indication")
+    ticks = list(fig.layout.yaxis.ticktext)
+    assert len(ticks) == 3 and any("Fibromyalgia" in t and "(n not shown)" in t for t in ticks)
+    (marks,) = [t for t in fig.data if t.mode == "text"]
+    assert list(marks.text) == ["not shown (small counts)"] and list(marks.y) == [0]  # alphabetical: first
+    assert fig.layout.meta["subtitle"].startswith("n = 790 evaluable courses in the indications shown")
+    one_kind = data.copy()
+    one_kind.loc[2, ["remission_rate", "remission_ci_low", "remission_ci_high"]] = np.nan
+    (marks,) = [t for t in rates_by_group(one_kind, CTX, instrument="PHQ9", breakdown="indication").data
+                if t.mode == "text"]
+    assert list(marks.text) == ["not shown (small counts)", "remission not shown"] and list(marks.y) == [0, 2]
+    whole = rates_by_group(data.iloc[[0, 2]], CTX, instrument="PHQ9", breakdown="indication")
+    assert "shown" not in whole.layout.meta["subtitle"] and not [t for t in whole.data if t.mode == "text"]
+    by_instrument = rates_by_instrument(pd.DataFrame([row("none", 828, 476), {**row("none", None, None),
+                                                                                 "instrument": "MADRS"}]), CTX)
+    assert any("MADRS" in t and "n not shown" in t for t in by_instrument.layout.yaxis.ticktext)
