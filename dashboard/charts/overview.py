@@ -9,7 +9,7 @@ from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
     SPLIT_NOT_SHOWN, ChartContext, empty, footnote_text, frame, known, n_label, no_data, not_shown_marker,
-    subtitle_text, title_text,
+    shown_n_label, subtitle_text, title_text,
 )
 
 
@@ -62,8 +62,5 @@ def courses_by_month(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_xaxes(dtick="M1", tickformat="%b %Y", showgrid=False)
     fig.update_yaxes(title=dict(text="Courses"), tickformat=",")
-    n_text = n_label(int(data["courses"].sum()), "courses")
-    if data["courses"].isna().any():  # the sum of the months shown: say so, it is not the period's total
-        n_text += " in the months shown"
-    sub = subtitle_text(n_text, ctx)
+    sub = subtitle_text(shown_n_label(data["courses"], "courses", "months"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=360)

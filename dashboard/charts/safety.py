@@ -11,7 +11,7 @@ from dashboard import labels, theme
 from dashboard.charts.base import (
     rows_height,
     ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, not_shown_marker, percent_axis,
-    singular, ticks_to_100,
+    shown_n_label, singular, ticks_to_100,
     subtitle_text,
     title_text,
 )
@@ -89,7 +89,6 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
              events: str = "sessions", groups: str = "groups") -> go.Figure:
     title = title_text(title_what, ctx)
     data = df[df[n] > 0].copy() if not df.empty else df
-    some_hidden = not df.empty and bool(df[n].isna().any())  # a group whose n the cell-size rule hides
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, noun), ctx), footnote=foot, message=no_data(singular(noun)))
     if order is not None:
@@ -149,10 +148,8 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
     fig.update_xaxes(title=dict(text=axis_title))
     if any(few) and not line:  # the session-number chart says it in its own footnote
         foot = f"{foot} {'Open points' if dots else 'Pale bars'}: fewer than {FEW_SESSIONS} {noun}."
-    n_text = n_label(int(data[n].sum()), noun)
-    if some_hidden:  # the sum of the groups shown, not the period's total: say so
-        n_text += f" in the {groups} shown"
-    sub = subtitle_text(n_text, ctx)
+    # the sum of the groups drawn; "in the ... shown" when the cell-size rule hides some of them
+    sub = subtitle_text(shown_n_label(df[n], noun, groups, n=int(data[n].sum())), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=400)
 
 
