@@ -204,17 +204,18 @@ def evaluability(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 52))
 
 
-# The trajectory's remission line and its score axis. These repeat sql/intermediate/int_instruments.sql
-# (remission_threshold, score_max; PCL-5's "< 33" drawn at 32.5): score_trajectory returns neither, so
-# taking them from SQL needs the macro (or a query of the instrument rules) to return them.
-REMISSION_SCORE = {"PHQ9": 4, "GAD7": 4, "MADRS": 10, "PCL5": 32.5, "PAIN_NRS": 3}
-SCALE_MAX = {"PHQ9": 27, "GAD7": 21, "MADRS": 60, "PCL5": 80, "PAIN_NRS": 10}
-
-
 FEW_COURSES = 30  # a mean score over fewer courses than this is drawn as an open point
 
 
 TRAJECTORY_MEASURES = ("score", "change")
+
+
+def _instrument_value(data: pd.DataFrame, column: str) -> float | None:
+    """One of the instrument's rules carried on every row of score_trajectory (None when absent)."""
+    if column not in data:
+        return None
+    values = data[column].dropna()
+    return float(values.iloc[0]) if not values.empty else None
 
 
 def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", measure: str = "score") -> go.Figure:
@@ -290,12 +291,16 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", me
         fig.update_yaxes(title=dict(text=f"{name} change from baseline (points)"),
                          range=[min(min(lows), 0.0) - 0.08 * span, max(max(highs), 0.0) + 0.08 * span])
     else:
-        if instrument in REMISSION_SCORE:
-            fig.add_hline(y=REMISSION_SCORE[instrument], line=dict(color=theme.OKABE_ITO["green"], dash="dot", width=1.5),
+        # the remission line and the scale's top come with the data, from the rules the outcomes use
+        # (marts.instruments): PCL-5's "below 33" is drawn at 32.5
+        remission_line = _instrument_value(data, "remission_line")
+        if remission_line is not None:
+            fig.add_hline(y=remission_line, line=dict(color=theme.OKABE_ITO["green"], dash="dot", width=1.5),
                           annotation_text="remission threshold", annotation_position="bottom left",
                           annotation_font=dict(size=11, color=theme.OKABE_ITO["green"]))
         top = max(float(data["mean_score"].max()), float(band["ci_high"].max()) if not band.empty else 0) * 1.08
-        fig.update_yaxes(title=dict(text=f"{name} score"), range=[0, min(top, SCALE_MAX.get(instrument, top))])
+        score_max = _instrument_value(data, "score_max")
+        fig.update_yaxes(title=dict(text=f"{name} score"), range=[0, top if score_max is None else min(top, score_max)])
     baseline = data.loc[data["session_number"] == 0, count]
     n = int(baseline.iloc[0]) if not baseline.empty else int(data[count].max())
     sub = subtitle_text(n_label(n, "courses with a baseline"), ctx)

@@ -4,7 +4,7 @@ with courses as (
 ),
 
 instruments as (
-    select * from intermediate.int_instruments
+    select * from marts.instruments
 ),
 
 assessments as (

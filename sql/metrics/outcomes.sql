@@ -143,8 +143,13 @@ final as (
         case when courses >= 2 then greatest(0.0, metrics.mean_ci_low(mean_score, sd_score, courses)) end as ci_low,
         metrics.mean_ci_high(mean_score, sd_score, courses) as ci_high,
         metrics.mean_ci_low(mean_change, sd_change, courses_with_baseline) as change_ci_low,
-        metrics.mean_ci_high(mean_change, sd_change, courses_with_baseline) as change_ci_high
+        metrics.mean_ci_high(mean_change, sd_change, courses_with_baseline) as change_ci_high,
+        -- the scale's top and where its remission line is drawn, so a chart takes them from the rules
+        -- the outcomes are computed with (marts.instruments) instead of a copy of them
+        instruments.score_max,
+        instruments.remission_line
     from summary
+    left join marts.instruments using (instrument)
 )
 
 select * from final;

@@ -521,6 +521,26 @@ def test_trajectory_draws_means_over_few_courses_open():
     assert not [t for t in only_few.data if t.name == "Mean score"]
 
 
+def test_trajectory_draws_the_remission_line_and_scale_the_data_carries():
+    """The remission line and the axis top come from score_trajectory's columns (the outcome rules in SQL),
+    not from a table of thresholds in the chart: a rule changed in SQL moves the line with it."""
+    from dashboard.charts.outcomes import trajectory
+
+    data = pd.DataFrame({"session_number": [0, 2], "courses": [40, 35], "mean_score": [50.0, 40.0],
+                         "ci_low": [48.0, 38.0], "ci_high": [52.0, 42.0], "score_max": [80, 80],
+                         "remission_line": [32.5, 32.5]})
+    fig = trajectory(data, CTX, "PCL5")
+    (line,) = [s for s in fig.layout.shapes if s.type == "line"]
+    assert line.y0 == line.y1 == 32.5
+    assert fig.layout.yaxis.range[1] == pytest.approx(52.0 * 1.08)
+    capped = trajectory(data.assign(ci_high=[79.0, 42.0]), CTX, "PCL5")
+    assert capped.layout.yaxis.range[1] == 80
+    moved = trajectory(data.assign(remission_line=[30.0, 30.0]), CTX, "PCL5")
+    assert [s.y0 for s in moved.layout.shapes if s.type == "line"] == [30.0]
+    bare = trajectory(data.drop(columns=["remission_line", "score_max"]), CTX, "PCL5")
+    assert not [s for s in bare.layout.shapes if s.type == "line"]
+
+
 def test_utilization_by_week_of_a_single_week_has_a_readable_date_axis():
     """A period inside one week (a day, or Mon-Sun) gave each clinic one point on an axis of milliseconds
     ('23:59:59.9995'). The axis spans a fortnight around the week, its date the only tick."""
@@ -1151,7 +1171,7 @@ def test_trajectory_as_change_from_each_courses_own_baseline():
         "mean_score": [17.0, 10.4, 10.0, 11.1, 6.0], "ci_low": [16.5, 10.0, 9.0, 10.0, 5.5],
         "ci_high": [17.5, 10.8, 11.0, 12.2, 6.5], "courses_with_baseline": [400, 290, 70, 69, 195],
         "mean_change": [0.0, -7.0, -8.7, -8.9, -11.4], "change_ci_low": [0.0, -7.3, -10.6, -10.8, -12.0],
-        "change_ci_high": [0.0, -6.7, -6.8, -7.0, -10.9]})
+        "change_ci_high": [0.0, -6.7, -6.8, -7.0, -10.9], "score_max": [27] * 5, "remission_line": [4.0] * 5})
     score = trajectory(data, CTX)
     change = trajectory(data, CTX, measure="change")
     (line,) = [t for t in change.data if t.name == "Mean change"]

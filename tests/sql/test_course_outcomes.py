@@ -339,6 +339,18 @@ def test_score_trajectory_change_from_each_courses_own_baseline(wh):
     assert points[2]["change_ci_high"] == pytest.approx(sum(changes) / 3 + half)
 
 
+def test_score_trajectory_carries_the_scales_top_and_remission_line_from_the_rules(wh):
+    """The trajectory's remission line was a copy of the thresholds in Python; the macro now returns it from
+    marts.instruments, the rules course_outcomes computes remission with: PHQ-9 at or below 4 is drawn at 4,
+    PCL-5 below 33 at 32.5 (between the last remitting score and the first that is not)."""
+    points = _trajectory(wh, [14, 12, 17])
+    assert {(p["score_max"], float(p["remission_line"])) for p in points.values()} == {(27, 4.0)}
+    rules = {r["instrument"]: r for r in wh.rows("FROM marts.instruments")}
+    assert float(rules["PCL5"]["remission_line"]) == 32.5 and not rules["PCL5"]["remission_inclusive"]
+    assert all(float(r["remission_line"]) == float(r["remission_threshold"])
+               for r in rules.values() if r["remission_inclusive"])
+
+
 def test_score_trajectory_of_one_course_has_no_interval(wh):
     """A session number held by one course has no interval (n - 1 = 0 degrees of freedom): both bounds
     are NULL. The cut at 0 turned the missing lower bound into 0 (greatest(0, NULL) is 0), so an export

@@ -15,7 +15,14 @@ final as (
         baseline_minimum::decimal(18, 6) as baseline_minimum,
         response_drop_percent::integer as response_drop_percent,
         remission_threshold::decimal(18, 6) as remission_threshold,
-        remission_inclusive::boolean as remission_inclusive
+        remission_inclusive::boolean as remission_inclusive,
+        -- where a chart draws the remission line on the score axis: the threshold itself when remission is
+        -- "at or below" it, half a point under it when remission is "below" it (PCL-5 < 33 drawn at 32.5,
+        -- between the last remitting score and the first that is not)
+        case
+            when remission_inclusive then remission_threshold::decimal(18, 6)
+            else remission_threshold::decimal(18, 6) - 0.5
+        end as remission_line
     from rules
 )
 
