@@ -261,22 +261,27 @@ def chairs(p, ctx: ChartContext | None = None) -> go.Figure:
     title = title_text("How many chairs", ctx)
     foot = _foot("Peak-week booked utilization (treated and no-show chair time / available) with each chair count, "
                  "same hours, days and demand; it stops at 100%, so a full bar also gives the mean wait for a first "
-                 "infusion (wait N d). Recommended: the fewest chairs with every week at or below the "
-                 "target and no induction session waiting past its day.", "The fewest chairs")
+                 "infusion (wait N d; ≥ where some patients are still waiting when the simulation ends). "
+                 "Recommended: the fewest chairs with every week at or below the target and no induction session "
+                 "waiting past its day.", "The fewest chairs")
     curve = pd.DataFrame(p.chairs_curve)
     if curve.empty:
         return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message="No chair counts to show.")
     colours = [theme.OKABE_ITO["green"] if ok else theme.MUTED for ok in curve["meets_target"]]
     waits = curve["mean_wait_days"]
+    # a chair count whose queue is still waiting when the simulation ends has a wait counted only up to that
+    # end: "at least" (a mean of 60 days could be 90)
+    censored = curve["waits_censored"] if "waits_censored" in curve else pd.Series(False, index=curve.index)
     # 2 to 7 chairs can all read 100% while the wait runs from 74 days to none: a wait of a day or more is shown
-    text = [fmt.pct(u) + (f"<br>wait {float(w):.0f} d" if pd.notna(w) and float(w) >= 1 else "")
-            for u, w in zip(curve["peak_week_booked_utilization"], waits, strict=True)]
+    text = [fmt.pct(u) + (f"<br>wait {'≥ ' if c else ''}{float(w):.0f} d" if pd.notna(w) and float(w) >= 1 else "")
+            for u, w, c in zip(curve["peak_week_booked_utilization"], waits, censored, strict=True)]
     fig = go.Figure(go.Bar(
         x=curve["chairs"], y=curve["peak_week_booked_utilization"], marker_color=colours, name="Peak week booked",
         customdata=[("meets the target" if ok else "misses the target")
                     + ("" if rules else "; induction sessions would wait")
-                    + f"; mean wait for a first infusion {fmt.days(w)}" for ok, rules, w in
-                    zip(curve["meets_target"], curve["induction_rules_met"], waits, strict=True)],
+                    + f"; mean wait for a first infusion {'at least ' if c else ''}{fmt.days(w)}"
+                    + (" (some still waiting when the simulation ends)" if c else "") for ok, rules, w, c in
+                    zip(curve["meets_target"], curve["induction_rules_met"], waits, censored, strict=True)],
         text=text, textposition="outside", cliponaxis=False,
         hovertemplate="%{x} chairs: %{y:.0%} (%{customdata})<extra></extra>"))
     _target_line(fig, p.summary["target_utilization"])

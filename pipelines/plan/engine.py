@@ -484,6 +484,9 @@ def chairs_curve(projected: Projected, capacity: DayCapacity, hour_profile: np.n
             "peak_week_booked_utilization": max(booked) if booked else None,
             "peak_week_utilization": max(booked) * schedule.requests.treated_share if booked else None,
             "mean_wait_days": float(schedule.first_wait_mean[window].mean()),
+            # some patients still waiting when the simulation ends: their wait is counted up to its end, so the
+            # mean is a lower bound (too few chairs can read "wait 60 d" when the queue only grows)
+            "waits_censored": bool(schedule.first_wait_censored[window].any()),
             "overflow_chair_hours": float(schedule.hour_overflow[window].sum() / 60),
             "induction_rules_met": bool(projected.calendars_keep_rules and schedule.waiting[0, window].sum() == 0),
             "meets_target": meets_target(schedule, projected, resolved.target_utilization, report),

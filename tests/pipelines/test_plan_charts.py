@@ -67,12 +67,27 @@ def test_the_chairs_chart_tells_full_chair_counts_apart_by_their_wait(busy):
     for r, text, hover in zip(curve, bars.text, bars.customdata, strict=True):
         wait = r["mean_wait_days"]
         if wait >= 1:
-            assert f"wait {wait:.0f} d" in text, (r["chairs"], text)
+            assert f"wait {'≥ ' if r['waits_censored'] else ''}{wait:.0f} d" in text, (r["chairs"], text)
         else:
             assert "wait" not in text, (r["chairs"], text)
         assert "mean wait for a first infusion" in hover
+        assert ("at least" in hover) == r["waits_censored"]
     assert len({t for t, r in zip(bars.text, curve) if r in full}) == len({round(r["mean_wait_days"]) if r["mean_wait_days"] >= 1 else 0 for r in full})
     assert "mean wait" in fig.layout.meta["footnote"]
+
+
+def test_the_chairs_chart_says_at_least_where_patients_still_wait_when_the_simulation_ends(busy):
+    """With too few chairs the queue grows to the end of the simulation: the waits of those still waiting
+    are counted only up to that end, so '74 d' understated them. Such a bar says 'wait ≥ N d'; a chair count
+    that serves everyone in time keeps its plain wait."""
+    curve = {r["chairs"]: r for r in busy.chairs_curve}
+    fewest, most = min(curve), max(curve)
+    assert curve[fewest]["waits_censored"] and not curve[most]["waits_censored"]
+    fig = planning.chairs(busy)
+    text = dict(zip(fig.data[0].x, fig.data[0].text, strict=True))
+    assert f"wait ≥ {curve[fewest]['mean_wait_days']:.0f} d" in text[fewest]
+    assert "≥" not in text[most]
+    assert "≥" in fig.layout.meta["footnote"]
 
 
 def test_no_overflow_is_an_explained_empty_state(quiet):
