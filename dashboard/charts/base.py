@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import re
-
 from dataclasses import dataclass
 
 import pandas as pd
@@ -160,6 +160,25 @@ def all_hidden(fig: go.Figure, ctx: ChartContext) -> go.Figure:
     footnote = str(meta.get("footnote", ""))
     return empty(title=str(meta.get("title", "")), subtitle=subtitle_text(None, ctx), footnote=footnote,
                  message=ALL_HIDDEN, height=int(fig.layout.height or 320))
+
+
+def _given(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def draws_a_value(fig: go.Figure) -> bool:
+    """Whether any trace puts a value on the chart: a bar, point or line with both coordinates, or a
+    heatmap cell. Text-only traces ("n not shown" written on a row) and traces whose values are all
+    missing do not: after suppression a chart can keep its rows, marked, and no dot on any of them."""
+    for trace in fig.data:
+        if trace.type == "heatmap":
+            z = trace.z if trace.z is not None else ()
+            if any(_given(v) for row in z for v in (row if isinstance(row, (list, tuple)) else [row])):
+                return True
+        elif getattr(trace, "mode", None) != "text" and trace.x is not None and trace.y is not None:
+            if any(_given(x) and _given(y) for x, y in zip(trace.x, trace.y)):
+                return True
+    return False
 
 
 NOT_SHOWN = "not shown (small counts)"

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from dashboard import labels, plan_queries, queries
 from dashboard.charts import boosters, capacity, outcomes, overview, planning, quality, safety
-from dashboard.charts.base import ChartContext, ChartData, add_footnote, all_hidden, is_empty
+from dashboard.charts.base import ChartContext, ChartData, add_footnote, all_hidden, draws_a_value, is_empty
 from dashboard.filters import FilterOptions, Filters
 from dashboard.scope import Scope
 from dashboard import suppression as sup
@@ -75,9 +75,11 @@ class ChartSpec:
     def figure_of(self, result: sup.Result, ctx: ChartContext, **opts) -> go.Figure:
         """The figure of suppressed data, with the suppression note in its footnote when anything is hidden."""
         fig = self.figure(result.data, ctx, **opts)
-        if result.hidden and is_empty(fig) and result.source is not None \
+        # the data exists: "No ... for this selection, n = 0" would be false; and a chart that keeps its rows
+        # marked "n not shown" with no dot on any of them (one clinic, two weeks) is hidden whole too
+        if result.hidden and (is_empty(fig) or not draws_a_value(fig)) and result.source is not None \
                 and not is_empty(self.figure(result.source, ctx, **opts)):
-            fig = all_hidden(fig, ctx)  # the data exists: "No ... for this selection, n = 0" would be false
+            fig = all_hidden(fig, ctx)
         return add_footnote(fig, result.note) if result.note else fig
 
     def render(self, scope: Scope, filters: Filters, ctx: ChartContext, suppress: bool = False, **opts) -> go.Figure:

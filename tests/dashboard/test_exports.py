@@ -145,6 +145,27 @@ def test_a_chart_whose_figures_are_all_hidden_does_not_say_there_is_no_data(samp
     assert not wrong
 
 
+def test_a_chart_left_with_marked_rows_and_no_value_says_it_is_hidden_whole(sample):
+    """Denver, two weeks, the default threshold: response and remission by instrument kept its rows, each
+    marked "not shown (small counts)", with no dot on any of them, and side effects by session number drew
+    axes and a legend without a point. A chart that puts no value on the page says once that everything is
+    hidden, like a chart the suppression emptied."""
+    from dashboard.charts.base import ALL_HIDDEN, draws_a_value, is_empty
+
+    ctx = _ctx(SMALL)
+    turned = []
+    for spec in CHARTS:
+        data = spec.data(Scope.everything(), SMALL)
+        result = spec.suppressed(data)
+        fig = spec.figure_of(result, ctx)
+        assert is_empty(fig) or draws_a_value(fig), spec.id
+        unsuppressed = spec.figure(data, ctx)
+        if is_empty(fig) and not is_empty(unsuppressed) and not is_empty(spec.figure(result.data, ctx)):
+            turned.append(spec.id)
+            assert fig.layout.meta["message"] == ALL_HIDDEN, spec.id
+    assert "outcomes.rates_by_instrument" in turned
+
+
 @pytest.mark.parametrize("chart_id", ["safety.bp_by_dose", "safety.bp_funnel", "outcomes.item9", "safety.side_effects",
                                       "outcomes.clinic_funnel", "capacity.lost"])
 def test_percent_ticks_never_repeat_at_board_pack_size(chart_id, sample):
