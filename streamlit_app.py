@@ -48,7 +48,7 @@ page = st.navigation(pages + ([OVERVIEW_BY_NAME] if PAGES["overview"] in pages e
 state = ui.sidebar()
 auth.sidebar_account(viewer)
 try:
-    page.run()
+    ui.run_page(page)  # a page that fails on a warehouse built by an earlier release says what to do
 finally:  # the page is on its way to the browser: prepare the other pages' results in the background
     if state.ready:
         prefetch.after_page([key for key in PAGES if viewer.may_open(key)], state.scope, state.filters)

@@ -7,6 +7,7 @@ Pages are layout only: they call these helpers and the catalog; they never open 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 
@@ -240,6 +241,29 @@ STALE_DEFINITIONS = (
     "release's definitions rather than docs/metrics.md. Whoever runs the warehouse: `python -m pipelines "
     "rebuild` (or `make run`) rebuilds it in place, keeping every loaded row and the load history."
 )
+
+
+STALE_PAGE_FAILED = (
+    "**This page cannot be drawn until the warehouse is rebuilt.** It was built by an earlier release, "
+    "whose tables lack figures this release reads. Whoever runs the warehouse: `python -m pipelines rebuild` "
+    "(or `make run`) rebuilds it in place, keeping every loaded row and the load history."
+)
+
+_log = logging.getLogger(__name__)
+
+
+def run_page(page) -> None:
+    """Run the chosen page. On a warehouse built by an earlier release a page can fail on a column or macro
+    this release added (KeyError: 'no_show_share' after an upgrade without a rebuild): the viewer then gets
+    what to do instead of a traceback, and the server log keeps the error. On a current warehouse an error
+    is a bug and is raised as it is."""
+    try:
+        page.run()
+    except Exception:
+        if not state().ready or queries.definitions_current() is not False:
+            raise
+        _log.warning("a page failed on a warehouse built by an earlier release", exc_info=True)
+        st.error(STALE_PAGE_FAILED, icon=":material/update:")
 
 
 def header(title: str, intro: str, selection: bool = True) -> PageState:
