@@ -378,7 +378,7 @@ with results:
                     caption=f"90th percentile {fmt.number(summary['p90_wait_days'])} · longest "
                             f"{fmt.number(summary['max_wait_days'], 0)}")
         peak = summary["peak_overflow"]
-        ui.headline(cards[4], "Peak-hour overflow", fmt.count(summary["overflow_chair_hours"]),
+        ui.headline(cards[4], "Peak-hour overflow", fmt.amount(summary["overflow_chair_hours"]),
                     caption="chair-hours moved from a full hour; "
                             + (f"most on {peak['weekday']} {peak['hour']:02d}:00" if peak else "every hour has room"),
                     help="Chair time served in another hour of the same day than it wanted, because every chair "

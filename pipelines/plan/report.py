@@ -13,6 +13,15 @@ def _num(value, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _amount(value) -> str:
+    """Chair-hours that are often small: one decimal under 10 (0.4, not 0 beside 'most on Wed 16:00')."""
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0"
+    return f"{value:,.1f}" if abs(value) < 9.95 else f"{value:,.0f}"
+
+
 def peak_text(s: dict) -> str:
     """The peak week's booked utilization, with the decimals that tell it from the target when whole percents
     would not ('80.04%' against a target of 80%, never '80%: not met')."""
@@ -86,7 +95,7 @@ def projection_table(p) -> str:
             _num(w["available_chair_hours"]),
             _pct(w["utilization"]),
             _pct(w["booked_utilization"]),
-            _num(w["overflow_chair_hours"]),
+            _amount(w["overflow_chair_hours"]),
             f"{w['mean_wait_days']:.1f} ({w['max_wait_days']:.0f})",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -100,8 +109,8 @@ def projection_table(p) -> str:
         f"Utilization {_pct(s['utilization'])} (booked {_pct(s['booked_utilization'])}); "
         f"peak week {_pct(s['peak_week_utilization'])} (booked {peak_text(s)}, "
         f"{_pct(s['peak_week_utilization_upper'])} at the top of the demand interval)",
-        f"Peak-hour overflow: {_num(s['overflow_chair_hours'])} chair-hours"
-        + (f", most on {peak['weekday']} {peak['hour']:02d}:00 ({peak['chair_hours']:.0f} h)" if peak else ""),
+        f"Peak-hour overflow: {_amount(s['overflow_chair_hours'])} chair-hours"
+        + (f", most on {peak['weekday']} {peak['hour']:02d}:00 ({_amount(peak['chair_hours'])} h)" if peak else ""),
         f"Wait for a first infusion: mean {s['mean_wait_days']:.1f} days, 90th percentile "
         f"{s['p90_wait_days']:.1f}, longest {s['max_wait_days']:.0f}"
         + (" (some still waiting at the end: a lower bound)" if s["waits_censored"] else ""),

@@ -92,6 +92,24 @@ def test_table_for_people(db):
     assert len([line for line in text.splitlines() if line[:4] == "2026"]) == 4
 
 
+def test_small_overflow_is_written_with_a_decimal(db):
+    """Overflow under 10 chair-hours is read to a tenth: a plan with 0.4 chair-hours moved said 'overflow: 0
+    chair-hours, most on ...'. The text gives the JSON's figure to one decimal."""
+    import json
+
+    figures = json.loads(plan("--clinic", "NYC", "--horizon", "13w", "--format", "json", db=db).stdout)["summary"]
+    text = plan("--clinic", "NYC", "--horizon", "13w", db=db).stdout
+    overflow = figures["overflow_chair_hours"]
+    (line,) = [line for line in text.splitlines() if line.startswith("Peak-hour overflow:")]
+    if 0 < overflow < 9.95:
+        assert line.startswith(f"Peak-hour overflow: {overflow:.1f} chair-hours")
+    else:
+        assert line.startswith(f"Peak-hour overflow: {overflow:,.0f} chair-hours")
+    from pipelines.plan.report import _amount
+
+    assert _amount(0.4) == "0.4" and _amount(0) == "0" and _amount(142.3) == "142" and _amount(None) == "-"
+
+
 def test_a_clinic_over_the_target_is_told_the_hours_and_day_that_meet_it_with_its_chairs(db):
     """OKC peaks over 80% with 8 chairs on the generated data: the JSON and the table give the shortest longer day
     and one more open day with those chairs beside the fewest chairs; a clinic within the target has neither."""
