@@ -245,6 +245,10 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
         summary["hours_alternative"] = shortest_hours(projected["mean"], capacity, inputs.hour_profile, resolved,
                                                       report)
         summary["open_day_alternative"] = one_more_day(inputs, forecast, resolved, report, span_days)
+    summary["day_and_hours_alternative"] = None
+    if not meets_target(schedule, projected["mean"], resolved.target_utilization, report) \
+            and summary["hours_alternative"] is None and summary["open_day_alternative"] is None:
+        summary["day_and_hours_alternative"] = day_and_hours(inputs, forecast, resolved, report, span_days)
     if summary["recommended_chairs"] is None:
         notes.append(_why_no_chair_count(projected["mean"], resolved))
     observed = inputs.observed_summary()
@@ -458,6 +462,28 @@ def one_more_day(inputs: ClinicInputs, forecast: NewCourseForecast, resolved: Re
             return {"day": day, "open_days": list(trial.open_days),
                     "peak_week_booked_utilization": _peak(report.weekly_booked_utilization(schedule))}
     return None
+
+
+def day_and_hours(inputs: ClinicInputs, forecast: NewCourseForecast, resolved: Resolved, report: "_Report",
+                  span_days: int) -> dict | None:
+    """When neither a longer day nor one more open day meets the target alone: one more open day together
+    with the shortest longer day that does, with the chairs the clinic has (a clinic over capacity asked "or
+    can we stay at 4 chairs?" and heard only "neither"). The day that needs the fewest extra minutes wins;
+    the week's order breaks a tie (Sunday last, as in one_more_day). None when no pair does. Up to six
+    projections and 36 simulations; asked only when both single changes fail."""
+    best = None
+    for day in WEEKDAYS:
+        if day in resolved.open_days:
+            continue
+        trial = dataclasses.replace(resolved, open_days=tuple(d for d in WEEKDAYS if d in resolved.open_days or d == day))
+        protocol = _protocol(trial)
+        under_way = courses_under_way(inputs, inputs.as_of, span_days, protocol)
+        projected = project(inputs, forecast, "mean", inputs.as_of, span_days, protocol, under_way)
+        hours = shortest_hours(projected, day_capacity(inputs.as_of, span_days, trial), inputs.hour_profile, trial,
+                               report)
+        if hours is not None and (best is None or hours["extra_minutes_per_day"] < best["extra_minutes_per_day"]):
+            best = {"day": day, "open_days": list(trial.open_days), **hours}
+    return best
 
 
 def _peak(weekly: list[float | None]) -> float | None:

@@ -69,7 +69,13 @@ def alternatives_text(s: dict, resolved, dash: str = "-") -> str | None:
         longer = f"a day up to {_duration(MAX_EXTRA_MINUTES)} longer ({EARLIEST_OPEN}{dash}{LATEST_CLOSE})"
         if len(resolved.open_days) == 7:
             return f"With {chairs}, {longer} does not meet the target either"
-        return f"With {chairs}, neither {longer} nor one more open day meets the target"
+        both = s.get("day_and_hours_alternative")
+        if both:
+            return (f"With {chairs}, neither {longer} nor one more open day meets the target alone; together they "
+                    f"do: also open on {both['day']} and open {both['opens_at']}{dash}{both['closes_at']} "
+                    f"(+{_duration(both['extra_minutes_per_day'])} a day; peak week booked "
+                    f"{both['peak_week_booked_utilization']:.1%})")
+        return f"With {chairs}, neither {longer} nor one more open day meets the target, alone or together"
     return f"Or keep {chairs} and " + ", or ".join(options)
 
 

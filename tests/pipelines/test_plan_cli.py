@@ -49,7 +49,7 @@ SUMMARY_KEYS = {
     "meets_target", "overflow_chair_hours", "peak_overflow", "carried_chair_hours_at_end", "mean_wait_days",
     "p90_wait_days", "max_wait_days", "waits_censored", "induction_rules_met", "induction_problems",
     "recommended_chairs", "recommended_chairs_upper", "hours_alternative",
-    "open_day_alternative",
+    "open_day_alternative", "day_and_hours_alternative",
 }
 
 
@@ -127,8 +127,25 @@ def test_a_clinic_over_the_target_is_told_the_hours_and_day_that_meet_it_with_it
     assert "Target 80% booked utilization: met" in within and "Or keep" not in within
     assert one_json(plan("--clinic", "DEN", "--format", "json", db=db))["summary"]["hours_alternative"] is None
     one_chair = plan("--clinic", "DEN", "--chairs", "1", db=db).stdout
-    assert ("With 1 chair, neither a day up to 3 h longer (06:00-22:00) nor one more open day meets the target"
-            in one_chair)
+    assert ("With 1 chair, neither a day up to 3 h longer (06:00-22:00) nor one more open day meets the target, "
+            "alone or together" in one_chair)
+
+
+def test_the_text_gives_a_day_and_longer_hours_together_when_neither_alone_meets_the_target():
+    from types import SimpleNamespace
+
+    from pipelines.plan.report import alternatives_text
+
+    resolved = SimpleNamespace(chairs=3, open_days=("Tue", "Wed", "Thu", "Fri", "Sat"))
+    summary = {"meets_target": False, "hours_alternative": None, "open_day_alternative": None,
+               "day_and_hours_alternative": {"day": "Mon", "open_days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
+                                             "opens_at": "08:00", "closes_at": "19:30", "extra_minutes_per_day": 90,
+                                             "peak_week_booked_utilization": 0.7927}}
+    assert alternatives_text(summary, resolved) == (
+        "With 3 chairs, neither a day up to 3 h longer (06:00-22:00) nor one more open day meets the target alone; "
+        "together they do: also open on Mon and open 08:00-19:30 (+1 h 30 min a day; peak week booked 79.3%)")
+    summary["day_and_hours_alternative"] = None
+    assert alternatives_text(summary, resolved).endswith("meets the target, alone or together")
 
 
 def test_scenario_flags_reach_the_plan(db):

@@ -302,6 +302,29 @@ def test_no_longer_day_when_the_target_is_met_or_out_of_reach(sample_con):
                            con=sample_con).summary["meets_target"]
 
 
+def test_when_neither_alone_meets_the_target_one_more_day_with_a_longer_day_may(sample_con):
+    """DEN with 3 chairs: 3 hours longer does not meet the target, nor does a sixth day; Monday too with 90
+    minutes more a day does. The plan says so (it said only "neither"), and planned as a scenario, that pair
+    meets it while the same day with 30 minutes less does not. A single change that works is never paired."""
+    p = plan_clinic("DEN", Scenario(chairs=3), con=sample_con)
+    s = p.summary
+    assert not s["meets_target"] and s["hours_alternative"] is None and s["open_day_alternative"] is None
+    both = s["day_and_hours_alternative"]
+    assert both is not None and both["day"] not in p.resolved.open_days
+    assert both["open_days"] == [d for d in WEEKDAYS if d in (*p.resolved.open_days, both["day"])]
+    planned = plan_clinic("DEN", Scenario(chairs=3, open_days=tuple(both["open_days"]), opens_at=both["opens_at"],
+                                          closes_at=both["closes_at"]), con=sample_con)
+    assert planned.summary["meets_target"]
+    assert planned.summary["peak_week_booked_utilization"] == both["peak_week_booked_utilization"] <= 0.8
+    shorter = extended_window(p.resolved.opens_at, p.resolved.closes_at, both["extra_minutes_per_day"] - 30)
+    assert not plan_clinic("DEN", Scenario(chairs=3, open_days=tuple(both["open_days"]), opens_at=shorter[0],
+                                           closes_at=shorter[1]), con=sample_con).summary["meets_target"]
+    # a single change that meets the target is given alone; a clinic out of reach gets none
+    assert plan_clinic("DEN", con=sample_con).summary["day_and_hours_alternative"] is None
+    assert plan_clinic("DEN", Scenario(chairs=2), con=sample_con).summary["day_and_hours_alternative"] is None
+    assert plan_clinic("NYC", con=sample_con).summary["day_and_hours_alternative"] is None
+
+
 def test_or_one_more_open_day_with_the_same_chairs_and_hours(sample_con):
     """DEN (Tuesday to Saturday) meets the target by also opening on Monday, the first closed day of the week;
     OKC (Monday to Friday) on Saturday. Planned as a scenario, the day meets it with the same peak."""
