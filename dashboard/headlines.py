@@ -68,9 +68,19 @@ PROVISIONAL_HELP = (" Provisional: some evaluable courses were scored inside a f
                     "recent period reads them early; the change is then not coloured.")
 
 
-# evaluable courses: under this, a rate card gives the count ("4 of 4"), as the charts draw open points
+# evaluable courses: under this, a rate card gives the count ("4 of 4"), as the charts draw open points; the
+# same for the other cards' own counts (sessions, boosters, courses whose induction ended)
 FEW = FEW_COURSES
 FEW_WORDS = "few courses"  # the caption's first words on a card under FEW
+
+
+def _few(n: float | None) -> bool:
+    return n is not None and 0 < n < FEW
+
+
+def _share_value(row: pd.Series | None, count: str, n: float | None, rate: float | None, digits: int = 0) -> str:
+    """A rate card's value: the rate, or "k of n" under FEW (82% of 11 sessions is 9 sessions)."""
+    return f"{fmt.count(_num(row, count))} of {fmt.count(n)}" if _few(n) else fmt.pct(rate, digits)
 
 
 def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, low: str, high: str,
@@ -125,9 +135,14 @@ def previous_filters(f: Filters, options: FilterOptions) -> Filters | None:
 
 
 def _induction_caption(courses: pd.Series | None) -> str:
-    caption = "completed induction " + fmt.pct_interval(_num(courses, "induction_completion_rate"),
-                                                        _num(courses, "induction_completion_ci_low"),
-                                                        _num(courses, "induction_completion_ci_high"))
+    ended = _num(courses, "induction_ended")
+    if _few(ended):  # "0% (0–66%)" on 2 courses: the count says it
+        caption = (f"completed induction {fmt.count(_num(courses, 'completed_induction'))} of {fmt.count(ended)} "
+                   "(few courses)")
+    else:
+        caption = "completed induction " + fmt.pct_interval(_num(courses, "induction_completion_rate"),
+                                                            _num(courses, "induction_completion_ci_low"),
+                                                            _num(courses, "induction_completion_ci_high"))
     waiting = _num(courses, "still_in_induction")
     if waiting:
         caption += f" · {fmt.count(waiting)} still in induction"
@@ -172,29 +187,36 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
             + CHANCE_HELP + PROVISIONAL_HELP,
             (f"{FEW_WORDS}: " if few else "") + caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional else ""),
         ))
-    se = _num(now.side_effect, "rate")
+    # The safety cards and the booster median follow the same small-number rule as the outcome cards: under FEW
+    # sessions (or boosters) the card gives the count and no change ("↓ -18.2 pts" on 11 sessions read as a trend)
+    se, se_n = _num(now.side_effect, "rate"), _num(now.side_effect, "treated_sessions")
     out.append(Headline(
-        "side_effect", "Any side effect", fmt.pct(se),
-        *_rate_change(now.side_effect, before.side_effect, "rate", "ci_low", "ci_high", "inverse"),
-        "Treated sessions with at least one side effect recorded / treated sessions." + CHANCE_HELP,
-        fmt.pct_ci(se, _num(now.side_effect, "ci_low"), _num(now.side_effect, "ci_high"),
-                   _num(now.side_effect, "treated_sessions") or 0) + " sessions",
+        "side_effect", "Any side effect", _share_value(now.side_effect, "sessions", se_n, se),
+        *_rate_change(now.side_effect, before.side_effect, "rate", "ci_low", "ci_high", "inverse", few=_few(se_n)),
+        "Treated sessions with at least one side effect recorded / treated sessions. Under "
+        f"{FEW} sessions the card gives the count, not a rate." + CHANCE_HELP,
+        ("few sessions: " if _few(se_n) else "")
+        + fmt.pct_ci(se, _num(now.side_effect, "ci_low"), _num(now.side_effect, "ci_high"), se_n or 0) + " sessions",
     ))
-    bp = _num(now.bp, "rate")
+    bp, bp_n = _num(now.bp, "rate"), _num(now.bp, "sessions_with_vitals")
     out.append(Headline(
-        "bp_elevation", "BP elevation", fmt.pct(bp, 1),
-        *_rate_change(now.bp, before.bp, "rate", "ci_low", "ci_high", "inverse"),
-        "Treated sessions with a reading systolic ≥ 180 or diastolic ≥ 110 / sessions with vitals." + CHANCE_HELP,
-        fmt.pct_ci(bp, _num(now.bp, "ci_low"), _num(now.bp, "ci_high"), _num(now.bp, "sessions_with_vitals") or 0, digits=1),
+        "bp_elevation", "BP elevation", _share_value(now.bp, "elevated_sessions", bp_n, bp, 1),
+        *_rate_change(now.bp, before.bp, "rate", "ci_low", "ci_high", "inverse", few=_few(bp_n)),
+        "Treated sessions with a reading systolic ≥ 180 or diastolic ≥ 110 / sessions with vitals. Under "
+        f"{FEW} sessions the card gives the count, not a rate." + CHANCE_HELP,
+        ("few sessions: " if _few(bp_n) else "")
+        + fmt.pct_ci(bp, _num(now.bp, "ci_low"), _num(now.bp, "ci_high"), bp_n or 0, digits=1),
     ))
-    med = _num(now.boosters, "median_days")
+    med, boosters = _num(now.boosters, "median_days"), _num(now.boosters, "intervals")
     out.append(Headline(
         "booster_interval", "Median booster interval", fmt.days(med),
-        _delta(med, _num(before.boosters, "median_days"), "days"), "off",
-        "Calendar days from the previous session to each booster in the period (median).",
+        None if _few(boosters) else _delta(med, _num(before.boosters, "median_days"), "days"), "off",
+        "Calendar days from the previous session to each booster in the period (median). Under "
+        f"{FEW} boosters no change is given: a median of a few intervals moves by weeks with one patient.",
         # No booster at all (the data's first weeks, a clinic without maintenance): words, not "IQR —–— days".
-        f"IQR {fmt.number(_num(now.boosters, 'p25_days'), 0)}–{fmt.number(_num(now.boosters, 'p75_days'), 0)} days, "
-        f"n={fmt.count(_num(now.boosters, 'intervals'))} boosters" if _num(now.boosters, "intervals")
+        ("few boosters: " if _few(boosters) else "")
+        + f"IQR {fmt.number(_num(now.boosters, 'p25_days'), 0)}–{fmt.number(_num(now.boosters, 'p75_days'), 0)} days, "
+        f"n={fmt.count(boosters)} boosters" if boosters
         else "no booster session in the period",
     ))
     util = _num(now.utilization, "utilization")

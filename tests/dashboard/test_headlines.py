@@ -176,3 +176,34 @@ def test_a_rate_on_fewer_than_30_evaluable_courses_is_given_as_a_count(sample_db
         assert card.delta is None  # a change in points on a handful of courses is precision it does not have
     quarter = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
     assert {h.key: h for h in headlines(scope, quarter, options)[0]}["response"].value.endswith("%")
+
+
+def test_every_rate_and_median_card_gives_the_count_under_30_and_no_change(sample_db, use_db):
+    """The few-courses rule covered the PHQ-9 cards only: one clinic over one day showed 'Any side effect 82%'
+    with '↓ -18.2 pts · may be chance' on 11 sessions, 'BP elevation 0.0%' with '↓ -12.5 pts', a booster median
+    moving 13.5 days on 6 boosters and completion '0% (0–66%)' on 2 courses (medical-director audit). Each card
+    now gives the count under 30 of its own denominator, says 'few', and shows no change."""
+    use_db(sample_db)
+    scope = Scope.everything()
+    options = queries.filter_options(scope)
+    day = Filters(clinics=("DEN",), start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 1))
+    se = queries.side_effect_rates(scope, day).set_index("effect").loc["any"]
+    bp = queries.bp_elevation(scope, day).iloc[0]
+    boosters = queries.booster_intervals(scope, day).iloc[0]
+    courses = queries.course_counts(scope, day).iloc[0]
+    assert 0 < se["treated_sessions"] < 30 and 0 < bp["sessions_with_vitals"] < 30
+    assert 0 < boosters["intervals"] < 30 and 0 < courses["induction_ended"] < 30
+    cards = {h.key: h for h in headlines(scope, day, options)[0]}
+    assert cards["side_effect"].value == f"{int(se['sessions'])} of {int(se['treated_sessions'])}"
+    assert cards["side_effect"].caption.startswith("few sessions: ") and cards["side_effect"].delta is None
+    assert cards["bp_elevation"].value == f"{int(bp['elevated_sessions'])} of {int(bp['sessions_with_vitals'])}"
+    assert cards["bp_elevation"].caption.startswith("few sessions: ") and cards["bp_elevation"].delta is None
+    assert cards["booster_interval"].caption.startswith("few boosters: ") and cards["booster_interval"].delta is None
+    assert cards["courses"].caption.startswith(
+        f"completed induction {int(courses['completed_induction'])} of {int(courses['induction_ended'])} (few courses)")
+    # a quarter keeps rates and changes
+    quarter = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+    big = {h.key: h for h in headlines(scope, quarter, options)[0]}
+    assert big["side_effect"].value.endswith("%") and big["side_effect"].delta is not None
+    assert big["booster_interval"].delta is not None and not big["booster_interval"].caption.startswith("few")
+    assert "%" in big["courses"].caption
