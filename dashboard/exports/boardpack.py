@@ -293,6 +293,23 @@ def pack_threshold(pack: BoardPack) -> int:
     return int(pack.timings.get("threshold", sup.DEFAULT_MIN_CELL))
 
 
+def _shift_patterns(page, tx: float, ty: float) -> None:
+    """Move the page's shading patterns with its content. A pattern's matrix maps to the page's default
+    space, not to the space the content's transformation makes, so a chart placed lower on a pack page kept
+    its gradients where they were: every colour bar of the pack (the heatmaps' legends) read as one solid
+    colour, the end of its scale, while the single-chart export was right (operations audit)."""
+    from pypdf.generic import ArrayObject, FloatObject, NameObject
+
+    resources = page.get("/Resources")
+    patterns = resources.get_object().get("/Pattern") if resources is not None else None
+    if patterns is None:
+        return
+    for ref in patterns.get_object().values():
+        pattern = ref.get_object()
+        a, b, c, d, e, f = (float(v) for v in pattern.get("/Matrix", [1, 0, 0, 1, 0, 0]))
+        pattern[NameObject("/Matrix")] = ArrayObject(FloatObject(v) for v in (a, b, c, d, e + tx, f + ty))
+
+
 def _merge_pdf(frames: list[bytes], charts: list[bytes | None], heights: list[int], title: str) -> bytes:
     from pypdf import PdfReader, PdfWriter, Transformation
 
@@ -303,6 +320,7 @@ def _merge_pdf(frames: list[bytes], charts: list[bytes | None], heights: list[in
             chart_page = PdfReader(io.BytesIO(chart)).pages[0]
             tx = CHART_X * PX_TO_PT
             ty = (PAGE_H - CHART_Y - height) * PX_TO_PT
+            _shift_patterns(chart_page, tx, ty)
             page.merge_transformed_page(chart_page, Transformation().translate(tx=tx, ty=ty))
     writer.add_metadata({"/Title": title, "/Author": settings.network_name(), "/Creator": "clinic-analytics"})
     out = io.BytesIO()

@@ -318,6 +318,41 @@ def test_board_pack_draws_the_weekday_hour_page_of_each_clinic(sample, monkeypat
         assert page.key_figures[-1].startswith(f"Pages for the 2 busiest of {len(names)} clinics")
 
 
+def test_a_pack_page_draws_its_chart_as_the_chart_alone_colour_bars_included(sample, tmp_path):
+    """Every colour bar of the pack PDF (the heatmaps' legends) was one solid colour, the end of its scale:
+    the chart's gradient is a PDF shading pattern, placed in the page's default space, and it stayed put
+    while the chart moved down the page (operations audit). The chart's part of the pack page, as pixels,
+    now matches the chart's own PDF."""
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+
+    from dashboard.exports import boardpack
+    from dashboard.exports import period as per
+
+    request = boardpack.BoardPackRequest(period=per.parse("2026Q2"), clinics=("DEN",), charts=("capacity.weekday_hour",))
+    pack = boardpack.build(Scope.everything(), request, formats=("pdf",))
+    (page,) = pack.pages
+    (tmp_path / "pack.pdf").write_bytes(pack.pdf)
+    (tmp_path / "chart.pdf").write_bytes(page.pdf)
+    dpi = 72  # one PDF point a pixel
+    for name in ("pack", "chart"):
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+                       check=True)
+    pack_page = np.asarray(Image.open(sorted(tmp_path.glob("pack-*.png"))[1]).convert("RGB"), dtype=int)  # after the cover
+    chart = np.asarray(Image.open(next(tmp_path.glob("chart-*.png"))).convert("RGB"), dtype=int)
+    x0, y0 = round(boardpack.CHART_X * boardpack.PX_TO_PT), round(boardpack.CHART_Y * boardpack.PX_TO_PT)
+    h, w = chart.shape[:2]
+    placed = pack_page[y0:y0 + h, x0:x0 + w]
+    assert placed.shape == chart.shape
+    # the colour bar: the chart's right part holds the scale; its colours vary down the bar on both
+    bar = chart[:, int(w * 0.85):]
+    assert len({tuple(px) for px in bar.reshape(-1, 3)}) > 50  # a gradient, not one solid colour
+    differs = np.abs(placed - chart).sum(axis=2) > 60
+    assert differs.mean() < 0.002, f"{differs.mean():.1%} of the chart's pixels differ on the pack page"
+
+
 def test_weekly_capacity_export_hides_lost_hours_that_count_missed_sessions(sample):
     """Lost chair-hours of a clinic-week are its missed sessions times the clinic's chair time (DEN: 1.55 h):
     the weekly chart's CSV gave away 3, 6 and 5 missed sessions. They go with a small count now, as on
