@@ -173,13 +173,20 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=height)
 
 
+def weekday_hour_rows(df: pd.DataFrame, clinic_id: str | None = None) -> pd.DataFrame:
+    """The rows the weekday x hour chart draws: the chosen clinic's, or the first clinic's by name. Its data
+    holds every clinic of the selection; the chart's CSV gives these rows only (a Boston chart's CSV held all
+    8 clinics, so its figures did not match the picture)."""
+    if df.empty or "clinic_id" not in df:
+        return df
+    if clinic_id is None:
+        clinic_id = df.sort_values("clinic_name")["clinic_id"].iloc[0]
+    return df[df["clinic_id"] == clinic_id]
+
+
 def weekday_hour(df: pd.DataFrame, ctx: ChartContext, clinic_id: str | None = None) -> go.Figure:
     """Utilization by weekday and hour of day for one clinic (utilization_by_weekday_hour)."""
-    data = df
-    if not df.empty and clinic_id is not None:
-        data = df[df["clinic_id"] == clinic_id]
-    elif not df.empty:
-        data = df[df["clinic_id"] == df.sort_values("clinic_name")["clinic_id"].iloc[0]]
+    data = weekday_hour_rows(df, clinic_id)
     # a clinic chosen on the page but closed or without data in the period: named by its id, not "clinic"
     name = str(data["clinic_name"].iloc[0]) if not data.empty else (clinic_id or "clinic")
     title = title_text(f"When chairs are busy: {name}", ctx)

@@ -45,6 +45,8 @@ class ChartSpec:
     # filters its query does not take (chair utilization: chairs are shared by every modality and indication);
     # its title and subtitle must not name them
     ignores: tuple[str, ...] = ()
+    # a chart that draws part of its data (one clinic of several): the rows drawn, for its CSV
+    drawn_rows: Callable[..., ChartData] | None = None
     # a chart about its own period and selection (a plan: its weeks, clinic and scenario), from its data
     own_context: Callable[[ChartData], ChartContext] | None = None
 
@@ -67,6 +69,12 @@ class ChartSpec:
     def figure(self, data: ChartData, ctx: ChartContext, **opts) -> go.Figure:
         merged = {**self.defaults, **opts}
         return self.build(data, ctx, **self._accepted(self.build, merged))
+
+    def drawn(self, data: ChartData, **opts) -> ChartData:
+        """The part of the data the figure draws (all of it, unless the chart draws one clinic of several)."""
+        if self.drawn_rows is None:
+            return data
+        return self.drawn_rows(data, **self._accepted(self.drawn_rows, {**self.defaults, **opts}))
 
     def suppressed(self, data: ChartData, threshold: int | None = None) -> sup.Result:
         """The data with small counts and what would reveal them masked (exports, aggregates-only viewers)."""
@@ -208,7 +216,7 @@ CATALOG: tuple[ChartSpec, ...] = (
               capacity.utilization_by_week, "Chair utilization › Utilization", ignores=_CHAIRS_SHARED),
     ChartSpec("capacity.weekday_hour", "Weekday x hour utilization (one clinic)", "Capacity",
               queries.utilization_by_weekday_hour, capacity.weekday_hour, "Chair utilization › Weekday x hour",
-              defaults={"clinic_id": None}, ignores=_CHAIRS_SHARED),
+              defaults={"clinic_id": None}, ignores=_CHAIRS_SHARED, drawn_rows=capacity.weekday_hour_rows),
     ChartSpec("capacity.peak_chairs", "Peak concurrent chairs", "Capacity", queries.utilization, capacity.peak_chairs,
               "Chair utilization › Peak concurrent chairs", ignores=_CHAIRS_SHARED),
     ChartSpec("capacity.lost", "Capacity lost to no-shows and cancellations", "Capacity", queries.utilization,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -100,8 +100,8 @@ def chart_file(spec, data: ChartData, ctx: ChartContext, fmt: str, threshold: in
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
     result, fig = suppressed_figure(spec, data, ctx, threshold, **opts)
-    if fmt == "csv":
-        payload = csv_bytes(result, spec)
+    if fmt == "csv":  # the rows the figure draws, after suppression of the whole (a subset of safe rows is safe)
+        payload = csv_bytes(replace(result, data=spec.drawn(result.data, **opts)), spec)
     else:
         payload = figure_bytes(fig, fmt)
     return Export(filename(spec, ctx, fmt, **opts), MIME[fmt], payload)

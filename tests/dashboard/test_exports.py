@@ -353,6 +353,28 @@ def test_a_pack_page_draws_its_chart_as_the_chart_alone_colour_bars_included(sam
     assert differs.mean() < 0.002, f"{differs.mean():.1%} of the chart's pixels differ on the pack page"
 
 
+def test_the_weekday_hour_csv_holds_the_clinic_the_chart_draws(sample):
+    """A Boston weekday x hour chart's CSV held all 8 clinics (418 rows, 45 of them Boston's): pasted into a
+    report, its figures did not match the picture. The CSV gives the drawn clinic's rows, the chosen one or,
+    without a choice, the first by name as the chart draws it."""
+    spec = catalog.get("capacity.weekday_hour")
+    data = spec.data(Scope.everything(), QUARTER)
+    assert data["clinic_id"].nunique() >= 3
+    ctx = _ctx(QUARTER)
+    for clinic in ("NYC", "OKC"):
+        csv = pd.read_csv(io.BytesIO(exports.chart_file(spec, data, ctx, "csv", clinic_id=clinic).data))
+        assert set(csv["clinic_id"]) == {clinic} and len(csv) == int((data["clinic_id"] == clinic).sum())
+    first = data.sort_values("clinic_name")["clinic_id"].iloc[0]
+    csv = pd.read_csv(io.BytesIO(exports.chart_file(spec, data, ctx, "csv").data))
+    assert set(csv["clinic_id"]) == {first}
+    first_name = data.loc[data["clinic_id"] == first, "clinic_name"].iloc[0]
+    assert spec.figure(data, ctx).layout.meta["title"].startswith(f"When chairs are busy: {first_name},")
+    # a chart that draws all its data exports all of it
+    by_clinic = catalog.get("capacity.by_clinic")
+    rows = by_clinic.data(Scope.everything(), QUARTER)
+    assert len(pd.read_csv(io.BytesIO(exports.chart_file(by_clinic, rows, ctx, "csv").data))) == len(rows)
+
+
 def test_weekly_capacity_export_hides_lost_hours_that_count_missed_sessions(sample):
     """Lost chair-hours of a clinic-week are its missed sessions times the clinic's chair time (DEN: 1.55 h):
     the weekly chart's CSV gave away 3, 6 and 5 missed sessions. They go with a small count now, as on
