@@ -141,8 +141,8 @@ def utilization_by_week(p, ctx: ChartContext | None = None) -> go.Figure:
     ctx = ctx or context(p)
     title = title_text("Projected chair utilization by week", ctx)
     foot = _foot("Utilization: treated chair time / available chair-hours (chairs x opening hours on open days), as "
-                 "in docs/metrics.md. Booked: with the chair time no-shows hold. High demand: new patients at "
-                 "the top of the forecast interval. The target applies to booked utilization.", "Schedule")
+                 "in docs/metrics.md. Booked: with the chair time no-shows hold. Booked, high demand: the same "
+                 "with new patients at the top of the forecast interval. The target applies to booked utilization.", "Schedule")
     weeks = _weeks(p)
     data = weeks[weeks["available_chair_hours"] > 0] if not weeks.empty else weeks
     if data.empty:
@@ -152,13 +152,13 @@ def utilization_by_week(p, ctx: ChartContext | None = None) -> go.Figure:
     fig.add_hrect(y0=BAND[0], y1=BAND[1], fillcolor=theme.BAND, line_width=0, layer="below")
     traces = (("utilization", "Utilization", FORECAST, "solid"),
               ("booked_utilization", "Booked", theme.OKABE_ITO["green"], "solid"),
-              ("utilization_upper", "High demand", HIGH, "dot"))
+              ("booked_utilization_upper", "Booked, high demand", HIGH, "dot"))
     for column, name, colour, dash in traces:
         fig.add_trace(go.Scatter(x=data["week_start"], y=data[column], mode="lines+markers", name=name,
                                  line=dict(color=colour, dash=dash), marker=dict(size=5),
                                  hovertemplate=name + ", week of %{x|%d %b %Y}: %{y:.0%}<extra></extra>"))
     _target_line(fig, p.summary["target_utilization"], in_legend=True)
-    top = max(1.0, float(data[["utilization", "booked_utilization", "utilization_upper"]].max().max()) + 0.05)
+    top = max(1.0, float(data[["utilization", "booked_utilization", "booked_utilization_upper"]].max().max()) + 0.05)
     percent_axis(fig, "y", (0, top), "Utilization")
     week_axis(fig, data["week_start"])
     s = p.summary
@@ -421,7 +421,7 @@ def comparison_table(projections: list, names: list[str] | None = None) -> pd.Da
         return pd.DataFrame()
     raw = compare_scenarios(projections)
     rates = {"no_show_rate", "utilization", "booked_utilization", "peak_week_booked_utilization",
-             "peak_week_utilization_upper", "target_utilization"}
+             "peak_week_booked_utilization_upper", "target_utilization"}
     counts = {"chairs", "recommended_chairs", "recommended_chairs_upper"}
     keys = [key for key, _, _ in MEASURES]
 

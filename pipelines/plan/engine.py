@@ -236,6 +236,7 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
     weeks = report.weeks(schedule, projected, forecast, upper_schedule, interval, weekly_noise(inputs.recent_sessions, interval))
     summary = report.summary(schedule, projected["mean"], resolved, weeks)
     summary["peak_week_utilization_upper"] = max(w["utilization_upper"] or 0.0 for w in weeks)
+    summary["peak_week_booked_utilization_upper"] = max(w["booked_utilization_upper"] or 0.0 for w in weeks)
     summary["recommended_chairs"] = fewest_chairs(projected["mean"], capacity, inputs.hour_profile, resolved,
                                                   report)
     summary["recommended_chairs_upper"] = fewest_chairs(projected["level_upper"], capacity, inputs.hour_profile,
@@ -595,6 +596,9 @@ class _Report:
                 "utilization": booked * treated_share if booked is not None else None,
                 "booked_utilization": booked,
                 "utilization_upper": booked_upper * treated_share if booked_upper is not None else None,
+                # the measure the target is set on, at the top of the demand interval (utilization_upper is the
+                # treated share of it: drawn beside booked utilization it made more demand look lower)
+                "booked_utilization_upper": booked_upper,
                 "overflow_chair_hours": float(overflow[days].sum()),
                 "carried_chair_hours": float(waiting[:, days.stop - 1].sum()),
                 "delayed_induction_sessions": float(

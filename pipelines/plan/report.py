@@ -114,7 +114,7 @@ def projection_table(p) -> str:
         "",
         f"Utilization {_pct(s['utilization'])} (booked {_pct(s['booked_utilization'])}); "
         f"peak week {_pct(s['peak_week_utilization'])} (booked {peak_text(s)}, "
-        f"{_pct(s['peak_week_utilization_upper'])} at the top of the demand interval)",
+        f"{_pct(s['peak_week_booked_utilization_upper'])} booked at the top of the demand interval)",
         f"Peak-hour overflow: {_amount(s['overflow_chair_hours'])} chair-hours"
         + (f", most on {peak['weekday']} {peak['hour']:02d}:00 ({_amount(peak['chair_hours'])} h)" if peak else ""),
         f"Wait for a first infusion: mean {s['mean_wait_days']:.1f} days, 90th percentile "

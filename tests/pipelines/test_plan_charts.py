@@ -41,11 +41,29 @@ def test_every_builder_frames_its_figure(build, busy):
 
 def test_the_utilization_chart_shows_the_target_and_three_lines(busy):
     fig = planning.utilization_by_week(busy)
-    assert [t.name for t in fig.data] == ["Utilization", "Booked", "High demand", "Target 80%"]
+    assert [t.name for t in fig.data] == ["Utilization", "Booked", "Booked, high demand", "Target 80%"]
     # named in the legend, not at the line's end where the weekly lines near 80% ran over the name
     assert not any((a.text or "").startswith("target 80%") for a in fig.layout.annotations)
     assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [0.8]
     assert list(fig.data[1].y) == [w["booked_utilization"] for w in busy.weeks]
+
+
+def test_high_demand_is_drawn_and_written_as_booked_utilization_like_the_target(busy):
+    """'High demand' was the treated share of booked time at the top of the interval, drawn beside booked
+    utilization and the booked target: with more demand it lay below the Booked line (operations audit:
+    'booked 100%, 95% at the top of the demand interval'). It is booked utilization now, never below the mean's."""
+    from pipelines.plan.report import projection_table
+
+    fig = planning.utilization_by_week(busy)
+    (high,) = [t for t in fig.data if t.name == "Booked, high demand"]
+    assert list(high.y) == [w["booked_utilization_upper"] for w in busy.weeks if w["available_chair_hours"] > 0]
+    for w in busy.weeks:
+        assert w["booked_utilization_upper"] >= w["booked_utilization"] - 1e-9
+        assert w["utilization_upper"] == pytest.approx(w["booked_utilization_upper"] * busy.weeks[0]["utilization"]
+                                                       / busy.weeks[0]["booked_utilization"])
+    s = busy.summary
+    assert s["peak_week_booked_utilization_upper"] >= s["peak_week_booked_utilization"]
+    assert f"{s['peak_week_booked_utilization_upper']:.0%} booked at the top of the demand interval" in projection_table(busy)
 
 
 def test_the_chairs_chart_marks_which_counts_meet_the_target(busy):

@@ -41,11 +41,13 @@ WEEK_KEYS = {
     "week_start", "new_courses", "new_courses_low", "new_courses_high", "sessions", "sessions_low", "sessions_high",
     "sessions_ketamine", "sessions_esketamine", "requested_chair_hours", "available_chair_hours",
     "booked_chair_hours", "occupied_chair_hours", "utilization", "booked_utilization", "utilization_upper",
+    "booked_utilization_upper",
     "overflow_chair_hours", "carried_chair_hours", "delayed_induction_sessions", "mean_wait_days", "max_wait_days",
 }
 SUMMARY_KEYS = {
     "chairs", "new_patients_per_week", "sessions_per_week", "utilization", "booked_utilization",
-    "peak_week_utilization", "peak_week_booked_utilization", "peak_week_utilization_upper", "target_utilization",
+    "peak_week_utilization", "peak_week_booked_utilization", "peak_week_utilization_upper",
+    "peak_week_booked_utilization_upper", "target_utilization",
     "meets_target", "overflow_chair_hours", "peak_overflow", "carried_chair_hours_at_end", "mean_wait_days",
     "p90_wait_days", "max_wait_days", "waits_censored", "induction_rules_met", "induction_problems",
     "recommended_chairs", "recommended_chairs_upper", "hours_alternative",
