@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -319,16 +319,21 @@ MEASURES = {"response", "remission", "induction_completion", "side_effect", "bp_
 
 def clinic_comparison(scope: Scope, f: Filters, measure: str = "response", instrument: str = "PHQ9",
                       effect: str = "any") -> dict[str, pd.DataFrame]:
-    """Funnel-plot data: {"clinics": each clinic's events, n, rate, network rate, limits, name;
-    "limits": the 95% / 99.8% control limits on a grid of n up to the largest clinic's n}."""
+    """Funnel-plot data: {"clinics": each selected clinic's events, n, rate, network rate, limits, name;
+    "limits": the 95% / 99.8% control limits on a grid of n up to the largest clinic's n}. The network is
+    every clinic the viewer may see, whichever clinics are selected: a clinic is compared with the same
+    benchmark when it is shown alone or beside one peer."""
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}")
     sql = (
         f"with {_NAMES_CTE} select c.*, coalesce(names.clinic_name, c.clinic_id) as clinic_name "
-        f"from metrics.clinic_comparison(?, {_FILTERS_SQL}, for_instrument := ?, for_effect := ?) c "
-        "left join names using (clinic_id) order by c.n desc, clinic_name"
+        f"from metrics.clinic_comparison(?, {_FILTERS_SQL}, for_instrument := ?, for_effect := ?, "
+        "shown := ?::VARCHAR[]) c left join names using (clinic_id) order by c.n desc, clinic_name"
     )
-    clinics = query(sql, (measure,) + _args(scope, f) + (instrument, effect))
+    network, start, end, modalities, indications = _args(scope, replace(f, clinics=()))
+    shown = scope.restrict(f.clinics) if f.clinics else None
+    clinics = query(sql, (measure, network, start, end, modalities, indications, instrument, effect,
+                          tuple(shown) if shown is not None else None))
     limits = pd.DataFrame()
     if not clinics.empty and clinics["network_rate"].notna().any() and clinics["n"].max() > 0:
         p = float(clinics["network_rate"].dropna().iloc[0])

@@ -450,8 +450,8 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         what = f"{labels.instrument(instrument)} {what}"
     title = title_text(f"Clinics compared: {what}", ctx)
     foot = footnote_text(
-        "Each dot is a clinic: its rate against its n. Lines: the network rate (all selected clinics pooled) and exact "
-        "binomial control limits around it. Outside the 95% limits (orange): may be chance, as about 1 clinic in 20 "
+        "Each dot is a clinic: its rate against its n. Lines: the network rate (every clinic you can see pooled, "
+        "whichever clinics are shown) and exact binomial control limits around it. Outside the 95% limits (orange): may be chance, as about 1 clinic in 20 "
         "is with no real difference. Outside the 99.8% limits (red): unlikely to be chance. Small clinics sit wide by "
         "nature: read position against the funnel, not rank.",
         "Clinic comparison (funnel plots)")
@@ -485,7 +485,12 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
                          name=only["clinic_name"], unit=unit, rate=fmt.pct(only["rate"], 1),
                          events=fmt.count(only["events"]), n=fmt.count(only["n"])))
     large = clinics[clinics["n"] >= FUNNEL_MIN_N]
-    if len(large) < 2:
+    # The network pools every clinic the viewer can see, shown or not (queries.clinic_comparison): one clinic
+    # chosen on its own is compared with the others, when they hold FUNNEL_MIN_N cases or more between them
+    # (not in an export whose other clinics' figures are hidden: it says so instead, as before)
+    network_n = clinics["network_n"].iloc[0] if "network_n" in clinics else None
+    others = float(network_n) - float(clinics["n"].sum()) if known(network_n) and not hidden else 0.0
+    if len(large) < 2 and not (len(large) == 1 and others >= FUNNEL_MIN_N):
         # IM ketamine + PTSD, 8 clinics, Q3 2026: a funnel of 12 courses, clinics at n = 1-4 on 0-100% limits,
         # two dots on one spot at 100%. Fewer than two clinics of FUNNEL_MIN_N or more compare nothing
         # (the one of them is nearly the whole network); a sentence says so. A clinic shown alone because

@@ -220,10 +220,17 @@ def clinic_funnel(data, opts):
     shown = clinics[clinics["rate"].notna() & (clinics["n"].fillna(0) > 0)]
     hidden = len(clinics) - len(shown)
     outside = shown[shown["outside_998"].astype(bool)] if not shown.empty else shown
+    only_95 = (shown[shown["outside_95"].fillna(False).astype(bool) & ~shown["outside_998"].fillna(False).astype(bool)]
+               if not shown.empty and "outside_95" in shown else shown.iloc[0:0])
     lines.append(f"{plural(len(shown), 'clinic')} shown, {len(outside)} outside the 99.8% limits"
+                 + (f", {len(only_95)} outside 95% only" if len(only_95) else "")
                  + (f"; {hidden} with too few cases to show" if hidden else ""))
+    # the clinics a board member would ask about, by name: outside 99.8% first, then outside 95% (may be chance)
     for _, c in outside.head(4).iterrows():
         lines.append(_t(f"{c['clinic_name']}: {fmt.pct(c['rate'], 1)} ({fmt.count(c['events'])} of {fmt.count(c['n'])})"))
+    for _, c in only_95.head(max(0, 4 - len(outside))).iterrows():
+        lines.append(_t(f"{c['clinic_name']}: {fmt.pct(c['rate'], 1)} ({fmt.count(c['events'])} of "
+                        f"{fmt.count(c['n'])}), outside 95% only: may be chance"))
     return lines
 
 

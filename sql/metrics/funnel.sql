@@ -95,8 +95,11 @@ select * from final;
 create or replace macro metrics.clinic_comparison(
     measure,
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
-    for_instrument := 'PHQ9', for_effect := 'any'
+    for_instrument := 'PHQ9', for_effect := 'any', shown := null
 ) as table
+-- `clinics` are the benchmark (the network rate and its limits pool them); `shown` are the clinics drawn
+-- (null: all of them). Comparing Phoenix with one peer pooled the two: Phoenix, outside the network's 95%
+-- limits, was inside the pair's, under a line still called "network".
 with by_clinic as (
     select
         group_value as clinic_id,
@@ -130,6 +133,7 @@ with by_clinic as (
 selected_clinics as (
     select distinct clinic_id from marts.clinic_capacity
     where metrics.selected(clinic_id, clinics)
+      and metrics.selected(clinic_id, shown)
       and (measure in ('response', 'remission', 'induction_completion', 'side_effect', 'bp_elevation', 'rems_complete')
            or error('unknown measure ' || measure))
 ),

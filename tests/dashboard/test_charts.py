@@ -355,6 +355,23 @@ def test_a_funnel_of_one_clinic_says_there_is_nothing_to_compare():
     assert "n = 1" in fig.layout.meta["subtitle"]
 
 
+def test_one_clinic_chosen_is_drawn_against_the_rest_of_the_network():
+    """With the network pooled over every clinic the viewer sees, one clinic chosen on its own (Phoenix, 271
+    courses, the network 851) is a comparison: drawn, not "too few clinics to compare". A clinic that is the
+    whole network, or beside fewer than 30 cases elsewhere, still compares nothing."""
+    from dashboard.charts.outcomes import clinic_funnel
+
+    data = _funnel_inputs(["Phoenix"], [271], [141], 491 / 851)
+    data["clinics"] = data["clinics"].assign(network_n=851, network_events=491)
+    assert not is_empty(clinic_funnel(data, CTX))
+    alone = _funnel_inputs(["Phoenix"], [271], [141], 141 / 271)
+    alone["clinics"] = alone["clinics"].assign(network_n=271, network_events=141)
+    assert is_empty(clinic_funnel(alone, CTX))
+    near = _funnel_inputs(["Phoenix"], [271], [141], 150 / 290)
+    near["clinics"] = near["clinics"].assign(network_n=290, network_events=150)
+    assert is_empty(clinic_funnel(near, CTX))
+
+
 def test_a_funnel_of_clinics_all_at_100_percent_has_distinct_ticks():
     """Two clinics at 100%: the rate axis spans at least 10 points, so its whole-percent ticks do not repeat."""
     from dashboard.charts.outcomes import FUNNEL_MIN_N, FUNNEL_MIN_SPAN, clinic_funnel

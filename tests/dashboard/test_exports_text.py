@@ -133,6 +133,21 @@ def test_funnel_key_figure_of_one_clinic_shown_is_singular():
         "outcomes.clinic_funnel", {"clinics": two, "limits": pd.DataFrame()}, {})
 
 
+def test_funnel_key_figures_name_the_clinics_outside_the_limits_95_included():
+    """A pack said '8 clinics shown, 0 outside the 99.8% limits' and never named Phoenix, outside the 95%
+    limits (medical-director audit). Clinics outside 95% only are named too, as possibly chance."""
+    import pandas as pd
+
+    clinics = pd.DataFrame({"clinic_name": ["Phoenix", "Tulsa", "Boston"], "n": [271, 300, 280],
+                            "events": [141, 180, 170], "rate": [0.520, 0.600, 0.607], "network_rate": [0.589] * 3,
+                            "network_events": [491] * 3, "network_n": [851] * 3,
+                            "outside_95": [True, False, False], "outside_998": [False, False, False]})
+    lines = keyfigures.sentences("outcomes.clinic_funnel", {"clinics": clinics, "limits": pd.DataFrame()}, {})
+    assert "3 clinics shown, 0 outside the 99.8% limits, 1 outside 95% only" in lines
+    assert "Phoenix: 52.0% (141 of 271), outside 95% only: may be chance" in lines
+    assert not any("Tulsa" in line for line in lines)
+
+
 def test_key_figures_name_courses_still_in_induction_and_rate_the_others():
     """June's courses, when the data ends on 30 June, read '18% completed induction' (65 of 364); the
     rate is over the courses whose induction has ended and the others are counted apart."""

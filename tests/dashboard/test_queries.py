@@ -183,3 +183,25 @@ def test_a_new_version_is_read_on_the_next_run(sample_db, tmp_path, use_db):
     assert queries.warehouse_info().version == 2
     assert queries.course_counts(ALL, QUARTER).equals(before)  # course counts unchanged
     assert int(queries.outcome_rates(ALL, QUARTER)["evaluable"].sum()) == 0
+
+
+def test_the_funnel_compares_the_clinics_shown_with_every_clinic_the_viewer_sees(sample):
+    """Phoenix outside the network's 95% limits was inside them when shown beside one peer: the "network"
+    line pooled the clinics shown. The benchmark is now every clinic of the viewer's scope, whichever are
+    shown; a viewer of two clinics is compared with those two."""
+    quarter = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+    everyone = queries.clinic_comparison(Scope.everything(), quarter)["clinics"]
+    assert set(everyone["clinic_id"]) == {"DEN", "NYC", "OKC"}
+    network = everyone[["network_events", "network_n", "network_rate"]].drop_duplicates()
+    assert len(network) == 1 and int(network["network_n"].iloc[0]) == int(everyone["n"].sum())
+    for chosen in (("DEN",), ("DEN", "NYC")):
+        part = queries.clinic_comparison(Scope.everything(), Filters(clinics=chosen, start=quarter.start,
+                                                                     end=quarter.end))["clinics"]
+        assert set(part["clinic_id"]) == set(chosen)
+        assert part["network_n"].eq(network["network_n"].iloc[0]).all()
+        assert part["network_rate"].eq(network["network_rate"].iloc[0]).all()
+        same = everyone.set_index("clinic_id").loc[list(chosen), ["outside_95", "outside_998", "lower_95"]]
+        assert part.set_index("clinic_id").loc[list(chosen), ["outside_95", "outside_998", "lower_95"]].equals(same)
+    two = queries.clinic_comparison(Scope(clinics=frozenset({"DEN", "OKC"})), quarter)["clinics"]
+    assert set(two["clinic_id"]) == {"DEN", "OKC"}
+    assert int(two["network_n"].iloc[0]) == int(everyone.set_index("clinic_id").loc[["DEN", "OKC"], "n"].sum())
