@@ -20,7 +20,7 @@ from dashboard import ui
 from dashboard.charts import planning as pc
 from pipelines.errors import UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
-from pipelines.plan.report import alternatives_text, peak_text, target_verdict
+from pipelines.plan.report import alternatives_text, peak_overflow_text, peak_text, target_verdict
 from pipelines.plan.scenario import MAX_CHAIRS, MAX_HORIZON_WEEKS, Scenario
 from pipelines.users.audit import AuditError
 
@@ -380,7 +380,7 @@ with results:
         peak = summary["peak_overflow"]
         ui.headline(cards[4], "Peak-hour overflow", fmt.amount(summary["overflow_chair_hours"]),
                     caption="chair-hours moved from a full hour; "
-                            + (f"most on {peak['weekday']} {peak['hour']:02d}:00" if peak else "every hour has room"),
+                            + (peak_overflow_text(peak) if peak else "every hour has room"),
                     help="Chair time served in another hour of the same day than it wanted, because every chair "
                          "was taken then (or the clinic was closed), over the plan's weeks. Time that waits for a "
                          "later day is not counted here: see the wait for a first infusion.")

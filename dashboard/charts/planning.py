@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import ChartContext, empty, frame, percent_axis, subtitle_text, title_text, week_axis
-from pipelines.plan.report import peak_text, target_verdict
+from pipelines.plan.report import peak_overflow_text, peak_text, target_verdict
 
 PLANNING_DOCS = "docs/planning.md"
 BAND = (0.70, 0.80)
@@ -224,7 +224,7 @@ def overflow(p, ctx: ChartContext | None = None) -> go.Figure:
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False, title=dict(text="Hour of day (clinic local time)"))
     peak = p.summary["peak_overflow"]
-    extra = f"most on {peak['weekday']} {peak['hour']:02d}:00" if peak else None
+    extra = peak_overflow_text(peak) if peak else None
     sub = subtitle_text(f"{fmt.count(total)} chair-hours", ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=380)
 

@@ -487,6 +487,12 @@ def day_and_hours(inputs: ClinicInputs, forecast: NewCourseForecast, resolved: R
     return best
 
 
+def _hour_closed(hour: int, opens_at: str, closes_at: str) -> bool:
+    """Whether the clinic is closed for the whole of that hour of the day."""
+    opens, closes = (int(t[:2]) * 60 + int(t[3:5]) for t in (opens_at, closes_at))
+    return hour * 60 + 60 <= opens or hour * 60 >= closes
+
+
 def _peak(weekly: list[float | None]) -> float | None:
     known = [u for u in weekly if u is not None]
     return max(known) if known else None
@@ -661,6 +667,9 @@ class _Report:
             "peak_overflow": None if peak is None or peak["overflow_chair_hours"] == 0 else {
                 "weekday": peak["weekday_name"], "hour": peak["hour"],
                 "chair_hours": peak["overflow_chair_hours"],
+                # overflow belongs to the hour the chair time wanted, which may be outside the scenario's hours
+                # ("most on Thu 15:00" for a clinic open 10:00-15:00 read as a full 15:00 hour)
+                "closed": _hour_closed(peak["hour"], resolved.opens_at, resolved.closes_at),
             },
             "carried_chair_hours_at_end": float(schedule.waiting[:, days.stop - 1].sum() / UNITS_PER_MINUTE / 60),
             "mean_wait_days": float(waits.mean()),

@@ -22,6 +22,12 @@ def _amount(value) -> str:
     return f"{value:,.1f}" if abs(value) < 9.95 else f"{value:,.0f}"
 
 
+def peak_overflow_text(peak: dict) -> str:
+    """Where most overflow comes from: 'most on Wed 16:00', or the hour it wanted when the clinic is closed."""
+    when = f"{peak['weekday']} {peak['hour']:02d}:00"
+    return f"most wanted on {when}, when the clinic is closed" if peak.get("closed") else f"most on {when}"
+
+
 def peak_text(s: dict) -> str:
     """The peak week's booked utilization, with the decimals that tell it from the target when whole percents
     would not ('80.04%' against a target of 80%, never '80%: not met')."""
@@ -66,7 +72,8 @@ def alternatives_text(s: dict, resolved, dash: str = "-") -> str | None:
     if not options:
         from pipelines.plan.engine import EARLIEST_OPEN, LATEST_CLOSE, MAX_EXTRA_MINUTES
 
-        longer = f"a day up to {_duration(MAX_EXTRA_MINUTES)} longer ({EARLIEST_OPEN}{dash}{LATEST_CLOSE})"
+        longer = (f"a day up to {_duration(MAX_EXTRA_MINUTES)} longer (opening no earlier than {EARLIEST_OPEN}, "
+                  f"closing no later than {LATEST_CLOSE})")
         if len(resolved.open_days) == 7:
             return f"With {chairs}, {longer} does not meet the target either"
         both = s.get("day_and_hours_alternative")
@@ -116,7 +123,7 @@ def projection_table(p) -> str:
         f"peak week {_pct(s['peak_week_utilization'])} (booked {peak_text(s)}, "
         f"{_pct(s['peak_week_booked_utilization_upper'])} booked at the top of the demand interval)",
         f"Peak-hour overflow: {_amount(s['overflow_chair_hours'])} chair-hours"
-        + (f", most on {peak['weekday']} {peak['hour']:02d}:00 ({_amount(peak['chair_hours'])} h)" if peak else ""),
+        + (f", {peak_overflow_text(peak)} ({_amount(peak['chair_hours'])} h)" if peak else ""),
         f"Wait for a first infusion: mean {s['mean_wait_days']:.1f} days, 90th percentile "
         f"{s['p90_wait_days']:.1f}, longest {s['max_wait_days']:.0f}"
         + (" (some still waiting at the end: a lower bound)" if s["waits_censored"] else ""),

@@ -129,7 +129,8 @@ def test_a_clinic_over_the_target_is_told_the_hours_and_day_that_meet_it_with_it
     assert "Target 80% booked utilization: met" in within and "Or keep" not in within
     assert one_json(plan("--clinic", "DEN", "--format", "json", db=db))["summary"]["hours_alternative"] is None
     one_chair = plan("--clinic", "DEN", "--chairs", "1", db=db).stdout
-    assert ("With 1 chair, neither a day up to 3 h longer (06:00-22:00) nor one more open day meets the target, "
+    assert ("With 1 chair, neither a day up to 3 h longer (opening no earlier than 06:00, closing no later than "
+            "22:00) nor one more open day meets the target, "
             "alone or together" in one_chair)
 
 
@@ -144,7 +145,8 @@ def test_the_text_gives_a_day_and_longer_hours_together_when_neither_alone_meets
                                              "opens_at": "08:00", "closes_at": "19:30", "extra_minutes_per_day": 90,
                                              "peak_week_booked_utilization": 0.7927}}
     assert alternatives_text(summary, resolved) == (
-        "With 3 chairs, neither a day up to 3 h longer (06:00-22:00) nor one more open day meets the target alone; "
+        "With 3 chairs, neither a day up to 3 h longer (opening no earlier than 06:00, closing no later than 22:00) "
+        "nor one more open day meets the target alone; "
         "together they do: also open on Mon and open 08:00-19:30 (+1 h 30 min a day; peak week booked 79.3%)")
     summary["day_and_hours_alternative"] = None
     assert alternatives_text(summary, resolved).endswith("meets the target, alone or together")

@@ -325,6 +325,21 @@ def test_when_neither_alone_meets_the_target_one_more_day_with_a_longer_day_may(
     assert plan_clinic("NYC", con=sample_con).summary["day_and_hours_alternative"] is None
 
 
+def test_overflow_wanted_in_a_closed_hour_says_the_clinic_is_closed_then(sample_con):
+    """Open 10:00-15:00, DEN's chair time that wants the afternoon moves, and the plan said 'most on Thu 15:00',
+    an hour the scenario keeps closed, as if it were full (operations audit). It says when the clinic is closed."""
+    from pipelines.plan.report import peak_overflow_text, projection_table
+
+    short = plan_clinic("DEN", Scenario(opens_at="10:00", closes_at="15:00"), con=sample_con)
+    peak = short.summary["peak_overflow"]
+    assert peak is not None and peak["closed"] and not 10 <= peak["hour"] < 15
+    assert peak_overflow_text(peak) == f"most wanted on {peak['weekday']} {peak['hour']:02d}:00, when the clinic is closed"
+    assert peak_overflow_text(peak) in projection_table(short)
+    usual = plan_clinic("DEN", Scenario(new_patients_per_week=30), con=sample_con).summary["peak_overflow"]
+    assert usual is not None and not usual["closed"]
+    assert peak_overflow_text(usual) == f"most on {usual['weekday']} {usual['hour']:02d}:00"
+
+
 def test_or_one_more_open_day_with_the_same_chairs_and_hours(sample_con):
     """DEN (Tuesday to Saturday) meets the target by also opening on Monday, the first closed day of the week;
     OKC (Monday to Friday) on Saturday. Planned as a scenario, the day meets it with the same peak."""
