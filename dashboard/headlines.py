@@ -126,6 +126,20 @@ def _figures(scope: Scope, f: Filters) -> _Figures:
     )
 
 
+ITT_HELP = (" The second figure counts every course with a qualifying baseline (PHQ-9 ≥ 10) whose follow-up "
+            "window has closed, those without a follow-up score as not responding: most of them stopped early "
+            "(intention to treat, docs/metrics.md).")
+
+
+def _itt_text(row: pd.Series | None, kind: str) -> str:
+    """' · 42% counting 309 without follow-up': the same responders over every course with a qualifying
+    baseline (metrics.outcome_rates), so 59% is not read as 'of everyone we treat'."""
+    missed, rate = _num(row, "missed_follow_up"), _num(row, f"itt_{kind}_rate")
+    if not missed or rate is None:
+        return ""
+    return f" · {fmt.pct(rate)} counting {fmt.count(missed)} without follow-up"
+
+
 def previous_filters(f: Filters, options: FilterOptions) -> Filters | None:
     """The previous period (the previous calendar months, or as many days), if the data covers all of it."""
     prev = f.previous()
@@ -184,8 +198,9 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
                           provisional=provisional > 0, few=few),
             "Responders (drop ≥ 50%) or remitters (follow-up ≤ 4) over evaluable PHQ-9 courses started in the "
             f"period, Wilson 95% interval. Under {FEW} evaluable courses the card gives the count, not a rate."
-            + CHANCE_HELP + PROVISIONAL_HELP,
-            (f"{FEW_WORDS}: " if few else "") + caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional else ""),
+            + ITT_HELP + CHANCE_HELP + PROVISIONAL_HELP,
+            (f"{FEW_WORDS}: " if few else "") + caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional else "")
+            + ("" if few else _itt_text(now.phq9, kind)),
         ))
     # The safety cards and the booster median follow the same small-number rule as the outcome cards: under FEW
     # sessions (or boosters) the card gives the count and no change ("↓ -18.2 pts" on 11 sessions read as a trend)

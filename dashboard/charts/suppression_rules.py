@@ -18,10 +18,12 @@ from dashboard.suppression import (
 
 _OUTCOME_COUNTS = ("courses", "courses_with_baseline", "not_assessed", "no_baseline", "follow_up_open",
                    "no_follow_up", "baseline_below_minimum", "evaluable", "provisional", "settled", "responders",
-                   "remitters")
+                   "remitters", "missed_follow_up", "itt_courses")
 _OUTCOME_RATES = (
     Rate(("response_rate", "response_ci_low", "response_ci_high"), "responders", "evaluable"),
     Rate(("remission_rate", "remission_ci_low", "remission_ci_high"), "remitters", "evaluable"),
+    Rate(("itt_response_rate", "itt_response_ci_low", "itt_response_ci_high"), "responders", "itt_courses"),
+    Rate(("itt_remission_rate", "itt_remission_ci_low", "itt_remission_ci_high"), "remitters", "itt_courses"),
 )
 _OUTCOME_ROWS = (
     RowSum("courses", ("not_assessed", "no_baseline", "courses_with_baseline")),
@@ -29,12 +31,22 @@ _OUTCOME_ROWS = (
     # not a remainder left unknown: in the data's last weeks every evaluable course is provisional, so a
     # reader knows the rest is 0 and that evaluable = provisional (a board-pack test found it)
     RowSum("evaluable", ("provisional", "settled")),
+    # intention to treat: the evaluable and the missed follow-ups (qualifying baseline, window closed), and
+    # the missed ones are part of no_follow_up (the rest: a baseline under the minimum)
+    RowSum("itt_courses", ("evaluable", "missed_follow_up")),
+    RowSum("no_follow_up", ("missed_follow_up",), rest=True),
 )
+# The intention-to-treat figures go whenever either of their parts is hidden: shown beside a hidden evaluable,
+# with no_follow_up 0 (so missed_follow_up is 0 by its bound, not by any sum), itt_courses gave evaluable, the
+# courses with a baseline, and a hidden no_baseline of 1 away (the board-pack disclosure test)
+_OUTCOME_ITT = (Derived(("itt_courses", "itt_response_rate", "itt_response_ci_low", "itt_response_ci_high",
+                         "itt_remission_rate", "itt_remission_ci_low", "itt_remission_ci_high"),
+                        ("evaluable", "missed_follow_up")),)
 OUTCOME_RATES = Suppression.table(counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS,
-                                  same=(Same("courses"),))
+                                  same=(Same("courses"),), derived=_OUTCOME_ITT)
 # by a breakdown: the groups of one instrument add up to the instrument's figures (Outcomes, Overview)
 OUTCOME_RATES_BY_GROUP = Suppression.table(
-    counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS,
+    counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS, derived=_OUTCOME_ITT,
     same=(Same("courses", ("group_value",)),),
     group_sums=tuple(GroupSum(c, ("instrument",)) for c in _OUTCOME_COUNTS),
 )

@@ -80,7 +80,14 @@ counts as (
         -- together; in a recent period settled is 0, known to anyone, and evaluable = provisional
         count(*) filter (where evaluable and not follow_up_window_open) as settled,
         count(*) filter (where is_responder) as responders,
-        count(*) filter (where is_remitter) as remitters
+        count(*) filter (where is_remitter) as remitters,
+        -- Intention to treat: a course with a qualifying baseline whose follow-up window has closed without a
+        -- score is usually a dropout (most stop before infusion 3). The contract's rates leave such courses
+        -- out; read beside them, the same responders over every course with a qualifying baseline and a
+        -- closed window (no follow-up = no response) is the floor a board asks for. Windows still open wait.
+        count(*) filter (where not_evaluable_reason = 'no_follow_up' and baseline_meets_minimum) as missed_follow_up,
+        count(*) filter (where evaluable or (not_evaluable_reason = 'no_follow_up' and baseline_meets_minimum))
+            as itt_courses
     from selected_outcomes
     group by instrument, group_value
 ),
@@ -93,7 +100,13 @@ final as (
         metrics.wilson_high(responders, evaluable) as response_ci_high,
         metrics.rate(remitters, evaluable) as remission_rate,
         metrics.wilson_low(remitters, evaluable) as remission_ci_low,
-        metrics.wilson_high(remitters, evaluable) as remission_ci_high
+        metrics.wilson_high(remitters, evaluable) as remission_ci_high,
+        metrics.rate(responders, itt_courses) as itt_response_rate,
+        metrics.wilson_low(responders, itt_courses) as itt_response_ci_low,
+        metrics.wilson_high(responders, itt_courses) as itt_response_ci_high,
+        metrics.rate(remitters, itt_courses) as itt_remission_rate,
+        metrics.wilson_low(remitters, itt_courses) as itt_remission_ci_low,
+        metrics.wilson_high(remitters, itt_courses) as itt_remission_ci_high
     from counts
 )
 

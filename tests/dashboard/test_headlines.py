@@ -135,7 +135,7 @@ def test_outcome_rates_read_on_interim_scores_are_provisional_and_never_coloured
     assert int(queries.outcome_rates(scope, quarter).set_index("instrument").loc["PHQ9", "provisional"]) == provisional
     cards = {h.key: h for h in headlines(scope, quarter, options)[0]}
     for key in ("response", "remission"):
-        assert cards[key].caption.endswith(f" · {provisional:,} provisional"), cards[key].caption
+        assert f" · {provisional:,} provisional" in cards[key].caption, cards[key].caption
         assert cards[key].delta.endswith(" · provisional") and cards[key].delta_color == "off"
         assert "still open" in cards[key].help
     year_before = Filters(start=dt.date(2025, 4, 1), end=dt.date(2025, 6, 30))
@@ -207,3 +207,20 @@ def test_every_rate_and_median_card_gives_the_count_under_30_and_no_change(sampl
     assert big["side_effect"].value.endswith("%") and big["side_effect"].delta is not None
     assert big["booster_interval"].delta is not None and not big["booster_interval"].caption.startswith("few")
     assert "%" in big["courses"].caption
+
+
+def test_response_cards_give_the_rate_counting_missed_follow_ups_as_no_response(sample_db, use_db):
+    """'PHQ-9 response 59%' read as 'of the patients we treat' while the courses with a qualifying baseline and
+    no follow-up, mostly dropouts, were nowhere near it (medical-director audit). The caption adds the same
+    responders over those courses too (outcome_rates: itt_response_rate, missed_follow_up)."""
+    use_db(sample_db)
+    scope = Scope.everything()
+    options = queries.filter_options(scope)
+    quarter = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31))
+    phq9 = queries.outcome_rates(scope, quarter).set_index("instrument").loc["PHQ9"]
+    assert phq9["missed_follow_up"] > 0 and phq9["itt_response_rate"] < phq9["response_rate"]
+    cards = {h.key: h for h in headlines(scope, quarter, options)[0]}
+    for kind in ("response", "remission"):
+        rate = phq9[f"itt_{kind}_rate"]
+        assert cards[kind].caption.endswith(f" · {rate:.0%} counting {int(phq9['missed_follow_up']):,} without follow-up")
+        assert "intention to treat" in cards[kind].help

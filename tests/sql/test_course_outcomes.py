@@ -207,6 +207,43 @@ def test_rates_count_every_course_and_say_why_the_others_are_not_evaluable(wh):
     assert phq9["response_ci_high"] == pytest.approx(high, abs=1e-12)
 
 
+def test_intention_to_treat_counts_missed_follow_ups_of_a_qualifying_baseline_as_no_response(wh):
+    """59% response read as 'of the patients we treat' while 702 courses with a qualifying baseline and no
+    follow-up, most of them dropouts, were left out (medical-director audit). Beside the contract's rates, the
+    same responders over every course with a qualifying baseline and a closed window: P4 (baseline 20, no
+    follow-up) and P8 (baseline 9, under the minimum, no follow-up) both miss a follow-up; only P4 counts."""
+    wh.clinic()
+    plans = {"P1": (20, 8), "P2": (20, 3), "P3": (20, 15), "P4": (20, None), "P8": (9, None), "P7": (None, None)}
+    for patient, (baseline, follow_up) in plans.items():
+        wh.patient(patient)
+        ketamine_course(wh, START, patient=patient)
+        if baseline is not None:
+            wh.assessment(shift(START, days=-1), baseline, patient=patient)
+        if follow_up is not None:
+            wh.assessment(shift(INDUCTION_END, days=1), follow_up, patient=patient)
+    data_until(wh, "2025-06-30")
+    wh.build()
+    phq9 = rates(wh)["PHQ9"]
+    assert phq9["no_follow_up"] == 2 and phq9["missed_follow_up"] == 1
+    assert phq9["evaluable"] == 3 and phq9["itt_courses"] == 4
+    assert phq9["itt_response_rate"] == 2 / 4 and phq9["itt_remission_rate"] == 1 / 4
+    low, high = proportion_confint(2, 4, alpha=0.05, method="wilson")
+    assert phq9["itt_response_ci_low"] == pytest.approx(low, abs=1e-12)
+    assert phq9["itt_response_ci_high"] == pytest.approx(high, abs=1e-12)
+    assert phq9["response_rate"] == 2 / 3  # the contract's rate is unchanged
+
+
+def test_a_follow_up_window_still_open_is_not_a_missed_follow_up(wh):
+    wh.clinic().patient("P1")
+    ketamine_course(wh, START, patient="P1")
+    wh.assessment(shift(START, days=-1), 20, patient="P1")
+    data_until(wh, INDUCTION_END[:10])  # the data ends inside the follow-up window
+    wh.build()
+    phq9 = rates(wh)["PHQ9"]
+    assert phq9["follow_up_open"] == 1 and phq9["missed_follow_up"] == 0 and phq9["itt_courses"] == 0
+    assert phq9["itt_response_rate"] is None
+
+
 def test_courses_with_baseline_include_those_below_the_minimum(wh):
     wh.clinic().patient("P1").patient("P2")
     for p, b in (("P1", 20), ("P2", 8)):
