@@ -109,6 +109,7 @@ class _Figures:
     active: pd.Series | None
     phq9: pd.Series | None
     side_effect: pd.Series | None
+    severe: pd.Series | None  # sessions with a severe side effect (the "any" rate is mostly mild, expected effects)
     bp: pd.Series | None
     boosters: pd.Series | None
     utilization: pd.Series | None
@@ -120,6 +121,7 @@ def _figures(scope: Scope, f: Filters) -> _Figures:
         active=_row(queries.active_patients(scope, f)),
         phq9=_row(queries.outcome_rates(scope, f), instrument="PHQ9"),
         side_effect=_row(queries.side_effect_rates(scope, f), effect="any"),
+        severe=_row(queries.side_effect_rates(scope, f, "severity"), effect="any", group_value="severe"),
         bp=_row(queries.bp_elevation(scope, f)),
         boosters=_row(queries.booster_intervals(scope, f)),
         utilization=_row(queries.network_utilization(scope, f)),
@@ -166,7 +168,7 @@ def _induction_caption(courses: pd.Series | None) -> str:
 def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[Headline], Filters | None]:
     now = _figures(scope, f)
     prev_f = previous_filters(f, options)
-    before = _figures(scope, prev_f) if prev_f else _Figures(None, None, None, None, None, None, None)
+    before = _figures(scope, prev_f) if prev_f else _Figures(None, None, None, None, None, None, None, None)
     out: list[Headline] = []
 
     out.append(Headline(
@@ -208,10 +210,13 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
     out.append(Headline(
         "side_effect", "Any side effect", _share_value(now.side_effect, "sessions", se_n, se),
         *_rate_change(now.side_effect, before.side_effect, "rate", "ci_low", "ci_high", "inverse", few=_few(se_n)),
-        "Treated sessions with at least one side effect recorded / treated sessions. Under "
-        f"{FEW} sessions the card gives the count, not a rate." + CHANCE_HELP,
+        "Treated sessions with at least one side effect recorded / treated sessions; most are mild and expected "
+        "(dizziness, dissociation), so the caption adds the sessions with a severe one (Wilson 95% interval). "
+        f"Under {FEW} sessions the card gives the count, not a rate." + CHANCE_HELP,
         ("few sessions: " if _few(se_n) else "")
-        + fmt.pct_ci(se, _num(now.side_effect, "ci_low"), _num(now.side_effect, "ci_high"), se_n or 0) + " sessions",
+        + fmt.pct_ci(se, _num(now.side_effect, "ci_low"), _num(now.side_effect, "ci_high"), se_n or 0) + " sessions"
+        + ("" if _few(se_n) or _num(now.severe, "rate") is None else
+           f" · severe {fmt.pct_interval(_num(now.severe, 'rate'), _num(now.severe, 'ci_low'), _num(now.severe, 'ci_high'))}"),
     ))
     bp, bp_n = _num(now.bp, "rate"), _num(now.bp, "sessions_with_vitals")
     out.append(Headline(
