@@ -469,9 +469,21 @@ def by_week(df, opts):
     if df.empty or df["utilization"].notna().sum() == 0:
         return []
     d = df[df["utilization"].notna()]
+    # whole weeks only when there are any: Q3's "highest week" was 29 Jun - 5 Jul, 3 of its days in the quarter
+    # (81%, above the band), while no whole week was (operations audit)
+    whole = d[d["days_in_period"] == 7] if "days_in_period" in d else d
+    partial = len(whole) < len(d) and not whole.empty
+    d = whole if not whole.empty else d
     lo, hi = d.loc[d["utilization"].idxmin()], d.loc[d["utilization"].idxmax()]
-    return [f"Lowest week: {lo['clinic_name']}, week of {pd.Timestamp(lo['week_start']):%-d %b %Y}: {fmt.pct(lo['utilization'])}",
-            f"Highest week: {hi['clinic_name']}, week of {pd.Timestamp(hi['week_start']):%-d %b %Y}: {fmt.pct(hi['utilization'])}"]
+    which = "whole week" if partial else "week"
+
+    def days(r) -> str:
+        n = r.get("days_in_period")
+        return f" ({int(n)} of 7 days in the period)" if _known(n) and int(n) < 7 else ""
+    return [f"Lowest {which}: {lo['clinic_name']}, week of {pd.Timestamp(lo['week_start']):%-d %b %Y}: "
+            f"{fmt.pct(lo['utilization'])}{days(lo)}",
+            f"Highest {which}: {hi['clinic_name']}, week of {pd.Timestamp(hi['week_start']):%-d %b %Y}: "
+            f"{fmt.pct(hi['utilization'])}{days(hi)}"]
 
 
 def weekday_hour(df, opts):

@@ -248,3 +248,19 @@ def test_rate_key_figures_add_the_rates_counting_missed_follow_ups():
     assert phq9.endswith("; counting the 214 without follow-up as not responding: 45% and 22%")
     (madrs,) = [line for line in lines if line.startswith("MADRS")]
     assert "without follow-up" not in madrs  # hidden (small counts): nothing said
+
+
+def test_the_highest_and_lowest_week_are_whole_weeks_when_there_are_any():
+    """Q3's 'Highest week: Salt Lake City, week of 29 Jun 2026: 81%' had 3 of its days in the quarter; the
+    highest whole week was 79.7% (operations audit). Key figures read whole weeks; a period without one says
+    how many of the week's days it holds."""
+    import pandas as pd
+
+    df = pd.DataFrame({"clinic_name": ["SLC", "SLC", "TUL"], "week_start": pd.to_datetime(["2026-06-29", "2026-07-06", "2026-07-06"]),
+                       "days_in_period": [3, 7, 7], "utilization": [0.81, 0.797, 0.60]})
+    lines = keyfigures.sentences("capacity.by_week", df, {})
+    assert lines == ["Lowest whole week: TUL, week of 6 Jul 2026: 60%", "Highest whole week: SLC, week of 6 Jul 2026: 80%"]
+    short = keyfigures.sentences("capacity.by_week", df.iloc[:1], {})
+    assert short[1] == "Highest week: SLC, week of 29 Jun 2026: 81% (3 of 7 days in the period)"
+    whole = keyfigures.sentences("capacity.by_week", df.iloc[1:], {})
+    assert whole[1] == "Highest week: SLC, week of 6 Jul 2026: 80%"
