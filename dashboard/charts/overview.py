@@ -59,6 +59,17 @@ def courses_by_month(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     for month in months[data["courses"].isna().to_numpy()]:
         fig.add_annotation(x=month, y=0, yref="y", yanchor="bottom", showarrow=False, text="not shown<br>(small counts)",
                            font=dict(size=10, color=theme.MUTED), name="not_shown")
+    # A clinic's first weeks of data count patients already in treatment as new courses (the sample's first
+    # month: 538 against 322-451 later): those months are marked, not read as a surge
+    first_weeks = (data["includes_first_weeks"].fillna(False).astype(bool) if "includes_first_weeks" in data
+                   else pd.Series(False, index=data.index))
+    for month, courses in zip(months[first_weeks.to_numpy()], data.loc[first_weeks, "courses"], strict=True):
+        if known(courses):
+            fig.add_annotation(x=month, y=courses, yref="y", yanchor="bottom", showarrow=False, text="incl. earlier<br>starts*",
+                               font=dict(size=10, color=theme.MUTED), name="first_weeks")
+    if first_weeks.any():
+        foot = foot.replace(" Definition:", " *A clinic's first 4 weeks of data: patients already in treatment when "
+                            "the data begins count as new courses there, so those months read high. Definition:", 1)
     fig.update_layout(barmode="stack")
     fig.update_xaxes(dtick="M1", tickformat="%b %Y", showgrid=False)
     fig.update_yaxes(title=dict(text="Courses"), tickformat=",")

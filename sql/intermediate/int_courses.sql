@@ -20,6 +20,15 @@ data_end as (
     from all_sessions
 ),
 
+-- Each clinic's first day in the data. A patient already in treatment when the extract begins has their
+-- first session in the data counted as a course start: the first weeks read high (sample: Jan 2025, 538
+-- courses against 322-451 in every later month). Courses starting in a clinic's first 28 days are flagged.
+clinic_start as (
+    select clinic_id, min(case when is_treated then treatment_start else scheduled_start end)::date as data_start_date
+    from all_sessions
+    group by clinic_id
+),
+
 first_sessions as (
     select
         course_id,
@@ -62,10 +71,13 @@ joined as (
         patients.on_lamotrigine,
         patients.on_benzodiazepine,
         patients.on_opioid,
-        data_end.data_end_date
+        data_end.data_end_date,
+        -- may have begun before the data: the course's first session in the data is in its clinic's first 28 days
+        first_sessions.course_start::date < clinic_start.data_start_date + 28 as starts_in_first_weeks
     from first_sessions
     inner join per_course using (course_id)
     left join patients using (patient_key)
+    left join clinic_start using (clinic_id)
     cross join data_end
 ),
 
@@ -119,6 +131,7 @@ final as (
         -- Boosters: time from the end of induction to the first booster, in calendar days, for
         -- courses that completed induction; censored at the data's end for those without one.
         data_end_date,
+        starts_in_first_weeks,
         case
             when induction_sessions = induction_size
                 then coalesce(

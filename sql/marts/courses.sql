@@ -32,6 +32,7 @@ final as (
         first_booster_start,
         last_session_start,
         data_end_date,
+        starts_in_first_weeks,
         days_to_first_booster_or_censor,
         has_booster,
         maintenance_after_date,

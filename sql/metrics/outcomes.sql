@@ -31,7 +31,10 @@ final as (
         metrics.wilson_low(count(*) filter (where completed_induction), count(*) filter (where not still_in_induction))
             as induction_completion_ci_low,
         metrics.wilson_high(count(*) filter (where completed_induction), count(*) filter (where not still_in_induction))
-            as induction_completion_ci_high
+            as induction_completion_ci_high,
+        -- whether the group holds courses of a clinic's first 28 days of data, which may have begun before it
+        -- (a flag, not a count: a chart marks the month without giving a number that suppression would hide)
+        bool_or(starts_in_first_weeks) as includes_first_weeks
     from selected_courses
     group by group_value
 )

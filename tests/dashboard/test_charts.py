@@ -1084,6 +1084,24 @@ def test_a_month_whose_split_is_hidden_still_reads_as_its_courses():
     assert SPLIT_NOT_SHOWN not in {t.name for t in whole.data}
 
 
+def test_the_first_weeks_of_data_are_marked_on_new_courses_by_month():
+    """The sample's first month read 538 new courses against 322-451 later: patients already in treatment when
+    the data begins. The months holding a clinic's first 4 weeks are marked, with a footnote saying why."""
+    months = pd.DataFrame({"group_value": ["2025-01", "2025-02", "2025-03"], "courses": [538, 420, 400],
+                           "completed_induction": [250, 200, 190], "still_in_induction": [0, 0, 0],
+                           "induction_ended": [538, 420, 400], "induction_completion_rate": [0.46, 0.48, 0.47],
+                           "induction_completion_ci_low": [0.42, 0.43, 0.42], "induction_completion_ci_high": [0.5, 0.53, 0.52],
+                           "includes_first_weeks": [True, True, False]})
+    fig = _spec("overview.courses_by_month").figure(months, CTX)
+    marks = [a for a in fig.layout.annotations if a.name == "first_weeks"]
+    assert [pd.Timestamp(a.x).strftime("%Y-%m") for a in marks] == ["2025-01", "2025-02"]
+    assert [a.y for a in marks] == [538, 420]
+    assert "patients already in treatment when the data begins count as new courses" in fig.layout.meta["footnote"]
+    later = _spec("overview.courses_by_month").figure(months.assign(includes_first_weeks=False), CTX)
+    assert not [a for a in later.layout.annotations if a.name == "first_weeks"]
+    assert "already in treatment" not in later.layout.meta["footnote"]
+
+
 def test_side_effect_bars_read_as_the_effects_rate_when_severities_are_hidden():
     """A one-clinic month hid Dizziness's moderate and severe sessions: its bar drew as its 33% mild
     against the key figure's 44%, and Headache (10%, every severity hidden) had no bar at all."""

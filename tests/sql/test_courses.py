@@ -205,3 +205,20 @@ def test_a_family_whose_every_course_is_still_in_induction_keeps_its_count_in_th
     funnel = wh.rows("FROM metrics.induction_funnel() ORDER BY session_number")
     assert [(r["courses"], r["still_in_induction"]) for r in funnel] == [(0, 1)] * 8
     assert all(r["share_of_courses"] is None for r in funnel)
+
+
+def test_courses_in_a_clinics_first_four_weeks_of_data_are_flagged_as_possibly_begun_earlier(wh):
+    """The data's first weeks count patients already in treatment as new courses (the sample's first month:
+    538 courses against 322-451 later; medical-director audit). A course whose first session in the data is
+    in its clinic's first 28 days is flagged, and course_counts says which groups hold such courses."""
+    wh.clinic().patient("P1").patient("P2").patient("P3")
+    wh.session(patient="P1", start="2025-01-06 09:00")  # the clinic's first day in the data
+    wh.session(patient="P2", start=shift("2025-01-06 09:00", days=27))  # day 28 of the data: flagged
+    wh.session(patient="P3", start=shift("2025-01-06 09:00", days=28))  # day 29: a new course
+    wh.build()
+    flags = {r["patient_key"]: r["starts_in_first_weeks"] for r in courses(wh)}
+    assert flags == {"P1": True, "P2": True, "P3": False}
+    months = {str(r["group_value"])[:7]: r["includes_first_weeks"]
+              for r in wh.rows("FROM metrics.course_counts(breakdown := 'month')")}
+    assert months == {"2025-01": True, "2025-02": True}
+    assert wh.rows("FROM metrics.course_counts(start_date := DATE '2025-02-03')")[0]["includes_first_weeks"] is False
