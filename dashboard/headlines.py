@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard import format as fmt
-from dashboard import queries
+from dashboard import labels, queries
 from dashboard.charts.outcomes import FEW_COURSES
 from dashboard.filters import FilterOptions, Filters
 from dashboard.scope import Scope
@@ -115,11 +115,23 @@ class _Figures:
     utilization: pd.Series | None
 
 
+# The scale a selection of indications is measured on: PTSD on PCL-5, pain on the pain NRS, anxiety on GAD-7.
+# PHQ-9 otherwise (depression, and any mix): "PHQ-9 response 0 of 1" for a PTSD selection measured nothing.
+_INDICATION_SCALE = {"ptsd": "PCL5", "chronic_pain": "PAIN_NRS", "fibromyalgia": "PAIN_NRS", "gad": "GAD7"}
+
+
+def headline_instrument(f: Filters) -> str:
+    """The instrument of the Overview's outcome cards for these filters (PHQ-9 unless every chosen
+    indication is measured on one other scale)."""
+    scales = {_INDICATION_SCALE.get(i, "PHQ9") for i in f.indications}
+    return scales.pop() if len(scales) == 1 else "PHQ9"
+
+
 def _figures(scope: Scope, f: Filters) -> _Figures:
     return _Figures(
         courses=_row(queries.course_counts(scope, f)),
         active=_row(queries.active_patients(scope, f)),
-        phq9=_row(queries.outcome_rates(scope, f), instrument="PHQ9"),
+        phq9=_row(queries.outcome_rates(scope, f), instrument=headline_instrument(f)),
         side_effect=_row(queries.side_effect_rates(scope, f), effect="any"),
         severe=_row(queries.side_effect_rates(scope, f, "severity"), effect="any", group_value="severe"),
         bp=_row(queries.bp_elevation(scope, f)),
@@ -128,7 +140,7 @@ def _figures(scope: Scope, f: Filters) -> _Figures:
     )
 
 
-ITT_HELP = (" The second figure counts every course with a qualifying baseline (PHQ-9 ≥ 10) whose follow-up "
+ITT_HELP = (" The second figure counts every course with a qualifying baseline (at least the scale's minimum) whose follow-up "
             "window has closed, those without a follow-up score as not responding: most of them stopped early "
             "(intention to treat, docs/metrics.md).")
 
@@ -189,7 +201,8 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
     provisional = _num(now.phq9, "provisional") or 0
     evaluable = _num(now.phq9, "evaluable") or 0
     few = 0 < evaluable < FEW
-    for kind, label, count in (("response", "PHQ-9 response", "responders"), ("remission", "PHQ-9 remission", "remitters")):
+    scale = labels.instrument(headline_instrument(f))
+    for kind, label, count in (("response", f"{scale} response", "responders"), ("remission", f"{scale} remission", "remitters")):
         rate = _num(now.phq9, f"{kind}_rate")
         caption = fmt.pct_ci(rate, _num(now.phq9, f"{kind}_ci_low"), _num(now.phq9, f"{kind}_ci_high"), evaluable)
         # "100%" in headline type on 4 courses read like a result; the count says how few they are
@@ -198,8 +211,10 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
             kind, label, value,
             *_rate_change(now.phq9, before.phq9, f"{kind}_rate", f"{kind}_ci_low", f"{kind}_ci_high", "normal",
                           provisional=provisional > 0, few=few),
-            "Responders (drop ≥ 50%) or remitters (follow-up ≤ 4) over evaluable PHQ-9 courses started in the "
-            f"period, Wilson 95% interval. Under {FEW} evaluable courses the card gives the count, not a rate."
+            f"Responders (drop ≥ 50%; pain NRS ≥ 30%) or remitters (follow-up at or under the scale's remission score) over "
+            f"evaluable {scale} courses started in the period (PCL-5 for PTSD, the pain NRS for pain, GAD-7 for anxiety, "
+            "PHQ-9 otherwise); "
+            f"Wilson 95% interval. Under {FEW} evaluable courses the card gives the count, not a rate."
             + ITT_HELP + CHANCE_HELP + PROVISIONAL_HELP,
             (f"{FEW_WORDS}: " if few else "") + caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional else "")
             + ("" if few else _itt_text(now.phq9, kind)),

@@ -239,3 +239,24 @@ def test_the_side_effect_card_gives_the_severe_rate_beside_any(sample_db, use_db
     card = {h.key: h for h in headlines(scope, quarter, options)[0]}["side_effect"]
     assert card.caption.endswith(f" · severe {severe['rate']:.1%} ({severe['ci_low'] * 100:.1f}–{severe['ci_high']:.1%})")
     assert "severe" in card.help
+
+
+def test_outcome_cards_follow_the_scale_of_the_chosen_indications(sample_db, use_db):
+    """With PTSD chosen the cards still read 'PHQ-9 response' (medical-director audit): PTSD is measured on
+    PCL-5, pain on the pain NRS, anxiety on GAD-7. A mix of indications, or none, keeps PHQ-9."""
+    from dashboard.headlines import headline_instrument
+
+    assert headline_instrument(Filters()) == "PHQ9"
+    assert headline_instrument(Filters(indications=("ptsd",))) == "PCL5"
+    assert headline_instrument(Filters(indications=("chronic_pain", "fibromyalgia"))) == "PAIN_NRS"
+    assert headline_instrument(Filters(indications=("gad",))) == "GAD7"
+    assert headline_instrument(Filters(indications=("ptsd", "mdd"))) == "PHQ9"
+    use_db(sample_db)
+    scope = Scope.everything()
+    options = queries.filter_options(scope)
+    f = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 6, 30), indications=("ptsd",))
+    pcl5 = queries.outcome_rates(scope, f).set_index("instrument").loc["PCL5"]
+    cards = {h.key: h for h in headlines(scope, f, options)[0]}
+    assert cards["response"].label == "PCL-5 response" and cards["remission"].label == "PCL-5 remission"
+    n = int(pcl5["evaluable"])
+    assert f"n={n:,}" in cards["response"].caption or cards["response"].value.endswith(f" of {n}")
