@@ -17,6 +17,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import labels, plan_queries, queries
@@ -47,6 +48,10 @@ class ChartSpec:
     ignores: tuple[str, ...] = ()
     # a chart that draws part of its data (one clinic of several): the rows drawn, for its CSV
     drawn_rows: Callable[..., ChartData] | None = None
+    # the columns a chart's exports carry, when its query returns more for suppression's sake only (weekly
+    # missed sessions decide what utilization may be shown; blank in every row of the CSV, they made a pack
+    # page say "316 values are hidden" under a heatmap drawn whole)
+    exported_columns: tuple[str, ...] | None = None
     # a chart about its own period and selection (a plan: its weeks, clinic and scenario), from its data
     own_context: Callable[[ChartData], ChartContext] | None = None
 
@@ -78,7 +83,13 @@ class ChartSpec:
 
     def suppressed(self, data: ChartData, threshold: int | None = None) -> sup.Result:
         """The data with small counts and what would reveal them masked (exports, aggregates-only viewers)."""
-        return sup.apply(data, self.suppression, threshold)
+        result = sup.apply(data, self.suppression, threshold)
+        if self.exported_columns is None or not isinstance(result.data, pd.DataFrame):
+            return result
+        keep = [c for c in result.data.columns if c in self.exported_columns]
+        before = result.source if isinstance(result.source, pd.DataFrame) else data
+        hidden = int((result.data[keep].isna() & before[keep].notna()).to_numpy().sum()) if len(result.data) else 0
+        return replace(result, data=result.data[keep], hidden=hidden)
 
     def figure_of(self, result: sup.Result, ctx: ChartContext, **opts) -> go.Figure:
         """The figure of suppressed data, with the suppression note in its footnote when anything is hidden."""
@@ -213,7 +224,10 @@ CATALOG: tuple[ChartSpec, ...] = (
     ChartSpec("capacity.by_clinic", "Chair utilization by clinic", "Capacity", queries.utilization,
               capacity.utilization_by_clinic, "Chair utilization › Utilization", ignores=_CHAIRS_SHARED),
     ChartSpec("capacity.by_week", "Chair utilization by week", "Capacity", queries.utilization_by_week,
-              capacity.utilization_by_week, "Chair utilization › Utilization", ignores=_CHAIRS_SHARED),
+              capacity.utilization_by_week, "Chair utilization › Utilization", ignores=_CHAIRS_SHARED,
+              exported_columns=("clinic_id", "clinic_name", "week_start", "days_in_period", "open_days",
+                                "available_chair_hours", "occupied_chair_hours", "utilization",
+                                "peak_concurrent_chairs", "chairs")),
     ChartSpec("capacity.weekday_hour", "Weekday x hour utilization (one clinic)", "Capacity",
               queries.utilization_by_weekday_hour, capacity.weekday_hour, "Chair utilization › Weekday x hour",
               defaults={"clinic_id": None}, ignores=_CHAIRS_SHARED, drawn_rows=capacity.weekday_hour_rows),
