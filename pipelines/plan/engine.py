@@ -241,15 +241,14 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
                                                   report)
     summary["recommended_chairs_upper"] = fewest_chairs(projected["level_upper"], capacity, inputs.hour_profile,
                                                         resolved, report)
-    summary["hours_alternative"] = summary["open_day_alternative"] = None
+    summary["hours_alternative"] = summary["open_day_alternative"] = summary["day_and_hours_alternative"] = None
     if not meets_target(schedule, projected["mean"], resolved.target_utilization, report):
         summary["hours_alternative"] = shortest_hours(projected["mean"], capacity, inputs.hour_profile, resolved,
                                                       report)
-        summary["open_day_alternative"] = one_more_day(inputs, forecast, resolved, report, span_days)
-    summary["day_and_hours_alternative"] = None
-    if not meets_target(schedule, projected["mean"], resolved.target_utilization, report) \
-            and summary["hours_alternative"] is None and summary["open_day_alternative"] is None:
-        summary["day_and_hours_alternative"] = day_and_hours(inputs, forecast, resolved, report, span_days)
+        trials = _DayTrials(inputs, forecast, resolved, span_days)
+        summary["open_day_alternative"] = one_more_day(trials, report)
+        if summary["hours_alternative"] is None and summary["open_day_alternative"] is None:
+            summary["day_and_hours_alternative"] = day_and_hours(trials, report)
     if summary["recommended_chairs"] is None:
         notes.append(_why_no_chair_count(projected["mean"], resolved))
     observed = inputs.observed_summary()
@@ -443,43 +442,55 @@ def shortest_hours(projected: Projected, capacity: DayCapacity, hour_profile: np
     return None
 
 
-def one_more_day(inputs: ClinicInputs, forecast: NewCourseForecast, resolved: Resolved, report: "_Report",
-                 span_days: int) -> dict | None:
+class _DayTrials:
+    """The scenario with one closed weekday opened, projected again (mean only), each at most once: one_more_day
+    and day_and_hours both try every closed weekday, and a projection costs 25-40 ms."""
+
+    def __init__(self, inputs: ClinicInputs, forecast: NewCourseForecast, resolved: Resolved, span_days: int):
+        self.inputs, self.forecast, self.resolved, self.span_days = inputs, forecast, resolved, span_days
+        self._done: dict[str, tuple[Resolved, Projected]] = {}
+
+    def days(self) -> list[str]:
+        return [day for day in WEEKDAYS if day not in self.resolved.open_days]
+
+    def get(self, day: str) -> tuple[Resolved, Projected]:
+        if day not in self._done:
+            open_days = tuple(d for d in WEEKDAYS if d in self.resolved.open_days or d == day)
+            trial = dataclasses.replace(self.resolved, open_days=open_days)
+            protocol = _protocol(trial)
+            under_way = courses_under_way(self.inputs, self.inputs.as_of, self.span_days, protocol)
+            self._done[day] = trial, project(self.inputs, self.forecast, "mean", self.inputs.as_of, self.span_days,
+                                             protocol, under_way)
+        return self._done[day]
+
+
+def one_more_day(trials: _DayTrials, report: "_Report") -> dict | None:
     """The first weekday (Monday to Sunday) the scenario keeps closed that, opened with the same chairs and
     hours, meets the target; None when none does. Any such day adds the same chair-hours (on the sample the
     peaks of DEN with Monday or with Sunday differ by 0.05 points), so the week's order decides: Sunday,
     the hardest day to staff, comes last. Each day is projected again (mean only, as fewest_chairs): open
     days move the induction calendars and the weekday spreads; 25-40 ms a weekday, and the caller asks
     only when the scenario misses the target."""
-    for day in WEEKDAYS:
-        if day in resolved.open_days:
-            continue
-        trial = dataclasses.replace(resolved, open_days=tuple(d for d in WEEKDAYS if d in resolved.open_days or d == day))
-        protocol = _protocol(trial)
-        under_way = courses_under_way(inputs, inputs.as_of, span_days, protocol)
-        projected = project(inputs, forecast, "mean", inputs.as_of, span_days, protocol, under_way)
+    inputs, span_days = trials.inputs, trials.span_days
+    for day in trials.days():
+        trial, projected = trials.get(day)
         schedule = simulate(projected.requests, day_capacity(inputs.as_of, span_days, trial), inputs.hour_profile)
-        if meets_target(schedule, projected, resolved.target_utilization, report):
+        if meets_target(schedule, projected, trial.target_utilization, report):
             return {"day": day, "open_days": list(trial.open_days),
                     "peak_week_booked_utilization": _peak(report.weekly_booked_utilization(schedule))}
     return None
 
 
-def day_and_hours(inputs: ClinicInputs, forecast: NewCourseForecast, resolved: Resolved, report: "_Report",
-                  span_days: int) -> dict | None:
+def day_and_hours(trials: _DayTrials, report: "_Report") -> dict | None:
     """When neither a longer day nor one more open day meets the target alone: one more open day together
     with the shortest longer day that does, with the chairs the clinic has (a clinic over capacity asked "or
     can we stay at 4 chairs?" and heard only "neither"). The day that needs the fewest extra minutes wins;
-    the week's order breaks a tie (Sunday last, as in one_more_day). None when no pair does. Up to six
-    projections and 36 simulations; asked only when both single changes fail."""
+    the week's order breaks a tie (Sunday last, as in one_more_day). None when no pair does. The projections
+    are one_more_day's (trials), then up to 36 simulations; asked only when both single changes fail."""
+    inputs, span_days = trials.inputs, trials.span_days
     best = None
-    for day in WEEKDAYS:
-        if day in resolved.open_days:
-            continue
-        trial = dataclasses.replace(resolved, open_days=tuple(d for d in WEEKDAYS if d in resolved.open_days or d == day))
-        protocol = _protocol(trial)
-        under_way = courses_under_way(inputs, inputs.as_of, span_days, protocol)
-        projected = project(inputs, forecast, "mean", inputs.as_of, span_days, protocol, under_way)
+    for day in trials.days():
+        trial, projected = trials.get(day)
         hours = shortest_hours(projected, day_capacity(inputs.as_of, span_days, trial), inputs.hour_profile, trial,
                                report)
         if hours is not None and (best is None or hours["extra_minutes_per_day"] < best["extra_minutes_per_day"]):

@@ -175,17 +175,10 @@ def test_baseline_below_the_minimum_is_not_evaluable(course, instrument, below):
     assert row["is_responder"] is None and row["is_remitter"] is None
 
 
-def test_rates_count_every_course_and_say_why_the_others_are_not_evaluable(wh):
+def _courses_scored(wh, plans: dict) -> None:
+    """One ketamine course per patient, scored (baseline, follow-up; None: no such score); every follow-up
+    window closed before the data's last day."""
     wh.clinic()
-    plans = {
-        "P1": (20, 8),     # responder, not remitter
-        "P2": (20, 3),     # responder and remitter
-        "P3": (20, 15),    # neither
-        "P4": (20, None),  # no follow-up
-        "P5": (None, 10),  # no baseline
-        "P6": (8, 2),      # baseline below minimum
-        "P7": (None, None),  # never assessed
-    }
     for patient, (baseline, follow_up) in plans.items():
         wh.patient(patient)
         ketamine_course(wh, START, patient=patient)
@@ -193,7 +186,19 @@ def test_rates_count_every_course_and_say_why_the_others_are_not_evaluable(wh):
             wh.assessment(shift(START, days=-1), baseline, patient=patient)
         if follow_up is not None:
             wh.assessment(shift(INDUCTION_END, days=1), follow_up, patient=patient)
-    data_until(wh, "2025-06-30")  # every follow-up window closed before the data's last day
+    data_until(wh, "2025-06-30")
+
+
+def test_rates_count_every_course_and_say_why_the_others_are_not_evaluable(wh):
+    _courses_scored(wh, {
+        "P1": (20, 8),     # responder, not remitter
+        "P2": (20, 3),     # responder and remitter
+        "P3": (20, 15),    # neither
+        "P4": (20, None),  # no follow-up
+        "P5": (None, 10),  # no baseline
+        "P6": (8, 2),      # baseline below minimum
+        "P7": (None, None),  # never assessed
+    })
     wh.build()
     phq9 = rates(wh)["PHQ9"]
     assert phq9["courses"] == 7
@@ -212,16 +217,8 @@ def test_intention_to_treat_counts_missed_follow_ups_of_a_qualifying_baseline_as
     follow-up, most of them dropouts, were left out (medical-director audit). Beside the contract's rates, the
     same responders over every course with a qualifying baseline and a closed window: P4 (baseline 20, no
     follow-up) and P8 (baseline 9, under the minimum, no follow-up) both miss a follow-up; only P4 counts."""
-    wh.clinic()
-    plans = {"P1": (20, 8), "P2": (20, 3), "P3": (20, 15), "P4": (20, None), "P8": (9, None), "P7": (None, None)}
-    for patient, (baseline, follow_up) in plans.items():
-        wh.patient(patient)
-        ketamine_course(wh, START, patient=patient)
-        if baseline is not None:
-            wh.assessment(shift(START, days=-1), baseline, patient=patient)
-        if follow_up is not None:
-            wh.assessment(shift(INDUCTION_END, days=1), follow_up, patient=patient)
-    data_until(wh, "2025-06-30")
+    _courses_scored(wh, {"P1": (20, 8), "P2": (20, 3), "P3": (20, 15), "P4": (20, None), "P8": (9, None),
+                         "P7": (None, None)})
     wh.build()
     phq9 = rates(wh)["PHQ9"]
     assert phq9["no_follow_up"] == 2 and phq9["missed_follow_up"] == 1
