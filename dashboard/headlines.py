@@ -107,9 +107,8 @@ def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, l
 class _Figures:
     courses: pd.Series | None
     active: pd.Series | None
-    phq9: pd.Series | None
+    outcomes: pd.Series | None  # the outcome rates of the cards' instrument (headline_instrument)
     side_effect: pd.Series | None
-    severe: pd.Series | None  # sessions with a severe side effect (the "any" rate is mostly mild, expected effects)
     bp: pd.Series | None
     boosters: pd.Series | None
     utilization: pd.Series | None
@@ -131,18 +130,17 @@ def _figures(scope: Scope, f: Filters) -> _Figures:
     return _Figures(
         courses=_row(queries.course_counts(scope, f)),
         active=_row(queries.active_patients(scope, f)),
-        phq9=_row(queries.outcome_rates(scope, f), instrument=headline_instrument(f)),
+        outcomes=_row(queries.outcome_rates(scope, f), instrument=headline_instrument(f)),
         side_effect=_row(queries.side_effect_rates(scope, f), effect="any"),
-        severe=_row(queries.side_effect_rates(scope, f, "severity"), effect="any", group_value="severe"),
         bp=_row(queries.bp_elevation(scope, f)),
         boosters=_row(queries.booster_intervals(scope, f)),
         utilization=_row(queries.network_utilization(scope, f)),
     )
 
 
-ITT_HELP = (" The second figure counts every course with a qualifying baseline (at least the scale's minimum) whose follow-up "
-            "window has closed, those without a follow-up score as not responding: most of them stopped early "
-            "(intention to treat, docs/metrics.md).")
+ITT_HELP = (" The second figure counts every course with a qualifying baseline (at least the scale's minimum) "
+            "whose follow-up window has closed, those without a follow-up score as not responding: most of them "
+            "stopped early (intention to treat, docs/metrics.md).")
 
 
 def _itt_text(row: pd.Series | None, kind: str) -> str:
@@ -180,7 +178,7 @@ def _induction_caption(courses: pd.Series | None) -> str:
 def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[Headline], Filters | None]:
     now = _figures(scope, f)
     prev_f = previous_filters(f, options)
-    before = _figures(scope, prev_f) if prev_f else _Figures(None, None, None, None, None, None, None, None)
+    before = _figures(scope, prev_f) if prev_f else _Figures(None, None, None, None, None, None, None)
     out: list[Headline] = []
 
     out.append(Headline(
@@ -198,30 +196,31 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         "Patients with at least one treated session in the period.",
         "with a treated session in the period",
     ))
-    provisional = _num(now.phq9, "provisional") or 0
-    evaluable = _num(now.phq9, "evaluable") or 0
-    few = 0 < evaluable < FEW
+    provisional = _num(now.outcomes, "provisional") or 0
+    evaluable = _num(now.outcomes, "evaluable") or 0
+    few = _few(evaluable)
     scale = labels.instrument(headline_instrument(f))
     for kind, label, count in (("response", f"{scale} response", "responders"), ("remission", f"{scale} remission", "remitters")):
-        rate = _num(now.phq9, f"{kind}_rate")
-        caption = fmt.pct_ci(rate, _num(now.phq9, f"{kind}_ci_low"), _num(now.phq9, f"{kind}_ci_high"), evaluable)
+        rate = _num(now.outcomes, f"{kind}_rate")
+        caption = fmt.pct_ci(rate, _num(now.outcomes, f"{kind}_ci_low"), _num(now.outcomes, f"{kind}_ci_high"), evaluable)
         # "100%" in headline type on 4 courses read like a result; the count says how few they are
-        value = f"{fmt.count(_num(now.phq9, count))} of {fmt.count(evaluable)}" if few else fmt.pct(rate)
+        value = f"{fmt.count(_num(now.outcomes, count))} of {fmt.count(evaluable)}" if few else fmt.pct(rate)
         out.append(Headline(
             kind, label, value,
-            *_rate_change(now.phq9, before.phq9, f"{kind}_rate", f"{kind}_ci_low", f"{kind}_ci_high", "normal",
+            *_rate_change(now.outcomes, before.outcomes, f"{kind}_rate", f"{kind}_ci_low", f"{kind}_ci_high", "normal",
                           provisional=provisional > 0, few=few),
-            f"Responders (drop ≥ 50%; pain NRS ≥ 30%) or remitters (follow-up at or under the scale's remission score) over "
-            f"evaluable {scale} courses started in the period (PCL-5 for PTSD, the pain NRS for pain, GAD-7 for anxiety, "
-            "PHQ-9 otherwise); "
-            f"Wilson 95% interval. Under {FEW} evaluable courses the card gives the count, not a rate."
+            "Responders (drop ≥ 50%; pain NRS ≥ 30%) or remitters (follow-up at or under the scale's remission "
+            f"score) over evaluable {scale} courses started in the period (PCL-5 for PTSD, the pain NRS for pain, "
+            f"GAD-7 for anxiety, PHQ-9 otherwise); Wilson 95% interval. Under {FEW} evaluable courses the card gives the count, not a rate."
             + ITT_HELP + CHANCE_HELP + PROVISIONAL_HELP,
             (f"{FEW_WORDS}: " if few else "") + caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional else "")
-            + ("" if few else _itt_text(now.phq9, kind)),
+            + ("" if few else _itt_text(now.outcomes, kind)),
         ))
     # The safety cards and the booster median follow the same small-number rule as the outcome cards: under FEW
     # sessions (or boosters) the card gives the count and no change ("↓ -18.2 pts" on 11 sessions read as a trend)
     se, se_n = _num(now.side_effect, "rate"), _num(now.side_effect, "treated_sessions")
+    # sessions with a severe side effect, this period only (no change is given for it): "any" is mostly mild
+    severe = _row(queries.side_effect_rates(scope, f, "severity"), effect="any", group_value="severe")
     out.append(Headline(
         "side_effect", "Any side effect", _share_value(now.side_effect, "sessions", se_n, se),
         *_rate_change(now.side_effect, before.side_effect, "rate", "ci_low", "ci_high", "inverse", few=_few(se_n)),
@@ -230,8 +229,8 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         f"Under {FEW} sessions the card gives the count, not a rate." + CHANCE_HELP,
         ("few sessions: " if _few(se_n) else "")
         + fmt.pct_ci(se, _num(now.side_effect, "ci_low"), _num(now.side_effect, "ci_high"), se_n or 0) + " sessions"
-        + ("" if _few(se_n) or _num(now.severe, "rate") is None else
-           f" · severe {fmt.pct_interval(_num(now.severe, 'rate'), _num(now.severe, 'ci_low'), _num(now.severe, 'ci_high'))}"),
+        + ("" if _few(se_n) or _num(severe, "rate") is None else
+           f" · severe {fmt.pct_interval(_num(severe, 'rate'), _num(severe, 'ci_low'), _num(severe, 'ci_high'))}"),
     ))
     bp, bp_n = _num(now.bp, "rate"), _num(now.bp, "sessions_with_vitals")
     out.append(Headline(
