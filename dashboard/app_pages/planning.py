@@ -374,9 +374,12 @@ with results:
                     caption=f"booked {fmt.pct(summary['booked_utilization'])} · over {plan.horizon_weeks} weeks",
                     help="Treated chair time / available chair-hours over the plan's weeks (70-80% is the "
                          "benchmark band).")
-        ui.headline(cards[3], "Wait for a first infusion", f"{fmt.number(summary['mean_wait_days'])} days",
-                    caption=f"90th percentile {fmt.number(summary['p90_wait_days'])} · longest "
-                            f"{fmt.number(summary['max_wait_days'], 0)}")
+        # patients still waiting when the simulation ends count up to its end only: the waits are lower bounds
+        at_least = "≥ " if summary["waits_censored"] else ""
+        ui.headline(cards[3], "Wait for a first infusion", f"{at_least}{fmt.number(summary['mean_wait_days'])} days",
+                    caption=f"90th percentile {at_least}{fmt.number(summary['p90_wait_days'])} · longest "
+                            f"{at_least}{fmt.number(summary['max_wait_days'], 0)}"
+                            + (" · some still waiting when the simulation ends" if at_least else ""))
         peak = summary["peak_overflow"]
         ui.headline(cards[4], "Peak-hour overflow", fmt.amount(summary["overflow_chair_hours"]),
                     caption="chair-hours moved from a full hour; "

@@ -617,3 +617,17 @@ def test_planning_downloads_are_named_and_logged_by_the_plans_weeks(sample_db, u
     data = spec.data(Scope.for_clinics(["NYC"]), Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30)), **two)
     ctx = spec.context(Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30)), pq_options(), data)
     assert "Jul" in ctx.period and ctx.period == spec.figure(data, ctx).layout.meta["title"].rsplit(", ", 1)[-1]
+
+
+def test_the_wait_card_says_at_least_when_patients_still_wait_at_the_end(sample_db, use_db, scenarios_dir):
+    """DEN with 3 chairs: the queue still waits when the simulation ends, so its waits are counted only up to
+    that end; the card read '17.9 days' as if exact. It says '≥' and why; a plan that serves everyone does not."""
+    use_db(sample_db)
+    at = _open({"plan_clinic": "DEN", "plan_chairs": "3"})
+    _ok(at)
+    wait = _metrics(at)["Wait for a first infusion"]
+    assert wait.startswith("≥ ") and wait.endswith(" days")
+    assert "some still waiting when the simulation ends" in _text(at)
+    at = _open({"plan_clinic": "DEN"})
+    _ok(at)
+    assert not _metrics(at)["Wait for a first infusion"].startswith("≥")
