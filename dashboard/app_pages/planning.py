@@ -20,7 +20,7 @@ from dashboard import ui
 from dashboard.charts import planning as pc
 from pipelines.errors import UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
-from pipelines.plan.report import alternatives_text, peak_overflow_text, peak_text, target_verdict
+from pipelines.plan.report import alternatives_text, holidays_text, peak_overflow_text, peak_text, target_verdict
 from pipelines.plan.scenario import MAX_CHAIRS, MAX_HORIZON_WEEKS, Scenario
 from pipelines.users.audit import AuditError
 
@@ -356,6 +356,9 @@ with results:
         last_day = plan.as_of - dt.timedelta(days=1)
         st.caption(f"Weeks reported: {fmt.period(plan.start, plan.start + dt.timedelta(weeks=plan.horizon_weeks, days=-1))}, "
                    f"whole weeks from the first Monday after the data's last day ({fmt.date(last_day)}).")
+        holidays = holidays_text(plan)
+        if holidays:
+            st.caption(ui.md_escape(holidays) + ".")
         for note in plan.notes:
             if "weeks of history" not in note:
                 st.info(ui.md_escape(note[:1].upper() + note[1:]), icon=":material/info:")

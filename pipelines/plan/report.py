@@ -86,6 +86,22 @@ def alternatives_text(s: dict, resolved, dash: str = "-") -> str | None:
     return f"Or keep {chairs} and " + ", or ".join(options)
 
 
+def holidays_text(p) -> str | None:
+    """The US federal holidays on the scenario's open days inside the weeks reported, planned as ordinary days
+    ('Planned as ordinary open days: Labor Day (Mon 7 Sep 2026)'); None when there is none."""
+    from pipelines.plan.holidays import holidays_between
+    from pipelines.plan.protocol import WEEKDAYS
+
+    end = p.start + dt.timedelta(weeks=p.horizon_weeks, days=-1)
+    days = [(day, name) for day, name in holidays_between(p.start, end)
+            if WEEKDAYS[day.weekday()] in p.resolved.open_days]
+    if not days:
+        return None
+    listed = "; ".join(f"{name} ({WEEKDAYS[day.weekday()]} {day.day} {day:%b %Y})" for day, name in days)
+    return (f"Planned as ordinary open days: {listed}. A clinic closed on a public holiday has less capacity "
+            "that week than the plan shows (US federal holidays; the extract holds no clinic calendar)")
+
+
 def projection_table(p) -> str:
     r, s = p.resolved, p.summary
     lines = [
@@ -95,6 +111,7 @@ def projection_table(p) -> str:
         f"no-shows {r.no_show_rate:.1%}; chair minutes "
         + ", ".join(f"{m} {v:.0f}" for m, v in r.chair_minutes.items()),
         f"New patients: {p.forecast_method}; interval {p.interval:.0%}",
+        *([holidays] if (holidays := holidays_text(p)) else []),
         "",
     ]
     header = ("week", "new patients", "sessions", "chair-h avail", "util", "booked", "overflow h",

@@ -631,3 +631,15 @@ def test_the_wait_card_says_at_least_when_patients_still_wait_at_the_end(sample_
     at = _open({"plan_clinic": "DEN"})
     _ok(at)
     assert not _metrics(at)["Wait for a first infusion"].startswith("≥")
+
+
+def test_the_page_names_the_public_holidays_planned_as_ordinary_days(sample_db, use_db, scenarios_dir):
+    """OKC (Monday to Friday) has Labor Day in its weeks of 6 Jul - 4 Oct 2026, booked like any Monday; the page
+    says so. DEN, closed on Mondays, has no holiday on an open day in those weeks and gets no such line."""
+    use_db(sample_db)
+    at = _open({"plan_clinic": "OKC"})
+    _ok(at)
+    assert "Planned as ordinary open days: Labor Day (Mon 7 Sep 2026)." in _text(at)
+    at = _open({"plan_clinic": "DEN"})
+    _ok(at)
+    assert "Planned as ordinary open days" not in _text(at)
