@@ -27,17 +27,6 @@ def count(value: object) -> str:
     return f"{int(round(float(value))):,}"  # type: ignore[arg-type]
 
 
-def amount(value: object) -> str:
-    """A quantity that is often small: one decimal under 10 ('0.4', '2.5'), whole from 10 ('142'), '0' for
-    none. Whole numbers put '0 chair-hours' beside 'most on Wed 16:00' for 0.4 of them."""
-    if _missing(value):
-        return MISSING
-    v = float(value)  # type: ignore[arg-type]
-    if v == 0:
-        return "0"
-    return f"{v:,.1f}" if abs(v) < 9.95 else f"{v:,.0f}"
-
-
 def pct(value: object, digits: int = 0) -> str:
     if _missing(value):
         return MISSING

@@ -20,7 +20,8 @@ from dashboard import ui
 from dashboard.charts import planning as pc
 from pipelines.errors import UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
-from pipelines.plan.report import alternatives_text, holidays_text, peak_overflow_text, peak_text, target_verdict
+from pipelines.plan.report import (alternatives_text, amount, holidays_text, peak_overflow_text, peak_text,
+                                   target_verdict)
 from pipelines.plan.scenario import MAX_CHAIRS, MAX_HORIZON_WEEKS, Scenario
 from pipelines.users.audit import AuditError
 
@@ -384,7 +385,7 @@ with results:
                             f"{at_least}{fmt.number(summary['max_wait_days'], 0)}"
                             + (" · some still waiting when the simulation ends" if at_least else ""))
         peak = summary["peak_overflow"]
-        ui.headline(cards[4], "Peak-hour overflow", fmt.amount(summary["overflow_chair_hours"]),
+        ui.headline(cards[4], "Peak-hour overflow", amount(summary["overflow_chair_hours"]),
                     caption="chair-hours moved from a full hour; "
                             + (peak_overflow_text(peak) if peak else "every hour has room"),
                     help="Chair time served in another hour of the same day than it wanted, because every chair "

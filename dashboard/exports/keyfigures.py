@@ -236,11 +236,11 @@ def clinic_funnel(data, opts):
                  + (f", {len(only_95)} outside 95% only" if len(only_95) else "")
                  + (f"; {hidden} with too few cases to show" if hidden else ""))
     # the clinics a board member would ask about, by name: outside 99.8% first, then outside 95% (may be chance)
-    for _, c in outside.head(4).iterrows():
-        lines.append(_t(f"{c['clinic_name']}: {fmt.pct(c['rate'], 1)} ({fmt.count(c['events'])} of {fmt.count(c['n'])})"))
-    for _, c in only_95.head(max(0, 4 - len(outside))).iterrows():
-        lines.append(_t(f"{c['clinic_name']}: {fmt.pct(c['rate'], 1)} ({fmt.count(c['events'])} of "
-                        f"{fmt.count(c['n'])}), outside 95% only: may be chance"))
+    named = [(c, "") for _, c in outside.head(4).iterrows()]
+    named += [(c, ", outside 95% only: may be chance") for _, c in only_95.head(max(0, 4 - len(outside))).iterrows()]
+    for c, why in named:
+        lines.append(_t(f"{c['clinic_name']}: {fmt.pct(c['rate'], 1)} ({fmt.count(c['events'])} of {fmt.count(c['n'])})"
+                        f"{why}"))
     return lines
 
 

@@ -500,8 +500,7 @@ def day_and_hours(trials: _DayTrials, report: "_Report") -> dict | None:
 
 def _hour_closed(hour: int, opens_at: str, closes_at: str) -> bool:
     """Whether the clinic is closed for the whole of that hour of the day."""
-    opens, closes = (int(t[:2]) * 60 + int(t[3:5]) for t in (opens_at, closes_at))
-    return hour * 60 + 60 <= opens or hour * 60 >= closes
+    return hour * 60 + 60 <= _hhmm(opens_at) or hour * 60 >= _hhmm(closes_at)
 
 
 def _peak(weekly: list[float | None]) -> float | None:

@@ -13,7 +13,7 @@ def _num(value, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _amount(value) -> str:
+def amount(value) -> str:
     """Chair-hours that are often small: one decimal under 10 (0.4, not 0 beside 'most on Wed 16:00')."""
     if value is None:
         return "-"
@@ -125,7 +125,7 @@ def projection_table(p) -> str:
             _num(w["available_chair_hours"]),
             _pct(w["utilization"]),
             _pct(w["booked_utilization"]),
-            _amount(w["overflow_chair_hours"]),
+            amount(w["overflow_chair_hours"]),
             f"{w['mean_wait_days']:.1f} ({w['max_wait_days']:.0f})",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -139,8 +139,8 @@ def projection_table(p) -> str:
         f"Utilization {_pct(s['utilization'])} (booked {_pct(s['booked_utilization'])}); "
         f"peak week {_pct(s['peak_week_utilization'])} (booked {peak_text(s)}, "
         f"{_pct(s['peak_week_booked_utilization_upper'])} booked at the top of the demand interval)",
-        f"Peak-hour overflow: {_amount(s['overflow_chair_hours'])} chair-hours"
-        + (f", {peak_overflow_text(peak)} ({_amount(peak['chair_hours'])} h)" if peak else ""),
+        f"Peak-hour overflow: {amount(s['overflow_chair_hours'])} chair-hours"
+        + (f", {peak_overflow_text(peak)} ({amount(peak['chair_hours'])} h)" if peak else ""),
         f"Wait for a first infusion: mean {s['mean_wait_days']:.1f} days, 90th percentile "
         f"{s['p90_wait_days']:.1f}, longest {s['max_wait_days']:.0f}"
         + (" (some still waiting at the end: a lower bound)" if s["waits_censored"] else ""),

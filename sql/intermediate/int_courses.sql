@@ -13,20 +13,24 @@ all_sessions as (
     select * from staging.stg_sessions
 ),
 
--- The data's end: the last day on which any session of the warehouse falls (treatment_start for
--- treated sessions, scheduled_start for cancelled and no-show ones), in clinic local time.
-data_end as (
-    select max(case when is_treated then treatment_start else scheduled_start end)::date as data_end_date
-    from all_sessions
-),
-
--- Each clinic's first day in the data. A patient already in treatment when the extract begins has their
--- first session in the data counted as a course start: the first weeks read high (sample: Jan 2025, 538
--- courses against 322-451 in every later month). Courses starting in a clinic's first 28 days are flagged.
+-- Each clinic's first and last day in the data (treatment_start for treated sessions, scheduled_start for
+-- cancelled and no-show ones), in clinic local time, in one pass over the sessions. A patient already in
+-- treatment when the extract begins has their first session in the data counted as a course start: the
+-- first weeks read high (sample: Jan 2025, 538 courses against 322-451 in every later month). Courses
+-- starting in a clinic's first 28 days are flagged.
 clinic_start as (
-    select clinic_id, min(case when is_treated then treatment_start else scheduled_start end)::date as data_start_date
+    select
+        clinic_id,
+        min(case when is_treated then treatment_start else scheduled_start end)::date as data_start_date,
+        max(case when is_treated then treatment_start else scheduled_start end)::date as clinic_end_date
     from all_sessions
     group by clinic_id
+),
+
+-- The data's end: the last day on which any session of the warehouse falls.
+data_end as (
+    select max(clinic_end_date) as data_end_date
+    from clinic_start
 ),
 
 first_sessions as (

@@ -28,13 +28,6 @@ def test_counts_and_days():
     assert fmt.days(38.5) == "38.5 days"
 
 
-def test_small_amounts_keep_a_decimal():
-    """Peak-hour overflow of 0.4 chair-hours read '0' beside 'most on Wed 16:00' (operations audit)."""
-    assert fmt.amount(0.4) == "0.4" and fmt.amount(2.46) == "2.5" and fmt.amount(9.94) == "9.9"
-    assert fmt.amount(9.96) == "10" and fmt.amount(142.3) == "142" and fmt.amount(12345) == "12,345"
-    assert fmt.amount(0) == "0" and fmt.amount(None) == "—"
-
-
 def test_periods_read_as_words():
     assert fmt.period(dt.date(2026, 4, 1), dt.date(2026, 6, 30)) == "1 Apr – 30 Jun 2026"
     assert fmt.period(dt.date(2026, 6, 1), dt.date(2026, 6, 30)) == "June 2026"

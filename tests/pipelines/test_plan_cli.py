@@ -107,9 +107,12 @@ def test_small_overflow_is_written_with_a_decimal(db):
         assert line.startswith(f"Peak-hour overflow: {overflow:.1f} chair-hours")
     else:
         assert line.startswith(f"Peak-hour overflow: {overflow:,.0f} chair-hours")
-    from pipelines.plan.report import _amount
+    from pipelines.plan.report import amount
 
-    assert _amount(0.4) == "0.4" and _amount(0) == "0" and _amount(142.3) == "142" and _amount(None) == "-"
+    # one rule for the plan text and the Planning page's card
+    assert amount(0.4) == "0.4" and amount(2.46) == "2.5" and amount(9.94) == "9.9"
+    assert amount(9.96) == "10" and amount(142.3) == "142" and amount(12345) == "12,345"
+    assert amount(0) == "0" and amount(None) == "-"
 
 
 def test_a_clinic_over_the_target_is_told_the_hours_and_day_that_meet_it_with_its_chairs(db):
