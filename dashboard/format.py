@@ -39,6 +39,11 @@ def _digits_for(*values: object) -> int:
     return 1 if finite and max(abs(v) for v in finite) < 0.1 else 0
 
 
+def share(value: object) -> str:
+    """A share to whole percent, or to a tenth under 10% ("0.4%", not "0%" beside a figure that is not nothing)."""
+    return pct(value, 0 if not _missing(value) and float(value) == 0 else _digits_for(value))  # type: ignore[arg-type]
+
+
 def pct_ci(rate: object, low: object, high: object, n: object, digits: int | None = None) -> str:
     """"58% (54–62%, n=412)"; "no evaluable courses (n=0)" when there is no rate."""
     if _missing(rate):

@@ -214,14 +214,16 @@ def weekday_hour(df: pd.DataFrame, ctx: ChartContext, clinic_id: str | None = No
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=380)
 
 
-def _full_days(full, open_days, share) -> str:
-    """"full on 23 of 65 open days (35%)", or that the cell-size rule hid it."""
+def _full_text(row) -> str:
+    """"all chairs in use 37% of open hours, on 63 of 64 open days", or that the cell-size rule hid it."""
+    open_days = row.get("open_days")
     if not open_days or pd.isna(open_days):
         return "no open day"
-    if pd.isna(full):
-        return "full days not shown (cell-size rule)"
+    if pd.isna(row.get("full_days")) or pd.isna(row.get("full_time_share")):
+        return "full time not shown (cell-size rule)"
     day = "day" if int(open_days) == 1 else "days"
-    return f"full on {fmt.count(full)} of {fmt.count(open_days)} open {day} ({fmt.pct(share)})"
+    return (f"all chairs in use {fmt.share(row['full_time_share'])} of open hours, "
+            f"on {fmt.count(row['full_days'])} of {fmt.count(open_days)} open {day}")
 
 
 def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
@@ -229,7 +231,8 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     title = title_text("Peak concurrent chairs", ctx)
     foot = footnote_text("The most treated sessions present at once (check-in to discharge) on any day of the period; "
                          "marker: chairs in the clinic's capacity row valid at the period's end. Beside each bar: the "
-                         "open days on which every chair was in use at some moment (full days).",
+                         "share of open hours during which every chair was in use (full time), and on how many open "
+                         "days that happened at some moment.",
                          SECTION + " › Peak concurrent chairs")
     data = df[df["treated_sessions"] > 0] if not df.empty else df
     if data.empty:
@@ -237,10 +240,9 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                      message=no_data("treated session", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
     fig = go.Figure()
-    # Over a quarter nearly every clinic fills all its chairs once: how often it did says more than the peak.
-    full_text = ([_full_days(f, o, share) for f, o, share in
-                  zip(data["full_days"], data["open_days"], data["full_day_share"], strict=True)]
-                 if {"full_days", "open_days", "full_day_share"} <= set(data.columns) else [""] * len(data))
+    # Over a quarter nearly every clinic fills all its chairs on nearly every day: for how long says more.
+    full_text = ([_full_text(row) for row in data.to_dict("records")]
+                 if {"full_days", "open_days", "full_time_share"} <= set(data.columns) else [""] * len(data))
     fig.add_trace(go.Bar(y=data["clinic_name"], x=data["peak_concurrent_chairs"], orientation="h", name="Peak in use",
                          marker_color=theme.OKABE_ITO["blue"], customdata=full_text,
                          hovertemplate="%{y}: peak %{x} chairs in use; %{customdata}<extra></extra>"))
@@ -257,11 +259,21 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                                  showlegend=False, hoverinfo="skip", cliponaxis=False))
     # room right of the longest bar for "full on 23 of 65 open days (35%)"; ticks only up to the chairs
     ticks = dict(tickmode="array", tickvals=list(range(int(top) + 1))) if top <= 20 else {}
-    fig.update_xaxes(title=dict(text="Chairs"), range=[0, top * (1.9 if any(full_text) else 1) + 0.8], **ticks)
-    full = int((data["peak_concurrent_chairs"] >= data.get("chairs", data["peak_concurrent_chairs"] + 1)).sum())
+    fig.update_xaxes(title=dict(text="Chairs"), range=[0, top * (2.6 if any(full_text) else 1) + 0.8], **ticks)
     sub = subtitle_text(shown_n_label(df["treated_sessions"], "treated sessions", "clinics"), ctx,
-                        f"{full} of {_clinics(len(data))} used every chair at once")
+                        _full_time_range(data))
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))
+
+
+def _full_time_range(data: pd.DataFrame) -> str:
+    """"every chair in use 15–42% of open hours" over the clinics drawn; without full time, how many peaked."""
+    shares = data["full_time_share"].dropna() if "full_time_share" in data else pd.Series(dtype=float)
+    if shares.empty:
+        full = int((data["peak_concurrent_chairs"] >= data.get("chairs", data["peak_concurrent_chairs"] + 1)).sum())
+        return f"{full} of {_clinics(len(data))} used every chair at once"
+    low, high = fmt.share(shares.min()), fmt.share(shares.max())
+    span = high if low == high else low.rstrip("%") + "–" + high
+    return f"every chair in use {span} of open hours"
 
 
 def lost_capacity(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:

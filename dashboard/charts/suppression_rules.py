@@ -196,8 +196,8 @@ BOOSTERS_PER_PATIENT_YEAR = Suppression.parts(
 
 UTILIZATION = Suppression.table(
     counts=("treated_sessions", "no_show_sessions", "cancelled_sessions"),
-    derived=(Derived(("occupied_chair_hours", "utilization", "peak_concurrent_chairs", "full_days", "full_day_share"),
-                     ("treated_sessions",)),
+    derived=(Derived(("occupied_chair_hours", "utilization", "peak_concurrent_chairs", "full_days", "full_day_share",
+                      "full_hours", "full_time_share"), ("treated_sessions",)),
              Derived(("lost_chair_hours", "lost_share"), ("no_show_sessions", "cancelled_sessions")),
              Derived(("no_show_chair_hours", "no_show_share"), ("no_show_sessions",)),
              Derived(("cancelled_chair_hours", "cancelled_share"), ("cancelled_sessions",))),

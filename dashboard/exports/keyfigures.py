@@ -513,13 +513,14 @@ def peak_chairs(df, opts):
         names += f"; and {len(full) - 4} more"
     out = [f"{len(full)} of {len(d)} {'clinic' if len(d) == 1 else 'clinics'} used every chair at once"
            + (f": {names}" if names else "")]
-    if "full_day_share" in d:  # how often: the clinics most often full (a clinic peaks at its chairs once a quarter)
-        often = d[d["full_day_share"].notna() & (d["open_days"] > 0)].sort_values(
-            ["full_day_share", "clinic_name"], ascending=[False, True]).head(3)
-        if not often.empty:
-            out.append("Most often full (every chair in use at some moment): " + "; ".join(
-                f"{r['clinic_name']} on {fmt.count(r['full_days'])} of {fmt.count(r['open_days'])} open days "
-                f"({fmt.pct(r['full_day_share'])})" for _, r in often.iterrows()))
+    if "full_time_share" in d:  # for how long: nearly every clinic fills its chairs on nearly every day
+        longest = d[d["full_time_share"].notna() & (d["open_days"] > 0)].sort_values(
+            ["full_time_share", "clinic_name"], ascending=[False, True]).head(3)
+        if not longest.empty:
+            out.append("Longest with every chair in use: " + "; ".join(
+                f"{r['clinic_name']} {fmt.share(r['full_time_share'])} of open hours "
+                f"({fmt.count(r['full_hours'])} h, on {fmt.count(r['full_days'])} of {fmt.count(r['open_days'])} "
+                "open days)" for _, r in longest.iterrows()))
     return out
 
 

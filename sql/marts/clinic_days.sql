@@ -1,4 +1,4 @@
--- one row per clinic and local day with chair time, sessions or missed sessions: occupied and lost chair-minutes, peak concurrent chairs
+-- one row per clinic and local day with chair time, sessions or missed sessions: occupied and lost chair-minutes, peak concurrent chairs, minutes with every chair in use
 with chair_time as (
     select * from intermediate.int_chair_time
 ),
@@ -61,15 +61,60 @@ presence_events as (
     select clinic_id, day, piece_end as event_at, -1 as change from presence_pieces where piece_end > piece_start
 ),
 
+-- chairs in use from each event until the next one (the day's last event closes at its own time)
 concurrency as (
     select
         clinic_id,
         day,
-        sum(change) over (
-            partition by clinic_id, day order by event_at, change
-            rows between unbounded preceding and current row
-        ) as chairs_in_use
+        event_at,
+        sum(change) over by_time as chairs_in_use,
+        lead(event_at, 1, event_at) over by_time as next_event_at
     from presence_events
+    window by_time as (
+        partition by clinic_id, day order by event_at, change
+        rows between unbounded preceding and current row
+    )
+),
+
+-- The capacity row valid that day, when the day is one of its open weekdays: the chairs that count as
+-- "every chair" and the open window the full minutes are counted in.
+day_capacity as (
+    select
+        days.clinic_id,
+        days.day,
+        capacity.chairs,
+        days.day + capacity.opens_at as opens,
+        days.day + capacity.closes_at as closes
+    from (select distinct clinic_id, day from presence_events) as days
+    join intermediate.int_clinic_capacity as capacity
+        on capacity.clinic_id = days.clinic_id
+        and days.day >= capacity.valid_from
+        and days.day < capacity.valid_to
+        and list_contains(capacity.open_days, strftime(days.day, '%a'))
+),
+
+-- Full minutes: inside the open window, the minutes during which every chair was in use. Over a quarter
+-- nearly every clinic fills its chairs at some moment of nearly every day; how long they stay full is
+-- what tells a clinic short of chairs from one that fills them for a quarter of an hour.
+full_pieces as (
+    select
+        concurrency.clinic_id,
+        concurrency.day,
+        date_diff('second',
+                  greatest(concurrency.event_at, day_capacity.opens),
+                  least(concurrency.next_event_at, day_capacity.closes)) / 60.0 as minutes
+    from concurrency
+    join day_capacity using (clinic_id, day)
+    where day_capacity.chairs > 0
+        and concurrency.chairs_in_use >= day_capacity.chairs
+        and concurrency.next_event_at > day_capacity.opens
+        and concurrency.event_at < day_capacity.closes
+),
+
+full_time as (
+    select clinic_id, day, sum(minutes) as full_minutes
+    from full_pieces
+    group by clinic_id, day
 ),
 
 peaks as (
@@ -97,11 +142,13 @@ final as (
         coalesce(session_counts.treated_sessions, 0) as treated_sessions,
         coalesce(session_counts.no_show_sessions, 0) as no_show_sessions,
         coalesce(session_counts.cancelled_sessions, 0) as cancelled_sessions,
-        coalesce(peaks.peak_concurrent_chairs, 0) as peak_concurrent_chairs
+        coalesce(peaks.peak_concurrent_chairs, 0) as peak_concurrent_chairs,
+        coalesce(full_time.full_minutes, 0) as full_minutes
     from keys
     left join occupancy using (clinic_id, day)
     left join session_counts using (clinic_id, day)
     left join peaks using (clinic_id, day)
+    left join full_time using (clinic_id, day)
 )
 
 select * from final

@@ -36,7 +36,8 @@ final as (
         capacity.chairs,
         capacity.opens_at,
         capacity.closes_at,
-        coalesce(capacity.available_minutes_per_open_day, 0) as available_minutes
+        coalesce(capacity.available_minutes_per_open_day, 0) as available_minutes,
+        coalesce(capacity.open_minutes, 0) as open_minutes
     from selected_clinics
     cross join days
     left join marts.clinic_capacity as capacity
@@ -71,7 +72,10 @@ final as (
         coalesce(clinic_days.treated_sessions, 0) as treated_sessions,
         coalesce(clinic_days.no_show_sessions, 0) as no_show_sessions,
         coalesce(clinic_days.cancelled_sessions, 0) as cancelled_sessions,
-        coalesce(clinic_days.peak_concurrent_chairs, 0) as peak_concurrent_chairs
+        coalesce(clinic_days.peak_concurrent_chairs, 0) as peak_concurrent_chairs,
+        calendar.open_minutes,
+        -- minutes of the open window with every chair in use (0 on a closed day: it has no window)
+        coalesce(clinic_days.full_minutes, 0) as full_minutes
     from calendar
     left join marts.clinic_days as clinic_days
         on clinic_days.clinic_id = calendar.clinic_id and clinic_days.day = calendar.day
@@ -105,7 +109,10 @@ totals as (
         max(peak_concurrent_chairs) as peak_concurrent_chairs,
         -- full days: open days on which, at some moment, every chair of that day's capacity row was in
         -- use; over a quarter almost every clinic peaks at all its chairs once, so how often says more
-        count(*) filter (where is_open and chairs > 0 and peak_concurrent_chairs >= chairs) as full_days
+        count(*) filter (where is_open and chairs > 0 and peak_concurrent_chairs >= chairs) as full_days,
+        -- and for how long: the open minutes during which every chair was in use
+        sum(open_minutes) as open_minutes,
+        sum(full_minutes) as full_minutes
     from days
     group by clinic_id
 ),
@@ -121,6 +128,8 @@ final as (
         coalesce(totals.peak_concurrent_chairs, 0) as peak_concurrent_chairs,
         coalesce(totals.full_days, 0) as full_days,
         metrics.rate(totals.full_days, totals.open_days) as full_day_share,
+        coalesce(totals.full_minutes, 0) / 60.0 as full_hours,
+        metrics.rate(totals.full_minutes, totals.open_minutes) as full_time_share,
         coalesce(totals.treated_sessions, 0) as treated_sessions,
         coalesce(totals.no_show_sessions, 0) as no_show_sessions,
         coalesce(totals.cancelled_sessions, 0) as cancelled_sessions,

@@ -853,20 +853,26 @@ def test_weekly_utilization_of_more_than_four_clinics_is_a_heatmap_not_tangled_l
         assert "70–80%" in heatmap.colorbar.ticktext and "Green: within the 70–80%" in fig.layout.meta["footnote"]
 
 
-def test_peak_chairs_chart_says_beside_each_bar_how_often_every_chair_was_in_use():
-    """A quarter's peak is every clinic's chairs (each filled them once): the bars alone said nothing. Beside
-    each bar and its chairs marker, the full days over open days; a hidden figure says the rule hid it."""
+def test_peak_chairs_chart_says_beside_each_bar_for_how_long_every_chair_was_in_use():
+    """A quarter's peak is every clinic's chairs, and nearly every clinic fills them on nearly every open day (full
+    on 59-64 of 64 days across 8 clinics): neither told clinics apart. Beside each bar and its chairs marker, the
+    share of open hours with every chair in use (15-42% there), then the full days; a hidden figure says the
+    rule hid it; the subtitle gives the range over the clinics drawn."""
     from dashboard.charts.capacity import peak_chairs
 
-    data = pd.DataFrame({"clinic_id": ["A", "B"], "clinic_name": ["Austin", "Boston"], "chairs": [4, 8],
-                         "peak_concurrent_chairs": [4, 6], "treated_sessions": [900, 40], "open_days": [65, 1],
-                         "full_days": [13, None], "full_day_share": [0.2, None]})
+    data = pd.DataFrame({"clinic_id": ["A", "B", "C"], "clinic_name": ["Austin", "Boston", "Chicago"],
+                         "chairs": [4, 8, 6], "peak_concurrent_chairs": [4, 6, 6],
+                         "treated_sessions": [900, 40, 700], "open_days": [65, 1, 64],
+                         "full_days": [63, None, 12], "full_time_share": [0.4213, None, 0.004]})
     fig = peak_chairs(data, CTX)
     (words,) = [t for t in fig.data if t.type == "scatter" and t.mode == "text"]
-    assert list(words.text) == ["full on 13 of 65 open days (20%)", "full days not shown (cell-size rule)"]
-    assert all(x > end for x, end in zip(words.x, [4, 8], strict=True))
+    assert list(words.text) == ["all chairs in use 42% of open hours, on 63 of 65 open days",
+                                "full time not shown (cell-size rule)",
+                                "all chairs in use 0.4% of open hours, on 12 of 64 open days"]
+    assert all(x > end for x, end in zip(words.x, [4, 8, 6], strict=True))
     assert fig.layout.xaxis.range[1] > max(words.x)
-    assert "full days" in fig.layout.meta["footnote"]
+    assert "every chair in use 0.4–42% of open hours" in fig.layout.meta["subtitle"]
+    assert "full time" in fig.layout.meta["footnote"]
 
 
 @pytest.mark.parametrize("clinics", [2, 6])

@@ -105,19 +105,21 @@ def test_peak_chairs_key_figure_says_how_many_names_it_leaves_out():
     assert one == "1 of 1 clinic used every chair at once: Boston Ketamine Institute"
 
 
-def test_peak_chairs_key_figures_say_how_often_every_chair_was_in_use():
-    """Over a quarter every clinic reached its chairs once ("3 of 3 clinics used every chair at once"): the
-    pack now names the clinics most often full, with their full days over open days; a clinic whose full
-    days the cell-size rule hid is left out, not shown as 0%."""
+def test_peak_chairs_key_figures_say_for_how_long_every_chair_was_in_use():
+    """Over a quarter every clinic reached its chairs once ("3 of 3 clinics used every chair at once"), and on
+    nearly every open day: the pack names the clinics longest full, with their share of open hours, hours and
+    full days; a clinic whose figures the cell-size rule hid is left out, not shown as 0%."""
     import pandas as pd
 
     df = pd.DataFrame({"clinic_id": ["A", "B", "C", "D"], "clinic_name": ["Austin", "Boston", "Chicago", "Denver"],
                        "chairs": [4, 6, 8, 5], "peak_concurrent_chairs": [4, 6, 7, 5], "open_days": [65, 78, 65, 0],
-                       "full_days": [13, 60, 0, None], "full_day_share": [0.2, 60 / 78, 0.0, None]})
-    first, often = keyfigures.sentences("capacity.peak_chairs", df, {})
+                       "full_days": [13, 60, 0, None], "full_hours": [30.0, 181.5, 0.0, None],
+                       "full_time_share": [0.05, 0.26, 0.0, None]})
+    first, longest = keyfigures.sentences("capacity.peak_chairs", df, {})
     assert first.startswith("3 of 4 clinics used every chair at once")
-    assert often == ("Most often full (every chair in use at some moment): Boston on 60 of 78 open days (77%); "
-                     "Austin on 13 of 65 open days (20%); Chicago on 0 of 65 open days (0%)")
+    assert longest == ("Longest with every chair in use: Boston 26% of open hours (182 h, on 60 of 78 open days); "
+                       "Austin 5.0% of open hours (30 h, on 13 of 65 open days); "
+                       "Chicago 0% of open hours (0 h, on 0 of 65 open days)")
 
 
 def test_funnel_key_figure_of_one_clinic_shown_is_singular():

@@ -49,3 +49,11 @@ def test_with_interval_gives_the_value_and_its_interval_or_the_value_alone():
     assert fmt.with_interval(2.1, 1.9, 2.32, 2) == "2.10 (95% CI 1.90–2.32)"
     assert fmt.with_interval(2.1, None, 2.32, 2) == "2.10"
     assert fmt.with_interval(2.1, float("nan"), float("nan")) == "2.1"
+
+
+def test_a_share_keeps_a_decimal_under_ten_percent_and_none_for_nothing():
+    """"0%" beside a clinic whose chairs were all in use for 20 minutes of a quarter said it never was."""
+    assert fmt.share(0.4213) == "42%"
+    assert fmt.share(0.004) == "0.4%"
+    assert fmt.share(0.0) == "0%"
+    assert fmt.share(None) == "—"

@@ -193,3 +193,31 @@ def test_full_days_count_open_days_on_which_every_chair_was_in_use_at_once(wh):
     assert row["full_day_share"] == 1 / 5
     none = utilization(wh, "2025-03-10", "2025-03-14")["OKC"]  # open, nobody treated
     assert none["full_days"] == 0 and none["full_day_share"] == 0
+
+
+def test_full_time_is_the_open_minutes_during_which_every_chair_was_in_use(wh):
+    """Full days say a clinic filled its chairs at some moment; full time says for how long, which is what tells
+    a clinic short of chairs from one full for a quarter of an hour. 2 chairs, 08:00-17:00 Mon-Fri:
+    Monday both in use 09:15-10:15 (60 min); Tuesday both from 07:40 to 08:30, counted from opening (30 min);
+    Wednesday one leaves as the other arrives (0); Saturday closed, however full (0); from Thursday 3 chairs,
+    so two at once is not full (0)."""
+    wh.clinic(chairs=2).clinic(chairs=3, valid_from="2025-03-06").patient("P1").patient("P2")
+    wh.session(patient="P1", start=f"{MON} 09:00")  # 08:45-10:15
+    wh.session(patient="P2", start=f"{MON} 09:30")  # 09:15-10:45
+    wh.session(patient="P1", start=f"{TUE} 08:00", checkin=f"{TUE} 07:30", discharge=f"{TUE} 09:00")
+    wh.session(patient="P2", start=f"{TUE} 08:00", checkin=f"{TUE} 07:40", discharge=f"{TUE} 08:30")
+    wh.session(patient="P1", start="2025-03-05 09:00")  # leaves 10:15
+    wh.session(patient="P2", start="2025-03-05 10:30", checkin="2025-03-05 10:15")
+    wh.session(patient="P1", start=f"{SAT} 09:00")
+    wh.session(patient="P2", start=f"{SAT} 09:30")
+    wh.session(patient="P1", start="2025-03-06 09:00")
+    wh.session(patient="P2", start="2025-03-06 09:30")
+    wh.build()
+    days = by_day(wh, start=MON, end=SAT)
+    assert [days[d]["full_minutes"] for d in sorted(days)] == [60, 30, 0, 0, 0, 0]
+    assert [days[d]["open_minutes"] for d in sorted(days)] == [540] * 5 + [0]
+    row = utilization(wh, MON, SAT)["OKC"]
+    assert row["full_hours"] == 1.5
+    assert row["full_time_share"] == 90 / (5 * 540)
+    none = utilization(wh, "2025-03-10", "2025-03-14")["OKC"]  # open, nobody treated
+    assert none["full_hours"] == 0 and none["full_time_share"] == 0
