@@ -18,7 +18,7 @@ import contextlib
 import datetime as dt
 import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -422,6 +422,47 @@ def utilization(scope: Scope, f: Filters) -> pd.DataFrame:
         "left join caps using (clinic_id) order by u.clinic_name"
     )
     return query(sql, (f.end, f.end) + _clinic_period_args(scope, f))
+
+
+def capacity_rows(scope: Scope, clinics: Iterable[str] | None = None) -> pd.DataFrame:
+    """The capacity rows the capacity figures use (metrics.capacity_rows), newest row of each clinic first."""
+    chosen = scope.restrict(clinics)
+    return query("select * from metrics.capacity_rows(clinics := ?::VARCHAR[]) "
+                 "order by clinic_name, valid_from desc nulls last",
+                 (tuple(chosen) if chosen is not None else None,))
+
+
+def capacity_quarantine(scope: Scope, clinics: Iterable[str] | None = None) -> pd.DataFrame:
+    """Open quarantined clinics rows of the clinics in scope, with the capacity row the figures use in their
+    place on the date they were meant to start (`meant_from`: NULL when the file's text is no date; then, or
+    when it precedes every row, no row is used in its place).
+    A clinics row holds no patient data: a clinic's own manager sees its reasons and values."""
+    chosen = scope.restrict(clinics)
+    sql = (
+        "with quarantined as ("
+        "  select quarantine_id, load_id, file, row_number, array_to_string(reasons, '; ') as reasons, "
+        "    json_extract_string(original, '$.clinic_id') as clinic_id, "
+        "    json_extract_string(original, '$.valid_from') as valid_from_text, "
+        "    json_extract_string(original, '$.chairs') as chairs_text, "
+        "    json_extract_string(original, '$.opens_at') as opens_text, "
+        "    json_extract_string(original, '$.closes_at') as closes_text, "
+        "    json_extract_string(original, '$.open_days') as open_days_text, "
+        # an empty valid_from means "from the start" (the contract); text that is no date matches no row
+        "    case when coalesce(trim(json_extract_string(original, '$.valid_from')), '') = '' then date '0001-01-01' "
+        "      else try_cast(trim(json_extract_string(original, '$.valid_from')) as DATE) end as meant_from "
+        "  from staging.stg_quarantine where kind = 'clinics' and is_open) "
+        "select q.*, coalesce(caps.clinic_name, q.clinic_id) as clinic_name, "
+        "  nullif(caps.valid_from, date '0001-01-01') as used_valid_from, caps.chairs as used_chairs, "
+        "  caps.opens_at as used_opens_at, "
+        "  caps.closes_at as used_closes_at, caps.open_days as used_open_days "
+        "from quarantined q "
+        "left join marts.clinic_capacity caps on caps.clinic_id = trim(q.clinic_id) "
+        "  and q.meant_from >= caps.valid_from and q.meant_from < caps.valid_to "
+        "where ?::VARCHAR[] is null or list_contains(?::VARCHAR[], trim(q.clinic_id)) "
+        "order by clinic_name, valid_from_text"
+    )
+    args = tuple(chosen) if chosen is not None else None
+    return query(sql, (args, args))
 
 
 def network_utilization(scope: Scope, f: Filters) -> pd.DataFrame:

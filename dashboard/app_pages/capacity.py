@@ -2,12 +2,15 @@
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import capacity_inputs, queries, ui
 
 s = ui.header("Capacity", "Chairs: how full they are, when, and what no-shows and cancellations cost.")
 if s.filters.modalities or s.filters.indications:
     st.info("Chair utilization counts every treatment in the chairs: the modality and indication filters do not "
             "apply on this page.", icon=":material/info:")
+warning = capacity_inputs.warning_text(queries.capacity_quarantine(s.scope, s.filters.clinics), until=s.filters.end)
+if warning:
+    st.warning(ui.md_escape(warning), icon=":material/event_seat:")
 
 ui.chart("capacity.by_clinic")
 ui.chart("capacity.by_week")

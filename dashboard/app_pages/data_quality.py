@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import format as fmt
-from dashboard import auth, queries, ui
+from dashboard import auth, capacity_inputs, queries, ui
 
 ENGINES = {"great_expectations": "Great Expectations", "sql": "SQL"}
 CHECK_COLUMNS = ("file", "kind", "description", "unexpected_count", "element_count", "success", "engine", "suite",
@@ -94,6 +94,27 @@ st.dataframe(
         "element_count": st.column_config.NumberColumn("Rows checked", format="localized"),
         "unexpected_count": st.column_config.NumberColumn("Rows failing", format="localized"),
         "gx_checked_rows": st.column_config.NumberColumn("GX re-checked rows", format="localized"),
+    },
+)
+
+st.subheader("Capacity the figures use")
+st.caption("Utilization, lost capacity and the planner count chair time against these rows of the clinics extract, "
+           "each from its first day until the next row's. A row in quarantine is not used: the row before it "
+           "stretches over its dates.")
+for sentence in capacity_inputs.quarantine_sentences(queries.capacity_quarantine(s.scope)):
+    st.warning(ui.md_escape(sentence), icon=":material/event_seat:")
+capacity = queries.capacity_rows(s.scope)
+for sentence in capacity_inputs.outside_sentences(capacity):
+    st.warning(ui.md_escape(sentence), icon=":material/schedule:")
+st.dataframe(
+    capacity_inputs.rows_table(capacity), hide_index=True, width="stretch",
+    column_config={
+        "Until": st.column_config.TextColumn("Until", help="The day the next row starts (not included)"),
+        "Treated sessions": st.column_config.NumberColumn(format="localized"),
+        "On closed days": st.column_config.NumberColumn(
+            format="localized", help="Treated sessions on a day this row says the clinic is closed"),
+        "Chair-hours outside hours": st.column_config.NumberColumn(
+            format="%.1f", help="Chair time (check-in to discharge) outside the open window"),
     },
 )
 

@@ -13,7 +13,7 @@ import json
 
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, capacity_inputs, queries
 from dashboard import format as fmt
 from dashboard import plan_queries as pq
 from dashboard import ui
@@ -257,6 +257,9 @@ if has_capacity:
         f"<div style='padding-top:2.1rem;color:#5B6675'>Now: <b>{cap['chairs']} chairs</b>, "
         f"{cap['opens_at']}–{cap['closes_at']}, {', '.join(cap['open_days'])} "
         f"(since {fmt.date(cap['valid_from'])})</div>", unsafe_allow_html=True)
+warning = capacity_inputs.warning_text(queries.capacity_quarantine(s.scope, [clinic]), subject="the plan and its history")
+if warning:  # the plan starts from the capacity row in use: a quarantined newer row is not in it
+    st.warning(ui.md_escape(warning), icon=":material/event_seat:")
 
 marker = json.dumps([clinic, ss[K_APPLIED], cap["chairs"]], sort_keys=True, default=str)
 if ss.get(K_SYNCED) != marker or any(k not in ss for k in FORM_KEYS):

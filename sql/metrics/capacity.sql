@@ -258,3 +258,60 @@ final as (
 )
 
 select * from final;
+
+-- The capacity rows every utilization, lost-capacity and planning figure is computed against: one row per
+-- clinic and capacity period, with what the sessions say about them over the whole data. Treated sessions on
+-- a day the row says is closed, and chair time outside its open window, are in no utilization figure (they
+-- have no available minutes to be counted against): a clinic's hours or days in the extract may be wrong.
+create or replace macro metrics.capacity_rows(clinics := null) as table
+with capacity as (
+    select * from marts.clinic_capacity
+    where metrics.selected(clinic_id, clinics)
+),
+
+session_days as (
+    select clinic_id, session_date as day, count(*) as treated_sessions, sum(chair_minutes) as chair_minutes
+    from marts.sessions
+    where is_treated and metrics.selected(clinic_id, clinics)
+    group by clinic_id, session_date
+),
+
+by_row as (
+    select
+        capacity.clinic_id,
+        capacity.valid_from,
+        sum(session_days.treated_sessions) as treated_sessions,
+        sum(session_days.treated_sessions) filter (
+            where not list_contains(capacity.open_days, strftime(session_days.day, '%a'))) as closed_day_sessions,
+        -- a session's chair time (check-in to discharge) against the part of it inside the open window
+        sum(session_days.chair_minutes) - sum(coalesce(clinic_days.occupied_minutes, 0)) as outside_minutes
+    from capacity
+    join session_days
+        on session_days.clinic_id = capacity.clinic_id
+        and session_days.day >= capacity.valid_from
+        and session_days.day < capacity.valid_to
+    left join marts.clinic_days as clinic_days
+        on clinic_days.clinic_id = session_days.clinic_id and clinic_days.day = session_days.day
+    group by capacity.clinic_id, capacity.valid_from
+),
+
+final as (
+    select
+        capacity.clinic_id,
+        capacity.clinic_name,
+        -- open-ended ends read as NULL: "from the start", "until now"
+        nullif(capacity.valid_from, date '0001-01-01') as valid_from,
+        nullif(capacity.valid_to, date '9999-12-31') as valid_to,
+        capacity.chairs,
+        capacity.opens_at,
+        capacity.closes_at,
+        capacity.open_days,
+        coalesce(by_row.treated_sessions, 0) as treated_sessions,
+        coalesce(by_row.closed_day_sessions, 0) as closed_day_sessions,
+        -- a session crossing midnight shifts minutes between days, not out of the row: never below 0
+        greatest(coalesce(by_row.outside_minutes, 0), 0) / 60.0 as chair_hours_outside_window
+    from capacity
+    left join by_row using (clinic_id, valid_from)
+)
+
+select * from final;

@@ -143,6 +143,13 @@ def test_the_page_renders_on_the_sample(sample_db, use_db, scenarios_dir):
     assert any("Induction rules kept" in s.value for s in at.success)
     assert _param(at, "plan_clinic") == "DEN"  # the first clinic by name, in the URL
     assert _param(at, "start") == "2026-04-01"  # the sidebar's filters stay in the URL beside it
+    # Denver has no capacity row in quarantine; Oklahoma City's from 14 Feb 2026 is, and its plan starts from
+    # the row before it: the page says so
+    assert "capacity row is in quarantine" not in _text(at)
+    okc = _open({"plan_clinic": "OKC"})
+    _ok(okc)
+    assert ("A capacity row is in quarantine (Oklahoma City Mood & Wellness): the plan and its history use the row "
+            "valid before it") in _text(okc)
 
 
 def test_beside_the_fewest_chairs_the_page_gives_the_hours_or_day_that_meet_the_target_with_the_chairs_now(

@@ -205,3 +205,28 @@ def test_the_funnel_compares_the_clinics_shown_with_every_clinic_the_viewer_sees
     two = queries.clinic_comparison(Scope(clinics=frozenset({"DEN", "OKC"})), quarter)["clinics"]
     assert set(two["clinic_id"]) == {"DEN", "OKC"}
     assert int(two["network_n"].iloc[0]) == int(everyone.set_index("clinic_id").loc[["DEN", "OKC"], "n"].sum())
+
+
+def test_a_quarantined_capacity_row_comes_with_the_row_used_in_its_place(sample):
+    """The sample's clinics file has an OKC row from 14 Feb 2026 with 0 chairs: quarantined, so the figures
+    after that date use the row valid then. A viewer of another clinic does not get it."""
+    (row,) = queries.capacity_quarantine(ALL).to_dict("records")
+    assert (row["clinic_id"], row["valid_from_text"], row["chairs_text"]) == ("OKC", "2026-02-14", "0")
+    assert "chairs" in row["reasons"] and row["file"] == "clinics.csv"
+    used = queries.query("select valid_from, chairs from marts.clinic_capacity where clinic_id = 'OKC' "
+                         "and date '2026-02-14' >= valid_from and date '2026-02-14' < valid_to")
+    assert pd.Timestamp(row["used_valid_from"]) == pd.Timestamp(used["valid_from"].iloc[0])
+    assert row["used_chairs"] == used["chairs"].iloc[0]
+    assert queries.capacity_quarantine(Scope.for_clinics(["DEN"])).empty
+    assert len(queries.capacity_quarantine(Scope.for_clinics(["OKC"]))) == 1
+    assert queries.capacity_quarantine(ALL, ["NYC"]).empty
+
+
+def test_capacity_rows_are_the_marts_rows_within_scope(sample):
+    rows = queries.capacity_rows(Scope.for_clinics(["OKC"]))
+    marts = queries.query("select count(*) as n from marts.clinic_capacity where clinic_id = 'OKC'")
+    assert set(rows["clinic_id"]) == {"OKC"} and len(rows) == int(marts["n"].iloc[0])
+    # newest row first, and every treated session of the clinic falls in one row
+    assert rows["valid_from"].iloc[0] == rows["valid_from"].max()
+    treated = queries.query("select count(*) as n from marts.sessions where clinic_id = 'OKC' and is_treated")
+    assert int(rows["treated_sessions"].sum()) == int(treated["n"].iloc[0])

@@ -221,3 +221,22 @@ def test_full_time_is_the_open_minutes_during_which_every_chair_was_in_use(wh):
     assert row["full_time_share"] == 90 / (5 * 540)
     none = utilization(wh, "2025-03-10", "2025-03-14")["OKC"]  # open, nobody treated
     assert none["full_hours"] == 0 and none["full_time_share"] == 0
+
+
+def test_capacity_rows_say_which_sessions_fall_outside_the_days_and_hours_they_give(wh):
+    """Utilization counts chair time only inside a row's open window on its open days: sessions on a day the
+    row says is closed, or before opening, vanish from it. Per capacity row: its treated sessions, those on
+    closed days, and the chair-hours outside the window. 2 chairs Mon-Fri 08:00-17:00, then 3 from Thursday."""
+    wh.clinic(chairs=2).clinic(chairs=3, valid_from="2025-03-06").patient("P1").patient("P2")
+    wh.session(patient="P1", start=f"{MON} 09:00")  # inside
+    wh.session(patient="P2", start=f"{TUE} 08:00", checkin=f"{TUE} 07:30", discharge=f"{TUE} 09:00")  # 30 min early
+    wh.session(patient="P1", start="2025-03-06 09:00")  # second row, inside
+    wh.session(patient="P2", start=f"{SAT} 09:00")  # closed day: 08:45-10:15, all of it outside
+    wh.build()
+    rows = {r["chairs"]: r for r in wh.rows("FROM metrics.capacity_rows(clinics := ?)", [["OKC"]])}
+    first, second = rows[2], rows[3]
+    assert first["valid_from"] is None and str(first["valid_to"]) == "2025-03-06"
+    assert str(second["valid_from"]) == "2025-03-06" and second["valid_to"] is None
+    assert (first["treated_sessions"], first["closed_day_sessions"], first["chair_hours_outside_window"]) == (2, 0, 0.5)
+    assert (second["treated_sessions"], second["closed_day_sessions"], second["chair_hours_outside_window"]) == (2, 1, 1.5)
+    assert wh.rows("FROM metrics.capacity_rows(clinics := ?)", [["NOPE"]]) == []

@@ -1,0 +1,115 @@
+"""The capacity rows behind every utilization, lost-capacity and planning figure, in words.
+
+A clinics row in quarantine is not used: the row valid before it stretches over its dates, so a clinic that
+went from 8 chairs to 10 keeps being measured against 8, and nothing on the Capacity page said so. These
+pure functions turn `queries.capacity_quarantine` and `queries.capacity_rows` into sentences the pages show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from dashboard import format as fmt
+
+
+def _hhmm(value: object) -> str:
+    return value.strftime("%H:%M") if isinstance(value, dt.time) else str(value)
+
+
+def days_text(open_days: object) -> str:
+    """"Mon–Fri" for a run of three days or more, else the days as the row lists them."""
+    days = list(open_days) if open_days is not None and not isinstance(open_days, str) else []
+    order = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    index = [order.index(d) for d in days if d in order]
+    if len(index) == len(days) > 2 and index == list(range(index[0], index[0] + len(index))):
+        return f"{days[0]}–{days[-1]}"
+    return ", ".join(days) or "no open day"
+
+
+def capacity_text(chairs: object, opens: object, closes: object, open_days: object) -> str:
+    """"8 chairs, 07:00–19:00, Mon–Fri"."""
+    chair_word = "chair" if chairs == 1 else "chairs"
+    return f"{fmt.count(chairs)} {chair_word}, {_hhmm(opens)}–{_hhmm(closes)}, {days_text(open_days)}"
+
+
+def rows_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """metrics.capacity_rows for reading: open ends in words, hours and days as one text each."""
+    records = rows.to_dict("records")
+    return pd.DataFrame({
+        "Clinic": [r["clinic_name"] for r in records],
+        "From": [_day(r["valid_from"]) or "the start" for r in records],
+        "Until": [_day(r["valid_to"]) or "now" for r in records],
+        "Chairs": [int(r["chairs"]) for r in records],
+        "Hours": [f"{_hhmm(r['opens_at'])}–{_hhmm(r['closes_at'])}" for r in records],
+        "Open days": [days_text(r["open_days"]) for r in records],
+        "Treated sessions": [int(r["treated_sessions"]) for r in records],
+        "On closed days": [int(r["closed_day_sessions"]) for r in records],
+        "Chair-hours outside hours": [round(float(r["chair_hours_outside_window"]), 1) for r in records],
+    })
+
+
+def _day(value: object) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return fmt.date(pd.Timestamp(value).date())
+
+
+def quarantine_sentences(rows: pd.DataFrame) -> list[str]:
+    """One sentence per open quarantined clinics row: which clinic and date, why, and what the figures use."""
+    out = []
+    for r in rows.to_dict("records"):
+        meant = (r.get("valid_from_text") or "").strip()
+        try:
+            meant = fmt.date(dt.date.fromisoformat(meant)) if meant else meant
+        except ValueError:
+            meant = f"“{meant}”"  # the file's own text, which is no date
+        when = f"meant to start {meant}" if meant else "meant to apply from the start"
+        why = f"{r['file']} row {fmt.count(r['row_number'])}: {r['reasons']}"
+        used_from = r.get("used_valid_from")
+        if r.get("used_chairs") is None or pd.isna(r.get("used_chairs")):
+            used = "no other row covers its dates, so those days count as closed (no available chair time)"
+        else:
+            since = _day(used_from)  # none: the row that applies from the start
+            row_name = f"the row from {since}" if since else "the clinic's first row"
+            used = (f"the figures use {row_name} in its place: " +
+                    capacity_text(r["used_chairs"], r["used_opens_at"], r["used_closes_at"], r["used_open_days"]))
+        out.append(f"{r['clinic_name']}: the clinics row {when} is in quarantine ({why}); {used}. "
+                   "Correct it in the extract and load the file again.")
+    return out
+
+
+def warning_text(rows: pd.DataFrame, subject: str = "the figures here", until: dt.date | None = None) -> str | None:
+    """The Capacity and Planning pages' warning: which clinics' capacity rows are in quarantine. With `until`,
+    only rows meant to start by then (or whose date cannot be read): a later row changes no figure shown."""
+    if not rows.empty and until is not None:
+        meant = pd.to_datetime(rows["meant_from"])
+        rows = rows[meant.isna() | (meant <= pd.Timestamp(until))]
+    if rows.empty:
+        return None
+    names = sorted(set(rows["clinic_name"]))
+    count = len(rows)
+    what = "A capacity row is" if count == 1 else f"{count} capacity rows are"
+    return (f"{what} in quarantine ({'; '.join(names)}): {subject} use the row valid before it, so chairs, "
+            "hours or open days may be out of date. See Data quality › Capacity the figures use.")
+
+
+def outside_sentences(rows: pd.DataFrame) -> list[str]:
+    """One sentence per capacity row whose sessions fall on its closed days or outside its hours."""
+    out = []
+    for r in rows.to_dict("records"):
+        closed, outside = int(r["closed_day_sessions"] or 0), float(r["chair_hours_outside_window"] or 0)
+        if not closed and outside < 0.05:
+            continue
+        since = _day(r["valid_from"])
+        parts = []
+        if closed:
+            parts.append(f"{fmt.count(closed)} treated {'session' if closed == 1 else 'sessions'} on days it says "
+                         "are closed")
+        if outside >= 0.05:
+            parts.append(f"{fmt.number(outside)} chair-hours outside its hours")
+        out.append(f"{r['clinic_name']}, the row {'from ' + since if since else 'from the start'} "
+                   f"({capacity_text(r['chairs'], r['opens_at'], r['closes_at'], r['open_days'])}): "
+                   f"{' and '.join(parts)}, which no utilization figure counts. Check its open days and hours.")
+    return out
