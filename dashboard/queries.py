@@ -314,7 +314,8 @@ def induction_funnel(scope: Scope, f: Filters) -> pd.DataFrame:
     return _macro("induction_funnel", scope, f, order_by="modality_family, session_number")
 
 
-MEASURES = {"response", "remission", "induction_completion", "side_effect", "bp_elevation", "rems_complete"}
+MEASURES = {"response", "remission", "induction_completion", "side_effect", "severe_side_effect", "bp_elevation",
+            "rems_complete"}
 
 
 def clinic_comparison(scope: Scope, f: Filters, measure: str = "response", instrument: str = "PHQ9",

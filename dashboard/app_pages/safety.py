@@ -11,6 +11,7 @@ ui.chart("safety.side_effects")
 ui.chart("safety.side_effects_by_dose")
 ui.chart("safety.side_effects_by_session")
 ui.chart("safety.interventions")
+ui.chart("safety.severe_funnel")
 
 st.subheader("Blood pressure and vitals")
 ui.chart("safety.bp_by_dose")

@@ -161,7 +161,8 @@ def _outcomes_group(scope: Scope, f: Filters, breakdown: str = "indication") -> 
 
 
 INSTRUMENTS = tuple(labels.INSTRUMENT_ORDER)
-MEASURES = ("response", "remission", "induction_completion", "side_effect", "bp_elevation", "rems_complete")
+MEASURES = ("response", "remission", "induction_completion", "side_effect", "severe_side_effect", "bp_elevation",
+            "rems_complete")
 OUTCOME_BREAKDOWNS = ("indication", "modality", "clinic", "maoi", "lamotrigine", "benzodiazepine", "opioid")
 VITALS = tuple(labels.VITALS)
 TRAJECTORY_MEASURES = outcomes.TRAJECTORY_MEASURES
@@ -201,6 +202,8 @@ CATALOG: tuple[ChartSpec, ...] = (
               safety.side_effects_by_session, "Safety › Side-effect rate", defaults={"effect": "any"}),
     ChartSpec("safety.interventions", "Interventions for side effects", "Safety", queries.side_effect_interventions,
               safety.interventions, "Safety › Interventions"),
+    ChartSpec("safety.severe_funnel", "Clinics compared: severe side effects", "Safety", queries.clinic_comparison,
+              outcomes.clinic_funnel, "Clinic comparison (funnel plots)", defaults={"measure": "severe_side_effect"}),
     ChartSpec("safety.bp_by_dose", "BP elevation by dose band", "Safety", _bp_dose, safety.bp_by,
               "Safety › BP elevation rate"),
     ChartSpec("safety.bp_funnel", "Clinics compared: BP elevation", "Safety", queries.clinic_comparison,

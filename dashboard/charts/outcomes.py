@@ -409,12 +409,14 @@ MEASURE_NAMES = {
     "remission": "remission rate",
     "induction_completion": "induction completion",
     "side_effect": "side-effect rate",
+    "severe_side_effect": "severe side-effect rate",
     "bp_elevation": "BP elevation rate",
     "rems_complete": "REMS completeness",
 }
 MEASURE_UNITS = {
     "response": "evaluable courses", "remission": "evaluable courses", "induction_completion": "courses past induction",
-    "side_effect": "treated sessions", "bp_elevation": "sessions with vitals", "rems_complete": "esketamine sessions",
+    "side_effect": "treated sessions", "severe_side_effect": "treated sessions", "bp_elevation": "sessions with vitals",
+    "rems_complete": "esketamine sessions",
 }
 
 

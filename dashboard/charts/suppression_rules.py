@@ -245,6 +245,7 @@ RULES: dict[str, Suppression] = {
     "safety.interventions": INTERVENTIONS,
     "safety.bp_by_dose": BP_BY_GROUP,
     "safety.bp_funnel": CLINIC_FUNNEL,
+    "safety.severe_funnel": CLINIC_FUNNEL,
     "safety.peak_rise": PEAK_RISE,
     "safety.vitals": VITALS,
     "safety.rems": REMS,

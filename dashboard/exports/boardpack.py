@@ -35,7 +35,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                  "outcomes.trajectory", "outcomes.early_signal", "outcomes.induction_funnel",
                  "outcomes.clinic_funnel", "outcomes.item9"),
     "safety": ("safety.side_effects", "safety.side_effects_by_dose", "safety.side_effects_by_session",
-               "safety.interventions", "safety.bp_by_dose", "safety.bp_funnel", "safety.peak_rise", "safety.vitals",
+               "safety.interventions", "safety.severe_funnel", "safety.bp_by_dose", "safety.bp_funnel", "safety.peak_rise", "safety.vitals",
                "safety.rems", "safety.rems_by_clinic"),
     "boosters": ("boosters.interval_histogram", "boosters.km", "boosters.per_patient_year",
                  "boosters.intervals_by_clinic"),

@@ -563,6 +563,7 @@ WRITERS: dict[str, Callable] = {
     "safety.interventions": interventions,
     "safety.bp_by_dose": bp_by_dose,
     "safety.bp_funnel": clinic_funnel,
+    "safety.severe_funnel": clinic_funnel,
     "safety.peak_rise": peak_rise,
     "safety.vitals": vitals,
     "safety.rems": rems,

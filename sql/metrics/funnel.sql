@@ -91,7 +91,8 @@ select * from final;
 
 -- Each selected clinic's events, n and rate for one measure (n = 0 and a NULL rate for a clinic without
 -- any), the network (all selected clinics) rate, and the binomial control limits at the clinic's n. Measures: response, remission (for_instrument),
--- induction_completion, side_effect (for_effect), bp_elevation, rems_complete.
+-- induction_completion, side_effect (for_effect), severe_side_effect (sessions with a severe one), bp_elevation,
+-- rems_complete.
 create or replace macro metrics.clinic_comparison(
     measure,
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
@@ -119,6 +120,12 @@ with by_clinic as (
                                    modalities := modalities, indications := indications, breakdown := 'clinic')
     where measure = 'side_effect' and effect = for_effect
     union all
+    select group_value, sessions, treated_sessions
+    from metrics.side_effect_rates(clinics := clinics, start_date := start_date, end_date := end_date,
+                                   modalities := modalities, indications := indications, breakdown := 'clinic',
+                                   of_severity := 'severe')
+    where measure = 'severe_side_effect' and effect = 'any'
+    union all
     select group_value, elevated_sessions, sessions_with_vitals
     from metrics.bp_elevation(clinics := clinics, start_date := start_date, end_date := end_date,
                               modalities := modalities, indications := indications, breakdown := 'clinic')
@@ -134,7 +141,8 @@ selected_clinics as (
     select distinct clinic_id from marts.clinic_capacity
     where metrics.selected(clinic_id, clinics)
       and metrics.selected(clinic_id, shown)
-      and (measure in ('response', 'remission', 'induction_completion', 'side_effect', 'bp_elevation', 'rems_complete')
+      and (measure in ('response', 'remission', 'induction_completion', 'side_effect', 'severe_side_effect',
+                       'bp_elevation', 'rems_complete')
            or error('unknown measure ' || measure))
 ),
 

@@ -48,10 +48,11 @@ select * from final;
 -- sessions; "any" counts sessions with a row of any effect and is always present. With breakdown
 -- 'severity' the numerator counts sessions with a row of that severity (the denominator stays all
 -- treated sessions); with the other breakdowns both are counted within each group. (A session has at
--- most one row per effect, so rows of an effect count sessions.)
+-- most one row per effect, so rows of an effect count sessions.) `of_severity` ('mild', 'moderate',
+-- 'severe') counts only rows of that severity in any breakdown: the severe rate by clinic.
 create or replace macro metrics.side_effect_rates(
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
-    breakdown := 'none'
+    breakdown := 'none', of_severity := null
 ) as table
 with selected_sessions as (
     select
@@ -67,6 +68,8 @@ with selected_sessions as (
     where is_treated
       and metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
                                clinics, start_date, end_date, modalities, indications)
+      and (of_severity is null or of_severity in ('mild', 'moderate', 'severe')
+           or error('unknown severity ' || of_severity))
 ),
 
 denominators as (
@@ -86,12 +89,21 @@ effect_counts as (
     inner join marts.filter_groups using (filter_group)
     where metrics.in_selection(clinic_id, session_date, modality, modality_family, indication,
                                clinics, start_date, end_date, modalities, indications)
+      and (of_severity is null or severity = of_severity)
     group by all
 ),
 
 -- "any": for every group (and, with no breakdown, even without any session); by severity, for each one
 any_counts as (
-    select 'any' as effect, group_value, count(*) filter (where has_side_effect) as sessions
+    select
+        'any' as effect,
+        group_value,
+        count(*) filter (where case of_severity
+            when 'mild' then has_mild_side_effect
+            when 'moderate' then has_moderate_side_effect
+            when 'severe' then has_severe_side_effect
+            else has_side_effect
+        end) as sessions
     from selected_sessions
     where breakdown <> 'severity'
     group by group_value
@@ -103,7 +115,7 @@ any_counts as (
         'any' as effect,
         severities.severity as group_value,
         count(selected_sessions.group_value) filter (
-            where case severities.severity
+            where (of_severity is null or severities.severity = of_severity) and case severities.severity
                 when 'mild' then selected_sessions.has_mild_side_effect
                 when 'moderate' then selected_sessions.has_moderate_side_effect
                 else selected_sessions.has_severe_side_effect

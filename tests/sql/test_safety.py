@@ -53,6 +53,34 @@ def test_side_effects_by_severity_keep_all_treated_sessions_as_denominator(clini
     assert ("any", "all") not in rates
 
 
+def test_of_severity_counts_only_rows_of_that_severity_in_any_breakdown(clinic):
+    """The severe rate per clinic (its funnel plot) needs severity inside a breakdown: sessions with at least one
+    severe row over all treated sessions, per group; an effect's own rate counts only its severe rows."""
+    w = clinic
+    w.clinic("TUL").patient("P2", clinic="TUL")
+    s = [w.session(start=shift(DAY, days=i)) for i in range(4)]
+    t = [w.session(start=shift(DAY, days=i), patient="P2", clinic="TUL") for i in range(2)]
+    w.side_effect(s[0], "nausea", "severe")
+    w.side_effect(s[0], "dizziness", "severe")  # one session with two severe rows counts once
+    w.side_effect(s[1], "dizziness", "mild")
+    w.side_effect(t[0], "dizziness", "severe")
+    w.build()
+    rates = effects(w, breakdown="clinic", of_severity="severe")
+    assert (rates[("any", "OKC")]["sessions"], rates[("any", "OKC")]["treated_sessions"]) == (1, 4)
+    assert (rates[("any", "TUL")]["sessions"], rates[("any", "TUL")]["treated_sessions"]) == (1, 2)
+    assert rates[("dizziness", "OKC")]["sessions"] == 1  # the mild one is not counted
+    # the same count as the severity breakdown gives
+    assert effects(w, of_severity="severe")[("any", "all")]["sessions"] == \
+        effects(w, breakdown="severity")[("any", "severe")]["sessions"] == 2
+    mild = effects(w, breakdown="severity", of_severity="mild")
+    assert mild[("any", "mild")]["sessions"] == 1 and mild[("any", "severe")]["sessions"] == 0
+    with pytest.raises(Exception, match="unknown severity"):
+        effects(w, of_severity="worst")
+    funnel = {r["clinic_id"]: r for r in w.rows("FROM metrics.clinic_comparison('severe_side_effect')")}
+    assert (funnel["OKC"]["events"], funnel["OKC"]["n"], funnel["TUL"]["events"], funnel["TUL"]["n"]) == (1, 4, 1, 2)
+    assert funnel["OKC"]["network_rate"] == 2 / 6
+
+
 def test_side_effects_by_dose_band_and_session_number(clinic):
     w = clinic
     low = w.session(start=DAY, dose=35.0, weight=70.0)         # 0.50 mg/kg
