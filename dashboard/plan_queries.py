@@ -115,6 +115,24 @@ def current_capacity(scope: Scope, clinic_id: str) -> dict | None:
     }
 
 
+def recent_use(scope: Scope, clinic_id: str, last_day: dt.date, weeks: int = 13) -> dict | None:
+    """How full the clinic's chairs were over its last `weeks` whole weeks of data (Monday to Sunday, ending on
+    or before `last_day`): metrics.utilization's utilization and full time. The plan works on average days;
+    this is what its real days looked like. None outside the scope or without an open day."""
+    if not scope.allows(clinic_id):
+        return None
+    end = last_day - dt.timedelta(days=(last_day.weekday() + 1) % 7)  # the last Sunday on or before it
+    start = end - dt.timedelta(weeks=weeks, days=-1)
+    rows = queries.utilization(scope, Filters((clinic_id,), start, end))
+    if rows.empty or not rows["open_days"].iloc[0]:
+        return None
+    row = rows.iloc[0]
+    if pd.isna(row["full_time_share"]):
+        return None
+    return {"start": start, "end": end, "utilization": float(row["utilization"]),
+            "full_time_share": float(row["full_time_share"])}
+
+
 # -------------------------------------------------------------------------------------------- plans
 
 

@@ -394,6 +394,14 @@ with results:
                     help="Chair time served in another hour of the same day than it wanted, because every chair "
                          "was taken then (or the clinic was closed), over the plan's weeks. Time that waits for a "
                          "later day is not counted here: see the wait for a first infusion.")
+        # The plan books average days; real days vary, and busy ones fill before the average says they would
+        # (operations audit: the plan said every hour had room where all chairs had been in use 19% of the time).
+        real_days = pq.recent_use(s.scope, clinic, last_day)
+        if real_days is not None:
+            st.caption(f"Observed {fmt.period(real_days['start'], real_days['end'])}: utilization "
+                       f"{fmt.pct(real_days['utilization'])}, every chair in use {fmt.share(real_days['full_time_share'])} "
+                       "of open hours. The plan books average days; on busy days chairs fill sooner than it shows, "
+                       "so read its overflow and waits as the least to expect.")
         # beside the fewest chairs: what the chairs the clinic has would need instead (operations plans hours too)
         other = alternatives_text(summary, plan.resolved, dash="–")
         if other:

@@ -650,3 +650,24 @@ def test_the_page_names_the_public_holidays_planned_as_ordinary_days(sample_db, 
     at = _open({"plan_clinic": "DEN"})
     _ok(at)
     assert "Planned as ordinary open days" not in _text(at)
+
+
+def test_the_page_says_how_full_the_clinics_real_days_were_beside_a_plan_of_average_days(sample_db, use_db,
+                                                                                      scenarios_dir):
+    """The plan books average days and said "every hour has room" where every chair had been in use for a
+    fifth of open hours (operations audit). Beside the cards: the last 13 whole weeks' utilization and full time,
+    the figures of metrics.utilization over those weeks (the data ends Tue 30 Jun 2026: weeks to Sun 28 Jun)."""
+    from dashboard import format as fmt
+    from dashboard import queries
+
+    use_db(sample_db)
+    recent = pq.recent_use(Scope.everything(), "DEN", dt.date(2026, 6, 30))
+    assert (recent["start"], recent["end"]) == (dt.date(2026, 3, 30), dt.date(2026, 6, 28))
+    same = queries.utilization(Scope.everything(), Filters(("DEN",), dt.date(2026, 3, 30), dt.date(2026, 6, 28)))
+    assert recent["full_time_share"] == same["full_time_share"].iloc[0] > 0
+    assert recent["utilization"] == same["utilization"].iloc[0]
+    assert pq.recent_use(Scope.for_clinics(["NYC"]), "DEN", dt.date(2026, 6, 30)) is None
+    at = _open({"plan_clinic": "DEN"})
+    _ok(at)
+    assert (f"Observed 30 Mar – 28 Jun 2026: utilization {fmt.pct(recent['utilization'])}, every chair in use "
+            f"{fmt.share(recent['full_time_share'])} of open hours. The plan books average days") in _text(at)
