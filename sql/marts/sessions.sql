@@ -24,7 +24,9 @@ side_effects as (
         count(*) filter (where severity = 'mild') as mild_side_effects,
         count(*) filter (where severity = 'moderate') as moderate_side_effects,
         count(*) filter (where severity = 'severe') as severe_side_effects,
-        array_distinct(list(intervention)) as interventions
+        array_distinct(list(intervention)) as interventions,
+        -- named for the medical director's review of serious events (Safety › Sessions to review)
+        list(effect order by effect) filter (where severity = 'severe') as severe_effects
     from staging.stg_side_effects
     group by session_id
 ),
@@ -64,6 +66,7 @@ joined as (
         side_effects.moderate_side_effects,
         side_effects.severe_side_effects,
         side_effects.interventions,
+        side_effects.severe_effects,
         case
             when all_sessions.modality_family = 'ketamine' and all_sessions.weight_kg > 0
                 then round(all_sessions.dose_mg / all_sessions.weight_kg, 6)
@@ -136,6 +139,7 @@ shaped as (
         case when is_treated then coalesce(side_effects_with_intervention, 0) > 0 end as has_intervention,
         -- the interventions its side effects received ('none' for a side effect that needed none)
         case when is_treated then coalesce(interventions, []) end as interventions,
+        case when is_treated then coalesce(severe_effects, []) end as severe_effects,
         case when is_treated then coalesce(vitals_readings, 0) end as vitals_readings,
         case when is_treated then coalesce(vitals_readings, 0) > 0 end as has_vitals,
         case when is_treated then coalesce(bp_elevated, false) end as bp_elevated,

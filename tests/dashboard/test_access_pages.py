@@ -361,3 +361,29 @@ def test_a_page_run_without_the_gate_sees_nothing(sample_db, use_db):
     at = AppTest.from_file(str(ROOT / "dashboard" / "app_pages" / "capacity.py"), default_timeout=TIMEOUT).run()
     _ok(at)
     assert at.session_state["_page_state"].scope.restrict(None) == []
+
+
+def test_sessions_to_review_for_the_medical_director_only_and_the_view_is_logged(access, sample_db, use_db):
+    """The severe side-effect and BP counts as the sessions behind them: listed when the medical director asks
+    (a row-level view, logged with what was listed), never for a clinic manager or the board."""
+    use_db(sample_db)
+    at = _app(_user("md@clinic.test")).run()
+    at.switch_page("dashboard/app_pages/safety.py").run()
+    _ok(at)
+    assert not [e for e in AccessLog(access.folder).read() if e["event"] == "view_row_level"]  # not until asked
+    at.toggle(key="safety_cases").set_value(True).run()
+    _ok(at)
+    table = at.dataframe[-1].value
+    assert not table.empty and {"Session", "Severe side effects", "BP ≥ 180/110"} <= set(table.columns)
+    views = [e for e in AccessLog(access.folder).read() if e["event"] == "view_row_level"]
+    assert len(views) == 1 and views[0]["details"]["what"] == "safety sessions"
+    assert views[0]["details"]["rows"] == len(table)
+    at.segmented_control(key="safety_cases_kind").set_value("bp").run()
+    _ok(at)
+    assert at.dataframe[-1].value["BP ≥ 180/110"].all() and len(at.dataframe[-1].value) < len(table)
+    for email in ("den@clinic.test", "board@clinic.test"):
+        other = _app(_user(email)).run()
+        other.switch_page("dashboard/app_pages/safety.py").run()
+        _ok(other)
+        assert not [t for t in other.toggle if t.key == "safety_cases"]
+        assert "listed for the medical director only" in _text(other)

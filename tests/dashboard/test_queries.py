@@ -230,3 +230,26 @@ def test_capacity_rows_are_the_marts_rows_within_scope(sample):
     assert rows["valid_from"].iloc[0] == rows["valid_from"].max()
     treated = queries.query("select count(*) as n from marts.sessions where clinic_id = 'OKC' and is_treated")
     assert int(rows["treated_sessions"].sum()) == int(treated["n"].iloc[0])
+
+
+def test_safety_cases_are_the_sessions_the_safety_counts_count(sample):
+    """The list behind "severe 7.0%" and "BP elevation 1.0%": as many severe sessions as the severe rate's
+    numerator, as many elevated ones as the BP elevation rate's, newest first; a clinic's viewer gets its own
+    clinic only and a viewer without row-level access nothing."""
+    rows = queries.safety_cases(ALL, QUARTER)
+    severe = rows["severe_effects"].map(len).gt(0)
+    con = duckdb.connect(str(queries.current_version_path()), read_only=True)
+    severe_n = con.execute("select sessions from metrics.side_effect_rates(start_date := DATE '2026-04-01', "
+                           "end_date := DATE '2026-06-30', of_severity := 'severe') where effect = 'any'").fetchone()[0]
+    elevated_n = con.execute("select elevated_sessions from metrics.bp_elevation(start_date := DATE '2026-04-01', "
+                             "end_date := DATE '2026-06-30')").fetchone()[0]
+    con.close()
+    assert int(severe.sum()) == severe_n > 0
+    assert int(rows["bp_elevated"].sum()) == elevated_n > 0
+    assert (severe | rows["bp_elevated"]).all()
+    assert rows["session_date"].is_monotonic_decreasing
+    assert "patient_key" not in rows.columns
+    okc = queries.safety_cases(Scope.for_clinics(["OKC"]), QUARTER)
+    assert set(okc["clinic_name"]) == {"Oklahoma City Mood & Wellness"}
+    assert queries.safety_cases(Scope(clinics=None, name="operations", row_level=False), QUARTER).empty
+    assert len(queries.safety_cases(ALL, QUARTER, limit=5)) == 5

@@ -326,3 +326,18 @@ def test_vitals_by_minute_follow_the_filters(wh):
     assert median(modalities=["esketamine_nasal"], clinics=["NYC"]) == [(1, 130)]
     assert median(end_date="2025-03-03", clinics=["OKC"]) == [(1, 110)]
     assert median(clinics=["NOPE"]) == []
+
+
+def test_a_session_names_its_severe_side_effects_for_review(clinic):
+    """marts.sessions.severe_effects: the effects of its severe rows, by name (the Safety page's sessions to
+    review); empty for a treated session without one, NULL for one not treated."""
+    w = clinic
+    s = [w.session(start=shift(DAY, days=i)) for i in range(2)]
+    w.side_effect(s[0], "nausea", "severe")
+    w.side_effect(s[0], "dizziness", "severe")
+    w.side_effect(s[0], "headache", "mild")
+    w.side_effect(s[1], "headache", "moderate")
+    cancelled = w.session(start=shift(DAY, days=3), status="cancelled")
+    w.build()
+    named = {r["session_id"]: r["severe_effects"] for r in w.rows("SELECT session_id, severe_effects FROM marts.sessions")}
+    assert named[s[0]] == ["dizziness", "nausea"] and named[s[1]] == [] and named[cancelled] is None
