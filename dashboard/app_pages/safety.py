@@ -12,7 +12,20 @@ ui.chart("safety.side_effects")
 ui.chart("safety.side_effects_by_dose")
 ui.chart("safety.side_effects_by_session")
 ui.chart("safety.interventions")
-ui.chart("safety.severe_funnel")
+
+st.subheader("Blood pressure and vitals")
+ui.chart("safety.bp_by_dose")
+ui.chart("safety.peak_rise")
+vital = st.segmented_control("Vital sign", list(catalog.VITALS), default="systolic", key="safety_vital",
+                             format_func=lambda v: labels.VITALS[v][0]) or "systolic"
+ui.chart("safety.vitals", vital=vital)
+
+# One funnel at a time, as on Outcomes: each chart drawn costs the page's first paint (the board pack has both)
+st.subheader("Clinics compared")
+compared = st.segmented_control("Measure", ["safety.severe_funnel", "safety.bp_funnel"], default="safety.severe_funnel",
+                                key="safety_funnel", format_func=lambda c: {"safety.severe_funnel": "Severe side effects",
+                                                                            "safety.bp_funnel": "BP elevation"}[c])
+ui.chart(compared or "safety.severe_funnel")
 
 # The counts above, as the sessions a medical director reviews one by one (their own session ids, no patient key).
 # Off until asked for: opening the list is a row-level view, and the access log records it.
@@ -42,14 +55,6 @@ elif st.toggle("List the sessions with a severe side effect or a reading at or a
             "Peak systolic": st.column_config.NumberColumn(format="%d mmHg"),
             "Rise": st.column_config.NumberColumn(format="%+d mmHg", help="Peak systolic minus the first reading"),
         })
-
-st.subheader("Blood pressure and vitals")
-ui.chart("safety.bp_by_dose")
-ui.chart("safety.peak_rise")
-vital = st.segmented_control("Vital sign", list(catalog.VITALS), default="systolic", key="safety_vital",
-                             format_func=lambda v: labels.VITALS[v][0]) or "systolic"
-ui.chart("safety.vitals", vital=vital)
-ui.chart("safety.bp_funnel")
 
 st.subheader("Esketamine REMS monitoring")
 ui.chart("safety.rems")
