@@ -192,6 +192,14 @@ CATALOG: tuple[ChartSpec, ...] = (
               outcomes.clinic_funnel, "Clinic comparison (funnel plots)",
               defaults={"measure": "response", "instrument": "PHQ9"},
               options={"measure": MEASURES, "instrument": INSTRUMENTS}),
+    # The same funnel on remission and on induction completion, for board packs: a pack draws each chart with its
+    # defaults, and comparing clinics on response alone left out the other two outcomes a board asks about.
+    ChartSpec("outcomes.remission_funnel", "Clinics compared: remission", "Outcomes", queries.clinic_comparison,
+              outcomes.clinic_funnel, "Clinic comparison (funnel plots)",
+              defaults={"measure": "remission", "instrument": "PHQ9"}, options={"instrument": INSTRUMENTS}),
+    ChartSpec("outcomes.completion_funnel", "Clinics compared: induction completion", "Outcomes",
+              queries.clinic_comparison, outcomes.clinic_funnel, "Clinic comparison (funnel plots)",
+              defaults={"measure": "induction_completion"}),
     ChartSpec("outcomes.item9", "PHQ-9 item-9 flags", "Outcomes", queries.item9_flags, outcomes.item9_flags,
               "Outcomes › PHQ-9 item-9 flag"),
     ChartSpec("safety.side_effects", "Side effects by effect and severity", "Safety", _side_effects_severity,

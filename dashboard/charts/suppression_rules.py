@@ -238,6 +238,8 @@ RULES: dict[str, Suppression] = {
     "outcomes.early_signal": EARLY_SIGNAL,
     "outcomes.induction_funnel": INDUCTION_FUNNEL,
     "outcomes.clinic_funnel": CLINIC_FUNNEL,
+    "outcomes.remission_funnel": CLINIC_FUNNEL,
+    "outcomes.completion_funnel": CLINIC_FUNNEL,
     "outcomes.item9": ITEM9,
     "safety.side_effects": SIDE_EFFECTS_BY_SEVERITY,
     "safety.side_effects_by_dose": SIDE_EFFECTS_BY_GROUP,

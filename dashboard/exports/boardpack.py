@@ -33,10 +33,11 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "overview": ("overview.courses_by_month",),
     "outcomes": ("outcomes.rates_by_instrument", "outcomes.rates_by_group", "outcomes.evaluability",
                  "outcomes.trajectory", "outcomes.early_signal", "outcomes.induction_funnel",
-                 "outcomes.clinic_funnel", "outcomes.item9"),
+                 "outcomes.clinic_funnel", "outcomes.remission_funnel", "outcomes.completion_funnel",
+                 "outcomes.item9"),
     "safety": ("safety.side_effects", "safety.side_effects_by_dose", "safety.side_effects_by_session",
-               "safety.interventions", "safety.severe_funnel", "safety.bp_by_dose", "safety.bp_funnel", "safety.peak_rise", "safety.vitals",
-               "safety.rems", "safety.rems_by_clinic"),
+               "safety.interventions", "safety.severe_funnel", "safety.bp_by_dose", "safety.bp_funnel",
+               "safety.peak_rise", "safety.vitals", "safety.rems", "safety.rems_by_clinic"),
     "boosters": ("boosters.interval_histogram", "boosters.km", "boosters.per_patient_year",
                  "boosters.intervals_by_clinic"),
     "capacity": ("capacity.by_clinic", "capacity.by_week", "capacity.weekday_hour", "capacity.peak_chairs",
@@ -259,7 +260,9 @@ def _cover_figure(pack: BoardPack, pack_label: str, generated: str, total: int) 
     _text(fig, _esc(pack.selection), MARGIN, 270, 13, theme.MUTED)
     _text(fig, "Contents", MARGIN, 320, 14, theme.INK, bold=True)
     rows = contents(pack)
-    per_column = 16
+    # two columns while they fit (up to 28 lines of 10.5 px above the footer), more only beyond: a third
+    # column at 17 entries cut the titles ("When chairs are busy: Denver Interventional Psychi…")
+    per_column = min(28, max(16, -(-len(rows) // 2)))
     columns = max(1, -(-len(rows) // per_column))
     width = max(330, (PAGE_W - 2 * MARGIN) // columns)  # the page's width shared by the columns
     chars = int(width / 5.7)  # Liberation Sans at 10.5 px: about 5.3 px a character, with room to spare

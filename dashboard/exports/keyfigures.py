@@ -556,6 +556,8 @@ WRITERS: dict[str, Callable] = {
     "outcomes.early_signal": early_signal,
     "outcomes.induction_funnel": induction_funnel,
     "outcomes.clinic_funnel": clinic_funnel,
+    "outcomes.remission_funnel": clinic_funnel,
+    "outcomes.completion_funnel": clinic_funnel,
     "outcomes.item9": item9,
     "safety.side_effects": side_effects,
     "safety.side_effects_by_dose": side_effects_by_dose,
