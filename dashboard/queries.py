@@ -349,24 +349,31 @@ def clinic_comparison(scope: Scope, f: Filters, measure: str = "response", instr
 SAFETY_CASES_LIMIT = 2000
 
 
-def safety_cases(scope: Scope, f: Filters, limit: int = SAFETY_CASES_LIMIT) -> pd.DataFrame:
-    """The treated sessions behind the serious safety counts, newest first: a severe side effect, or a reading
-    at or above 180/110 (the BP elevation rule). For a medical director's case review: the clinic's own
-    session id to find the chart, never a patient key. Only row-level viewers get rows; the page logs it."""
+SAFETY_CASE_KINDS = ("both", "severe", "bp")
+
+
+def safety_cases(scope: Scope, f: Filters, kind: str = "both", limit: int = SAFETY_CASES_LIMIT) -> pd.DataFrame:
+    """The treated sessions behind the serious safety counts, newest first: a severe side effect ('severe'), a
+    reading with systolic >= 180 or diastolic >= 110 ('bp', the BP elevation rule), or either ('both'); the limit
+    applies to the kind asked for. For a medical director's case review: the clinic's own session id to find
+    the chart, never a patient key. Only row-level viewers get rows; the page logs it."""
+    if kind not in SAFETY_CASE_KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
     if not scope.row_level or scope.aggregates_only:
         return pd.DataFrame()
     sql = (
         f"with {_NAMES_CTE} "
         "select s.session_id, coalesce(names.clinic_name, s.clinic_id) as clinic_name, s.session_date, s.modality, "
-        "s.session_number, s.phase, s.dose_mg, s.dose_mg_per_kg, s.severe_effects, s.interventions, s.bp_elevated, "
-        "s.peak_systolic_bp, s.peak_systolic_rise "
+        "s.session_number, s.phase, s.status, s.dose_mg, s.dose_mg_per_kg, s.severe_effects, s.side_effects, "
+        "s.interventions, s.bp_elevated, s.peak_systolic_bp, s.peak_diastolic_bp, s.peak_systolic_rise "
         "from marts.sessions s left join names using (clinic_id) "
-        "where s.is_treated and (s.has_severe_side_effect or s.bp_elevated) "
+        "where s.is_treated and case ? when 'severe' then s.has_severe_side_effect when 'bp' then s.bp_elevated "
+        "else s.has_severe_side_effect or s.bp_elevated end "
         "and metrics.in_selection(s.clinic_id, s.session_date, s.modality, s.modality_family, s.indication, "
         "?::VARCHAR[], ?::DATE, ?::DATE, ?::VARCHAR[], ?::VARCHAR[]) "
         "order by s.session_date desc, s.session_id limit ?"
     )
-    return query(sql, _args(scope, f) + (int(limit),))
+    return query(sql, (kind,) + _args(scope, f) + (int(limit),))
 
 
 def active_patients(scope: Scope, f: Filters) -> pd.DataFrame:

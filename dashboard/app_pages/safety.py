@@ -32,29 +32,50 @@ ui.chart(compared or "safety.severe_funnel")
 st.subheader("Sessions to review")
 if not s.scope.row_level:
     st.caption("The sessions behind the severe side-effect and BP counts are listed for the medical director only.")
-elif st.toggle("List the sessions with a severe side effect or a reading at or above 180/110 (recorded in the "
-               "access log)", key="safety_cases"):
-    kind = st.segmented_control("Sessions", list(safety_cases.KINDS), default="both", key="safety_cases_kind",
-                                format_func=safety_cases.KINDS.get) or "both"
-    rows = queries.safety_cases(s.scope, s.filters)
-    if not rows.empty and not auth.row_level_view_allowed("safety sessions", kind=kind, rows=len(rows),
-                                                          start=str(s.filters.start), end=str(s.filters.end)):
-        rows = rows.iloc[0:0]
-    table = safety_cases.cases_table(rows, kind)
-    cut = len(rows) >= queries.SAFETY_CASES_LIMIT
-    st.caption(f"{fmt.count(len(table))} sessions in {ui.md_escape(s.filters.period_label())}, newest first"
-               + (f" (the newest {fmt.count(queries.SAFETY_CASES_LIMIT)} of both kinds: narrow the period or "
-                  "clinics for the rest)" if cut else "")
-               + ". Interventions are those given for any of the session's side effects. Find a session in the "
-                 "clinic's own records by its id; no patient key is shown.")
-    if table.empty:
-        st.info("No session with a severe side effect or a reading at or above 180/110 in this selection.")
-    else:
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "Date": st.column_config.DateColumn(format="D MMM YYYY"),
-            "Peak systolic": st.column_config.NumberColumn(format="%d mmHg"),
-            "Rise": st.column_config.NumberColumn(format="%+d mmHg", help="Peak systolic minus the first reading"),
-        })
+else:
+    viewer = auth.current_viewer()
+    logged = viewer is not None and not viewer.demo
+    ask = ("List the sessions with a severe side effect or a BP reading at or above 180 systolic or 110 diastolic"
+           + (" (recorded in the access log)" if logged else ""))
+    if st.toggle(ask, key="safety_cases"):
+        kind = st.segmented_control("Sessions", list(safety_cases.KINDS), default="both", key="safety_cases_kind",
+                                    format_func=safety_cases.KINDS.get) or "both"
+        rows = queries.safety_cases(s.scope, s.filters, kind)
+        if not rows.empty and not auth.row_level_view_allowed(
+                "safety sessions", kind=kind, rows=len(rows), start=str(s.filters.start), end=str(s.filters.end),
+                clinics=",".join(s.filters.clinics), modalities=",".join(s.filters.modalities),
+                indications=",".join(s.filters.indications)):
+            rows = rows.iloc[0:0]
+        # the list beside the rates it makes up, so one can be checked against the other on this page
+        severe = queries.side_effect_rates(s.scope, s.filters, "severity")
+        severe = severe[(severe["effect"] == "any") & (severe["group_value"] == "severe")]
+        bp = queries.bp_elevation(s.scope, s.filters)
+        parts = []
+        if not severe.empty and severe["treated_sessions"].iloc[0]:
+            r = severe.iloc[0]
+            parts.append(f"a severe side effect in {fmt.count(r['sessions'])} of {fmt.count(r['treated_sessions'])} "
+                         f"treated sessions ({fmt.pct(r['rate'], 1)})")
+        if not bp.empty and bp["sessions_with_vitals"].iloc[0]:
+            r = bp.iloc[0]
+            parts.append(f"BP elevated in {fmt.count(r['elevated_sessions'])} of {fmt.count(r['sessions_with_vitals'])} "
+                         f"sessions with vitals ({fmt.pct(r['rate'], 1)})")
+        table = safety_cases.cases_table(rows)
+        cut = len(rows) >= queries.SAFETY_CASES_LIMIT
+        st.caption(
+            f"{fmt.count(len(table))} sessions in {ui.md_escape(s.filters.period_label())}, newest first"
+            + (f" (the newest {fmt.count(queries.SAFETY_CASES_LIMIT)}: narrow the period or clinics for the rest)"
+               if cut else "")
+            + (". In this selection: " + "; ".join(parts) if parts else "")
+            + ". BP elevated: a reading with systolic ≥ 180 or diastolic ≥ 110; peak BP is each one's highest. "
+              "Interventions are those its side effects received. Find a session in the clinic's own records by "
+              "its id; no patient key is shown.")
+        if table.empty:
+            st.info("No such session in this selection.")
+        else:
+            st.dataframe(table, hide_index=True, width="stretch", column_config={
+                "Date": st.column_config.DateColumn(format="D MMM YYYY"),
+                "Rise": st.column_config.NumberColumn(format="%+d mmHg", help="Peak systolic minus the first reading"),
+            })
 
 st.subheader("Esketamine REMS monitoring")
 ui.chart("safety.rems")

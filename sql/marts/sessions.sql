@@ -55,6 +55,7 @@ joined as (
         vitals.vitals_readings,
         vitals.bp_elevated,
         vitals.peak_systolic_bp,
+        vitals.peak_diastolic_bp,
         vitals.first_systolic_bp,
         vitals.peak_systolic_rise,
         vitals.bp_before_dosing,
@@ -145,6 +146,8 @@ shaped as (
         case when is_treated then coalesce(bp_elevated, false) end as bp_elevated,
         first_systolic_bp,
         peak_systolic_bp,
+        -- with the systolic peak, the reading that may have made bp_elevated (diastolic >= 110 alone does)
+        peak_diastolic_bp,
         peak_systolic_rise,
         -- esketamine REMS monitoring (null for other sessions)
         case when is_treated and modality_family = 'esketamine' then monitored_minutes >= 120 end

@@ -374,13 +374,16 @@ def test_sessions_to_review_for_the_medical_director_only_and_the_view_is_logged
     at.toggle(key="safety_cases").set_value(True).run()
     _ok(at)
     table = at.dataframe[-1].value
-    assert not table.empty and {"Session", "Severe side effects", "BP ≥ 180/110"} <= set(table.columns)
+    assert not table.empty and {"Session", "Severe side effects", "BP elevated", "Peak BP"} <= set(table.columns)
     views = [e for e in AccessLog(access.folder).read() if e["event"] == "view_row_level"]
     assert len(views) == 1 and views[0]["details"]["what"] == "safety sessions"
-    assert views[0]["details"]["rows"] == len(table)
+    assert views[0]["details"]["rows"] == len(table) and views[0]["details"]["clinics"] == ""
+    assert "(recorded in the access log)" in at.toggle(key="safety_cases").label
     at.segmented_control(key="safety_cases_kind").set_value("bp").run()
     _ok(at)
-    assert at.dataframe[-1].value["BP ≥ 180/110"].all() and len(at.dataframe[-1].value) < len(table)
+    assert at.dataframe[-1].value["BP elevated"].all() and len(at.dataframe[-1].value) < len(table)
+    # the list beside the rates it makes up
+    assert "In this selection: a severe side effect in " in _text(at) and "BP elevated in " in _text(at)
     for email in ("den@clinic.test", "board@clinic.test"):
         other = _app(_user(email)).run()
         other.switch_page("dashboard/app_pages/safety.py").run()

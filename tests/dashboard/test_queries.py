@@ -234,22 +234,28 @@ def test_capacity_rows_are_the_marts_rows_within_scope(sample):
 
 def test_safety_cases_are_the_sessions_the_safety_counts_count(sample):
     """The list behind "severe 7.0%" and "BP elevation 1.0%": as many severe sessions as the severe rate's
-    numerator, as many elevated ones as the BP elevation rate's, newest first; a clinic's viewer gets its own
-    clinic only and a viewer without row-level access nothing."""
-    rows = queries.safety_cases(ALL, QUARTER)
-    severe = rows["severe_effects"].map(len).gt(0)
+    numerator, as many elevated ones as the BP elevation rate's (a diastolic of 110 alone counts, and the list
+    carries the diastolic peak), newest first; the limit applies to the kind asked for; a clinic's viewer gets
+    its own clinic only and a viewer without row-level access nothing."""
     con = duckdb.connect(str(queries.current_version_path()), read_only=True)
     severe_n = con.execute("select sessions from metrics.side_effect_rates(start_date := DATE '2026-04-01', "
                            "end_date := DATE '2026-06-30', of_severity := 'severe') where effect = 'any'").fetchone()[0]
     elevated_n = con.execute("select elevated_sessions from metrics.bp_elevation(start_date := DATE '2026-04-01', "
                              "end_date := DATE '2026-06-30')").fetchone()[0]
     con.close()
-    assert int(severe.sum()) == severe_n > 0
-    assert int(rows["bp_elevated"].sum()) == elevated_n > 0
-    assert (severe | rows["bp_elevated"]).all()
-    assert rows["session_date"].is_monotonic_decreasing
-    assert "patient_key" not in rows.columns
+    both = queries.safety_cases(ALL, QUARTER)
+    severe = queries.safety_cases(ALL, QUARTER, "severe")
+    bp = queries.safety_cases(ALL, QUARTER, "bp")
+    assert len(severe) == severe_n > 0 and severe["severe_effects"].map(len).gt(0).all()
+    assert len(bp) == elevated_n > 0 and bp["bp_elevated"].all()
+    assert len(both) == len(set(severe["session_id"]) | set(bp["session_id"]))
+    assert ((bp["peak_systolic_bp"] >= 180) | (bp["peak_diastolic_bp"] >= 110)).all()
+    assert both["session_date"].is_monotonic_decreasing
+    assert "patient_key" not in both.columns
+    # the limit applies to the kind chosen: the newest 5 BP sessions, not BP sessions among the newest 5 of both
+    assert list(queries.safety_cases(ALL, QUARTER, "bp", limit=5)["session_id"]) == list(bp["session_id"][:5])
     okc = queries.safety_cases(Scope.for_clinics(["OKC"]), QUARTER)
     assert set(okc["clinic_name"]) == {"Oklahoma City Mood & Wellness"}
     assert queries.safety_cases(Scope(clinics=None, name="operations", row_level=False), QUARTER).empty
-    assert len(queries.safety_cases(ALL, QUARTER, limit=5)) == 5
+    with pytest.raises(ValueError):
+        queries.safety_cases(ALL, QUARTER, "mild")
