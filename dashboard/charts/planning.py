@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import ChartContext, empty, frame, percent_axis, subtitle_text, title_text, week_axis
-from pipelines.plan.report import peak_overflow_text, peak_text, target_verdict
+from pipelines.plan.report import amount, peak_overflow_text, peak_text, target_verdict
 
 PLANNING_DOCS = "docs/planning.md"
 BAND = (0.70, 0.80)
@@ -214,18 +214,21 @@ def overflow(p, ctx: ChartContext | None = None) -> go.Figure:
                      message="Every hour has a free chair for the chair time that wants it.")
     hours = [h for h in pivot.columns if pivot[h].fillna(0).sum() > 0 or pivot[h].notna().any()]
     pivot = pivot[hours].fillna(0)
-    text = [[("" if v < 0.5 else fmt.count(v)) for v in row] for row in pivot.values]
+    # the plan's rule for small chair-hour amounts (a tenth under 10): a plan with 0.4 chair-hours of overflow
+    # drew an empty grid under "0 chair-hours · most on Wed 17:00" beside a card saying 0.4
+    text = [[("" if v < 0.05 else amount(v)) for v in row] for row in pivot.values]
     scale = [[0.0, "#FFFFFF"], [0.25, "#F5C46B"], [1.0, theme.OKABE_ITO["vermillion"]]]
     fig = go.Figure(go.Heatmap(
         z=pivot.values, x=[f"{h:02d}:00" for h in hours], y=WEEKDAYS, zmin=0, colorscale=scale,
         text=text, texttemplate="%{text}", textfont=dict(size=10), xgap=2, ygap=2,
         colorbar=dict(title=dict(text="Chair-hours"), len=0.8),
-        hovertemplate="%{y} %{x}: %{z:.0f} chair-hours<extra></extra>"))
+        customdata=[[amount(v) for v in row] for row in pivot.values],
+        hovertemplate="%{y} %{x}: %{customdata} chair-hours<extra></extra>"))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False, title=dict(text="Hour of day (clinic local time)"))
     peak = p.summary["peak_overflow"]
     extra = peak_overflow_text(peak) if peak else None
-    sub = subtitle_text(f"{fmt.count(total)} chair-hours", ctx, extra)
+    sub = subtitle_text(f"{amount(total)} chair-hours", ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=380)
 
 

@@ -163,3 +163,19 @@ def test_the_target_verdict_gives_its_reason_and_never_reads_80_against_80():
     assert peak_text({**close, "peak_week_booked_utilization": 0.83}) == "83%"
     assert peak_text({**close, "peak_week_booked_utilization": 0.8}) == "80%"  # at the target meets it
     assert target_verdict({**close, "meets_target": True}) == "met"
+
+
+def test_a_small_overflow_is_written_to_a_tenth_like_the_card(busy):
+    """A plan with 0.4 chair-hours of overflow drew an empty grid under "0 chair-hours · most on Wed 17:00"
+    beside the Planning card's 0.4: the chart writes small amounts to a tenth, like the card and the plan text."""
+    import copy
+
+    small = copy.copy(busy)
+    hours = [dict(h, overflow_chair_hours=0.0) for h in busy.weekday_hours]
+    hours[0]["overflow_chair_hours"] = 0.4
+    small.weekday_hours = hours
+    small.summary = dict(busy.summary, overflow_chair_hours=0.4)
+    fig = planning.overflow(small)
+    assert fig.layout.meta["subtitle"].startswith("0.4 chair-hours")
+    cells = [t for row in fig.data[0].text for t in row if t]
+    assert cells == ["0.4"]
