@@ -56,43 +56,64 @@ def _day(value: object) -> str | None:
     return fmt.date(pd.Timestamp(value).date())
 
 
+def _meant(r: dict) -> str | None:
+    """The day a quarantined row was meant to start, in words; None when its text is no date."""
+    text = (r.get("valid_from_text") or "").strip()
+    if not text:
+        return "the start"
+    day = r.get("meant_from")
+    return None if day is None or pd.isna(day) else fmt.date(pd.Timestamp(day).date())
+
+
 def quarantine_sentences(rows: pd.DataFrame) -> list[str]:
     """One sentence per open quarantined clinics row: which clinic and date, why, and what the figures use."""
     out = []
     for r in rows.to_dict("records"):
-        meant = (r.get("valid_from_text") or "").strip()
-        try:
-            meant = fmt.date(dt.date.fromisoformat(meant)) if meant else meant
-        except ValueError:
-            meant = f"“{meant}”"  # the file's own text, which is no date
-        when = f"meant to start {meant}" if meant else "meant to apply from the start"
+        meant = _meant(r)
         why = f"{r['file']} row {fmt.count(r['row_number'])}: {r['reasons']}"
-        used_from = r.get("used_valid_from")
+        if meant is None:
+            out.append(f"{r['clinic_name']}: a clinics row is in quarantine ({why}); its start date "
+                       f"“{r['valid_from_text'].strip()}” cannot be read, so it applies to no day and the figures use "
+                       "the clinic's other rows as if it were not there. Correct it in the extract and load the file "
+                       "again.")
+            continue
+        when = "meant to apply from the start" if meant == "the start" else f"meant to start {meant}"
         if r.get("used_chairs") is None or pd.isna(r.get("used_chairs")):
             used = "no other row covers its dates, so those days count as closed (no available chair time)"
         else:
-            since = _day(used_from)  # none: the row that applies from the start
+            since = _day(r.get("used_valid_from"))  # none: the row that applies from the start
             row_name = f"the row from {since}" if since else "the clinic's first row"
-            used = (f"the figures use {row_name} in its place: " +
-                    capacity_text(r["used_chairs"], r["used_opens_at"], r["used_closes_at"], r["used_open_days"]))
+            until = _day(r.get("affects_until"))
+            used = (f"the figures use {row_name} in its place"
+                    + (f" until {until}, when the next row starts" if until else "") + ": "
+                    + capacity_text(r["used_chairs"], r["used_opens_at"], r["used_closes_at"], r["used_open_days"]))
         out.append(f"{r['clinic_name']}: the clinics row {when} is in quarantine ({why}); {used}. "
                    "Correct it in the extract and load the file again.")
     return out
 
 
-def warning_text(rows: pd.DataFrame, subject: str = "the figures here", until: dt.date | None = None) -> str | None:
-    """The Capacity and Planning pages' warning: which clinics' capacity rows are in quarantine. With `until`,
-    only rows meant to start by then (or whose date cannot be read): a later row changes no figure shown."""
-    if not rows.empty and until is not None:
-        meant = pd.to_datetime(rows["meant_from"])
-        rows = rows[meant.isna() | (meant <= pd.Timestamp(until))]
+def warning_text(rows: pd.DataFrame, subject: str = "the figures here use", start: dt.date | None = None,
+                 until: dt.date | None = None) -> str | None:
+    """The Capacity and Planning pages' warning: which clinics' capacity rows are in quarantine and from when.
+    With a period (`start`, `until`), only rows whose dates reach into it: a row meant to start after the period,
+    or replaced by a later row before the period begins, changes none of its figures. A row whose date cannot
+    be read applies to no day and changes nothing either."""
     if rows.empty:
         return None
-    names = sorted(set(rows["clinic_name"]))
-    count = len(rows)
-    what = "A capacity row is" if count == 1 else f"{count} capacity rows are"
-    return (f"{what} in quarantine ({'; '.join(names)}): {subject} use the row valid before it, so chairs, "
-            "hours or open days may be out of date. See Data quality › Capacity the figures use.")
+    meant = pd.to_datetime(rows["meant_from"])
+    ends = pd.to_datetime(rows["affects_until"]) if "affects_until" in rows else pd.Series(pd.NaT, index=rows.index)
+    keep = meant.notna()
+    if until is not None:
+        keep &= meant <= pd.Timestamp(until)
+    if start is not None:
+        keep &= ends.isna() | (ends > pd.Timestamp(start))
+    rows = rows[keep]
+    if rows.empty:
+        return None
+    named = "; ".join(f"{r['clinic_name']} from {_meant(r)}: {r['reasons']}" for r in rows.to_dict("records"))
+    what = "A capacity row is" if len(rows) == 1 else f"{len(rows)} capacity rows are"
+    return (f"{what} in quarantine ({named}): {subject} the row valid before it, so chairs, hours or open days "
+            "may be out of date. See Data quality › Capacity the figures use.")
 
 
 def outside_sentences(rows: pd.DataFrame) -> list[str]:
@@ -111,5 +132,5 @@ def outside_sentences(rows: pd.DataFrame) -> list[str]:
             parts.append(f"{fmt.number(outside)} chair-hours outside its hours")
         out.append(f"{r['clinic_name']}, the row {'from ' + since if since else 'from the start'} "
                    f"({capacity_text(r['chairs'], r['opens_at'], r['closes_at'], r['open_days'])}): "
-                   f"{' and '.join(parts)}, which no utilization figure counts. Check its open days and hours.")
+                   f"{' and '.join(parts)}, which utilization does not count. Check its open days and hours.")
     return out

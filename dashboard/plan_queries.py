@@ -123,6 +123,12 @@ def recent_use(scope: Scope, clinic_id: str, last_day: dt.date, weeks: int = 13)
         return None
     end = last_day - dt.timedelta(days=(last_day.weekday() + 1) % 7)  # the last Sunday on or before it
     start = end - dt.timedelta(weeks=weeks, days=-1)
+    # not before the clinic's first session: open days before it would count as empty chairs
+    first = queries.query("select start_date from metrics.data_period(clinics := ?::VARCHAR[])", ((clinic_id,),))
+    if not first.empty and pd.notna(first["start_date"].iloc[0]):
+        start = max(start, pd.Timestamp(first["start_date"].iloc[0]).date())
+    if start > end:
+        return None
     rows = queries.utilization(scope, Filters((clinic_id,), start, end))
     if rows.empty or not rows["open_days"].iloc[0]:
         return None

@@ -466,11 +466,13 @@ def capacity_rows(scope: Scope, clinics: Iterable[str] | None = None) -> pd.Data
 def capacity_quarantine(scope: Scope, clinics: Iterable[str] | None = None) -> pd.DataFrame:
     """Open quarantined clinics rows of the clinics in scope, with the capacity row the figures use in their
     place on the date they were meant to start (`meant_from`: NULL when the file's text is no date; then, or
-    when it precedes every row, no row is used in its place).
+    when it precedes every row, no row is used in its place), and `affects_until`, the day that row stops
+    applying (a later row takes over; NULL: it still applies): the quarantined row changes figures from
+    `meant_from` to then.
     A clinics row holds no patient data: a clinic's own manager sees its reasons and values."""
     chosen = scope.restrict(clinics)
     sql = (
-        "with quarantined as ("
+        f"with {_NAMES_CTE}, quarantined as ("
         "  select quarantine_id, load_id, file, row_number, array_to_string(reasons, '; ') as reasons, "
         "    json_extract_string(original, '$.clinic_id') as clinic_id, "
         "    json_extract_string(original, '$.valid_from') as valid_from_text, "
@@ -482,11 +484,12 @@ def capacity_quarantine(scope: Scope, clinics: Iterable[str] | None = None) -> p
         "    case when coalesce(trim(json_extract_string(original, '$.valid_from')), '') = '' then date '0001-01-01' "
         "      else try_cast(trim(json_extract_string(original, '$.valid_from')) as DATE) end as meant_from "
         "  from staging.stg_quarantine where kind = 'clinics' and is_open) "
-        "select q.*, coalesce(caps.clinic_name, q.clinic_id) as clinic_name, "
+        "select q.*, coalesce(names.clinic_name, q.clinic_id) as clinic_name, "
         "  nullif(caps.valid_from, date '0001-01-01') as used_valid_from, caps.chairs as used_chairs, "
+        "  nullif(caps.valid_to, date '9999-12-31') as affects_until, "
         "  caps.opens_at as used_opens_at, "
         "  caps.closes_at as used_closes_at, caps.open_days as used_open_days "
-        "from quarantined q "
+        "from quarantined q left join names on names.clinic_id = trim(q.clinic_id) "
         "left join marts.clinic_capacity caps on caps.clinic_id = trim(q.clinic_id) "
         "  and q.meant_from >= caps.valid_from and q.meant_from < caps.valid_to "
         "where ?::VARCHAR[] is null or list_contains(?::VARCHAR[], trim(q.clinic_id)) "

@@ -8,7 +8,8 @@ s = ui.header("Capacity", "Chairs: how full they are, when, and what no-shows an
 if s.filters.modalities or s.filters.indications:
     st.info("Chair utilization counts every treatment in the chairs: the modality and indication filters do not "
             "apply on this page.", icon=":material/info:")
-warning = capacity_inputs.warning_text(queries.capacity_quarantine(s.scope, s.filters.clinics), until=s.filters.end)
+warning = capacity_inputs.warning_text(queries.capacity_quarantine(s.scope, s.filters.clinics), start=s.filters.start,
+                                       until=s.filters.end)
 if warning:
     st.warning(ui.md_escape(warning), icon=":material/event_seat:")
 

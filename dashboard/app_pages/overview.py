@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import format as fmt
-from dashboard import queries, ui
+from dashboard import capacity_inputs, queries, ui
 from dashboard.headlines import headlines
 
 s = ui.header("Overview", "The period at a glance: treatment, outcomes, safety, boosters and chairs.")
@@ -21,6 +21,12 @@ for row in (figures[:4], figures[4:]):
     columns = st.columns(4)
     for column, h in zip(columns, row, strict=False):
         ui.headline(column, h.label, h.value, h.delta, h.delta_color, h.help, h.caption)
+# the chair utilization card reads the capacity rows: one in quarantine is said here as on the Capacity page
+warning = capacity_inputs.warning_text(queries.capacity_quarantine(s.scope, s.filters.clinics),
+                                       subject="chair utilization and the Capacity page use", start=s.filters.start,
+                                       until=s.filters.end)
+if warning:
+    st.caption(":material/event_seat: " + ui.md_escape(warning))
 
 ui.chart("overview.courses_by_month")
 

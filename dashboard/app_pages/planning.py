@@ -255,9 +255,11 @@ cap = capacity or DEFAULT_CAPACITY
 if has_capacity:
     top[1].markdown(
         f"<div style='padding-top:2.1rem;color:#5B6675'>Now: <b>{cap['chairs']} chairs</b>, "
-        f"{cap['opens_at']}–{cap['closes_at']}, {', '.join(cap['open_days'])} "
+        f"{cap['opens_at']}–{cap['closes_at']}, {capacity_inputs.days_text(cap['open_days'])} "
         f"(since {fmt.date(cap['valid_from'])})</div>", unsafe_allow_html=True)
-warning = capacity_inputs.warning_text(queries.capacity_quarantine(s.scope, [clinic]), subject="the plan and its history")
+# the plan starts from the row valid on the data's last day: a quarantined row matters if it reaches that day
+warning = capacity_inputs.warning_text(queries.capacity_quarantine(s.scope, [clinic]), subject="the plan starts from",
+                                       start=s.options.data_end, until=s.options.data_end)
 if warning:  # the plan starts from the capacity row in use: a quarantined newer row is not in it
     st.warning(ui.md_escape(warning), icon=":material/event_seat:")
 

@@ -484,6 +484,17 @@ def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime 
                  f"{settings.network_name()} · definitions: docs/metrics.md")
     pack_label = f"Board pack · {request.period.label}"
 
+    # The capacity pages carry the Capacity page's warning: a quarantined clinics row reaching the period means
+    # its figures use the row before it (a board read Oklahoma City at 75% with no caveat)
+    capacity_caveat = None
+    if any(_section_of(i) == "capacity" for i in ids):
+        from dashboard import capacity_inputs
+
+        capacity_caveat = capacity_inputs.warning_text(queries.capacity_quarantine(scope, filters.clinics),
+                                                       start=filters.start, until=filters.end)
+        if capacity_caveat:
+            capacity_caveat = capacity_caveat.replace("See Data quality › Capacity the figures use.",
+                                                      "Data quality in the app lists it.")
     pages: list[Page] = []
     figures: list[go.Figure] = []
     tq = ts = 0.0
@@ -518,7 +529,8 @@ def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime 
             pages.append(Page(
                 chart_id=spec.id, section=_section_of(spec.id), title=str(meta.get("title", spec.title)),
                 subtitle=str(meta.get("subtitle", "")).replace(" (hover for names)", ""),
-                key_figures=keyfigures.sentences(spec.id, result.data, variant) + ([more] if more else []),
+                key_figures=(keyfigures.sentences(spec.id, result.data, variant) + ([more] if more else [])
+                             + ([capacity_caveat] if capacity_caveat and _section_of(spec.id) == "capacity" else [])),
                 definition=definition, suppression=small, hidden=result.hidden, empty=bool(meta.get("empty")),
             ))
             pages[-1].tall = is_tall(fig)

@@ -500,6 +500,10 @@ def weekday_hour(df, opts):
             f"Quietest: {lo['weekday_name']} {int(lo['hour']):02d}:00 ({fmt.pct(lo['utilization'])})"]
 
 
+def _chairs_text(chairs) -> str:
+    return "" if chairs is None or pd.isna(chairs) else f"{int(chairs)} {'chair' if int(chairs) == 1 else 'chairs'}, "
+
+
 def peak_chairs(df, opts):
     df = _frame(df)
     if df.empty or "chairs" not in df:
@@ -517,10 +521,13 @@ def peak_chairs(df, opts):
         longest = d[d["full_time_share"].notna() & (d["open_days"] > 0)].sort_values(
             ["full_time_share", "clinic_name"], ascending=[False, True]).head(3)
         if not longest.empty:
+            # with its chairs and utilization: at the same utilization a clinic of 3 chairs has all of them in use
+            # far longer than one of 8 (an audit read the smallest, least used clinic as the one short of chairs)
             out.append("Longest with every chair in use: " + "; ".join(
                 f"{r['clinic_name']} {fmt.share(r['full_time_share'])} of open hours "
-                f"({fmt.count(r['full_hours'])} h, on {fmt.count(r['full_days'])} of {fmt.count(r['open_days'])} "
-                "open days)" for _, r in longest.iterrows()))
+                f"({_chairs_text(r.get('chairs'))}utilization {fmt.pct(r.get('utilization'))})"
+                for _, r in longest.iterrows())
+                + ". A clinic with fewer chairs fills all of them more often at the same utilization.")
     return out
 
 

@@ -262,7 +262,8 @@ select * from final;
 -- The capacity rows every utilization, lost-capacity and planning figure is computed against: one row per
 -- clinic and capacity period, with what the sessions say about them over the whole data. Treated sessions on
 -- a day the row says is closed, and chair time outside its open window, are in no utilization figure (they
--- have no available minutes to be counted against): a clinic's hours or days in the extract may be wrong.
+-- have no available minutes to be counted against): a clinic's hours or days in the extract may be wrong. The
+-- chair time outside the window is counted on open days only: a closed day's sessions are counted apart.
 create or replace macro metrics.capacity_rows(clinics := null) as table
 with capacity as (
     select * from marts.clinic_capacity
@@ -283,8 +284,9 @@ by_row as (
         sum(session_days.treated_sessions) as treated_sessions,
         sum(session_days.treated_sessions) filter (
             where not list_contains(capacity.open_days, strftime(session_days.day, '%a'))) as closed_day_sessions,
-        -- a session's chair time (check-in to discharge) against the part of it inside the open window
-        sum(session_days.chair_minutes) - sum(coalesce(clinic_days.occupied_minutes, 0)) as outside_minutes
+        -- on open days, a session's chair time (check-in to discharge) against the part inside the open window
+        sum(session_days.chair_minutes - coalesce(clinic_days.occupied_minutes, 0)) filter (
+            where list_contains(capacity.open_days, strftime(session_days.day, '%a'))) as outside_minutes
     from capacity
     join session_days
         on session_days.clinic_id = capacity.clinic_id

@@ -27,26 +27,37 @@ def test_a_quarantined_row_says_its_clinic_date_reason_and_the_row_used_instead(
                         "8 chairs, 07:00–19:00, Mon–Fri. Correct it in the extract and load the file again.")
 
 
-def test_a_row_without_a_readable_date_or_any_row_in_its_place_says_so():
+def test_a_row_without_a_readable_date_applies_to_no_day_and_one_without_a_row_in_its_place_says_so():
     (no_date,) = ci.quarantine_sentences(_quarantined(valid_from_text="14/02/2026", meant_from=None, used_chairs=None,
                                                       used_valid_from=None))
-    assert "meant to start “14/02/2026”" in no_date
-    assert "no other row covers its dates, so those days count as closed" in no_date
+    assert "its start date “14/02/2026” cannot be read, so it applies to no day" in no_date
+    assert "count as closed" not in no_date  # (it said so: nothing counts as closed)
+    (uncovered,) = ci.quarantine_sentences(_quarantined(used_chairs=None, used_valid_from=None))
+    assert "no other row covers its dates, so those days count as closed" in uncovered
     (from_start,) = ci.quarantine_sentences(_quarantined(valid_from_text="", used_valid_from=None))
     assert "meant to apply from the start" in from_start and "the clinic's first row in its place" in from_start
+    (replaced,) = ci.quarantine_sentences(_quarantined(affects_until=pd.Timestamp("2026-05-01")))
+    assert "the row from 1 Aug 2025 in its place until 1 May 2026, when the next row starts" in replaced
 
 
-def test_the_pages_warning_names_the_clinics_and_leaves_out_rows_after_the_period():
-    two = pd.concat([_quarantined(), _quarantined(clinic_name="Denver", meant_from=pd.Timestamp("2027-01-01"))])
-    assert ci.warning_text(two).startswith("2 capacity rows are in quarantine (Denver; Oklahoma City): the figures")
+def test_the_pages_warning_names_the_clinics_from_when_and_why_within_the_period_only():
+    two = pd.concat([_quarantined(), _quarantined(clinic_name="Denver", meant_from=pd.Timestamp("2027-01-01"),
+                                                  valid_from_text="2027-01-01", reasons="opens_at must be a time")])
+    assert ci.warning_text(two).startswith(
+        "2 capacity rows are in quarantine (Oklahoma City from 14 Feb 2026: chairs must be between 1 and 60; "
+        "Denver from 1 Jan 2027: opens_at must be a time): the figures here use the row valid before it")
     # a row meant to start after the period shown changes none of its figures
     assert ci.warning_text(two, until=dt.date(2026, 6, 30)).startswith(
-        "A capacity row is in quarantine (Oklahoma City)")
+        "A capacity row is in quarantine (Oklahoma City from 14 Feb 2026")
     assert ci.warning_text(two, until=dt.date(2025, 12, 31)) is None
-    # a row whose date cannot be read may apply anywhere
-    assert ci.warning_text(_quarantined(meant_from=None), until=dt.date(2020, 1, 1)) is not None
+    # nor one whose place a later row took before the period starts
+    replaced = _quarantined(affects_until=pd.Timestamp("2026-05-01"))
+    assert ci.warning_text(replaced, start=dt.date(2026, 4, 1), until=dt.date(2026, 6, 30)) is not None
+    assert ci.warning_text(replaced, start=dt.date(2026, 5, 1), until=dt.date(2026, 6, 30)) is None
+    # nor one whose date cannot be read: it applies to no day
+    assert ci.warning_text(_quarantined(meant_from=None, valid_from_text="14/02/2026")) is None
     assert ci.warning_text(two.iloc[0:0]) is None
-    assert "the plan and its history use" in ci.warning_text(two, subject="the plan and its history")
+    assert "the plan starts from the row valid" in ci.warning_text(two, subject="the plan starts from")
 
 
 def _rows(**changes) -> pd.DataFrame:
@@ -62,8 +73,8 @@ def test_sessions_outside_a_rows_days_or_hours_are_named_and_none_say_nothing():
     assert ci.outside_sentences(_rows(chair_hours_outside_window=0.02)) == []  # a rounding, not a finding
     (sentence,) = ci.outside_sentences(_rows(closed_day_sessions=12, chair_hours_outside_window=3.46))
     assert sentence == ("Denver, the row from 30 Nov 2024 (4 chairs, 08:00–18:00, Tue–Sat): 12 treated sessions on "
-                        "days it says are closed and 3.5 chair-hours outside its hours, which no utilization figure "
-                        "counts. Check its open days and hours.")
+                        "days it says are closed and 3.5 chair-hours outside its hours, which utilization does not "
+                        "count. Check its open days and hours.")
     (one,) = ci.outside_sentences(_rows(valid_from=None, closed_day_sessions=1))
     assert "the row from the start" in one and "1 treated session on days" in one and "chair-hours" not in one
 

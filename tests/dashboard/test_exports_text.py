@@ -107,19 +107,21 @@ def test_peak_chairs_key_figure_says_how_many_names_it_leaves_out():
 
 def test_peak_chairs_key_figures_say_for_how_long_every_chair_was_in_use():
     """Over a quarter every clinic reached its chairs once ("3 of 3 clinics used every chair at once"), and on
-    nearly every open day: the pack names the clinics longest full, with their share of open hours, hours and
-    full days; a clinic whose figures the cell-size rule hid is left out, not shown as 0%."""
+    nearly every open day: the pack names the clinics longest full, with their chairs and utilization (at the same
+    utilization a clinic of 3 chairs fills all of them far longer than one of 8); a clinic whose figures the
+    cell-size rule hid is left out, not shown as 0%."""
     import pandas as pd
 
     df = pd.DataFrame({"clinic_id": ["A", "B", "C", "D"], "clinic_name": ["Austin", "Boston", "Chicago", "Denver"],
                        "chairs": [4, 6, 8, 5], "peak_concurrent_chairs": [4, 6, 7, 5], "open_days": [65, 78, 65, 0],
                        "full_days": [13, 60, 0, None], "full_hours": [30.0, 181.5, 0.0, None],
-                       "full_time_share": [0.05, 0.26, 0.0, None]})
+                       "full_time_share": [0.05, 0.26, 0.0, None], "utilization": [0.7, 0.72, 0.69, None]})
     first, longest = keyfigures.sentences("capacity.peak_chairs", df, {})
     assert first.startswith("3 of 4 clinics used every chair at once")
-    assert longest == ("Longest with every chair in use: Boston 26% of open hours (182 h, on 60 of 78 open days); "
-                       "Austin 5.0% of open hours (30 h, on 13 of 65 open days); "
-                       "Chicago 0% of open hours (0 h, on 0 of 65 open days)")
+    assert longest == ("Longest with every chair in use: Boston 26% of open hours (6 chairs, utilization 72%); "
+                       "Austin 5.0% of open hours (4 chairs, utilization 70%); "
+                       "Chicago 0% of open hours (8 chairs, utilization 69%). A clinic with fewer chairs fills all "
+                       "of them more often at the same utilization.")
 
 
 def test_funnel_key_figure_of_one_clinic_shown_is_singular():

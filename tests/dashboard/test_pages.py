@@ -376,7 +376,8 @@ def test_a_quarantined_capacity_row_is_said_on_capacity_planning_and_data_qualit
     at.run()
     _open(at, "capacity")
     _ok(at, "capacity")
-    assert any("capacity row is in quarantine (Oklahoma City Mood & Wellness)" in _plain(w.value) for w in at.warning)
+    assert any("capacity row is in quarantine (Oklahoma City Mood & Wellness from 14 Feb 2026" in _plain(w.value)
+               for w in at.warning)
     _open(at, "data_quality")
     _ok(at, "data_quality")
     assert any("the clinics row meant to start 14 Feb 2026 is in quarantine" in _plain(w.value) for w in at.warning)
@@ -388,3 +389,17 @@ def test_a_quarantined_capacity_row_is_said_on_capacity_planning_and_data_qualit
     _open(before, "capacity")
     _ok(before, "capacity")
     assert not any("in quarantine" in _plain(w.value) for w in before.warning)
+
+
+def test_the_overview_says_a_quarantined_capacity_row_reaches_its_chair_utilization(sample_db, use_db):
+    use_db(sample_db)
+    at = _app()
+    at.run()
+    _ok(at, "overview")
+    text = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "capacity row is in quarantine (Oklahoma City Mood & Wellness from 14 Feb 2026" in text
+    assert "chair utilization and the Capacity page use the row valid before it" in text
+    before = _app({"start": "2025-01-01", "end": "2025-03-31"})
+    before.run()
+    _ok(before, "overview")
+    assert "in quarantine (Oklahoma" not in " ".join(c.value for c in before.caption).replace("\\", "")

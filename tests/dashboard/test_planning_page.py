@@ -148,8 +148,8 @@ def test_the_page_renders_on_the_sample(sample_db, use_db, scenarios_dir):
     assert "capacity row is in quarantine" not in _text(at)
     okc = _open({"plan_clinic": "OKC"})
     _ok(okc)
-    assert ("A capacity row is in quarantine (Oklahoma City Mood & Wellness): the plan and its history use the row "
-            "valid before it") in _text(okc)
+    assert ("A capacity row is in quarantine (Oklahoma City Mood & Wellness from 14 Feb 2026: chairs must be between "
+            "1 and 60): the plan starts from the row valid before it") in _text(okc)
 
 
 def test_beside_the_fewest_chairs_the_page_gives_the_hours_or_day_that_meet_the_target_with_the_chairs_now(

@@ -311,3 +311,13 @@ def test_slide_text_is_readable_and_stays_on_the_slide(quarter_pack):
         assert min(run.font.size for s in body for p in s.text_frame.paragraphs for run in p.runs) >= Pt(9), text[:80]
         assert max(s.top + s.height for s in body) <= Emu(int(7.0 * 914400)), text[:80]
         assert "Small counts:" in text and "How it is counted:" in text
+
+
+def test_capacity_pages_carry_the_warning_of_a_quarantined_capacity_row(quarter_pack):
+    """The sample's Oklahoma City row from 14 Feb 2026 (0 chairs) is in quarantine: the Capacity page warned of
+    it, the pack's capacity pages read 75% with no caveat. They carry it now; other sections do not."""
+    warning = "A capacity row is in quarantine (Oklahoma City Mood & Wellness from 14 Feb 2026"
+    pages = [" ".join(p.split()) for p in _pdf_pages(quarter_pack["pdf"])]
+    capacity = [p for p in pages[1:] if "Peak concurrent chairs, " in p or "Capacity lost to no-shows" in p]
+    assert len(capacity) == 2 and all(warning in p for p in capacity)
+    assert not any(warning in p for p in pages if "Response and remission" in p or "Side effects by" in p)

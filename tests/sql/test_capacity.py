@@ -231,12 +231,14 @@ def test_capacity_rows_say_which_sessions_fall_outside_the_days_and_hours_they_g
     wh.session(patient="P1", start=f"{MON} 09:00")  # inside
     wh.session(patient="P2", start=f"{TUE} 08:00", checkin=f"{TUE} 07:30", discharge=f"{TUE} 09:00")  # 30 min early
     wh.session(patient="P1", start="2025-03-06 09:00")  # second row, inside
-    wh.session(patient="P2", start=f"{SAT} 09:00")  # closed day: 08:45-10:15, all of it outside
+    wh.session(patient="P2", start=f"{SAT} 09:00")  # closed day: counted as such, not also as time outside hours
+    wh.session(patient="P1", start="2025-03-07 16:30", checkin="2025-03-07 16:15", discharge="2025-03-07 17:45")
     wh.build()
     rows = {r["chairs"]: r for r in wh.rows("FROM metrics.capacity_rows(clinics := ?)", [["OKC"]])}
     first, second = rows[2], rows[3]
     assert first["valid_from"] is None and str(first["valid_to"]) == "2025-03-06"
     assert str(second["valid_from"]) == "2025-03-06" and second["valid_to"] is None
     assert (first["treated_sessions"], first["closed_day_sessions"], first["chair_hours_outside_window"]) == (2, 0, 0.5)
-    assert (second["treated_sessions"], second["closed_day_sessions"], second["chair_hours_outside_window"]) == (2, 1, 1.5)
+    # Friday 16:15-17:45 runs 45 minutes past closing
+    assert (second["treated_sessions"], second["closed_day_sessions"], second["chair_hours_outside_window"]) == (3, 1, 0.75)
     assert wh.rows("FROM metrics.capacity_rows(clinics := ?)", [["NOPE"]]) == []
