@@ -115,7 +115,15 @@ def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         foot = _few_note(foot)
     _mark_hidden(fig, data)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
-    sub = subtitle_text(shown_n_label(data["evaluable"], "evaluable course-instrument pairs", "instruments"), ctx)
+    # A recent period's courses are mostly scored while their follow-up window is still open: say how many, as
+    # the Overview's cards do (an audit found 454 of 521 provisional under a chart that never said so)
+    provisional = data["provisional"] if "provisional" in data else pd.Series(dtype=float)
+    extra = None
+    if provisional.notna().all() and provisional.sum() > 0:
+        extra = f"{fmt.count(provisional.sum())} provisional (follow-up window still open)"
+        foot = foot.replace(" Definition:", " Provisional: evaluable on a score taken while the course's follow-up "
+                            "window is still open; its outcome may change. Definition:", 1)
+    sub = subtitle_text(shown_n_label(data["evaluable"], "evaluable course-instrument pairs", "instruments"), ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 60))
 
 

@@ -120,8 +120,16 @@ def rates_by_instrument(df, opts):
     df = _instrument_sort(df[df["evaluable"].fillna(1) > 0]) if not df.empty else df
     return [_t(f"{labels.instrument(r['instrument'])}: response {_rate(r, 'response_rate', 'response_ci_low', 'response_ci_high', 'evaluable')}, "
                f"remission {_rate(r, 'remission_rate', 'remission_ci_low', 'remission_ci_high', 'evaluable')}"
-               + _itt(r))
+               + _itt(r) + _provisional(r))
             for _, r in df.iterrows()]
+
+
+def _provisional(r: pd.Series) -> str:
+    """'; 454 of 521 provisional (follow-up window still open)': a recent period's rates read courses early."""
+    provisional, evaluable = r.get("provisional"), r.get("evaluable")
+    if not (_known(provisional) and provisional > 0 and _known(evaluable)):
+        return ""
+    return f"; {fmt.count(provisional)} of {fmt.count(evaluable)} provisional (follow-up window still open)"
 
 
 def _itt(r: pd.Series) -> str:

@@ -1311,3 +1311,21 @@ def test_groups_whose_rates_an_export_hides_stay_on_the_axis_marked_not_shown():
     by_instrument = rates_by_instrument(pd.DataFrame([row("none", 828, 476), {**row("none", None, None),
                                                                                  "instrument": "MADRS"}]), CTX)
     assert any("MADRS" in t and "n not shown" in t for t in by_instrument.layout.yaxis.ticktext)
+
+
+def test_rates_by_instrument_say_how_many_courses_are_provisional():
+    """In a recent month most evaluable courses are scored while their follow-up window is open (454 of 521 in a
+    generated October): the Overview's cards said "provisional", the Outcomes chart never did."""
+    from dashboard.charts.outcomes import rates_by_instrument
+
+    data = pd.DataFrame({"instrument": ["PHQ9", "GAD7"], "evaluable": [521, 300], "provisional": [454, 250],
+                         "response_rate": [0.51, 0.45], "response_ci_low": [0.47, 0.4], "response_ci_high": [0.55, 0.5],
+                         "remission_rate": [0.16, 0.2], "remission_ci_low": [0.13, 0.16], "remission_ci_high": [0.2, 0.25],
+                         "responders": [266, 135], "remitters": [83, 60]})
+    fig = rates_by_instrument(data, CTX)
+    assert "704 provisional (follow-up window still open)" in fig.layout.meta["subtitle"]
+    assert "Provisional: evaluable on a score taken while" in fig.layout.meta["footnote"]
+    settled = rates_by_instrument(data.assign(provisional=0), CTX)
+    assert "provisional" not in settled.layout.meta["subtitle"].lower()
+    hidden = rates_by_instrument(data.assign(provisional=[454, None]), CTX)  # an export hid one: no sum
+    assert "provisional" not in hidden.layout.meta["subtitle"].lower()

@@ -268,3 +268,14 @@ def test_the_highest_and_lowest_week_are_whole_weeks_when_there_are_any():
     assert short[1] == "Highest week: SLC, week of 29 Jun 2026: 81% (3 of 7 days in the period)"
     whole = keyfigures.sentences("capacity.by_week", df.iloc[1:], {})
     assert whole[1] == "Highest week: SLC, week of 6 Jul 2026: 80%"
+
+
+def test_rates_key_figures_say_how_many_courses_are_provisional():
+    import pandas as pd
+
+    row = {"instrument": "PHQ9", "evaluable": 521, "provisional": 454, "response_rate": 0.51, "response_ci_low": 0.47,
+           "response_ci_high": 0.55, "remission_rate": 0.16, "remission_ci_low": 0.13, "remission_ci_high": 0.2}
+    (line,) = keyfigures.sentences("outcomes.rates_by_instrument", pd.DataFrame([row]), {})
+    assert line.endswith("; 454 of 521 provisional (follow-up window still open)")
+    (hidden,) = keyfigures.sentences("outcomes.rates_by_instrument", pd.DataFrame([{**row, "provisional": None}]), {})
+    assert "provisional" not in hidden
