@@ -215,15 +215,15 @@ def weekday_hour(df: pd.DataFrame, ctx: ChartContext, clinic_id: str | None = No
 
 
 def _full_text(row) -> str:
-    """"all chairs in use 37% of open hours, on 63 of 64 open days", or that the cell-size rule hid it."""
+    """"all chairs in use 37% of open hours; full at times on 63 of 64 open days", or that the rule hid it."""
     open_days = row.get("open_days")
     if not open_days or pd.isna(open_days):
         return "no open day"
     if pd.isna(row.get("full_days")) or pd.isna(row.get("full_time_share")):
         return "full time not shown (cell-size rule)"
     day = "day" if int(open_days) == 1 else "days"
-    return (f"all chairs in use {fmt.share(row['full_time_share'])} of open hours, "
-            f"on {fmt.count(row['full_days'])} of {fmt.count(open_days)} open {day}")
+    return (f"all chairs in use {fmt.share(row['full_time_share'])} of open hours; "
+            f"full at times on {fmt.count(row['full_days'])} of {fmt.count(open_days)} open {day}")
 
 
 def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
@@ -231,8 +231,9 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     title = title_text("Peak concurrent chairs", ctx)
     foot = footnote_text("The most treated sessions present at once (check-in to discharge) on any day of the period; "
                          "marker: chairs in the clinic's capacity row valid at the period's end. Beside each bar: the "
-                         "share of open hours during which every chair was in use (full time), and on how many open "
-                         "days that happened at some moment.",
+                         "share of open hours during which every chair was in use (full time), each day against that "
+                         "day's chairs (a clinic that added chairs counts the days before with fewer), and on how many "
+                         "open days every chair was in use at some moment.",
                          SECTION + " › Peak concurrent chairs")
     data = df[df["treated_sessions"] > 0] if not df.empty else df
     if data.empty:

@@ -469,7 +469,7 @@ def test_interventions_do_not_read_as_exclusive_categories(sample_data):
     fig = catalog.get("safety.interventions").figure(data, CTX)
     names = list(fig.data[0].y)
     assert not any("needed" in name.lower() for name in names), names
-    assert "No intervention (a side effect)" in names
+    assert "None given (for a side effect)" in names
     assert "overlap" in fig.layout.meta["footnote"]
 
 
@@ -866,9 +866,9 @@ def test_peak_chairs_chart_says_beside_each_bar_for_how_long_every_chair_was_in_
                          "full_days": [63, None, 12], "full_time_share": [0.4213, None, 0.004]})
     fig = peak_chairs(data, CTX)
     (words,) = [t for t in fig.data if t.type == "scatter" and t.mode == "text"]
-    assert list(words.text) == ["all chairs in use 42% of open hours, on 63 of 65 open days",
+    assert list(words.text) == ["all chairs in use 42% of open hours; full at times on 63 of 65 open days",
                                 "full time not shown (cell-size rule)",
-                                "all chairs in use 0.4% of open hours, on 12 of 64 open days"]
+                                "all chairs in use 0.4% of open hours; full at times on 12 of 64 open days"]
     assert all(x > end for x, end in zip(words.x, [4, 8, 6], strict=True))
     assert fig.layout.xaxis.range[1] > max(words.x)
     assert "every chair in use 0.4–42% of open hours" in fig.layout.meta["subtitle"]
