@@ -78,6 +78,8 @@ else:
             })
 
 st.subheader("Esketamine REMS monitoring")
+if s.filters.modalities:  # the charts' subtitles leave the modality out; say why once
+    st.caption("REMS monitoring is about esketamine sessions: the modality filter does not apply to these charts.")
 ui.chart("safety.rems")
 ui.chart("safety.rems_by_clinic")
 ui.footer()

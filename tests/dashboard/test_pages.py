@@ -261,6 +261,7 @@ def test_rems_charts_do_not_claim_the_modality_filter(sample_db, use_db):
     for title, sub in rems.items():
         assert "IV ketamine" not in sub and "esketamine sessions" in sub, (title, sub)
     assert "IV ketamine" in subtitles["Side effects by effect and severity"]
+    assert any("the modality filter does not apply to these charts" in c.value for c in at.caption)
 
 
 def _copy_of(db, tmp_path, name: str):
