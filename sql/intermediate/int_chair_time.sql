@@ -5,8 +5,8 @@ with sessions as not materialized (
     select * from staging.stg_sessions
 ),
 
-capacity as (
-    select * from intermediate.int_clinic_capacity
+open_windows as (
+    select * from intermediate.int_open_windows
 ),
 
 -- Lost capacity of a cancelled or no-show session: from scheduled_start for the clinic's median
@@ -66,15 +66,11 @@ span_days as (
 windows as (
     select
         span_days.*,
-        capacity.chairs,
-        span_days.day + capacity.opens_at as window_open,
-        span_days.day + capacity.closes_at as window_close
+        open_windows.chairs,
+        open_windows.window_open,
+        open_windows.window_close
     from span_days
-    inner join capacity
-        on capacity.clinic_id = span_days.clinic_id
-        and span_days.day >= capacity.valid_from
-        and span_days.day < capacity.valid_to
-        and list_contains(capacity.open_days, strftime(span_days.day, '%a'))
+    inner join open_windows using (clinic_id, day)
 ),
 
 pieces as (

@@ -76,21 +76,10 @@ concurrency as (
     )
 ),
 
--- The capacity row valid that day, when the day is one of its open weekdays: the chairs that count as
--- "every chair" and the open window the full minutes are counted in.
+-- The day's chairs (every chair) and open window (where full minutes count), when the clinic is open that day.
 day_capacity as (
-    select
-        days.clinic_id,
-        days.day,
-        capacity.chairs,
-        days.day + capacity.opens_at as opens,
-        days.day + capacity.closes_at as closes
-    from (select distinct clinic_id, day from presence_events) as days
-    join intermediate.int_clinic_capacity as capacity
-        on capacity.clinic_id = days.clinic_id
-        and days.day >= capacity.valid_from
-        and days.day < capacity.valid_to
-        and list_contains(capacity.open_days, strftime(days.day, '%a'))
+    select clinic_id, day, chairs, window_open as opens, window_close as closes
+    from intermediate.int_open_windows
 ),
 
 -- Full minutes: inside the open window, the minutes during which every chair was in use. Over a quarter
