@@ -214,16 +214,19 @@ def weekday_hour(df: pd.DataFrame, ctx: ChartContext, clinic_id: str | None = No
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=380)
 
 
-def _full_text(row) -> str:
-    """"all chairs in use 37% of open hours; full at times on 63 of 64 open days", or that the rule hid it."""
+def _full_text(row, days: bool = True) -> str:
+    """"all chairs in use 37% of open hours" (with `days`: "; full at times on 63 of 64 open days"), or that the
+    cell-size rule hid it."""
     open_days = row.get("open_days")
     if not open_days or pd.isna(open_days):
         return "no open day"
     if pd.isna(row.get("full_days")) or pd.isna(row.get("full_time_share")):
         return "full time not shown (cell-size rule)"
-    day = "day" if int(open_days) == 1 else "days"
-    return (f"all chairs in use {fmt.share(row['full_time_share'])} of open hours; "
-            f"full at times on {fmt.count(row['full_days'])} of {fmt.count(open_days)} open {day}")
+    text = f"all chairs in use {fmt.share(row['full_time_share'])} of open hours"
+    if days:
+        day = "day" if int(open_days) == 1 else "days"
+        text += f"; full at times on {fmt.count(row['full_days'])} of {fmt.count(open_days)} open {day}"
+    return text
 
 
 def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
@@ -232,8 +235,8 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     foot = footnote_text("The most treated sessions present at once (check-in to discharge) on any day of the period; "
                          "marker: chairs in the clinic's capacity row valid at the period's end. Beside each bar: the "
                          "share of open hours during which every chair was in use (full time), each day against that "
-                         "day's chairs (a clinic that added chairs counts the days before with fewer), and on how many "
-                         "open days every chair was in use at some moment.",
+                         "day's chairs (a clinic that added chairs counts the days before with fewer). The open days on "
+                         "which every chair was in use at some moment are in the hover and the CSV.",
                          SECTION + " › Peak concurrent chairs")
     data = df[df["treated_sessions"] > 0] if not df.empty else df
     if data.empty:
@@ -242,10 +245,12 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
     fig = go.Figure()
     # Over a quarter nearly every clinic fills all its chairs on nearly every day: for how long says more.
-    full_text = ([_full_text(row) for row in data.to_dict("records")]
-                 if {"full_days", "open_days", "full_time_share"} <= set(data.columns) else [""] * len(data))
+    # beside the bar the share alone (a pack page is narrow: the days cut off mid-word), the days in the hover
+    has_full = {"full_days", "open_days", "full_time_share"} <= set(data.columns)
+    full_text = [_full_text(row, days=False) for row in data.to_dict("records")] if has_full else [""] * len(data)
+    hover_text = [_full_text(row) for row in data.to_dict("records")] if has_full else [""] * len(data)
     fig.add_trace(go.Bar(y=data["clinic_name"], x=data["peak_concurrent_chairs"], orientation="h", name="Peak in use",
-                         marker_color=theme.OKABE_ITO["blue"], customdata=full_text,
+                         marker_color=theme.OKABE_ITO["blue"], customdata=hover_text,
                          hovertemplate="%{y}: peak %{x} chairs in use; %{customdata}<extra></extra>"))
     if "chairs" in data:
         fig.add_trace(go.Scatter(y=data["clinic_name"], x=data["chairs"], mode="markers", name="Chairs",
@@ -258,9 +263,9 @@ def peak_chairs(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         fig.add_trace(go.Scatter(y=data["clinic_name"], x=ends + top * 0.04 + 0.15, mode="text", text=full_text,
                                  textposition="middle right", textfont=dict(size=11, color=theme.MUTED),
                                  showlegend=False, hoverinfo="skip", cliponaxis=False))
-    # room right of the longest bar for "full on 23 of 65 open days (35%)"; ticks only up to the chairs
+    # room right of the longest bar for "all chairs in use 37% of open hours"; ticks only up to the chairs
     ticks = dict(tickmode="array", tickvals=list(range(int(top) + 1))) if top <= 20 else {}
-    fig.update_xaxes(title=dict(text="Chairs"), range=[0, top * (2.6 if any(full_text) else 1) + 0.8], **ticks)
+    fig.update_xaxes(title=dict(text="Chairs"), range=[0, top * (2.0 if any(full_text) else 1) + 0.8], **ticks)
     sub = subtitle_text(shown_n_label(df["treated_sessions"], "treated sessions", "clinics"), ctx,
                         _full_time_range(data))
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))

@@ -529,8 +529,9 @@ def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime 
             pages.append(Page(
                 chart_id=spec.id, section=_section_of(spec.id), title=str(meta.get("title", spec.title)),
                 subtitle=str(meta.get("subtitle", "")).replace(" (hover for names)", ""),
-                key_figures=(keyfigures.sentences(spec.id, result.data, variant) + ([more] if more else [])
-                             + ([capacity_caveat] if capacity_caveat and _section_of(spec.id) == "capacity" else [])),
+                key_figures=(keyfigures.sentences(spec.id, result.data, variant)
+                             + ([capacity_caveat] if capacity_caveat and _section_of(spec.id) == "capacity" else [])
+                             + ([more] if more else [])),
                 definition=definition, suppression=small, hidden=result.hidden, empty=bool(meta.get("empty")),
             ))
             pages[-1].tall = is_tall(fig)
