@@ -39,7 +39,7 @@ SEVERITY_ORDER = list(SEVERITIES)
 INTERVENTIONS = {
     # Not "None needed": the extract says no intervention was given, not that none was needed, and a
     # session counts here when any one of its side effects went without one (it may have had ondansetron too).
-    "none": "None given (for a side effect)",
+    "none": "No intervention given (for a side effect)",
     "ondansetron": "Ondansetron (antiemetic)",
     "antihypertensive": "Antihypertensive",
     "benzodiazepine": "Benzodiazepine",

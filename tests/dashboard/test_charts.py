@@ -469,7 +469,7 @@ def test_interventions_do_not_read_as_exclusive_categories(sample_data):
     fig = catalog.get("safety.interventions").figure(data, CTX)
     names = list(fig.data[0].y)
     assert not any("needed" in name.lower() for name in names), names
-    assert "None given (for a side effect)" in names
+    assert "No intervention given (for a side effect)" in names
     assert "overlap" in fig.layout.meta["footnote"]
 
 
