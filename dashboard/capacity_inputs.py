@@ -92,8 +92,11 @@ def quarantine_sentences(rows: pd.DataFrame) -> list[str]:
     return out
 
 
+IN_THE_APP = "See Data quality › Capacity the figures use."
+
+
 def warning_text(rows: pd.DataFrame, subject: str = "the figures here use", start: dt.date | None = None,
-                 until: dt.date | None = None) -> str | None:
+                 until: dt.date | None = None, see: str = IN_THE_APP) -> str | None:
     """The Capacity and Planning pages' warning: which clinics' capacity rows are in quarantine and from when.
     With a period (`start`, `until`), only rows whose dates reach into it: a row meant to start after the period,
     or replaced by a later row before the period begins, changes none of its figures. A row whose date cannot
@@ -113,7 +116,7 @@ def warning_text(rows: pd.DataFrame, subject: str = "the figures here use", star
     named = "; ".join(f"{r['clinic_name']} from {_meant(r)}: {r['reasons']}" for r in rows.to_dict("records"))
     what = "A capacity row is" if len(rows) == 1 else f"{len(rows)} capacity rows are"
     return (f"{what} in quarantine ({named}): {subject} the row valid before it, so chairs, hours or open days "
-            "may be out of date. See Data quality › Capacity the figures use.")
+            f"may be out of date. {see}")
 
 
 def outside_sentences(rows: pd.DataFrame) -> list[str]:

@@ -491,10 +491,8 @@ def build(scope: Scope, request: BoardPackRequest, *, generated_at: dt.datetime 
         from dashboard import capacity_inputs
 
         capacity_caveat = capacity_inputs.warning_text(queries.capacity_quarantine(scope, filters.clinics),
-                                                       start=filters.start, until=filters.end)
-        if capacity_caveat:
-            capacity_caveat = capacity_caveat.replace("See Data quality › Capacity the figures use.",
-                                                      "Data quality in the app lists it.")
+                                                       start=filters.start, until=filters.end,
+                                                       see="Data quality in the app lists it.")
     pages: list[Page] = []
     figures: list[go.Figure] = []
     tq = ts = 0.0

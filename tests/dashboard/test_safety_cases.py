@@ -46,3 +46,9 @@ def test_a_side_effect_without_intervention_says_none_given():
 def test_no_rows_is_an_empty_table_with_its_columns():
     empty = sc.cases_table(_rows().iloc[0:0])
     assert empty.empty and list(empty.columns) == sc.COLUMNS
+
+
+def test_the_kinds_offered_are_the_kinds_the_query_knows():
+    from dashboard import queries
+
+    assert tuple(sc.KINDS) == queries.SAFETY_CASE_KINDS
