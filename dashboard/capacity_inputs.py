@@ -34,13 +34,27 @@ def capacity_text(chairs: object, opens: object, closes: object, open_days: obje
     return f"{fmt.count(chairs)} {chair_word}, {_hhmm(opens)}–{_hhmm(closes)}, {days_text(open_days)}"
 
 
-def rows_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """metrics.capacity_rows for reading: open ends in words, hours and days as one text each."""
+def _stands_in(rows: pd.DataFrame, quarantined: pd.DataFrame | None) -> list[str]:
+    """For each capacity row, the quarantined rows whose dates it covers ("row from 14 Feb 2026"), or ""."""
+    covers: dict[tuple, list[str]] = {}
+    if quarantined is not None and not quarantined.empty:
+        for q in quarantined.to_dict("records"):
+            meant = _meant(q)
+            if meant is None or q.get("used_chairs") is None or pd.isna(q.get("used_chairs")):
+                continue  # applies to no day, or no row stands in
+            covers.setdefault((q["clinic_id"], _day(q.get("used_valid_from"))), []).append(f"row from {meant}")
+    return ["; ".join(covers.get((r["clinic_id"], _day(r["valid_from"])), [])) for r in rows.to_dict("records")]
+
+
+def rows_table(rows: pd.DataFrame, quarantined: pd.DataFrame | None = None) -> pd.DataFrame:
+    """metrics.capacity_rows for reading: open ends in words, hours and days as one text each, and (given
+    queries.capacity_quarantine) which quarantined rows each one stands in for."""
     records = rows.to_dict("records")
     return pd.DataFrame({
         "Clinic": [r["clinic_name"] for r in records],
         "From": [_day(r["valid_from"]) or "the start" for r in records],
         "Until": [_day(r["valid_to"]) or "now" for r in records],
+        "In place of quarantined": _stands_in(rows, quarantined),
         "Chairs": [int(r["chairs"]) for r in records],
         "Hours": [f"{_hhmm(r['opens_at'])}–{_hhmm(r['closes_at'])}" for r in records],
         "Open days": [days_text(r["open_days"]) for r in records],

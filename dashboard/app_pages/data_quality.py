@@ -101,13 +101,14 @@ st.subheader("Capacity the figures use")
 st.caption("Utilization, lost capacity and the planner count chair time against these rows of the clinics extract, "
            "each from its first day until the next row's. A row in quarantine is not used: the row before it "
            "stretches over its dates.")
-for sentence in capacity_inputs.quarantine_sentences(queries.capacity_quarantine(s.scope)):
+quarantined_capacity = queries.capacity_quarantine(s.scope)
+for sentence in capacity_inputs.quarantine_sentences(quarantined_capacity):
     st.warning(ui.md_escape(sentence), icon=":material/event_seat:")
 capacity = queries.capacity_rows(s.scope)
 for sentence in capacity_inputs.outside_sentences(capacity):
     st.warning(ui.md_escape(sentence), icon=":material/schedule:")
 st.dataframe(
-    capacity_inputs.rows_table(capacity), hide_index=True, width="stretch",
+    capacity_inputs.rows_table(capacity, quarantined_capacity), hide_index=True, width="stretch",
     column_config={
         "Until": st.column_config.TextColumn("Until", help="The day the next row starts (not included)"),
         "Treated sessions": st.column_config.NumberColumn(format="localized"),
@@ -115,6 +116,9 @@ st.dataframe(
             format="localized", help="Treated sessions on a day this row says the clinic is closed"),
         "Chair-hours outside hours": st.column_config.NumberColumn(
             format="%.1f", help="Chair time (check-in to discharge) outside the open window"),
+        "In place of quarantined": st.column_config.TextColumn(
+            width="medium", help="A clinics row meant to start then is in quarantine: this row's chairs, hours and days are used "
+                 "over its dates instead"),
     },
 )
 

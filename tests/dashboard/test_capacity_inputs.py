@@ -83,9 +83,22 @@ def test_the_rows_table_reads_open_ends_hours_and_days_in_words():
     table = ci.rows_table(pd.concat([_rows(), _rows(valid_from=None, valid_to=pd.Timestamp("2024-11-30"), chairs=3,
                                                     open_days=["Mon", "Wed", "Fri"])]))
     assert table.to_dict("records") == [
-        {"Clinic": "Denver", "From": "30 Nov 2024", "Until": "now", "Chairs": 4, "Hours": "08:00–18:00",
-         "Open days": "Tue–Sat", "Treated sessions": 6419, "On closed days": 0, "Chair-hours outside hours": 0.0},
-        {"Clinic": "Denver", "From": "the start", "Until": "30 Nov 2024", "Chairs": 3, "Hours": "08:00–18:00",
-         "Open days": "Mon, Wed, Fri", "Treated sessions": 6419, "On closed days": 0,
+        {"Clinic": "Denver", "From": "30 Nov 2024", "Until": "now", "In place of quarantined": "", "Chairs": 4,
+         "Hours": "08:00–18:00", "Open days": "Tue–Sat", "Treated sessions": 6419, "On closed days": 0,
+         "Chair-hours outside hours": 0.0},
+        {"Clinic": "Denver", "From": "the start", "Until": "30 Nov 2024", "In place of quarantined": "", "Chairs": 3,
+         "Hours": "08:00–18:00", "Open days": "Mon, Wed, Fri", "Treated sessions": 6419, "On closed days": 0,
          "Chair-hours outside hours": 0.0}]
+    assert list(table.columns)[:4] == ["Clinic", "From", "Until", "In place of quarantined"]
     assert ci.days_text(["Sat", "Sun"]) == "Sat, Sun" and ci.days_text([]) == "no open day"
+
+
+def test_the_rows_table_marks_the_row_that_stands_in_for_a_quarantined_one():
+    """An audit read the Data quality table's 1 Aug 2025 row "until now" with nothing to say it covered the
+    quarantined row meant from 14 Feb 2026."""
+    rows = pd.concat([_rows(clinic_id="OKC", valid_from=pd.Timestamp("2025-08-01")),
+                      _rows(clinic_id="OKC", valid_from=None, valid_to=pd.Timestamp("2025-08-01"))])
+    quarantined = pd.concat([_quarantined(),  # OKC, meant 14 Feb 2026, row from 1 Aug 2025 in its place
+                             _quarantined(valid_from_text="14/02/2026", meant_from=None)])  # applies to no day
+    assert list(ci.rows_table(rows, quarantined)["In place of quarantined"]) == ["row from 14 Feb 2026", ""]
+    assert list(ci.rows_table(rows)["In place of quarantined"]) == ["", ""]

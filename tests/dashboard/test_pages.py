@@ -384,6 +384,9 @@ def test_a_quarantined_capacity_row_is_said_on_capacity_planning_and_data_qualit
     assert any("the clinics row meant to start 14 Feb 2026 is in quarantine" in _plain(w.value) for w in at.warning)
     table = next(d.value for d in at.dataframe if "Open days" in d.value.columns)
     assert {"Oklahoma City Mood & Wellness", "Denver Interventional Psychiatry"} <= set(table["Clinic"])
+    marked = table[table["In place of quarantined"] != ""]
+    assert list(marked["Clinic"]) == ["Oklahoma City Mood & Wellness"] and list(marked["From"]) == ["1 Aug 2025"]
+    assert list(marked["In place of quarantined"]) == ["row from 14 Feb 2026"]
     # a period before the row's date: nothing shown in it depends on the row
     before = _app({"start": "2025-01-01", "end": "2025-03-31"})
     before.run()
