@@ -314,8 +314,9 @@ def induction_funnel(scope: Scope, f: Filters) -> pd.DataFrame:
     return _macro("induction_funnel", scope, f, order_by="modality_family, session_number")
 
 
-MEASURES = {"response", "remission", "induction_completion", "side_effect", "severe_side_effect", "bp_elevation",
-            "rems_complete"}
+# the measures metrics.clinic_comparison knows, in the order the catalog offers them
+MEASURES = ("response", "remission", "induction_completion", "side_effect", "severe_side_effect", "bp_elevation",
+            "rems_complete")
 
 
 def clinic_comparison(scope: Scope, f: Filters, measure: str = "response", instrument: str = "PHQ9",
@@ -347,8 +348,6 @@ def clinic_comparison(scope: Scope, f: Filters, measure: str = "response", instr
 
 
 SAFETY_CASES_LIMIT = 2000
-
-
 SAFETY_CASE_KINDS = ("both", "severe", "bp")
 
 

@@ -161,8 +161,7 @@ def _outcomes_group(scope: Scope, f: Filters, breakdown: str = "indication") -> 
 
 
 INSTRUMENTS = tuple(labels.INSTRUMENT_ORDER)
-MEASURES = ("response", "remission", "induction_completion", "side_effect", "severe_side_effect", "bp_elevation",
-            "rems_complete")
+MEASURES = queries.MEASURES
 OUTCOME_BREAKDOWNS = ("indication", "modality", "clinic", "maoi", "lamotrigine", "benzodiazepine", "opioid")
 VITALS = tuple(labels.VITALS)
 TRAJECTORY_MEASURES = outcomes.TRAJECTORY_MEASURES
