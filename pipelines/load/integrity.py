@@ -53,7 +53,15 @@ def check_repeats(con: duckdb.DuckDBPyConnection, kind: str, raw: str, typed: st
     """
     extract = EXTRACTS[kind]
     required = set(suites.always_required(kind))
-    usable = " AND ".join(f"{c} IS NOT NULL" for c in extract.key if c in required) or "true"
+    # A key is read when its required columns are, and an optional one is either read or was left
+    # empty: a clinic row whose valid_from is given but unreadable has no key to compare as read
+    # (NULL would make it the same key as a row that left valid_from empty), so it compares by text.
+    usable = " AND ".join(
+        f"{c} IS NOT NULL" if c in required
+        else f"({c} IS NOT NULL OR {c}__given IS NULL)" if extract.columns[c].parsed
+        else "true"
+        for c in extract.key
+    )
     key = ", ".join(extract.key)
     cols = ", ".join(f"r.{c}" for c in extract.columns)
     # A row's hash repeats when a neighbour in hash order has the same one: one sort of the hashes

@@ -71,8 +71,10 @@ _READABLE_AS = {
 
 @functools.cache
 def time_zones() -> tuple[str, ...]:
-    """Real IANA zones ("America/Chicago"), not abbreviations or POSIX-style names."""
-    return tuple(sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))) + ["UTC"])
+    """Real IANA zones ("America/Chicago"), not abbreviations or POSIX-style names. Of the Etc/
+    zones only the two spellings of UTC: Etc/GMT+5 is five hours *behind* UTC, a sign trap."""
+    regions = (z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return tuple(sorted(regions) + ["Etc/UTC", "UTC"])
 
 
 @dataclass(frozen=True)
@@ -155,10 +157,15 @@ def must_be_empty(kind: str, column: str, when: When) -> gxe.Expectation:
 
 
 def not_before(kind: str, later: str, earlier: str, *, strictly: bool = False) -> gxe.Expectation:
-    """`later` must not come before `earlier` (checked only when both are given)."""
+    """`later` must not come before `earlier` (checked only when both are given). Timestamps compare
+    as instants (`<col>_utc`): on the night clocks fall back, 01:10 standard time comes after 01:50
+    daylight time. Without a known clinic there is no instant yet; the row is an orphan then, and its
+    retry checks the order once the clinic is known."""
     relation = "after" if strictly else "at or after"
+    moments = set(EXTRACTS[kind].timestamp_columns)
+    a, b = (f"{c}_utc" if c in moments else c for c in (later, earlier))
     return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-        column_A=later, column_B=earlier, or_equal=not strictly, ignore_row_if="either_value_is_missing",
+        column_A=a, column_B=b, or_equal=not strictly, ignore_row_if="either_value_is_missing",
         description=f"{later} must be {relation} {earlier}", meta=_meta(kind, later, f"after_{earlier}"),
     )
 

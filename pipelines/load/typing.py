@@ -18,11 +18,19 @@ TYPED_TABLE = "raw._typing"
 
 # Shapes first (one cheap regular expression each), then the one parser that fits the shape: trying
 # a list of strptime formats on every value costs seconds per million rows for each miss.
-_ISO = r"\d{4}-\d{2}-\d{2}[ Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+# Years 0001-9999 (year 0000 is not a year of the calendar, nor of Python's datetime).
+_YEAR = r"(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})"
+_ISO = _YEAR + r"-\d{2}-\d{2}[ Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
 _ISO_NAIVE = f"^{_ISO}$"
 _ISO_OFFSET = f"^{_ISO}([zZ]|[+-]\\d{{2}}(:?\\d{{2}})?)$"
-_US = r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}(:\d{2})?$"
-_US_12H = r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}(:\d{2})? ?[AaPp][Mm]$"
+_US = r"^\d{1,2}/\d{1,2}/" + _YEAR + r" \d{1,2}:\d{2}(:\d{2})?$"
+_US_12H = r"^\d{1,2}/\d{1,2}/" + _YEAR + r" \d{1,2}:\d{2}(:\d{2})? ?[AaPp][Mm]$"
+# What the rules can hold: Great Expectations checks a file's rows in pandas, whose datetimes end
+# with 9999. A placeholder such as 9999-12-31 23:59 in a zone behind UTC is an instant in year 10000;
+# clamped to the last representable moment it still breaks "not more than one day after the load"
+# (instead of stopping the whole load), and the quarantine keeps its text as given.
+_FIRST_MOMENT = "TIMESTAMP '0001-01-01 00:00:00'"
+_LAST_MOMENT = "TIMESTAMP '9999-12-31 23:59:59.999999'"
 _WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 _WEEKDAY_SPELLINGS = [
     "mon", "monday", "tue", "tues", "tuesday", "wed", "weds", "wednesday", "thu", "thur", "thurs",
@@ -80,7 +88,8 @@ def _parsed(col: str, ctype: ColType) -> list[str]:
         case ColType.ENUM_UPPER:
             return [f"upper({src}) AS {col}"]
         case ColType.INT | ColType.FLOAT:
-            return [f"try_cast({src} AS DOUBLE) AS {col}__num", given]
+            # DuckDB's cast reads "1_00" as 100; an underscore is a typing slip, not a digit separator.
+            return [f"CASE WHEN NOT contains({src}, '_') THEN try_cast({src} AS DOUBLE) END AS {col}__num", given]
         case ColType.DATE:
             return [f"CAST(try_strptime({src}, ['%Y-%m-%d', '%m/%d/%Y']) AS DATE) AS {col}", given]
         case ColType.TIME:
@@ -93,6 +102,13 @@ def _parsed(col: str, ctype: ColType) -> list[str]:
         case ColType.TIMESTAMP:
             return [f"{_naive(src)} AS {col}__naive", f"{_aware(src)} AS {col}__aware", given]
     raise ValueError(f"no reader for {ctype}")
+
+
+def _clamped(column: str) -> str:
+    """Stage 3: a timestamp column held within what the rules can check (NULL stays NULL: DuckDB's
+    least and greatest skip NULLs)."""
+    return (f"CASE WHEN {column} IS NOT NULL THEN least(greatest({column}, {_FIRST_MOMENT}), {_LAST_MOMENT}) "
+            f"END AS {column}")
 
 
 def _final(col: str, ctype: ColType, session_offsets: bool = False) -> list[str]:
@@ -167,6 +183,9 @@ def build_typed(con: duckdb.DuckDBPyConnection, kind: str, source: str) -> None:
     elif extract.timestamp_columns:
         stage1.append("NULL::VARCHAR AS _tz")
     typed = f"SELECT {', '.join(stage2)} FROM (SELECT {', '.join(stage1)} FROM {source} r {tz_join})"
+    moments = [m for c in extract.timestamp_columns for m in (c, f"{c}_utc")]
+    if moments:
+        typed = f"SELECT * REPLACE ({', '.join(_clamped(m) for m in moments)}) FROM ({typed})"
     derived = _DERIVED.get(kind)
     if derived:
         typed = f"SELECT t.*, {', '.join(derived)} FROM ({typed}) t"

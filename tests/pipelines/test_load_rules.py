@@ -84,6 +84,9 @@ CLINIC_CASES = [
     ok(K, "timezone_new_york", timezone="America/New_York", stored={"timezone": "America/New_York"}),
     ok(K, "timezone_trimmed", timezone="  America/Denver ", stored={"timezone": "America/Denver"}),
     ok(K, "timezone_utc", timezone="UTC"),
+    ok(K, "timezone_etc_utc", timezone="Etc/UTC", stored={"timezone": "Etc/UTC"}),
+    # Etc/GMT+5 is five hours *behind* UTC: the inverted sign is a trap, so such zones stay refused
+    bad(K, "timezone_etc_gmt_offset", ("timezone",), timezone="Etc/GMT+5"),
     bad(K, "timezone_invented", ("timezone",), timezone="Mars/Olympus_Mons"),
     bad(K, "timezone_misspelled", ("timezone",), timezone="America/Chicagoo"),
     bad(K, "timezone_offset_text", ("timezone",), timezone="-05:00"),
@@ -207,6 +210,9 @@ SESSION_CASES = [
     bad(K, "dose_zero_ketamine", ("dose_mg", "0"), dose_mg="0"),
     bad(K, "dose_negative_ketamine", ("dose_mg", "0"), dose_mg="-35"),
     bad(K, "dose_not_a_number", ("dose_mg",), dose_mg="35mg"),
+    # DuckDB's own cast reads "3_5" as 35; a digit separator in an extract is a slip, not a number
+    bad(K, "dose_with_underscore", ("dose_mg", "number"), dose_mg="3_5"),
+    bad(K, "weight_with_underscore", ("weight_kg", "number"), weight_kg="7_0"),
     ok(K, "iv_exactly_3_mg_per_kg", dose_mg="210", weight_kg="70"),
     ok(K, "im_exactly_3_mg_per_kg", modality="im_ketamine", dose_mg="240", weight_kg="80"),
     # decimal weights: 225.3 / 75.1 is exactly 3.0, though 3.0000000000000004 in binary floating point
@@ -288,6 +294,10 @@ VITAL_CASES = [
     bad(K, "systolic_blank_is_missing", ("systolic_bp", "required"), systolic_bp="   "),
     bad(K, "systolic_not_whole", ("systolic_bp",), systolic_bp="128.5"),
     bad(K, "systolic_not_a_number", ("systolic_bp",), systolic_bp="12O"),
+    # An EHR's "unknown" placeholder: in Chicago it is an instant of year 10000, past what the
+    # suite's pandas check can hold; it must break the future rule, not stop the load.
+    bad(K, "measured_at_placeholder_9999_12_31", ("measured_at", "day"), measured_at="9999-12-31 23:59"),
+    bad(K, "measured_at_year_0000", ("measured_at", "timestamp"), measured_at="0000-06-01 12:00"),
     *(ok(K, f"{col}_{v}", **{col: v}) for col, v in [
         ("heart_rate", "20"), ("heart_rate", "250"), ("spo2", "50"), ("spo2", "100"),
         ("respiratory_rate", "4"), ("respiratory_rate", "60")]),
@@ -338,6 +348,7 @@ ASSESSMENT_CASES = [
     *(bad(K, f"{inst}_fraction", ("score", "whole"), instrument=inst, score="12.5", item9="")
       for inst in ["PHQ9", "GAD7", "MADRS", "PCL5"]),
     bad(K, "score_not_a_number", ("score",), score="severe"),
+    bad(K, "assessed_at_offset_past_year_9999", ("assessed_at", "day"), assessed_at="9999-12-31T23:00-05:00"),
     ok(K, "instrument_any_case_trimmed", instrument=" phq9 ", stored={"instrument": "PHQ9"}),
     ok(K, "instrument_pain_nrs_lower", instrument="pain_nrs", score="3", item9="",
        stored={"instrument": "PAIN_NRS"}),
@@ -573,3 +584,32 @@ def test_treatment_duration_is_measured_between_instants_across_daylight_saving_
     assert "S-SPRING" in stored
     assert stored["S-SPRING"]["treatment_end_utc"] - stored["S-SPRING"]["treatment_start_utc"] == dt.timedelta(
         hours=5, minutes=30)
+
+
+def test_the_order_of_a_session_s_times_is_the_order_of_their_instants_on_the_night_clocks_fall_back(tmp_path):
+    """Chicago, 1 Nov 2026: 01:00-02:00 happens twice. Given with offsets, 01:50 daylight time comes
+    before 01:10 standard time, and 01:50 standard time after 01:20 standard time."""
+    batch = tmp_path / "batch"
+    base = base_rows()
+    day = "2026-11-01T"
+    rows = [
+        # in order as instants (06:50Z, 07:10Z, 07:40Z, 08:30Z), not on the wall clock: loads
+        session(session_id="S-IN-ORDER", scheduled_start=f"{day}01:50-05:00", checkin_at=f"{day}01:50-05:00",
+                treatment_start=f"{day}01:10-06:00", treatment_end=f"{day}01:40-06:00",
+                discharge_at=f"{day}02:30-06:00"),
+        # ends (06:50Z) before it starts (07:20Z), though 01:50 > 01:20 on the wall clock: broken
+        session(session_id="S-BACKWARDS", scheduled_start=f"{day}01:00-06:00", checkin_at=f"{day}01:00-06:00",
+                treatment_start=f"{day}01:20-06:00", treatment_end=f"{day}01:50-05:00",
+                discharge_at=f"{day}02:30-06:00"),
+        *(session(session_id=f"S-PAD-{i}") for i in range(3)),
+    ]
+    write_file(batch / "clinics.csv", base["clinics"])
+    write_file(batch / "patients.csv", base["patients"])
+    write_file(batch / "sessions.csv", rows)
+    db = tmp_path / "wh" / "clinic_analytics.duckdb"
+    load(batch, db, now=dt.datetime(2026, 11, 10, 12, 0), max_broken_share=1.0)
+    (q,) = quarantine(db, "sessions.csv")
+    assert q["record_key"] == "S-BACKWARDS", q
+    assert any("treatment_end must be at or after treatment_start" in r for r in q["reasons"]), q["reasons"]
+    stored = {r["session_id"]: r for r in query_dicts(db, "SELECT * FROM raw.sessions")}
+    assert stored["S-IN-ORDER"]["treatment_start"] == D(2026, 11, 1, 1, 10)
