@@ -412,18 +412,45 @@ def _retry_orphans(ctx: _Context) -> tuple[int, int]:
                 [kind, ctx.load_id],
             )
             typing.build_typed(con, kind, "_retry_raw")
-            integrity.start_failures(con)
-            integrity.check_repeats(con, kind, "_retry_raw", typing.TYPED_TABLE)
-            suite_sql.evaluate(con, suites.suite(kind), typing.TYPED_TABLE, ctx.suite_parameters)
-            validate.verify(con, kind, typing.TYPED_TABLE, ctx.suite_parameters, integrity.FAILURES_TABLE)
-            integrity.check_references(con, kind, typing.TYPED_TABLE)
+            typed = typing.TYPED_TABLE
             key_match = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in EXTRACTS[kind].key)
-            # Superseded: the key is already stored (a newer row arrived). Keep the stored one.
+            # A key waiting in several versions (a corrected re-export of a row whose parent is still
+            # missing): the latest one stands for it, the older ones are superseded by it. Without this
+            # the versions met as a key conflict on every retry and none ever loaded.
+            older = [r[0] for r in con.execute(
+                f"""SELECT t._row FROM {typed} t JOIN audit.quarantine q ON q.quarantine_id = t._row
+                    WHERE EXISTS (SELECT 1 FROM {typed} s JOIN audit.quarantine sq ON sq.quarantine_id = s._row
+                                  WHERE {key_match} AND (sq.load_id, sq.quarantine_id) > (q.load_id, q.quarantine_id))"""
+            ).fetchall()]
+            if older:
+                con.execute(f"DELETE FROM {typed} WHERE _row IN (SELECT unnest(?::BIGINT[]))", [older])
+                con.execute("DELETE FROM _retry_raw WHERE _row IN (SELECT unnest(?::BIGINT[]))", [older])
+            integrity.start_failures(con)
+            integrity.check_repeats(con, kind, "_retry_raw", typed)
+            suite_sql.evaluate(con, suites.suite(kind), typed, ctx.suite_parameters)
+            validate.verify(con, kind, typed, ctx.suite_parameters, integrity.FAILURES_TABLE)
+            integrity.check_references(con, kind, typed)
+            # Superseded: the stored row with this key came from a later load (or a later file of the
+            # same load) than the waiting one. A stored row from before it is the version it corrects:
+            # the waiting row replaces it, and the stored one moves to the history.
             superseded = [r[0] for r in con.execute(
-                f"SELECT t._row FROM {typing.TYPED_TABLE} t WHERE t._row NOT IN (SELECT _row FROM {integrity.FAILURES_TABLE}) "
-                f"AND EXISTS (SELECT 1 FROM raw.{kind} s WHERE {key_match})"
+                f"""SELECT t._row FROM {typed} t JOIN audit.quarantine q ON q.quarantine_id = t._row
+                    WHERE t._row NOT IN (SELECT _row FROM {integrity.FAILURES_TABLE})
+                      AND EXISTS (SELECT 1 FROM raw.{kind} s WHERE {key_match}
+                                  AND (s._load_id > q.load_id OR (s._load_id = q.load_id AND s._file > q.file)))"""
             ).fetchall()]
             integrity.add_failures(con, [(r, "superseded", "superseded") for r in superseded])
+            # A row that still cannot load keeps waiting with what is wrong with it now: once its
+            # parent is known, the rules that need the parent (the clinic's time zone) are checked too,
+            # and a row that breaks one of them no longer waits for a parent (not orphan-only).
+            con.execute(
+                f"""UPDATE audit.quarantine q SET rule_ids = f.rule_ids, reasons = f.reasons, orphan_only = f.orphan_only
+                    FROM (SELECT _row, list(DISTINCT rule_id ORDER BY rule_id) AS rule_ids,
+                                 list(DISTINCT reason ORDER BY reason) AS reasons, bool_and(orphan) AS orphan_only
+                          FROM {integrity.FAILURES_TABLE} WHERE rule_id <> 'superseded' GROUP BY _row) f
+                    WHERE q.quarantine_id = f._row"""
+            )
+            superseded += older
             loaded, _ = apply.upsert(
                 con, kind, typing.TYPED_TABLE, ctx.load_id,
                 "(SELECT q.file FROM audit.quarantine q WHERE q.quarantine_id = t._row)",
@@ -441,7 +468,13 @@ def _retry_orphans(ctx: _Context) -> tuple[int, int]:
                     "UPDATE audit.quarantine SET resolved_by_load = ?, resolved_at = ?, "
                     "resolution = 'superseded: a later row with the same key was loaded' "
                     "WHERE quarantine_id IN (SELECT unnest(?::BIGINT[]))",
-                    [ctx.load_id, ctx.now, superseded],
+                    [ctx.load_id, ctx.now, [r for r in superseded if r not in older]],
+                )
+                con.execute(
+                    "UPDATE audit.quarantine SET resolved_by_load = ?, resolved_at = ?, "
+                    "resolution = 'superseded: a later version of the row arrived' "
+                    "WHERE quarantine_id IN (SELECT unnest(?::BIGINT[]))",
+                    [ctx.load_id, ctx.now, older],
                 )
             con.execute("DROP TABLE IF EXISTS _retry_raw")
             _drop_temp(con)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from load_fixtures import (
-    COLUMNS, CONTRACT_IDENTIFIERS, KEY, P1, P2, PSEUDO, S_KET, S_NYC, all_bytes_under, assessment,
+    CHI, COLUMNS, CONTRACT_IDENTIFIERS, KEY, P1, P2, PSEUDO, S_KET, S_NYC, all_bytes_under, assessment,
     base_rows, clinic, csv_text, env_for_cli, file_report, load, patient, query, quarantine, session,
     side_effect, snapshot, untreated_session, vital, warehouse_version, write_batch, write_file,
 )
@@ -604,6 +604,21 @@ def test_rows_with_the_same_key_and_different_values_are_all_quarantined(tmp_pat
         (dt.date(2026, 6, 1),)]
 
 
+def test_an_unreadable_optional_key_value_is_not_the_same_key_as_an_empty_one(tmp_path, db):
+    """valid_from is optional in the clinics key: a row that leaves it empty and a row whose valid_from
+    cannot be read are not one key (the second is quarantined for its date alone, the first loads)."""
+    batch = write_batch(tmp_path / "batch", {}, base=True)
+    write_file(batch / "clinics_more.csv", [clinic(clinic_id=f"C-{i}") for i in range(8)] + [
+        clinic(clinic_id="C-DATE", valid_from=""),
+        clinic(clinic_id="C-DATE", valid_from="not-a-date", chairs="5")])
+    report = load(batch, db)
+    f = file_report(report, "clinics_more.csv")
+    assert (f.loaded, f.quarantined) == (8 + 1, 1), f
+    (q,) = quarantine(db, "clinics_more.csv")
+    assert q["row_number"] == 10 and len(q["reasons"]) == 1 and "valid_from" in q["reasons"][0], q
+    assert query(db, "SELECT chairs FROM raw.clinics WHERE clinic_id = 'C-DATE'") == [(8,)]
+
+
 # ---------------------------------------------------------------------------- replacement / history
 def test_a_row_whose_key_is_stored_replaces_it_and_the_old_version_goes_to_history(tmp_path, db):
     """Within one batch: a later file of the same kind re-exports keys an earlier file stored."""
@@ -733,6 +748,82 @@ def test_a_chain_of_orphans_resolves_parents_first_with_refs_hashed_once_and_tim
     assert query(db, "SELECT assessed_at, patient_ref FROM raw.assessments WHERE assessment_id = 'A-CHAIN'") == [
         (dt.datetime(2026, 10, 5, 8, 45), ref)]
     assert query(db, "SELECT count(*) FROM audit.quarantine WHERE resolved_by_load IS NULL") == [(0,)]
+
+
+def test_a_correction_that_waited_for_its_parent_replaces_the_older_stored_row(tmp_path, db):
+    """A re-export moves S-KET-1 to a clinic not loaded yet: the corrected row waits in the quarantine;
+    when the clinic arrives it replaces the row of the first load, which goes to the history."""
+    loaded_base(tmp_path, db)
+    fix = tmp_path / "fix"
+    write_file(fix / "sessions_fix.csv", [session(session_id=f"S-FIX-{i}") for i in range(4)]
+               + [session(clinic_id="C-DENVER", dose_mg="40")])
+    first = load(fix, db)
+    assert file_report(first, "sessions_fix.csv").quarantined == 1
+    later = tmp_path / "later"
+    write_file(later / "clinics_denver.csv", [clinic(clinic_id="C-DENVER", timezone="America/Denver")])
+    report = load(later, db)
+    assert report.orphans_resolved == 1, report.to_json()["orphans"]
+    assert query(db, f"SELECT clinic_id, dose_mg FROM raw.sessions WHERE session_id = '{S_KET}'") == [("C-DENVER", 40.0)]
+    assert query(db, f"SELECT clinic_id, dose_mg FROM raw.sessions_history WHERE session_id = '{S_KET}'") == [(CHI, 35.0)]
+    (q,) = quarantine(db, "sessions_fix.csv")
+    assert q["resolution"] == "loaded: its parent arrived" and q["resolved_by_load"] == report.load_id
+
+
+def test_a_waiting_row_older_than_the_stored_one_is_superseded(tmp_path, db):
+    """The other way round: the stored row came from a later load than the waiting one, so it stays."""
+    loaded_base(tmp_path, db)
+    early = tmp_path / "early"
+    write_file(early / "vitals.csv", vitals_rows(4) + [vital(session_id="S-LATE", systolic_bp="120")])
+    load(early, db)
+    newer = tmp_path / "newer"
+    write_file(newer / "clinics_late.csv", [clinic(clinic_id="C-LATE")])
+    write_file(newer / "patients_late.csv", [patient(patient_ref="EHR-P-LATE", clinic_id="C-LATE")])
+    write_file(newer / "sessions_late.csv", [session(session_id="S-LATE", patient_ref="EHR-P-LATE", clinic_id="C-LATE")])
+    write_file(newer / "vitals_late.csv", [vital(session_id="S-LATE", systolic_bp="130")])
+    report = load(newer, db)
+    # the newer vitals row loaded with its parent in the same batch; the older waiting one gives way
+    assert query(db, "SELECT systolic_bp FROM raw.vitals WHERE session_id = 'S-LATE'") == [(130,)]
+    (q,) = quarantine(db, "vitals.csv")
+    assert q["resolution"].startswith("superseded") and q["resolved_by_load"] == report.load_id
+
+
+def test_two_versions_of_a_waiting_row_load_as_the_latest_once_the_parent_arrives(tmp_path, db):
+    loaded_base(tmp_path, db)
+    for n, systolic in [(1, "120"), (2, "130")]:
+        batch = tmp_path / f"v{n}"
+        write_file(batch / f"vitals_{n}.csv", vitals_rows(4, start_minute=10 * n)
+                   + [vital(session_id="S-NOPE", measured_at="2026-10-06 10:00", systolic_bp=systolic)])
+        load(batch, db)
+    later = tmp_path / "later"
+    write_file(later / "sessions_nope.csv", [session(session_id="S-NOPE")])
+    report = load(later, db)
+    assert report.orphans_resolved == 1, report.to_json()["orphans"]
+    assert query(db, "SELECT systolic_bp FROM raw.vitals WHERE session_id = 'S-NOPE'") == [(130,)]
+    old, new = quarantine(db, "vitals_1.csv") + quarantine(db, "vitals_2.csv")
+    assert old["resolution"] == "superseded: a later version of the row arrived", old
+    assert new["resolution"] == "loaded: its parent arrived", new
+    assert query(db, "SELECT count(*) FROM audit.quarantine WHERE resolved_by_load IS NULL") == [(0,)]
+
+
+def test_a_waiting_row_is_checked_against_the_rules_that_need_its_parent_when_the_parent_arrives(tmp_path, db):
+    """Without its session's clinic a reading has no instant, so "not in the future" waits. When the
+    session arrives the row breaks it: the quarantine then says so, and the row no longer waits. An
+    EHR placeholder (9999-12-31 23:59, an instant of year 10000 in Chicago) must not stop that load."""
+    loaded_base(tmp_path, db)
+    first = tmp_path / "first"
+    write_file(first / "vitals.csv", vitals_rows(8) + [
+        vital(session_id="S-LATER", measured_at="2030-01-01 09:00"),
+        vital(session_id="S-LATER", measured_at="9999-12-31 23:59")])
+    load(first, db, max_broken_share=1.0)
+    assert all(q["orphan_only"] for q in quarantine(db, "vitals.csv"))
+    later = tmp_path / "later"
+    write_file(later / "sessions_later.csv", [session(session_id="S-LATER")])
+    report = load(later, db)
+    assert report.orphans_retried == 2 and report.orphans_resolved == 0, report.to_json()["orphans"]
+    for q in quarantine(db, "vitals.csv"):
+        assert not q["orphan_only"] and q["resolved_by_load"] is None, q
+        assert q["reasons"] == ["measured_at must not be more than one day after the load"], q
+    assert file_report(report, "sessions_later.csv").loaded == 1
 
 
 def test_an_orphan_is_quarantined_with_its_reference_in_words(tmp_path, db):
