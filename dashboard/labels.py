@@ -72,6 +72,18 @@ MEDICATION_FLAGS = {
 }
 
 
+def medication_group(breakdown: str, code: object) -> str:
+    """A medication breakdown's group ('yes', 'no', 'not_recorded' from metrics.medication_group)."""
+    drug = MEDICATION_FLAGS[breakdown]
+    drug = drug if drug.isupper() else drug.lower()  # "MAOI" stays, "Lamotrigine" reads "lamotrigine"
+    text = str(code).lower()
+    if text in ("yes", "true"):
+        return f"On {drug}"
+    if text in ("no", "false"):
+        return f"Not on {drug}"
+    return f"{drug[0].upper()}{drug[1:]} not recorded"
+
+
 def label(mapping: dict[str, str], code: object) -> str:
     """The display label of a code; unknown codes read as words ("blurred_vision" -> "Blurred vision")."""
     if code is None:

@@ -148,7 +148,7 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
         if breakdown == "modality_family":
             return labels.modality(value)
         if breakdown in labels.MEDICATION_FLAGS:
-            return {"true": f"Taking {labels.MEDICATION_FLAGS[breakdown].lower()}", "false": "Not taking"}.get(str(value).lower(), str(value))
+            return labels.medication_group(breakdown, value)
         return str(value)
 
     data = data.assign(_name=[display(v) for v in data[name_col]])

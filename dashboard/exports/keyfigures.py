@@ -156,8 +156,7 @@ def rates_by_group(df, opts):
         if breakdown in ("modality", "modality_family"):
             return labels.modality(v)
         if breakdown in labels.MEDICATION_FLAGS:
-            return {"true": f"taking {labels.MEDICATION_FLAGS[breakdown].lower()}", "yes": f"taking {labels.MEDICATION_FLAGS[breakdown].lower()}",
-                    "false": "not taking", "no": "not taking"}.get(str(v).lower(), str(v))
+            return labels.medication_group(breakdown, v)
         return str(v)
 
     df = df.assign(_n=[name(v) for v in df[name_col]]).sort_values("_n", key=lambda s: s.str.lower())

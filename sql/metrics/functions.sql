@@ -71,6 +71,13 @@ create or replace macro metrics.course_group(
     end
 );
 
+-- The group of a course for a medication breakdown: 'yes', 'no', or 'not_recorded' when the patients
+-- extract left the (optional) flag empty. Unknown is its own group: folded into 'no' it would dilute the
+-- comparison a medical director makes between patients on and off the medication.
+create or replace macro metrics.medication_group(flag) as (
+    case when flag then 'yes' when not flag then 'no' else 'not_recorded' end
+);
+
 -- The standard normal quantile at 0.975.
 create or replace macro metrics.z95() as 1.959963984540054::double;
 

@@ -52,10 +52,10 @@ with selected_outcomes as (
     select
         *,
         case breakdown
-            when 'maoi' then case when on_maoi then 'yes' else 'no' end
-            when 'lamotrigine' then case when on_lamotrigine then 'yes' else 'no' end
-            when 'benzodiazepine' then case when on_benzodiazepine then 'yes' else 'no' end
-            when 'opioid' then case when on_opioid then 'yes' else 'no' end
+            when 'maoi' then metrics.medication_group(on_maoi)
+            when 'lamotrigine' then metrics.medication_group(on_lamotrigine)
+            when 'benzodiazepine' then metrics.medication_group(on_benzodiazepine)
+            when 'opioid' then metrics.medication_group(on_opioid)
             else metrics.course_group(breakdown, clinic_id, indication, modality, modality_family, course_month)
         end as group_value
     from marts.course_outcomes

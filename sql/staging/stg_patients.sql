@@ -10,10 +10,11 @@ renamed as (
         birth_year,
         sex,
         primary_indication,
-        coalesce(maoi, false) as on_maoi,
-        coalesce(lamotrigine, false) as on_lamotrigine,
-        coalesce(benzodiazepine, false) as on_benzodiazepine,
-        coalesce(opioid, false) as on_opioid
+        -- the medication flags are optional: empty stays unknown (NULL), not "not taking"
+        maoi as on_maoi,
+        lamotrigine as on_lamotrigine,
+        benzodiazepine as on_benzodiazepine,
+        opioid as on_opioid
     from source
 ),
 

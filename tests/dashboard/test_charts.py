@@ -1331,3 +1331,18 @@ def test_rates_by_instrument_say_how_many_courses_are_provisional():
     assert "provisional" not in settled.layout.meta["subtitle"].lower()
     hidden = rates_by_instrument(data.assign(provisional=[454, None]), CTX)  # an export hid one: no sum
     assert "provisional" not in hidden.layout.meta["subtitle"].lower()
+
+
+def test_medication_groups_are_named_on_the_axis_with_unknown_apart():
+    """The MAOI breakdown's groups come from SQL as yes / no / not_recorded; the axis read "yes" and "no"
+    (the chart mapped true / false only) and would have called an empty flag "not taking"."""
+    from dashboard.charts.outcomes import rates_by_group
+
+    data = pd.DataFrame([
+        {"instrument": "PHQ9", "group_value": g, "evaluable": n, "response_rate": 0.5, "response_ci_low": 0.4,
+         "response_ci_high": 0.6, "remission_rate": 0.3, "remission_ci_low": 0.2, "remission_ci_high": 0.4}
+        for g, n in [("yes", 40), ("no", 400), ("not_recorded", 60)]])
+    ticks = rates_by_group(data, CTX, instrument="PHQ9", breakdown="maoi").layout.yaxis.ticktext
+    assert [t.split("  (")[0] for t in ticks] == ["MAOI not recorded", "Not on MAOI", "On MAOI"]
+    lamotrigine = rates_by_group(data, CTX, instrument="PHQ9", breakdown="lamotrigine").layout.yaxis.ticktext
+    assert [t.split("  (")[0] for t in lamotrigine] == ["Lamotrigine not recorded", "Not on lamotrigine", "On lamotrigine"]

@@ -480,3 +480,19 @@ def test_a_course_still_in_induction_without_follow_up_has_its_window_open(wh):
     wh.build()
     row = outcome(wh)
     assert row["not_evaluable_reason"] == "follow_up_open"
+
+
+def test_a_medication_flag_left_empty_is_its_own_group_not_folded_into_no(wh):
+    """maoi and the other flags are optional in the patients extract: a patient whose flag is empty is
+    'not_recorded', so the comparison of patients on and off a medication is not diluted by unknowns."""
+    wh.clinic("OKC")
+    for ref, flag in (("P1", True), ("P2", False), ("P3", None), ("P4", None)):
+        wh.patient(ref, clinic="OKC", maoi=flag)
+        ketamine_course(wh, START, patient=ref, clinic="OKC")
+        wh.assessment(shift(START, days=-1), 20, patient=ref)
+        wh.assessment(shift(INDUCTION_END, days=1), 5, patient=ref)
+    wh.build()
+    by_maoi = {r["group_value"]: r["evaluable"] for r in wh.rows(
+        "FROM metrics.outcome_rates(breakdown := 'maoi') WHERE instrument = 'PHQ9'")}
+    assert by_maoi == {"yes": 1, "no": 1, "not_recorded": 2}
+    assert wh.rows("SELECT count(*) AS n FROM marts.courses WHERE on_maoi IS NULL")[0]["n"] == 2
