@@ -323,14 +323,19 @@ def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         "of baseline; labels: mean change in points with its 95% interval (Student's t) and the median. Pale bars: "
         "a single course, no interval.",
         "Outcomes › Early signal")
-    data = df[df["courses"] > 0] if not df.empty else df
+    # An instrument an export hides (1-10 courses) keeps its row, marked "not shown", so the chart does
+    # not read as if nobody was scored on it; the n then says it counts the instruments shown.
+    data = df[(df["courses"] > 0) | df["courses"].isna()] if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot,
                      message=no_data("course with a score after infusion 2"))
     data = _instrument_order(data)
-    y = [f"{labels.instrument(i)}  (n={fmt.count(n)})" for i, n in zip(data["instrument"], data["courses"], strict=True)]
+    y = [f"{labels.instrument(i)}  ({_n_text(n)})" for i, n in zip(data["instrument"], data["courses"], strict=True)]
     text = []
     for mean, lo, hi, med in zip(data["mean_change"], data["ci_low"], data["ci_high"], data["median_change"], strict=True):
+        if not known(mean):
+            text.append(NOT_SHOWN)
+            continue
         ci = f" (95% CI {fmt.signed(lo, 1)} to {fmt.signed(hi, 1)})" if pd.notna(lo) else " (one course: no interval)"
         text.append(f"{fmt.signed(mean, 1)} points{ci}, median {fmt.signed(med, 1)}")
     # A mean without an interval (a single course) is drawn pale, so a long bar over one patient is
@@ -338,9 +343,11 @@ def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     colours = [theme.OKABE_ITO["sky"] if pd.notna(lo) else theme.translucent(theme.OKABE_ITO["sky"], 0.3)
                for lo in data["ci_low"]]
     fig = go.Figure(go.Bar(
-        x=data["mean_change_fraction"], y=y, orientation="h", marker_color=colours,
+        x=data["mean_change_fraction"].fillna(0), y=y, orientation="h", marker_color=colours,
         marker_line=dict(color=theme.OKABE_ITO["sky"], width=1),
-        customdata=text, hovertemplate="%{y}<br>%{x:.0%} of baseline<br>%{customdata}<extra></extra>",
+        customdata=[f"{fmt.pct(f, 0)} of baseline<br>{t}" if known(f) else t
+                    for f, t in zip(data["mean_change_fraction"], text, strict=True)],
+        hovertemplate="%{y}<br>%{customdata}<extra></extra>",
     ))
     for label, value in zip(y, text, strict=True):
         fig.add_annotation(x=0, y=label, text=value, xanchor="left", xshift=8, showarrow=False,
@@ -348,8 +355,8 @@ def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     # The axis follows the means that have an interval: MADRS over one course (-75%) squeezed every other bar
     # into the right half. A longer single-course bar is cut at the axis's edge (its label keeps the number).
     measured = data[data["ci_low"].notna()]
-    basis = measured if not measured.empty else data
-    low = float(min(basis["mean_change_fraction"].min(), 0))
+    basis = measured if not measured.empty else data[data["mean_change_fraction"].notna()]
+    low = float(min(basis["mean_change_fraction"].min(), 0)) if not basis.empty else 0.0
     low = min(low * 1.1, -0.2)
     if (data["mean_change_fraction"] < low).any():
         foot = foot.replace("a single course, no interval.",
@@ -359,7 +366,7 @@ def early_signal(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     fig.update_xaxes(tickvals=[-k * step for k in range(int(1.0 / step), -1, -1) if -k * step >= low])
     fig.add_vline(x=0, line=dict(color=theme.MUTED, width=1))
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    sub = subtitle_text(n_label(total(data, "courses"), "course-instrument pairs"), ctx)
+    sub = subtitle_text(shown_n_label(data["courses"], "course-instrument pairs", "instruments"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 56))
 
 

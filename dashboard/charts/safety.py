@@ -10,7 +10,8 @@ from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
     rows_height,
-    ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, not_shown_marker, percent_axis,
+    NOT_SHOWN, ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, not_shown_marker,
+    percent_axis,
     shown_n_label, singular, ticks_to_100,
     subtitle_text,
     title_text,
@@ -284,20 +285,27 @@ def interventions(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                          "sessions. 'No intervention': a session with a side effect recorded without one, even if another "
                          "of its side effects received one. A session counts under each bar that applies, so the bars "
                          "overlap and do not add up.", "Safety › Interventions")
-    data = df[df["sessions"] > 0] if not df.empty else df
+    data = df[(df["sessions"] > 0) | df["sessions"].isna()] if not df.empty else df
     if data.empty:
         treated = _treated(df)
         return empty(title=title, subtitle=subtitle_text(n_label(treated, "treated sessions"), ctx), footnote=foot,
                      message=no_data("intervention"))
-    data = data.sort_values("rate", ascending=False)
+    # An intervention an export hides (1-10 sessions) keeps its row, marked, after the ones shown (in the
+    # labels' order, not by a rate nobody sees): a board reading "Infusion stopped" nowhere would take it
+    # for none.
+    names = data["intervention"].map(lambda i: labels.label(labels.INTERVENTIONS, i))
+    data = (data.assign(_name=names, _hidden=data["rate"].isna())
+            .sort_values(["_hidden", "rate", "_name"], ascending=[True, False, True]))
     treated = _treated(data)
     colours = [theme.MUTED if i == "none" else theme.OKABE_ITO["purple"] for i in data["intervention"]]
-    text = [f"{fmt.pct(r, 1)} ({fmt.count(s)} sessions)" for r, s in zip(data["rate"], data["sessions"], strict=True)]
-    fig = go.Figure(go.Bar(x=data["rate"], y=[labels.label(labels.INTERVENTIONS, i) for i in data["intervention"]],
+    text = [f"{fmt.pct(r, 1)} ({fmt.count(s)} sessions)" if known(r) and known(s) else NOT_SHOWN
+            for r, s in zip(data["rate"], data["sessions"], strict=True)]
+    fig = go.Figure(go.Bar(x=data["rate"].fillna(0), y=data["_name"],
                            orientation="h", marker_color=colours, text=text, textposition="outside", cliponaxis=False,
                            hovertemplate="%{y}: %{text}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    percent_axis(fig, "x", (0, min(1.0, float(data["rate"].max()) * 1.3 + 0.01)), "Share of treated sessions")
+    top = data["rate"].max()
+    percent_axis(fig, "x", (0, min(1.0, (0.0 if pd.isna(top) else float(top)) * 1.3 + 0.01)), "Share of treated sessions")
     sub = subtitle_text(n_label(treated, "treated sessions"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 36))
 

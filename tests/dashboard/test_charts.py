@@ -1346,3 +1346,33 @@ def test_medication_groups_are_named_on_the_axis_with_unknown_apart():
     assert [t.split("  (")[0] for t in ticks] == ["MAOI not recorded", "Not on MAOI", "On MAOI"]
     lamotrigine = rates_by_group(data, CTX, instrument="PHQ9", breakdown="lamotrigine").layout.yaxis.ticktext
     assert [t.split("  (")[0] for t in lamotrigine] == ["Lamotrigine not recorded", "Not on lamotrigine", "On lamotrigine"]
+
+
+def test_interventions_and_early_signal_keep_the_rows_an_export_hides_marked_not_shown():
+    """A Denver June export dropped 'Infusion stopped' (8 sessions) and three other interventions without a
+    word, and the early signal dropped Pain NRS while its n read as the total (suppression audit): a hidden
+    row keeps its place, marked, and the n says it counts what is shown."""
+    from dashboard.charts.base import NOT_SHOWN
+    from dashboard.charts.outcomes import early_signal
+    from dashboard.charts.safety import interventions
+
+    nan = float("nan")
+    df = pd.DataFrame({"intervention": ["none", "ondansetron", "infusion_stopped", "benzodiazepine"],
+                       "sessions": [300, 40, nan, nan], "treated_sessions": [420, 420, 420, 420],
+                       "rate": [300 / 420, 40 / 420, nan, nan]})
+    fig = interventions(df, CTX)
+    bars = dict(zip(fig.data[0].y, fig.data[0].text, strict=True))
+    assert bars["Infusion stopped"] == NOT_SHOWN and bars["Benzodiazepine"] == NOT_SHOWN, bars
+    assert list(fig.data[0].y)[:2] == ["No intervention given (for a side effect)", "Ondansetron (antiemetic)"]
+    assert [x for x in fig.data[0].x][2:] == [0, 0]
+
+    signal = pd.DataFrame({
+        "instrument": ["PHQ9", "PAIN_NRS"], "courses": [71, nan], "mean_change": [-7.0, nan],
+        "ci_low": [-8.0, nan], "ci_high": [-6.0, nan], "median_change": [-7.0, nan],
+        "mean_change_fraction": [-0.4, nan]})
+    fig = early_signal(signal, CTX)
+    rows = list(fig.data[0].y)
+    assert any(r.startswith("Pain NRS") and "n not shown" in r for r in rows), rows
+    notes = {a.y: a.text for a in fig.layout.annotations}
+    assert notes[next(r for r in rows if r.startswith("Pain NRS"))] == NOT_SHOWN
+    assert fig.layout.meta["subtitle"].startswith("n = 71 course-instrument pairs in the instruments shown")
