@@ -7,12 +7,14 @@ between the two periods' figures for the delta. Issue 5's board pack can reuse `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from dashboard import format as fmt
 from dashboard import labels, queries
+from dashboard import suppression as sup
+from dashboard.charts import suppression_rules as rules
 from dashboard.charts.outcomes import FEW_COURSES
 from dashboard.filters import FilterOptions, Filters
 from dashboard.scope import Scope
@@ -112,6 +114,7 @@ class _Figures:
     bp: pd.Series | None
     boosters: pd.Series | None
     utilization: pd.Series | None
+    severe: pd.Series | None = None  # sessions with a severe side effect (this period only: no change given)
 
 
 # The scale a selection of indications is measured on: PTSD on PCL-5, pain on the pain NRS, anxiety on GAD-7.
@@ -126,16 +129,50 @@ def headline_instrument(f: Filters) -> str:
     return scales.pop() if len(scales) == 1 else "PHQ9"
 
 
+def _one_row(rule: sup.Suppression, part: str = "") -> sup.Suppression:
+    """A chart's rule for the period's one row of totals (a card has no groups to add up)."""
+    return sup.Suppression({"": replace(rule.tables[part], group_sums=())})
+
+
+# Viewers who see aggregates only (the board) get the cards as they get every chart: the figures of the
+# chart each card summarises, through that chart's rule; a count from 1 to 10, and what would give one
+# away, reads "not shown". Utilization's chair-hours are not counts of anyone: only the sessions are.
+_CARD_RULES = {
+    "courses": _one_row(rules.COURSES_BY_MONTH),
+    "active": sup.Suppression.table(counts=("active_patients",)),
+    "outcomes": rules.OUTCOME_RATES,
+    "side_effects": rules.SIDE_EFFECTS_BY_SEVERITY,
+    "bp": _one_row(rules.PEAK_RISE, "summary"),
+    "boosters": _one_row(rules.BOOSTER_HISTOGRAM, "summary"),
+    "utilization": _one_row(rules.UTILIZATION),
+}
+
+
 def _figures(scope: Scope, f: Filters) -> _Figures:
+    def shown(rule: str, data):
+        return sup.apply(data, _CARD_RULES[rule]).data if scope.aggregates_only else data
+
+    effects = shown("side_effects", {"by_severity": queries.side_effect_rates(scope, f, "severity"),
+                                     "overall": queries.side_effect_rates(scope, f)})
     return _Figures(
-        courses=_row(queries.course_counts(scope, f)),
-        active=_row(queries.active_patients(scope, f)),
-        outcomes=_row(queries.outcome_rates(scope, f), instrument=headline_instrument(f)),
-        side_effect=_row(queries.side_effect_rates(scope, f), effect="any"),
-        bp=_row(queries.bp_elevation(scope, f)),
-        boosters=_row(queries.booster_intervals(scope, f)),
-        utilization=_row(queries.network_utilization(scope, f)),
+        courses=_row(shown("courses", queries.course_counts(scope, f))),
+        active=_row(shown("active", queries.active_patients(scope, f))),
+        outcomes=_row(shown("outcomes", queries.outcome_rates(scope, f)), instrument=headline_instrument(f)),
+        side_effect=_row(effects["overall"], effect="any"),
+        bp=_row(shown("bp", queries.bp_elevation(scope, f))),
+        boosters=_row(shown("boosters", queries.booster_intervals(scope, f))),
+        utilization=_row(shown("utilization", queries.network_utilization(scope, f))),
+        severe=_row(effects["by_severity"], effect="any", group_value="severe"),
     )
+
+
+NOT_SHOWN = "Not shown"
+NOT_SHOWN_CAPTION = "small counts: fewer than 11, or a figure that would reveal one (cell-size rule)"
+
+
+def _hidden(row: pd.Series | None, column: str) -> bool:
+    """A count the cell-size rule masked (counts are never NULL otherwise: an empty period counts 0)."""
+    return row is not None and column in row and pd.isna(row[column])
 
 
 ITT_HELP = (" The second figure counts every course with a qualifying baseline (at least the scale's minimum) "
@@ -160,9 +197,11 @@ def previous_filters(f: Filters, options: FilterOptions) -> Filters | None:
     return prev
 
 
-def _induction_caption(courses: pd.Series | None) -> str:
+def _induction_caption(courses: pd.Series | None, suppressed: bool = False) -> str:
     ended = _num(courses, "induction_ended")
-    if _few(ended):  # "0% (0–66%)" on 2 courses: the count says it
+    if suppressed and _num(courses, "induction_completion_rate") is None and (ended or _hidden(courses, "induction_ended")):
+        caption = "completion not shown (small counts)"
+    elif _few(ended):  # "0% (0–66%)" on 2 courses: the count says it
         caption = (f"completed induction {fmt.count(_num(courses, 'completed_induction'))} of {fmt.count(ended)} "
                    "(few courses)")
     else:
@@ -188,7 +227,7 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         "induction: courses that reached session 6 (ketamine) or 8 (esketamine), over the courses whose induction "
         "has ended; a course still in induction (its last session under 14 days before the data's last day) is "
         "not counted as stopping.",
-        _induction_caption(now.courses),
+        _induction_caption(now.courses, scope.aggregates_only),
     ))
     out.append(Headline(
         "active_patients", "Active patients", fmt.count(_num(now.active, "active_patients") or 0),
@@ -220,7 +259,7 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
     # sessions (or boosters) the card gives the count and no change ("↓ -18.2 pts" on 11 sessions read as a trend)
     se, se_n = _num(now.side_effect, "rate"), _num(now.side_effect, "treated_sessions")
     # sessions with a severe side effect, this period only (no change is given for it): "any" is mostly mild
-    severe = _row(queries.side_effect_rates(scope, f, "severity"), effect="any", group_value="severe")
+    severe = now.severe
     out.append(Headline(
         "side_effect", "Any side effect", _share_value(now.side_effect, "sessions", se_n, se),
         *_rate_change(now.side_effect, before.side_effect, "rate", "ci_low", "ci_high", "inverse", few=_few(se_n)),
@@ -229,7 +268,8 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         f"Under {FEW} sessions the card gives the count, not a rate." + CHANCE_HELP,
         ("few sessions: " if _few(se_n) else "")
         + fmt.pct_ci(se, _num(now.side_effect, "ci_low"), _num(now.side_effect, "ci_high"), se_n or 0) + " sessions"
-        + ("" if _few(se_n) or _num(severe, "rate") is None else
+        + ("" if _few(se_n) or (_num(severe, "rate") is None and not _hidden(severe, "sessions")) else
+           " · severe not shown (small counts)" if _num(severe, "rate") is None else
            f" · severe {fmt.pct_interval(_num(severe, 'rate'), _num(severe, 'ci_low'), _num(severe, 'ci_high'))}"),
     ))
     bp, bp_n = _num(now.bp, "rate"), _num(now.bp, "sessions_with_vitals")
@@ -264,4 +304,28 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         # chairs are shared: with "IM ketamine" chosen, 75% read as the IM sessions' share
         + (" · all modalities and indications" if f.modalities or f.indications else ""),
     ))
+    if scope.aggregates_only:
+        out = [_not_shown(h, now) for h in out]
     return out, prev_f
+
+
+def _not_shown(card: Headline, now: _Figures) -> Headline:
+    """The card with its figure masked by the cell-size rule says so, with no change and no caption
+    figures (they are of the same hidden count). A rate that is NULL because nothing was counted (n = 0)
+    is not hidden: its card keeps its dash."""
+    def rate_hidden(row, n: str, rate: str) -> bool:
+        return _hidden(row, n) or (bool(_num(row, n)) and _hidden(row, rate))
+
+    hidden = {
+        "courses": _hidden(now.courses, "courses"),
+        "active_patients": _hidden(now.active, "active_patients"),
+        "response": rate_hidden(now.outcomes, "evaluable", "response_rate"),
+        "remission": rate_hidden(now.outcomes, "evaluable", "remission_rate"),
+        "side_effect": rate_hidden(now.side_effect, "treated_sessions", "rate"),
+        "bp_elevation": rate_hidden(now.bp, "sessions_with_vitals", "rate"),
+        "booster_interval": rate_hidden(now.boosters, "intervals", "median_days"),
+        "utilization": _hidden(now.utilization, "utilization"),
+    }.get(card.key, False)
+    if not hidden:
+        return card
+    return replace(card, value=NOT_SHOWN, delta=None, delta_color="off", caption=NOT_SHOWN_CAPTION)

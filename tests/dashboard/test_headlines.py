@@ -260,3 +260,34 @@ def test_outcome_cards_follow_the_scale_of_the_chosen_indications(sample_db, use
     assert cards["response"].label == "PCL-5 response" and cards["remission"].label == "PCL-5 remission"
     n = int(pcl5["evaluable"])
     assert f"n={n:,}" in cards["response"].caption or cards["response"].value.endswith(f" of {n}")
+
+
+def test_a_board_member_gets_the_cards_with_small_counts_masked_as_every_chart_is(sample_db, use_db):
+    """The board sees aggregates only, small counts suppressed on screen (docs/access.md), but the cards read
+    'Courses started 1 (-3)', 'Active patients 9', 'Any side effect 13 of 14' for Denver's PTSD patients in two
+    June weeks (access audit). Under the board's scope a card whose figure the cell-size rule hides says
+    'Not shown', with no change and no caption figures; the medical director still sees the counts."""
+    use_db(sample_db)
+    options = queries.filter_options(Scope.everything())
+    narrow = Filters(start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 14), clinics=("DEN",), indications=("ptsd",))
+    board = Scope(clinics=None, aggregates_only=True, name="board")
+    director = {h.key: h for h in headlines(Scope.everything(), narrow, options)[0]}
+    masked = {h.key: h for h in headlines(board, narrow, options)[0]}
+    courses = queries.course_counts(Scope.everything(), narrow).iloc[0]
+    active = queries.active_patients(Scope.everything(), narrow).iloc[0]
+    assert 0 < int(courses["courses"]) < 11 and 0 < int(active["active_patients"]) < 11  # the selection is small
+    for key in ("courses", "active_patients"):
+        assert director[key].value != "Not shown"
+        assert masked[key].value == "Not shown" and masked[key].delta is None, masked[key]
+        assert "small counts" in masked[key].caption
+    side = queries.side_effect_rates(Scope.everything(), narrow)
+    any_effect = side[side["effect"] == "any"].iloc[0]
+    if 0 < int(any_effect["treated_sessions"]) - int(any_effect["sessions"]) < 11:  # 13 of 14: one without
+        assert masked["side_effect"].value == "Not shown"
+    # no card of the board's shows a count from 1 to 10 as its figure
+    for card in masked.values():
+        assert not (card.value.isdigit() and 0 < int(card.value) < 11), card
+    # the whole network's quarter has no small count: the board reads the same cards as the director
+    quarter = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+    assert [h.value for h in headlines(board, quarter, options)[0]] == [
+        h.value for h in headlines(Scope.everything(), quarter, options)[0]]
