@@ -27,7 +27,7 @@ import ipaddress
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
@@ -58,6 +58,7 @@ ROLE_LABELS = {
 
 K_VIEWER = "_access_viewer"
 K_LOGGED = "_access_logged"  # what this browser session already wrote to the access log
+K_SEARCHES = "_access_searches"  # the row-level searches of this browser session, numbered (never logged)
 
 _REQUIRED_SHARED = ("redirect_uri", "cookie_secret")
 _REQUIRED_PROVIDER = ("client_id", "client_secret", "server_metadata_url")
@@ -71,6 +72,7 @@ class Viewer:
     email: str | None
     role: str  # a role of the roles store, or "demo"
     clinics: tuple[str, ...] = ()  # clinic_manager only
+    signed_in_at: float | None = field(default=None, compare=False)  # the identity token's issue time (iat)
 
     @property
     def demo(self) -> bool:
@@ -278,26 +280,67 @@ def _log_once(key: tuple, event: str, actor: str, role: str | None, **details) -
     logged.add(key)
 
 
-def record_row_level_view(what: str, **details) -> None:
+def search_selection(search: str | None) -> str:
+    """A search as the quarantine query applies it (trimmed, at most 100 characters, case ignored): two texts
+    that select the same rows are the same selection."""
+    return (search or "").strip()[:100].lower()
+
+
+def record_row_level_view(what: str, search: str | None = None, **details) -> None:
     """Call before showing row-level data (quarantined rows' values). Logged once per session and
-    selection; raises AuditError when the log cannot be written (then do not show the rows)."""
+    selection, the search text included; raises AuditError when the log cannot be written (then do not
+    show the rows).
+
+    A search is part of the selection, but what was typed is never written to the log (it can be a
+    session id, a name, a record number): the entry says whether there was a search and which search of
+    the browser session it was ("search 2 of the session": the same text gives the same number)."""
     viewer = current_viewer()
     if viewer is None or viewer.demo:
         return
-    _log_once(("view_row_level", what, tuple(sorted(details.items()))), "view_row_level", viewer.email or "",
+    text = search_selection(search) if search is not None else None
+    if search is not None:
+        details["search_given"] = bool(text)
+    if text:
+        numbers = st.session_state.setdefault(K_SEARCHES, {})  # search text -> its number, this session only
+        details["selection"] = f"search {numbers.setdefault(text, len(numbers) + 1)} of the session"
+    _log_once(("view_row_level", what, text, tuple(sorted(details.items()))), "view_row_level", viewer.email or "",
               viewer.role, what=what, **details)
 
 
-def row_level_view_allowed(what: str, **details) -> bool:
+def row_level_view_allowed(what: str, search: str | None = None, **details) -> bool:
     """Record a view of row-level data; False (with a message on the page) when the access log
     cannot be written, and then the rows must not be shown."""
     try:
-        record_row_level_view(what, **details)
+        record_row_level_view(what, search, **details)
     except AuditError as exc:
         st.error(f"These rows are not shown: {exc}. Row-level data is only shown when the access log can "
                  "record it.", icon=":material/lock:")
         return False
     return True
+
+
+class AccessWithdrawn(Exception):
+    """The viewer a page was drawn for may no longer have what it offers (a download clicked later)."""
+
+
+def check_still_allowed(viewer: Viewer | None) -> None:
+    """Raise AccessWithdrawn unless `viewer` (read when the page was drawn) may still be served: the grant in the
+    roles store is still the same role and clinics, and the sign-in is not older than the limit (the checks
+    of gate()). For work done after the run, such as a download's data callable, which Streamlit runs when the
+    button is clicked, in a thread without the session: it reads no session state. Demo mode has no grant."""
+    if viewer is None:
+        raise AccessWithdrawn("nobody is signed in")
+    if viewer.demo:
+        return
+    issued = viewer.signed_in_at
+    if issued is None or time.time() - issued > signin_max_age().total_seconds():
+        raise AccessWithdrawn("the sign-in is older than the limit; sign in again")
+    try:
+        grant = roles_store().get(viewer.email)
+    except ConfigError as exc:
+        raise AccessWithdrawn(f"access cannot be checked ({exc})") from None
+    if grant is None or grant.role != viewer.role or tuple(grant.clinics) != tuple(viewer.clinics):
+        raise AccessWithdrawn("access was withdrawn or changed since the page was drawn; reload the page")
 
 
 def record_export(what: str, viewer: Viewer | None = None, **details) -> None:
@@ -481,7 +524,7 @@ def gate(network: str) -> Viewer:
             _store_problem(str(exc))
         _no_access(email, network)
 
-    viewer = Viewer(email, grant.role, grant.clinics)
+    viewer = Viewer(email, grant.role, grant.clinics, signed_in_at=issued)
     try:
         _log_once(("sign_in", email, grant.role, grant.clinics), "sign_in", email, grant.role,
                   provider=provider, clinics=list(grant.clinics) or None)

@@ -35,6 +35,8 @@ from dashboard.scope import Scope
 from pipelines.errors import PipelineError, UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
 from pipelines.plan.scenario import (
+    MAX_CHAIRS,
+    MAX_HORIZON_WEEKS,
     UNCHANGED,
     Scenario,
     delete_scenario,
@@ -360,6 +362,43 @@ URL_FIELDS = {  # URL key -> scenario field
 }
 MAX_URL_VALUE = 120
 
+# What the Planning page's form can hold (its widgets take their bounds from here): field -> (lowest, highest,
+# the bounds in words). The library takes wider values (a target of 30 %, demand x 50); the page's widgets
+# cannot show them (a slider below its minimum fails the page), so a link or a saved scenario asking for one is
+# not applied there.
+FORM_LIMITS: dict[str, tuple[float, float, str]] = {
+    "horizon_weeks": (1, MAX_HORIZON_WEEKS, f"the weeks ahead on this page are 1 to {MAX_HORIZON_WEEKS}"),
+    "chairs": (1, MAX_CHAIRS, f"chairs on this page are 1 to {MAX_CHAIRS}"),
+    "new_patients_per_week": (0.0, 10_000.0, "new patients per week on this page are 0 to 10,000"),
+    "demand_multiplier": (0.0, 10.0, "the demand multiplier on this page is 0 to 10"),
+    "no_show_rate": (0.0, 0.89, "the no-show rate on this page is 0 to 89% (0 to 0.89)"),
+    "chair_minutes": (5.0, 720.0, "chair minutes on this page are 5 to 720"),
+    "target_utilization": (0.5, 1.0, "the target utilization on this page is 50% to 100% (0.5 to 1)"),
+}
+MAX_NAME_CHARS = 64  # the Name box of the save form
+
+
+def form_problem(fields: dict) -> str | None:
+    """Why the Planning page's form cannot hold these scenario fields (None: it can)."""
+    name = fields.get("name")
+    if isinstance(name, str) and len(name.strip()) > MAX_NAME_CHARS:
+        return f"a scenario's name on this page is at most {MAX_NAME_CHARS} characters"
+    for key, (lowest, highest, words) in FORM_LIMITS.items():
+        value = fields.get(key)
+        if value is None:
+            continue
+        values = value.values() if isinstance(value, dict) else [value]
+        # a hair of tolerance: 0.89 x 100 is not always 89.0 in binary
+        if any(not lowest - 1e-9 <= float(v) <= highest + 1e-9 for v in values):
+            return words
+    return None
+
+
+def form_problem_of(s: Scenario) -> str | None:
+    """Why the Planning page's form cannot hold this scenario's figures (a saved one: the plan command saves
+    wider values). A long name is shown as it is."""
+    return form_problem({key: getattr(s, key) for key in FORM_LIMITS})
+
 
 def _number_text(value: float) -> str:
     """The shortest text that reads back as the same float ("40", "0.08", "1.2")."""
@@ -427,8 +466,9 @@ def _parse(key: str, raw: str) -> dict:
 
 def scenario_from_url(params: dict[str, list[str]], clinics: dict[str, str]
                       ) -> tuple[str | None, Scenario, list[str]]:
-    """(clinic or None, scenario, messages) from URL parameters: a value that cannot be used is ignored
-    with a message (never an error); a clinic not in `clinics` (the viewer's) too."""
+    """(clinic or None, scenario, messages) from URL parameters: a value that cannot be used, or that the
+    Planning page's form cannot hold (FORM_LIMITS), is ignored with a message (never an error); a clinic not
+    in `clinics` (the viewer's) too."""
     messages: list[str] = []
     clinic = None
     raw_clinic = (params.get(URL_CLINIC) or [None])[-1]
@@ -448,6 +488,9 @@ def scenario_from_url(params: dict[str, list[str]], clinics: dict[str, str]
                 raise ValueError("too long")
             parsed = _parse(key, raw)
             Scenario(**{"name": "check", **parsed})  # the library's own checks, one field at a time
+            problem = form_problem(parsed)  # and what the page's form can show
+            if problem:
+                raise UsageError(problem)
         except (UsageError, ValueError, TypeError) as exc:
             reason = str(exc) if isinstance(exc, UsageError) else "not a value the planner can use"
             messages.append(f"Ignored {key}={raw[:40]!r} from the link: {reason}.")

@@ -576,7 +576,9 @@ def quarantine_rows(scope: Scope, search: str = "", kind: str | None = None, ope
     """Quarantined rows matching a search (file, rule, reason or value text; case-insensitive),
     newest first. patient_ref is removed from the original values and record keys of patient-keyed
     kinds are withheld: no patient key is ever shown. Only row_level viewers of the whole network see
-    row values; other whole-network viewers see reasons only; the rest see no row."""
+    row values and what points at one row (its record key, its row number in the file, its quarantine id);
+    other whole-network viewers see the file, kind, rules broken and status of each row only (same columns,
+    NULL), and their search looks at the file, rules and reasons only; the rest see no row."""
     search = (search or "").strip()[:100]
     pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     show_values = scope.whole_network and scope.row_level
@@ -584,9 +586,14 @@ def quarantine_rows(scope: Scope, search: str = "", kind: str | None = None, ope
         "case when original is null then null "
         "else json_merge_patch(original::JSON, '{\"patient_ref\": null}')::VARCHAR end" if show_values else "NULL::VARCHAR"
     )
-    sql = (
-        "select quarantine_id, load_id, file, kind, row_number, "
+    row_sql = (  # what identifies one extract row: a session, vital or side effect id, a row number
+        "quarantine_id, load_id, file, kind, row_number, "
         "case when kind in ('patients', 'assessments') then NULL else record_key end as record_key, "
+        if show_values else
+        "NULL::BIGINT as quarantine_id, load_id, file, kind, NULL::BIGINT as row_number, NULL::VARCHAR as record_key, "
+    )
+    sql = (
+        f"select {row_sql}"
         "array_to_string(reasons, '; ') as reasons, orphan_only, "
         f"{values_sql} as original_values, quarantined_at, is_open, resolution "
         "from staging.stg_quarantine "
@@ -594,7 +601,7 @@ def quarantine_rows(scope: Scope, search: str = "", kind: str | None = None, ope
         "and (? = '' or file ilike ? escape '\\' or array_to_string(reasons, ' ') ilike ? escape '\\' "
         "or array_to_string(rule_ids, ' ') ilike ? escape '\\' "
         + ("or json_merge_patch(original::JSON, '{\"patient_ref\": null}')::VARCHAR ilike ? escape '\\' " if show_values else "or ? = '' ")
-        + ") order by quarantine_id desc limit ?"
+        + ") order by stg_quarantine.quarantine_id desc limit ?"  # the table's: the column may be withheld
     )
     return query(sql, (bool(open_only), kind, kind, scope.whole_network, search, pattern, pattern, pattern, pattern,
                        int(limit)))

@@ -29,10 +29,12 @@ K_INIT, K_MESSAGES, K_STATE = "_filters_initialised", "_filters_url_messages", "
 # which writes the shared filters, keeps them. Streamlit drops them when the user moves to another page.
 PAGE_URL_PREFIXES = ("plan_",)
 
+# The chart toolbar keeps zoom, pan and reset. Its "Download plot as a PNG" (toImage) is removed: it saved the
+# figure on screen, unsuppressed for viewers of aggregates and without an access-log entry. Every download goes
+# through the Download menu under the chart (downloads(): suppressed, logged), docs/access.md.
 PLOTLY_CONFIG = {
     "displaylogo": False,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d", "toggleSpikelines"],
-    "toImageButtonOptions": {"format": "png", "scale": 2},
+    "modeBarButtonsToRemove": ["toImage", "lasso2d", "select2d", "autoScale2d", "toggleSpikelines"],
 }
 
 
@@ -320,7 +322,8 @@ def chart(chart_id: str, key: str | None = None, **opts) -> None:
 
 def downloads(spec, data, ctx: ChartContext, key: str, **opts) -> None:
     """A small menu under a chart: PNG, SVG, PDF and CSV, each made when clicked (in its own thread,
-    from the data the page already has) and always suppressed (dashboard.exports)."""
+    from the data the page already has), always suppressed (dashboard.exports) and logged, and only while
+    the viewer's grant and sign-in still hold (auth.check_still_allowed)."""
     from functools import partial
 
     from dashboard import auth
@@ -329,6 +332,10 @@ def downloads(spec, data, ctx: ChartContext, key: str, **opts) -> None:
     viewer = auth.current_viewer()  # read now: the callable runs outside the script's thread
 
     def make(fmt_: str) -> bytes:
+        # Clicked maybe long after the page was drawn: the grant and the sign-in's age are checked again. When
+        # they no longer hold this raises, Streamlit serves nothing (the button says the file could not be
+        # made) and no export is logged; the next rerun shows the no-access or sign-in screen.
+        auth.check_still_allowed(viewer)
         export = exports.chart_file(spec, data, ctx, fmt_, **opts)
         if viewer is not None and not viewer.demo:  # auth.record_export, for a thread without the session
             auth.access_log().record("export", viewer.email or "", viewer.role, what=spec.id, format=fmt_,

@@ -6,6 +6,7 @@ the contents. Built when asked (a few seconds per ten charts), then offered as t
 """
 
 import datetime as dt
+from functools import partial
 
 import streamlit as st
 
@@ -96,10 +97,18 @@ if result:
     if result.get("choice") != (chosen, tuple(clinics), tuple(sections)):  # the choices changed since
         st.warning(f"These files are the pack for {result['label']} ({ui.md_escape(result['selection'])}) built "
                    "before, not for the choices above: build the board pack again for those.")
+    viewer = auth.current_viewer()  # read now: the files are handed out when clicked, maybe much later
+
+    def served(blob: bytes) -> bytes:
+        """The built file, only while the grant and sign-in that built it still hold (auth.check_still_allowed:
+        a person revoked since then gets nothing; Streamlit says the file could not be made)."""
+        auth.check_still_allowed(viewer)
+        return blob
+
     a, b, _ = st.columns([1, 1, 2])
-    a.download_button("PDF", data=result["pdf"], file_name=f"{result['stem']}.pdf", mime="application/pdf",
+    a.download_button("PDF", data=partial(served, result["pdf"]), file_name=f"{result['stem']}.pdf", mime="application/pdf",
                       icon=":material/download:", on_click="ignore", key="bp_download_pdf", width="stretch")
-    b.download_button("PowerPoint", data=result["pptx"], file_name=f"{result['stem']}.pptx", icon=":material/download:",
+    b.download_button("PowerPoint", data=partial(served, result["pptx"]), file_name=f"{result['stem']}.pptx", icon=":material/download:",
                       mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
                       on_click="ignore", key="bp_download_pptx", width="stretch")
     hidden = [(t, h) for t, h, _e in result["pages"] if h]

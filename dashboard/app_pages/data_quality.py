@@ -125,25 +125,27 @@ st.dataframe(
 st.subheader("Quarantined rows")
 ui.chart("quality.quarantine_reasons")
 c1, c2, c3 = st.columns([3, 1, 1])
-search = c1.text_input("Search file, rule, reason or value", key="dq_search", max_chars=100,
-                       placeholder="e.g. dose_mg, sessions.csv, known session")
+search = c1.text_input("Search file, rule, reason or value" if s.scope.row_level else "Search file, rule or reason",
+                       key="dq_search", max_chars=100, placeholder="e.g. dose_mg, sessions.csv, known session")
 kinds = ["clinics", "patients", "sessions", "vitals", "assessments", "side_effects"]
 kind = c2.selectbox("Kind", [None, *kinds], format_func=lambda k: "All kinds" if k is None else k, key="dq_kind")
 open_only = c3.toggle("Open rows only", value=True, key="dq_open_only")
 rows = queries.quarantine_rows(s.scope, search, kind, open_only)
 if s.scope.row_level and not rows.empty and not auth.row_level_view_allowed(  # the access log records who looked
-        "quarantined rows", kind=kind or "all", open_only=open_only, search_given=bool(search.strip()), rows=len(rows)):
+        "quarantined rows", search=search, kind=kind or "all", open_only=open_only, rows=len(rows)):
     rows = rows.iloc[0:0]
 st.caption(
     f"{fmt.count(len(rows))} rows shown (newest first, at most {queries.QUARANTINE_LIMIT}). " +
     ("Values are the file's original text; patient references are never shown. Opening them is recorded in the "
-     "access log." if s.scope.row_level else "Row values are shown to the medical director only.")
+     "access log." if s.scope.row_level else "Row values, keys and row numbers are shown to the medical director only.")
 )
+# Without row-level access the query withholds what points at one row; the empty columns are not drawn either.
+hidden = ["quarantine_id"] if s.scope.row_level else ["quarantine_id", "row_number", "record_key", "original_values"]
 if rows.empty:
     st.info("No quarantined row matches." if search or kind else "No quarantined rows.")
 else:
     st.dataframe(
-        rows.drop(columns=["quarantine_id"], errors="ignore"), hide_index=True, width="stretch",
+        rows.drop(columns=hidden, errors="ignore"), hide_index=True, width="stretch",
         column_config={
             "load_id": st.column_config.NumberColumn("Load", format="%d"), "file": "File", "kind": "Kind",
             "row_number": st.column_config.NumberColumn("Row", format="%d"), "record_key": "Key",

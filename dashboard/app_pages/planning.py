@@ -22,7 +22,7 @@ from pipelines.errors import UsageError
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
 from pipelines.plan.report import (alternatives_text, amount, holidays_text, peak_overflow_text, peak_text,
                                    target_verdict)
-from pipelines.plan.scenario import MAX_CHAIRS, MAX_HORIZON_WEEKS, Scenario
+from pipelines.plan.scenario import Scenario
 from pipelines.users.audit import AuditError
 
 K_INIT, K_CLINIC_VALUE, K_APPLIED = "pl_init", "pl_clinic_value", "pl_applied"
@@ -36,6 +36,7 @@ COMPARED_LABELS = {
     "new_courses": "New patients",
 }
 DEFAULT_CAPACITY = {"chairs": 4, "opens_at": "08:00", "closes_at": "17:00", "open_days": WEEKDAYS[:5]}
+LIMITS = {key: (lowest, highest) for key, (lowest, highest, _) in pq.FORM_LIMITS.items()}  # the widgets' bounds
 ss = st.session_state
 
 
@@ -173,6 +174,12 @@ def _on_load(saved: dict[str, Scenario]) -> None:
     chosen = saved.get(ss.get(K_PICK))
     if chosen is None:
         return
+    problem = pq.form_problem_of(chosen)  # saved by the plan command, with a value this form cannot show
+    if problem:
+        ss[K_NOTICE] = ("warning", f"Not loaded: “{chosen.name}” asks for a value this page cannot show "
+                                   f"({problem}). It can still be compared below, or planned with "
+                                   "`python -m pipelines plan`.")
+        return
     _set_applied(chosen.replace(clinic_id=None))
     ss[K_NOTICE] = ("success", f"Loaded “{chosen.name}”.")
 
@@ -298,35 +305,42 @@ with form_box, st.form("pl_form"):
     st.markdown("**Scenario** · capacity starts from what the clinic has now; a blank figure keeps the observed "
                 "one (shown in grey)")
     row = st.columns([1, 1, 1, 3])
-    row[0].number_input("Chairs", min_value=1, max_value=MAX_CHAIRS, step=1, key="pl_chairs")
+    row[0].number_input("Chairs", min_value=int(LIMITS["chairs"][0]), max_value=int(LIMITS["chairs"][1]), step=1,
+                        key="pl_chairs")
     row[1].time_input("Opens", step=dt.timedelta(minutes=30), key="pl_opens")
     row[2].time_input("Closes", step=dt.timedelta(minutes=30), key="pl_closes")
     row[3].multiselect("Open days", list(WEEKDAYS), key="pl_days", placeholder="Choose open days")
     row = st.columns(4)
     recent = observed.get("new_courses_last_13_weeks_per_week")
     row[0].number_input(
-        "New patients per week", min_value=0.0, max_value=10_000.0, step=1.0, format="%.1f", key="pl_new",
+        "New patients per week", min_value=float(LIMITS["new_patients_per_week"][0]),
+        max_value=float(LIMITS["new_patients_per_week"][1]), step=1.0, format="%.1f", key="pl_new",
         placeholder="forecast",
         help="New courses a week instead of the forecast. Blank: the forecast"
              + (f" (the last 13 weeks had {recent:.1f} a week)." if recent is not None else "."))
-    row[1].number_input("Demand multiplier", min_value=0.0, max_value=10.0, step=0.05, format="%.2f",
+    row[1].number_input("Demand multiplier", min_value=float(LIMITS["demand_multiplier"][0]),
+                        max_value=float(LIMITS["demand_multiplier"][1]), step=0.05, format="%.2f",
                         key="pl_demand", help="Scales the forecast (or the figure to the left): 1.2 = 20% more.")
     no_show = observed.get("no_show_rate")
     row[2].number_input(
-        "No-show rate (%)", min_value=0.0, max_value=89.0, step=0.5, format="%.1f", key="pl_noshow",
+        "No-show rate (%)", min_value=round(LIMITS["no_show_rate"][0] * 100, 6),
+        max_value=round(LIMITS["no_show_rate"][1] * 100, 6), step=0.5, format="%.1f", key="pl_noshow",
         placeholder=f"observed {no_show * 100:.1f}" if no_show is not None else "observed",
         help="Share of booked sessions that are no-shows (their chair time is lost). Blank: observed.")
-    row[3].slider("Target utilization (%)", min_value=50, max_value=100, step=1, key="pl_target",
+    row[3].slider("Target utilization (%)", min_value=round(LIMITS["target_utilization"][0] * 100),
+                  max_value=round(LIMITS["target_utilization"][1] * 100), step=1, key="pl_target",
                   help="The fewest chairs keep every week's booked utilization at or below this.")
     row = st.columns(4)
     minutes_seen = observed.get("chair_minutes") or {}
     for column, m in zip(row[:3], MODALITIES, strict=True):
         seen = minutes_seen.get(m)
         column.number_input(
-            f"Chair minutes, {MODALITY_LABELS[m]}", min_value=5.0, max_value=720.0, step=5.0, format="%.0f",
+            f"Chair minutes, {MODALITY_LABELS[m]}", min_value=float(LIMITS["chair_minutes"][0]),
+            max_value=float(LIMITS["chair_minutes"][1]), step=5.0, format="%.0f",
             key=f"pl_min_{m}", placeholder=f"observed {seen:.0f}" if seen is not None else "observed",
             help="Check-in to discharge, per session. Blank: the clinic's observed median.")
-    row[3].number_input("Weeks ahead", min_value=1, max_value=MAX_HORIZON_WEEKS, step=1, key="pl_weeks")
+    row[3].number_input("Weeks ahead", min_value=int(LIMITS["horizon_weeks"][0]),
+                        max_value=int(LIMITS["horizon_weeks"][1]), step=1, key="pl_weeks")
     buttons = st.columns([1, 1, 4])
     buttons[0].form_submit_button("Plan this scenario", type="primary", on_click=_on_plan,
                                   args=(cap, has_capacity), width="stretch")
@@ -458,7 +472,7 @@ with left, st.form("pl_save_form"):
         ss["pl_save_name"] = "" if scenario.name in (pq.BASELINE_NAME, pq.WHAT_IF) else scenario.name
         ss["pl_save_note"] = scenario.note
         ss["pl_save_for"] = ss[K_APPLIED]
-    st.text_input("Name", key="pl_save_name", max_chars=64, placeholder="e.g. Nine chairs from September")
+    st.text_input("Name", key="pl_save_name", max_chars=pq.MAX_NAME_CHARS, placeholder="e.g. Nine chairs from September")
     st.text_input("Note", key="pl_save_note", max_chars=200, placeholder="optional")
     st.form_submit_button("Save the scenario on screen", on_click=_on_save, args=(s.scope, clinic),
                           help="Saves what the plan above shows (plan a change first). A name already saved for "

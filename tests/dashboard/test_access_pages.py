@@ -164,13 +164,52 @@ def test_medical_director_sees_quarantined_values_and_the_view_is_logged(access,
     assert "Jane" not in log_text and "EHR-12345" not in log_text
 
 
+def test_each_quarantine_search_of_the_director_is_logged_once_and_never_its_text(access, sample_db, use_db):
+    """Two searches returning as many rows (one session id, then another) were logged once: the log was keyed by
+    kind, open only, whether there was a search and the row count, not by the search. Each selection is logged
+    once per session now; what was typed never reaches the log (it could be an identifier), only which search
+    of the session it was."""
+    use_db(sample_db)
+    at = _app(_user("md@clinic.test")).run()
+    at.switch_page("dashboard/app_pages/data_quality.py").run()
+    _ok(at)
+
+    def views() -> list[dict]:
+        return [e["details"] for e in AccessLog(access.folder).read() if e["event"] == "view_row_level"]
+
+    def search(text: str) -> int:
+        at.text_input(key="dq_search").set_value(text).run()
+        _ok(at)
+        return len(at.dataframe[-1].value)
+
+    assert len(views()) == 1
+    first, second = search("S-00002880"), search("S-00008897")
+    assert first == second >= 1  # the same kind, open-only and row count: only the search differs
+    assert len(views()) == 3
+    one, two = views()[1:]
+    assert one["search_given"] and two["search_given"] and one["rows"] == two["rows"]
+    assert one != two  # which search of the session it was
+    search("S-00002880")
+    search("  s-00002880 ")  # the same rows: the search ignores case and surrounding spaces
+    assert len(views()) == 3  # once per session and selection
+    at.toggle(key="dq_open_only").set_value(False).run()  # another selection with the same search
+    assert len(views()) == 4 and views()[-1]["open_only"] is False
+    log_text = "".join(p.read_text() for p in AccessLog(access.folder).files())
+    assert "00002880" not in log_text and "00008897" not in log_text
+
+
 def test_operations_sees_data_quality_without_row_values(access, sample_db, use_db):
     use_db(sample_db)
     at = _app(_user("ops@clinic.test")).run()
     at.switch_page("dashboard/app_pages/data_quality.py").run()
     _ok(at)
     rows = at.dataframe[-1].value
-    assert not rows.empty and rows["original_values"].isna().all()
+    assert not rows.empty
+    # no row values, and nothing that points at one row: no key (session, vital, side effect), no row number
+    for column in ("original_values", "record_key", "row_number", "quarantine_id"):
+        assert column not in rows.columns or rows[column].isna().all(), column
+    assert not rows.astype(str).apply(lambda c: c.str.contains(r"S-\d{5}")).any().any()
+    assert {"file", "kind", "reasons"} <= set(rows.columns)
     assert "medical director only" in _text(at)
     assert not [e for e in AccessLog(access.folder).read() if e["event"] == "view_row_level"]
 

@@ -164,6 +164,43 @@ def test_signed_in_without_a_grant_gets_the_no_access_page(server, page, access,
     assert ("no_access", NO_GRANT) in [(e["event"], e["actor"]) for e in AccessLog(access.folder).read()]
 
 
+def test_a_download_clicked_after_the_grant_was_revoked_serves_nothing(server, page, access, artifacts):
+    """A chart's file is made when its Download button is clicked, maybe long after the page was drawn. The
+    board member downloads a CSV; is revoked; clicks again on the page still open: no file, a short error under
+    the button, no export in the access log, and the next click on the app shows the no-access page."""
+    email, _ = PEOPLE["board"]
+
+    def exports() -> int:
+        return sum(1 for e in AccessLog(access.folder).read() if e["event"] == "export" and e["actor"] == email)
+
+    sign_in(page, server, email)
+    page.goto(f"{server}/outcomes")
+    wait_until_drawn(page, charts=True)
+    try:
+        page.get_by_role("button", name="Download").first.click()
+        csv = page.get_by_role("button", name="CSV", exact=True)
+        csv.wait_for(timeout=30_000)
+        before = exports()
+        with page.expect_download(timeout=60_000) as got:
+            csv.click()
+        assert got.value.suggested_filename.endswith(".csv")
+        assert exports() == before + 1
+        downloads: list[str] = []
+        page.on("download", lambda d: downloads.append(d.suggested_filename))
+        access.revoke(email)
+        csv.click()
+        page.get_by_test_id("stDownloadButton").get_by_text(re.compile("fail", re.I)).first.wait_for(timeout=30_000)
+        page.wait_for_timeout(2000)
+        assert not downloads and exports() == before + 1
+        assert page.locator(EXCEPTION_SELECTOR).count() == 0
+        full_screenshot(page, artifacts / "board-download-after-revocation.png")
+        page.keyboard.press("Escape")
+        page.get_by_test_id("stSidebarNav").get_by_text("Capacity").click()  # the next click on the app
+        page.get_by_text("No access yet").wait_for(timeout=60_000)
+    finally:
+        access.grant(email, "board", ())
+
+
 def test_demo_mode_banner_and_refusal(sample_db, browser, artifacts, tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
     batch = folder / "batch"

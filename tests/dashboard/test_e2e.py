@@ -144,3 +144,36 @@ def test_empty_warehouse_explains_itself(empty_db, browser, artifacts):
             full_screenshot(page, artifacts / "e2e-empty-warehouse.png")
         finally:
             context.close()
+
+
+def test_no_chart_toolbar_button_downloads_an_image(server, page):
+    """Every download is suppressed and logged, so nothing may leave the app but through its Download menus:
+    Plotly's toolbar kept "Download plot as a PNG", which saved the figure on screen (e.g. "PCL-5 (n=6)"),
+    unsuppressed and unlogged. Each toolbar button of each chart is clicked; none downloads anything, and
+    zoom, pan and reset are still there."""
+    downloads = []
+    page.on("download", lambda d: downloads.append(d.suggested_filename))
+    page.goto(f"{server}/outcomes")
+    wait_until_drawn(page, charts=True)
+    no_exception(page, "outcomes")
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    assert charts.count() >= 2
+    titles_seen: set[str] = set()
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        chart.scroll_into_view_if_needed()
+        buttons = chart.locator(".modebar-btn")
+        titles = [buttons.nth(i).get_attribute("data-title") or "" for i in range(buttons.count())]
+        assert titles, f"chart {index} has no toolbar"
+        titles_seen |= set(titles)
+        for i in range(buttons.count()):
+            # the button's own click handler (Plotly shows the toolbar on hover only, and a chart's drag layer
+            # can lie over the next chart's toolbar)
+            buttons.nth(i).dispatch_event("click")
+            page.wait_for_timeout(300)
+        page.wait_for_timeout(1000)  # a download starts asynchronously
+        assert not downloads, (index, titles, downloads)
+        assert not [t for t in titles if "download" in t.lower() or "png" in t.lower()], titles
+    assert any("zoom" in t.lower() for t in titles_seen) and any("pan" in t.lower() for t in titles_seen)
+    assert any("reset" in t.lower() for t in titles_seen), titles_seen
+    no_exception(page, "after the toolbar clicks")

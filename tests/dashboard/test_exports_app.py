@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import auth
 from dashboard_testing import ROOT
+from pipelines.users.audit import AccessLog
 from pipelines.users.store import ENV_ACCESS_DIR, RolesStore
 
 APP = str(ROOT / "streamlit_app.py")
@@ -178,3 +179,120 @@ def test_board_pack_page_says_the_weekday_hour_chart_takes_a_page_per_clinic(sam
     assert any("a page per clinic" in c.value for c in at.caption)
     at.multiselect(key="bp_sections").set_value(["outcomes"]).run()
     assert not any("a page per clinic" in c.value for c in at.caption)
+
+
+# ------------------------------------------------------------------- the chart toolbar (modebar)
+
+
+def test_the_chart_toolbar_offers_no_image_download():
+    """Plotly's toolbar button "Download plot as a PNG" saved the figure on screen: unsuppressed for the
+    board and not in the access log. Downloads go through the app's Download menu only."""
+    from dashboard import ui
+
+    removed = set(ui.PLOTLY_CONFIG.get("modeBarButtonsToRemove", []))
+    assert "toImage" in removed and "toImageButtonOptions" not in ui.PLOTLY_CONFIG
+    assert ui.PLOTLY_CONFIG.get("displayModeBar", True) is not False  # zoom, pan and reset stay
+    assert not {"zoom2d", "pan2d", "resetScale2d"} & removed
+
+
+def test_every_chart_drawn_by_the_app_has_its_toolbar_without_an_image_download(access, sample_db, use_db):
+    import json
+
+    use_db(sample_db)
+    board = _signed_in("board@clinic.test").run()
+    board.switch_page("dashboard/app_pages/outcomes.py").run()
+    assert not board.exception, [e.value for e in board.exception]
+    charts = board.get("plotly_chart")
+    assert charts
+    for chart in charts:
+        config = json.loads(chart.proto.config)
+        assert "toImage" in config.get("modeBarButtonsToRemove", []), config
+        assert "toImageButtonOptions" not in config, config
+
+
+# ------------------------------------------------------------------- a download clicked later
+
+
+def _download_callables(monkeypatch) -> dict:
+    """key -> the `data` callable of every download button drawn (Streamlit runs it when the button is
+    clicked, in a thread of its own and possibly long after the page was drawn; AppTest has no runtime to
+    register it with, so it is caught on its way in)."""
+    from streamlit.elements.widgets import button
+
+    captured: dict = {}
+    real = button.ButtonMixin.download_button
+
+    def spy(self, label, data, *args, **kwargs):
+        if callable(data):
+            captured[kwargs.get("key")] = data
+        return real(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(button.ButtonMixin, "download_button", spy)
+    return captured
+
+
+@pytest.mark.parametrize("change", ["revoked", "role changed", "clinics changed", "sign-in too old", "store damaged"])
+def test_a_download_clicked_after_access_was_withdrawn_serves_nothing_and_logs_no_export(
+        change, access, sample_db, use_db, monkeypatch):
+    """The download menu's files are made when clicked, from a page drawn earlier: a person revoked since then
+    still got the file, logged under the old role. The grant and the sign-in's age are checked again at the
+    click; when they no longer hold, nothing is served and nothing is logged as an export."""
+    use_db(sample_db)
+    access.grant("den@clinic.test", "clinic_manager", ("DEN",))
+    email = "den@clinic.test" if change == "clinics changed" else "md@clinic.test"
+    captured = _download_callables(monkeypatch)
+    at = _signed_in(email).run()
+    at.switch_page("dashboard/app_pages/outcomes.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    csv = next(make for key, make in captured.items() if key.endswith("-download-csv"))
+
+    def exports() -> list[dict]:
+        return [e for e in AccessLog(access.folder).read() if e["event"] == "export"]
+
+    assert csv() and len(exports()) == 1  # while the grant holds: the file, logged
+    if change == "revoked":
+        access.revoke(email)
+    elif change == "role changed":
+        access.grant(email, "board", ())
+    elif change == "clinics changed":
+        access.grant(email, "clinic_manager", ("DEN", "OKC"))
+    elif change == "sign-in too old":
+        monkeypatch.setenv(auth.ENV_SIGNIN_MAX_HOURS, str(30 / 3600))  # the sign-in is 60 s old
+    else:
+        access.path.write_text("{not json")
+    with pytest.raises(auth.AccessWithdrawn):
+        csv()
+    assert len(exports()) == 1  # the refused click is no export
+
+
+def test_a_download_in_demo_mode_is_served_without_a_grant(sample_db, use_db, monkeypatch, tmp_path):
+    """Demo mode has no sign-in and no grant to check: its downloads are served (and, like everything in demo
+    mode, not logged)."""
+    monkeypatch.setenv(ENV_ACCESS_DIR, str(tmp_path / "access"))
+    use_db(sample_db)
+    captured = _download_callables(monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page("dashboard/app_pages/outcomes.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    csv = next(make for key, make in captured.items() if key.endswith("-download-csv"))
+    assert csv()
+    assert not AccessLog(tmp_path / "access").read()
+
+
+def test_a_board_pack_built_before_access_was_withdrawn_is_not_handed_out_after(access, sample_db, use_db, monkeypatch):
+    """The pack's files stay in the session once built; a board member revoked since could still click them.
+    They are handed out only while the grant that built them holds (the chart menus' check)."""
+    use_db(sample_db)
+    captured = _download_callables(monkeypatch)
+    at = _signed_in("board@clinic.test").run()
+    at.switch_page("dashboard/app_pages/board_pack.py").run()
+    at.multiselect(key="bp_sections").set_value(["boosters"]).run()
+    [build] = [b for b in at.button if b.label == "Build the board pack"]
+    build.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    pdf, pptx = captured["bp_download_pdf"], captured["bp_download_pptx"]
+    assert pdf().startswith(b"%PDF") and pptx()[:2] == b"PK"
+    access.revoke("board@clinic.test")
+    for make in (pdf, pptx):
+        with pytest.raises(auth.AccessWithdrawn):
+            make()

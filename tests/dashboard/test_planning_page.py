@@ -261,6 +261,59 @@ def test_a_link_restores_the_scenario_and_bad_values_are_explained(sample_db, us
     assert "&lt;a href" in specs
 
 
+@pytest.mark.parametrize("key, value, widget, shown", [
+    ("plan_target", "0.01", "pl_target", 80),  # crashed the page: StreamlitValueBelowMinError
+    ("plan_target", "0.3", "pl_target", 80),
+    ("plan_target", "0.495", "pl_target", 80),
+    ("plan_target", "1.5", "pl_target", 80),
+    ("plan_target", "8O%", "pl_target", 80),
+    ("plan_noshow", "0.895", "pl_noshow", None),
+    ("plan_noshow", "-0.1", "pl_noshow", None),
+    ("plan_demand", "50", "pl_demand", 1.0),
+    ("plan_new", "20000", "pl_new", None),
+    ("plan_new", "-3", "pl_new", None),
+    ("plan_chairs", "0", "pl_chairs", 8),
+    ("plan_chairs", "7.5", "pl_chairs", 8),
+    ("plan_weeks", "60", "pl_weeks", 13),
+    ("plan_minutes", "1", "pl_min_iv_ketamine", None),
+    ("plan_minutes", "iv_ketamine=1000", "pl_min_iv_ketamine", None),
+    ("plan_hours", "25:00-26:00", "pl_opens", dt.time(7, 0)),
+    ("plan_days", "Mon,Funday", "pl_days", ["Mon", "Tue", "Wed", "Thu", "Fri"]),
+    ("plan_name", "x" * 100, "pl_save_name", ""),
+])
+def test_a_link_value_outside_what_a_planning_widget_can_hold_is_ignored_with_a_notice(
+        key, value, widget, shown, sample_db, use_db, scenarios_dir):
+    """`?plan_target=0.01` crashed the page (the target slider runs from 50 to 100 %), `?plan_demand=50` put a
+    value in the form its box cannot hold: a link never raises an error, and a value the page's form cannot
+    show is ignored with the same notice as any other unusable link value; the rest of the link still applies."""
+    use_db(sample_db)
+    at = _open({"plan_clinic": ["OKC"], "plan_chairs": ["9"] if key != "plan_chairs" else [value], key: [value]})
+    _ok(at)
+    notices = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert f"Ignored {key}=" in notices and "from the link" in notices, notices
+    box = at.session_state[widget]
+    assert box == shown, (widget, box)  # the clinic's own figure (OKC: 8 chairs, 07:00-19:00, Mon-Fri) or blank
+    if key != "plan_chairs":
+        assert at.number_input(key="pl_chairs").value == 9  # the rest of the link applies
+    assert _param(at, key) is None  # the address no longer carries the ignored value
+    assert len(_plan_charts(at)) == 7
+
+
+def test_a_saved_scenario_the_form_cannot_hold_is_not_loaded_and_the_page_does_not_fail(sample_db, use_db,
+                                                                                        scenarios_dir):
+    """A scenario saved with `python -m pipelines plan --save-scenario` may ask for a target of 30 %, which the
+    page's slider (50 to 100 %) cannot show: loading it crashed the page like a link did."""
+    use_db(sample_db)
+    save_scenario(Scenario(name="Low target", target_utilization=0.3, clinic_id="OKC"), scenarios_dir)
+    at = _open({"plan_clinic": ["OKC"]})
+    _ok(at)
+    at.selectbox(key="pl_pick").set_value("Low target").run()
+    _button(at, "Load").click().run()
+    _ok(at)
+    assert any("Not loaded" in w.value and "50" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.slider(key="pl_target").value == 80
+
+
 def test_the_page_on_an_empty_warehouse(empty_db, use_db, scenarios_dir):
     use_db(empty_db)
     at = _open()
@@ -570,7 +623,7 @@ def _scenario_strategy():
             demand_multiplier=draw(hs.floats(0, 10, allow_nan=False)),
             no_show_rate=draw(hs.one_of(hs.none(), hs.floats(0, 0.89, allow_nan=False))),
             chair_minutes=draw(minutes),
-            target_utilization=draw(hs.floats(0.01, 1, allow_nan=False)),
+            target_utilization=draw(hs.floats(0.5, 1, allow_nan=False)),  # what the page's slider can show
         )
 
     return build()

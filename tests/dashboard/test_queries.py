@@ -111,7 +111,8 @@ def test_queries_use_parameters_not_formatting():
     import ast
 
     tree = ast.parse(inspect.getsource(queries))
-    allowed = {"_NAMES_CTE", "_FILTERS_SQL", "_CLINIC_PERIOD_SQL", "name", "extra_sql", "order_by", "values_sql"}
+    allowed = {"_NAMES_CTE", "_FILTERS_SQL", "_CLINIC_PERIOD_SQL", "name", "extra_sql", "order_by", "values_sql",
+               "row_sql"}
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):
             text = "".join(v.value for v in node.values if isinstance(v, ast.Constant)).lower()
@@ -160,6 +161,27 @@ def test_restricted_viewers_see_no_quarantined_values(sample):
     assert rows["original_values"].isna().all()
     rows = queries.quarantine_rows(Scope(aggregates_only=True), "")
     assert rows["original_values"].isna().all()
+
+
+def test_quarantined_row_keys_only_for_row_level_viewers(sample):
+    """Operations saw the Key column (`S-00011439 | blurred_vision`: which session had which side effect, vitals
+    and session ids): their role sees quarantine reasons, no row values. Keys and row numbers point at one
+    extract row: only row-level viewers get them."""
+    operations = Scope(clinics=None, aggregates_only=False, name="operations", row_level=False)
+    director = Scope(clinics=None, aggregates_only=False, name="medical_director", row_level=True)
+    ops = queries.quarantine_rows(operations, "", None, open_only=False)
+    md = queries.quarantine_rows(director, "", None, open_only=False)
+    assert len(ops) == len(md) > 0 and list(ops.columns) == list(md.columns)
+    row_keyed = md[md["kind"].isin(["sessions", "vitals", "side_effects"]) & md["record_key"].notna()]
+    assert len(row_keyed) > 10  # the director keeps them
+    assert md["row_number"].notna().all()
+    for column in ("record_key", "row_number", "original_values", "quarantine_id"):
+        assert ops[column].isna().all(), column
+    keys = set(row_keyed["record_key"]) | {str(k).split(" | ")[0] for k in row_keyed["record_key"]}
+    assert not any(key in ops.astype(str).to_string() for key in keys)
+    assert list(ops["file"] + ops["reasons"]) == list(md["file"] + md["reasons"])  # reasons stay, newest first
+    some_key = str(row_keyed["record_key"].iloc[0]).split(" | ")[0]
+    assert queries.quarantine_rows(operations, some_key).empty  # nor found by searching for one
 
 
 def test_a_new_version_is_read_on_the_next_run(sample_db, tmp_path, use_db):
