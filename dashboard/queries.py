@@ -322,9 +322,12 @@ MEASURES = ("response", "remission", "induction_completion", "side_effect", "sev
 def clinic_comparison(scope: Scope, f: Filters, measure: str = "response", instrument: str = "PHQ9",
                       effect: str = "any") -> dict[str, pd.DataFrame]:
     """Funnel-plot data: {"clinics": each selected clinic's events, n, rate, network rate, limits, name;
-    "limits": the 95% / 99.8% control limits on a grid of n up to the largest clinic's n}. The network is
-    every clinic the viewer may see, whichever clinics are selected: a clinic is compared with the same
-    benchmark when it is shown alone or beside one peer."""
+    "limits": the 95% / 99.8% control limits on a grid of n up to the largest clinic's n; "network": the
+    same rows for every clinic of the network, selected or not}. The network is every clinic the viewer may
+    see, whichever clinics are selected: a clinic is compared with the same benchmark when it is shown alone
+    or beside one peer. "network" is never drawn: small-cell suppression decides on it what every selection
+    may show (charts/suppression_rules.CLINIC_FUNNEL), so that the clinics left out, whose figures the
+    network totals hold, stay protected."""
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}")
     sql = (
@@ -334,14 +337,15 @@ def clinic_comparison(scope: Scope, f: Filters, measure: str = "response", instr
     )
     network, start, end, modalities, indications = _args(scope, replace(f, clinics=()))
     shown = scope.restrict(f.clinics) if f.clinics else None
-    clinics = query(sql, (measure, network, start, end, modalities, indications, instrument, effect,
-                          tuple(shown) if shown is not None else None))
+    every = query(sql, (measure, network, start, end, modalities, indications, instrument, effect, None))
+    clinics = every if shown is None or every.empty else \
+        every[every["clinic_id"].isin(list(shown))].reset_index(drop=True)
     limits = pd.DataFrame()
     if not clinics.empty and clinics["network_rate"].notna().any() and clinics["n"].max() > 0:
         p = float(clinics["network_rate"].dropna().iloc[0])
         n_max = int(clinics["n"].max())
         limits = query("select * from metrics.funnel_limits(?::DOUBLE, ?::INTEGER) order by n", (p, max(n_max, 10)))
-    return {"clinics": clinics, "limits": limits}
+    return {"clinics": clinics, "limits": limits, "network": every}
 
 
 # ------------------------------------------------------------------------------------------ safety

@@ -12,20 +12,27 @@ description (`Suppression`) of what its columns are:
 - `Derived(columns, basis)`: figures computed from counts of the same row (means, medians, limits,
   shares...): hidden when any basis count is hidden.
 - `RowSum(total, parts, rest)`: within a row, total = sum(parts) (+ an unshown remainder if `rest`).
-- `GroupSum(column, by, total | total_ref)`: the rows of a group (same values in `by`) add up to a
+- `GroupSum(column, by, total | total_ref, rest)`: the rows of a group (same values in `by`) add up to a
   total: a column of the same rows, a row of another part of the chart's data (`TotalRef`), or, with
-  neither, a total published elsewhere (another chart, a headline), which counts as known.
+  neither, a total published elsewhere (another chart, a headline), which counts as known. `rest`: the
+  total also holds rows not in the table (a funnel plot's clinics left out), an unshown remainder count.
 - `Same(column, by)`: cells that are one quantity repeated on several rows.
-- `Steps(...)`: a Kaplan-Meier table; a day is shown only when the boosters and censored courses
-  since the previous day shown are each 0 or at least the threshold (the curve is masked between).
+- `Steps(...)`: a Kaplan-Meier table; a day's curve is shown only when what it and the previous day shown
+  give away (boosters, censored courses, courses at risk, by difference) is 0 or at least the threshold,
+  and its at-risk and counts only when its own boosters and censorings are (`_steps`).
 - `Cap(column, ref_part, ref_column)`: rows beyond the largest shown value of another part are masked
   (a funnel plot's limits must not reveal the largest clinic's hidden n).
+- `Needs(part, column)`: a part computed from a figure of another part goes whole when that is hidden.
+- `RowsOf(part, on)`: a part whose rows are rows of another part holding every row the totals pool; that
+  part is solved first and never output, and this one hides at least what it hides.
 
 Complementary suppression: every sum relation above is a linear equation. When a total is known and
 exactly one protected cell of it is hidden (or the hidden cells of it add up to 1..threshold-1), the
 smallest other shown cell of the same relation (nonzero first) is hidden too, until no relation gives
 one away; then an exact audit (the null space of the equations over the hidden cells) checks that no
-protected cell is determined by any combination of relations, and hides more where one is.
+protected cell is determined by any combination of relations, and hides more where one is. A count that
+is also derived from others of its row (intention-to-treat courses) is hidden during the solve as soon as
+one of those is, so it is never taken for a known total.
 
 Masking, never recomputation: shown values are the query's values, unchanged; hidden ones become NaN.
 """
@@ -112,6 +119,9 @@ class GroupSum:
     total_ref: TotalRef | None = None  # or a row of another part; neither: published elsewhere
     exclude: tuple[tuple[str, tuple], ...] = ()  # rows left out of the relation: (column, values)
     only: tuple[tuple[str, tuple], ...] = ()  # or the only rows in it: (column, values)
+    # the total also holds rows not in the table (a funnel plot's network pools the clinics left out of the
+    # selection): total = rows + an unshown remainder, itself a count (protected when from 1 to threshold - 1)
+    rest: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,26 @@ class Cap:
 
 
 @dataclass(frozen=True)
+class RowsOf:
+    """A part whose rows are rows of another part of the data (matched on `on`), which holds every row the
+    figures pool: a funnel plot's selected clinics, of all the clinics its network totals add up. The other
+    part is solved first, on its own, and never shown; this part hides at least what it hides, so every
+    selection shows a subset of one safe table (selections compared with each other give nothing away)."""
+
+    part: str
+    on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Every figure of this part is computed from a figure of another part (a funnel plot's limits, from
+    the network rate): all of this part goes when that figure is hidden."""
+
+    part: str
+    column: str
+
+
+@dataclass(frozen=True)
 class TableRule:
     counts: tuple[str, ...] = ()
     rates: tuple[Rate, ...] = ()
@@ -159,6 +189,8 @@ class TableRule:
     chains: tuple[Chain, ...] = ()
     steps: Steps | None = None
     cap: Cap | None = None
+    rows_of: RowsOf | None = None
+    needs: tuple[Needs, ...] = ()
     # counts to keep shown when a complementary cell must go and another will do: the figures the chart is
     # for (item 9's "emerged", new self-harm thoughts, went to protect a derived 9 beside a shown 197)
     keep: tuple[str, ...] = ()
@@ -181,6 +213,11 @@ class Suppression:
     def count_columns(self, part: str = "") -> tuple[str, ...]:
         rule = self.tables.get(part)
         return rule.counts if rule else ()
+
+    @property
+    def internal(self) -> frozenset[str]:
+        """Parts only there to decide what may be shown (the rows other parts are rows of): never output."""
+        return frozenset(rule.rows_of.part for rule in self.tables.values() if rule.rows_of is not None)
 
 
 NONE = Suppression()  # a chart with no count of people (e.g. utilization by hour)
@@ -249,6 +286,9 @@ class _Problem:
         self.keep = {(part, column) for part, rule in spec.tables.items() for column in rule.keep}
         self.values: dict[Cell, float | None] = {}
         self.relations: list[tuple[Cell | str, list[Cell]]] = []
+        # counts that are also figures derived from other counts of their row (intention-to-treat courses =
+        # evaluable + missed follow-ups): hidden, during the solve, as soon as one of those is
+        self.links: list[tuple[Cell, list[Cell]]] = []
         self.virtual = 0
         for part, rule in spec.tables.items():
             df = frames.get(part)
@@ -276,6 +316,13 @@ class _Problem:
 
     def _relations(self, part: str, df: pd.DataFrame, rule: TableRule) -> None:
         n = len(df)
+        for derived in rule.derived:
+            for column in derived.columns:
+                for i in range(n):
+                    cell = self._cell(part, i, column)
+                    basis = [c for c in (self._cell(part, i, b) for b in derived.basis) if c is not None]
+                    if cell is not None and basis:
+                        self.links.append((cell, basis))
         for rs in rule.row_sums:
             for i in range(n):
                 total = self._cell(part, i, rs.total)
@@ -328,6 +375,11 @@ class _Problem:
                     total = self._ref(df.iloc[rows[0]], gs.total_ref)
                 if total is None:
                     continue
+                if gs.rest and total != EXTERNAL:
+                    t = self.values.get(total)  # type: ignore[arg-type]
+                    rest = None if t is None or any(v is None for v in values) else t - sum(values)  # type: ignore[arg-type]
+                    if rest != 0:  # none left out (or nothing in them): the rows add up to the total exactly
+                        parts = [*parts, self._remainder(rest)]
                 self.relations.append((total, parts))
 
     def _ref(self, row: pd.Series, ref: TotalRef) -> Cell | None:
@@ -348,9 +400,23 @@ class _Problem:
         v = self.values.get(cell)
         return v is not None and 1 <= v < self.th
 
-    def solve(self) -> set[Cell]:
+    def solve(self, preset: Iterable[Cell] = ()) -> set[Cell]:
+        """The cells to hide; `preset`: cells hidden from the start (rows of a part solved before)."""
         hidden: set[Cell] = {c for c, v in self.values.items() if c[0] == "~" or v is None or self.small(c)}
+        hidden |= {c for c in preset if c in self.values}
         self.primary = {c for c in self.values if c[0] != "~" and self.small(c)}
+
+        followed = [-1]
+
+        def follow() -> None:
+            # a derived count goes with its basis before any relation is read: shown, it would be taken
+            # for a known total, and a shown part of it hidden in its place (evaluable for itt_courses)
+            if len(hidden) == followed[0]:  # nothing hidden since the last look
+                return
+            for cell, basis in self.links:
+                if cell not in hidden and any(b in hidden and self.values.get(b) is not None for b in basis):
+                    hidden.add(cell)
+            followed[0] = len(hidden)
 
         def protected(c: Cell) -> bool:
             return c in hidden and (c[0] != "~" or self.small(c)) and self.values.get(c) is not None
@@ -364,8 +430,16 @@ class _Problem:
                     and (total[0], total[2]) not in self.keep:  # type: ignore[index]
                 hidden.add(total)  # type: ignore[arg-type]
                 return True
+            nonzero = [p for p in others if (self.values[p] or 0) > 0] or \
+                [p for p in shown if (self.values[p] or 0) > 0]
+            if shown and not nonzero and total != EXTERNAL and total not in hidden and total[0] != "~":  # type: ignore[index]
+                hidden.add(total)  # type: ignore[arg-type]
+                return True
             if shown:
-                pick = min(others or shown, key=lambda c: (not (self.values[c] or 0) > 0, self.values[c] or 0))
+                # a hidden 0 protects little (a column of zeros reads as an identity): a nonzero cell goes first,
+                # even one the chart is for, then the relation's total, and a 0 only when nothing else will do
+                pool = nonzero or others or shown
+                pick = min(pool, key=lambda c: (not (self.values[c] or 0) > 0, self.values[c] or 0))
                 hidden.add(pick)
                 return True
             if total != EXTERNAL and total not in hidden:
@@ -376,6 +450,8 @@ class _Problem:
         for _ in range(10_000):
             changed = False
             for total, parts in self.relations:
+                if self.links:
+                    follow()
                 hp = [p for p in parts if p in hidden]
                 total_known = total == EXTERNAL or total not in hidden
                 if total != EXTERNAL and total in hidden and protected(total) and not hp:  # type: ignore[arg-type]
@@ -519,10 +595,27 @@ def _mask(df: pd.DataFrame, rows, columns: Iterable[str]) -> None:
         df.loc[idx, c] = None if df[c].dtype == object else np.nan
 
 
-def _steps(df: pd.DataFrame, st: Steps, th: int) -> list[int]:
-    """Rows of a survival table that may be shown (positions), in time order."""
+def _steps(df: pd.DataFrame, st: Steps, th: int) -> tuple[list[int], list[int]]:
+    """Rows of a survival table that may be shown (positions, in time order): (the days whose curve is shown,
+    the days among them whose counts are shown too).
+
+    What a reader gets from two consecutive days j < k shown: survival S_k / S_j = prod over the days in
+    (j, k] of (1 - d_i / r_i), and the Greenwood sum behind the interval grows by sum d_i / (r_i (r_i - d_i)).
+    With no course censored before an event inside (j, k], both telescope: S_k / S_j = (R - D) / R and the
+    Greenwood step = 1 / (R - D) - 1 / R, R the courses at risk after day j and D the boosters in (j, k]: two
+    equations that give R and D, and nothing of how D splits over the days. Censoring between events breaks
+    that (the product then depends on the split, which a search could pin down), so such a day is not shown.
+    Then the at-risk count of day k (the start of the day) with R gives the boosters and censorings before
+    day k, and the curve gives them up to its end: day k's own counts by difference (an audit read 4 boosters
+    on day 31 off at-risk 195 and 184 and S = 0.923). So a day's at-risk and counts are shown only when its
+    own boosters and censorings are 0 or at least the threshold; else its curve is shown without them.
+    A day is shown when, since the previous day shown (a start before the first day, at S = 1, counts
+    as one), the boosters, the censored courses and both together are each 0 or at least the threshold over
+    (j, k], [j, k) and (j, k), no censoring precedes an event inside (j, k], at least the threshold are at
+    risk and the courses still followed after day k are 0 or at least the threshold."""
     if df.empty or th <= 1:
-        return list(range(len(df)))
+        every = list(range(len(df)))
+        return every, every
     order = np.argsort(pd.to_numeric(df[st.time], errors="coerce").to_numpy(), kind="stable")
     d = pd.to_numeric(df[st.events], errors="coerce").fillna(0).to_numpy()[order]
     c = pd.to_numeric(df[st.censored], errors="coerce").fillna(0).to_numpy()[order]
@@ -532,40 +625,75 @@ def _steps(df: pd.DataFrame, st: Steps, th: int) -> list[int]:
         return x == 0 or x >= th
 
     kept: list[int] = []
-    j = None
+    counted: list[int] = []
+    j = -1  # the start: nothing before the first day
     for k in range(len(order)):
         if r[k] < th:
             break
-        if j is None:
-            kept.append(k)
-            j = k
+        if k == 0 and d[0] == 0 and not ok(c[0]):
+            # the first day without a booster: its curve (1) and at-risk (every course, which a reader is taken
+            # to know anyway) are shown, its few censored courses not; the next day shown counts from the start
+            kept.append(0)
             continue
-        spans = [(j + 1, k + 1), (j, k), (j + 1, k)]  # (j,k], [j,k), (j,k)
-        if all(ok(d[a:b].sum()) and ok(c[a:b].sum()) and ok(d[a:b].sum() + c[a:b].sum()) for a, b in spans):
-            kept.append(k)
-            j = k
-    return [int(order[k]) for k in kept]
+        a = j + 1
+        spans = [(a, k + 1), (max(j, 0), k), (a, k)]  # (j,k], [j,k), (j,k)
+        if not all(ok(d[x:y].sum()) and ok(c[x:y].sum()) and ok(d[x:y].sum() + c[x:y].sum()) for x, y in spans):
+            continue
+        events = np.flatnonzero(d[a:k + 1] > 0)
+        if len(events) and c[a:a + int(events[-1])].sum() > 0:  # a censoring before an event: no telescoping
+            continue
+        if not ok(r[k] - d[k] - c[k]):
+            continue
+        kept.append(k)
+        if ok(d[k]) and ok(c[k]):
+            counted.append(k)
+        j = k
+    return [int(order[k]) for k in kept], [int(order[k]) for k in counted]
 
 
-def apply(data, spec: Suppression | None, threshold: int | None = None) -> Result:
-    """The chart's data with small counts and what would reveal them masked (NaN), and how many."""
-    th = min_cell() if threshold is None else int(threshold)
-    if spec is None or not spec.tables or th <= 1:
-        return Result(data, th, 0, 0)
-    frames = {k: (v.copy() if isinstance(v, pd.DataFrame) else v) for k, v in _frames(data).items()}
+def _first(df: pd.DataFrame, st: Steps) -> int:
+    """The position of the earliest day of a survival table."""
+    return int(np.argsort(pd.to_numeric(df[st.time], errors="coerce").to_numpy(), kind="stable")[0])
+
+
+def _matches(df: pd.DataFrame, other: pd.DataFrame, on: tuple[str, ...]) -> dict[int, int]:
+    """Row positions of df -> the one row of other with the same values in `on` (rows with none or several
+    are left out)."""
+    if not on or any(c not in df or c not in other for c in on):
+        return {}
+    keys = other[list(on)].astype(str).agg("\x1f".join, axis=1).tolist()
+    where: dict[str, list[int]] = {}
+    for j, key in enumerate(keys):
+        where.setdefault(key, []).append(j)
+    out = {}
+    for i, key in enumerate(df[list(on)].astype(str).agg("\x1f".join, axis=1).tolist()):
+        hits = where.get(key, [])
+        if len(hits) == 1:
+            out[i] = hits[0]
+    return out
+
+
+def _suppress(frames: dict, spec: Suppression, th: int, preset: Iterable[Cell] = (),
+              mirror: dict[str, list[tuple[int, str]]] | None = None) -> tuple[int, int]:
+    """Masks the frames of `spec`'s parts in place: (values masked, primary count). `preset`: count cells
+    hidden from the start; `mirror`: (row, column) cells of a part to mask with the rest (rows of a part
+    solved before, where that part hides them)."""
     masked = 0
     # survival tables first: rows that may not be shown go entirely (their counts too)
     for part, rule in spec.tables.items():
         df = frames.get(part)
         if rule.steps is not None and isinstance(df, pd.DataFrame) and not df.empty:
-            keep = set(_steps(df, rule.steps, th))
-            drop = [i for i in range(len(df)) if i not in keep]
+            kept, counted = _steps(df, rule.steps, th)
             st = rule.steps
-            cols = [st.at_risk, st.events, st.censored, *st.columns]
-            masked += sum(int(df[c].iloc[drop].notna().sum()) for c in cols if c in df)
-            _mask(df, drop, cols)
+            counts = [st.at_risk, st.events, st.censored]
+            first = [i for i in kept[:1] if i not in set(counted) and kept[0] == _first(df, st)]
+            for rows, cols in (([i for i in range(len(df)) if i not in set(kept)], [*counts, *st.columns]),
+                               ([i for i in kept if i not in set(counted) and i not in first], counts),
+                               (first, [st.censored])):
+                masked += sum(int(df[c].iloc[rows].notna().sum()) for c in cols if c in df)
+                _mask(df, rows, cols)
     problem = _Problem(frames, spec, th)
-    hidden = problem.solve()
+    hidden = problem.solve(preset)
     for part, rule in spec.tables.items():
         df = frames.get(part)
         if not isinstance(df, pd.DataFrame) or df.empty:
@@ -587,11 +715,23 @@ def apply(data, spec: Suppression | None, threshold: int | None = None) -> Resul
             rows = [i for i in range(n) if any(is_hidden(i, b) for b in derived.basis)]
             for column in derived.columns:
                 hide.setdefault(column, []).extend(rows)
+        for i, column in (mirror or {}).get(part, ()):
+            hide.setdefault(column, []).append(i)
         for column, rows in hide.items():
             if column in df:
                 rows = sorted(set(rows))
                 masked += int(df[column].iloc[rows].notna().sum())
                 _mask(df, rows, [column])
+    for part, rule in spec.tables.items():  # parts computed from a figure of another: gone with it
+        df = frames.get(part)
+        if not rule.needs or not isinstance(df, pd.DataFrame) or df.empty:
+            continue
+        for need in rule.needs:
+            ref = frames.get(need.part)
+            if isinstance(ref, pd.DataFrame) and need.column in ref and ref[need.column].isna().any():
+                masked += int(df.notna().sum().sum())
+                _mask(df, range(len(df)), list(df.columns))
+                break
     for part, rule in spec.tables.items():  # caps last: they read the shown reference values
         df = frames.get(part)
         if rule.cap is None or not isinstance(df, pd.DataFrame) or df.empty:
@@ -603,8 +743,43 @@ def apply(data, spec: Suppression | None, threshold: int | None = None) -> Resul
         if len(beyond):
             masked += int(df.iloc[beyond].notna().sum().sum())
             _mask(df, beyond, list(df.columns))
-    out = frames[""] if isinstance(data, pd.DataFrame) else frames
-    return Result(out, th, masked, len(problem.primary), source=data)
+    return masked, len(problem.primary)
+
+
+def apply(data, spec: Suppression | None, threshold: int | None = None) -> Result:
+    """The chart's data with small counts and what would reveal them masked (NaN), and how many."""
+    th = min_cell() if threshold is None else int(threshold)
+    internal = spec.internal if spec is not None else frozenset()
+    if internal and not isinstance(data, pd.DataFrame):  # parts that only decide what may be shown
+        shown_data = {k: v for k, v in _frames(data).items() if k not in internal}
+    else:
+        shown_data = data
+    if spec is None or not spec.tables or th <= 1:
+        return Result(shown_data, th, 0, 0)
+    frames = {k: (v.copy() if isinstance(v, pd.DataFrame) else v) for k, v in _frames(data).items()}
+    preset: list[Cell] = []
+    mirror: dict[str, list[tuple[int, str]]] = {}
+    if internal:
+        # the parts holding every row first, on their own: what they hide, the parts of their rows hide too
+        inner = {p: frames[p] for p in internal if isinstance(frames.get(p), pd.DataFrame)}
+        solved = {p: df.copy() for p, df in inner.items()}
+        _suppress(solved, Suppression({p: spec.tables[p] for p in inner}), th)
+        for part, rule in spec.tables.items():
+            df = frames.get(part)
+            if rule.rows_of is None or rule.rows_of.part not in solved or not isinstance(df, pd.DataFrame):
+                continue
+            before, after = inner[rule.rows_of.part], solved[rule.rows_of.part]
+            for i, j in _matches(df, before, rule.rows_of.on).items():
+                for column in df.columns:
+                    if column in after and pd.isna(after[column].iloc[j]) and not pd.isna(before[column].iloc[j]):
+                        mirror.setdefault(part, []).append((i, column))
+                        if column in rule.counts:
+                            preset.append((part, i, column))
+    outer = {p: r for p, r in spec.tables.items() if p not in internal}
+    shown = {k: v for k, v in frames.items() if k not in internal}
+    masked, primary = _suppress(shown, Suppression(outer), th, preset, mirror)
+    out = shown[""] if isinstance(data, pd.DataFrame) else shown
+    return Result(out, th, masked, primary, source=data)
 
 
 def verify(data, spec: Suppression) -> list[str]:

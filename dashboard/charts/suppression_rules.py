@@ -11,7 +11,7 @@ row (occupied and lost chair-hours, peak chairs) is hidden with them.
 from __future__ import annotations
 
 from dashboard.suppression import (
-    NONE, Cap, Chain, Derived, GroupSum, Rate, RowSum, Same, Steps, Suppression, TableRule, TotalRef,
+    NONE, Cap, Chain, Derived, GroupSum, Needs, Rate, RowSum, RowsOf, Same, Steps, Suppression, TableRule, TotalRef,
 )
 
 # ---------------------------------------------------------------------------------------- outcomes
@@ -42,11 +42,14 @@ _OUTCOME_ROWS = (
 _OUTCOME_ITT = (Derived(("itt_courses", "itt_response_rate", "itt_response_ci_low", "itt_response_ci_high",
                          "itt_remission_rate", "itt_remission_ci_low", "itt_remission_ci_high"),
                         ("evaluable", "missed_follow_up")),)
+# the rates' denominator: when a complement must go and another cell will do, it stays (MADRS, Q1 2026: one
+# course without a baseline took courses with a baseline, then evaluable (56) beside no follow-up (58))
+_OUTCOME_KEEP = ("evaluable",)
 OUTCOME_RATES = Suppression.table(counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS,
-                                  same=(Same("courses"),), derived=_OUTCOME_ITT)
+                                  same=(Same("courses"),), derived=_OUTCOME_ITT, keep=_OUTCOME_KEEP)
 # by a breakdown: the groups of one instrument add up to the instrument's figures (Outcomes, Overview)
 OUTCOME_RATES_BY_GROUP = Suppression.table(
-    counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS, derived=_OUTCOME_ITT,
+    counts=_OUTCOME_COUNTS, rates=_OUTCOME_RATES, row_sums=_OUTCOME_ROWS, derived=_OUTCOME_ITT, keep=_OUTCOME_KEEP,
     same=(Same("courses", ("group_value",)),),
     group_sums=tuple(GroupSum(c, ("instrument",)) for c in _OUTCOME_COUNTS),
 )
@@ -86,15 +89,33 @@ INDUCTION_FUNNEL = Suppression.table(
                 GroupSum("still_in_induction", exclude=(("session_number", tuple(range(2, 100))),))),
 )
 
-_FUNNEL_CLINICS = TableRule(
+# A funnel plot compares the selected clinics with the network: every clinic the viewer may see, selected or
+# not (queries.clinic_comparison). The network totals hold the clinics left out too: with one clinic left out,
+# network minus the clinics shown is that clinic's count (an audit read DEN's 6 BP elevations off a CSV of NYC
+# and OKC). So the query returns every clinic's row as well ("network", never drawn), the rule is solved on
+# those first, and a selection hides at least what that table hides: whatever the clinics chosen, and however
+# many selections a reader compares, the figures shown are a subset of one safe table. The selection's own
+# sums carry the clinics left out as a remainder, protected like any count.
+_FUNNEL_RULE = dict(
     counts=("events", "n", "network_events", "network_n"),
     rates=(Rate(("rate", "outside_95", "outside_998"), "events", "n"),
            Rate(("network_rate",), "network_events", "network_n")),
-    derived=(Derived(("lower_95", "upper_95", "lower_998", "upper_998"), ("n",)),),
+    # the limits at a clinic's n are binomial quantiles of the network rate, and where the clinic sits
+    # against them says something of it: hidden with the network's figures too (scanning k / network_n
+    # against shown limits gave a hidden network count back)
+    derived=(Derived(("lower_95", "upper_95", "lower_998", "upper_998", "outside_95", "outside_998"),
+                     ("n", "network_events", "network_n")),),
     same=(Same("network_events"), Same("network_n")),
-    group_sums=(GroupSum("events", total="network_events"), GroupSum("n", total="network_n")),
+    group_sums=(GroupSum("events", total="network_events", rest=True),
+                GroupSum("n", total="network_n", rest=True)),
 )
-CLINIC_FUNNEL = Suppression.parts(clinics=_FUNNEL_CLINICS, limits=TableRule(cap=Cap("n", "clinics", "n")))
+CLINIC_FUNNEL = Suppression.parts(
+    clinics=TableRule(**_FUNNEL_RULE, rows_of=RowsOf("network", ("clinic_id",))),
+    # the limits: quantiles of the network rate on a grid of n: gone when the network rate is hidden, and
+    # stopped at the largest clinic shown
+    limits=TableRule(cap=Cap("n", "clinics", "n"), needs=(Needs("clinics", "network_rate"),)),
+    network=TableRule(**_FUNNEL_RULE),
+)
 
 ITEM9 = Suppression.table(
     counts=("courses_with_baseline_item9", "flagged_at_baseline", "courses_with_follow_up_item9",

@@ -164,7 +164,10 @@ def test_a_chart_left_with_marked_rows_and_no_value_says_it_is_hidden_whole(samp
         if is_empty(fig) and not is_empty(unsuppressed) and not is_empty(spec.figure(result.data, ctx)):
             turned.append(spec.id)
             assert fig.layout.meta["message"] == ALL_HIDDEN, spec.id
-    assert "outcomes.rates_by_instrument" in turned
+    # which charts end up hidden whole depends on what the rules can keep shown (since the intention-to-treat
+    # figures give way first, rates by instrument keeps PHQ-9's evaluable 14 and remission 0% here); one does
+    assert turned, "no chart of this small selection was hidden whole"
+    assert "outcomes.rates_by_group" in turned
 
 
 @pytest.mark.parametrize("chart_id", ["safety.bp_by_dose", "safety.bp_funnel", "outcomes.item9", "safety.side_effects",

@@ -96,16 +96,38 @@ def test_two_way_table_needs_the_fourth_corner():
 
 
 def test_steps_mask_days_between_big_enough_changes():
-    km = pd.DataFrame({"days": [0, 1, 2, 3, 4], "at_risk": [100, 97, 90, 70, 55], "events": [0, 5, 20, 15, 0],
-                       "censored": [3, 2, 0, 0, 55], "p": [0.0, 0.05, 0.25, 0.4, 0.4]})
+    km = pd.DataFrame({"days": [0, 1, 2, 3, 4], "at_risk": [100, 100, 95, 75, 60], "events": [0, 5, 20, 15, 0],
+                       "censored": [0, 0, 0, 0, 60], "p": [0.0, 0.05, 0.25, 0.4, 0.4]})
     rule = Suppression.table(counts=("at_risk", "events", "censored"),
                              steps=Steps("days", "at_risk", "events", "censored", ("p",)))
     out = sup.apply(km, rule, TH).data
     shown = out[out["p"].notna()]
     assert shown["days"].tolist()[0] == 0
-    assert 1 not in shown["days"].tolist()  # 5 boosters and 2 censored since day 0: not a day of its own
+    assert 1 not in shown["days"].tolist()  # 5 boosters since day 0: not a day of its own
+    assert 2 not in shown["days"].tolist()  # its 20 with day 1's 5 would give day 1's 5 (at risk 100 and 95)
+    assert shown["days"].tolist()[1:] == [3, 4]
     for col in ("events", "censored"):
         assert not out[col].between(1, 10).any()
+
+
+def test_steps_show_a_day_s_curve_without_the_counts_that_would_give_its_own_boosters_away():
+    """The audit's arithmetic on a table shaped like all clinics, March 2026: 195 at risk on day 0, 11 boosters
+    over days 28-30 and 4 on day 31, nobody censored. Day 31's curve (15 boosters since day 0) may be shown,
+    but not beside its at-risk 184: 195 x (1 - S) - (195 - 184) = 4."""
+    days = [0, 28, 29, 30, 31, 32, 33]
+    events = [0, 1, 4, 6, 4, 12, 0]
+    censored = [0, 0, 0, 0, 0, 0, 168]
+    at_risk = [195 - sum(events[:i]) - sum(censored[:i]) for i in range(len(days))]
+    survival = np.cumprod([1 - e / r for e, r in zip(events, at_risk)])
+    km = pd.DataFrame({"days": days, "at_risk": at_risk, "events": events, "censored": censored, "survival": survival})
+    rule = Suppression.table(counts=("at_risk", "events", "censored"),
+                             steps=Steps("days", "at_risk", "events", "censored", ("survival",)))
+    out = sup.apply(km, rule, TH).data.set_index("days")
+    assert out.loc[31, "survival"] == pytest.approx(survival[4])  # the curve: 15 boosters by day 31
+    assert pd.isna(out.loc[31, "at_risk"]) and pd.isna(out.loc[31, "events"])
+    assert out.loc[[28, 29, 30]].isna().all(axis=None)  # 1, 4 and 6 boosters: no day of their own
+    shown = out[out["at_risk"].notna()]
+    assert not shown["events"].between(1, 10).any() and not shown["censored"].between(1, 10).any()
 
 
 def test_min_cell_setting(monkeypatch):
@@ -276,3 +298,216 @@ def test_a_complement_is_taken_from_the_totals_before_the_figures_the_chart_is_f
     assert not csv_leaks({"": done}, {"": raw}, Spec)
     without = Suppression({"": TableRule(**{**ITEM9.tables[""].__dict__, "keep": ()})})
     assert pd.isna(sup.apply(raw, without, TH).data.loc[0, "emerged"])  # what the rule had picked before
+
+
+# ------------------------------------------------------------------ the sample warehouse's real charts
+
+FUNNELS = ("outcomes.clinic_funnel", "outcomes.remission_funnel", "outcomes.completion_funnel",
+           "safety.severe_funnel", "safety.bp_funnel")
+
+
+def _periods():
+    import datetime as dt
+
+    months = [(dt.date(2026, m, 1), dt.date(2026, m + 1, 1) - dt.timedelta(days=1)) for m in range(1, 6)]
+    months.append((dt.date(2026, 6, 1), dt.date(2026, 6, 30)))
+    quarters = [(dt.date(2025, 7, 1), dt.date(2025, 9, 30)), (dt.date(2025, 10, 1), dt.date(2025, 12, 31)),
+                (dt.date(2026, 1, 1), dt.date(2026, 3, 31)), (dt.date(2026, 4, 1), dt.date(2026, 6, 30))]
+    return months + quarters
+
+
+@pytest.fixture
+def sample(sample_db, use_db):
+    use_db(sample_db)
+    return sample_db
+
+
+def _selections(clinics):
+    import itertools
+
+    return [tuple(c) for k in range(1, len(clinics) + 1) for c in itertools.combinations(sorted(clinics), k)]
+
+
+@pytest.mark.parametrize("chart_id", FUNNELS)
+def test_funnel_exports_protect_the_clinics_left_out_of_the_selection(chart_id, sample):
+    """The network totals pool every clinic the viewer may see, selected or not: January 2026, BP elevation,
+    NYC + OKC showed network 30, OKC 11, NYC 13, so DEN's hidden 6. Whatever the clinics selected, and with
+    every selection of a period compared (each clinic alone, each pair, all), no clinic's hidden count and
+    no hidden total of the clinics left out can be worked out."""
+    from dashboard.charts import catalog
+    from dashboard.filters import Filters
+    from dashboard.scope import Scope
+    from disclosure import csv_leaks, funnel_leaks
+
+    spec = catalog.get(chart_id)
+    checked = 0
+    for start, end in _periods():
+        for indications in ((), ("mdd",), ("bipolar_depression",)):
+            f = Filters(start=start, end=end, indications=indications)
+            every = spec.data(Scope.everything(), f)["clinics"]
+            if every.empty or not every["n"].gt(0).any():
+                continue
+            exports = []
+            for chosen in _selections(every["clinic_id"]):
+                raw = spec.data(Scope.everything(), Filters(clinics=chosen, start=start, end=end, indications=indications))
+                shown = spec.suppressed(raw).data
+                assert set(shown) == {"clinics", "limits"}  # the network's rows decide, and are never exported
+                assert not funnel_leaks([shown["clinics"]], every), (chosen, start, indications)
+                assert not csv_leaks(shown, raw, spec), (chosen, start, indications)
+                exports.append(shown["clinics"])
+            assert not funnel_leaks(exports, every), (start, indications)
+            checked += 1
+    assert checked >= 20
+
+
+@pytest.mark.parametrize("chart_id", FUNNELS)
+def test_funnel_network_figures_do_not_depend_on_the_clinics_selected(chart_id, sample):
+    """The network rate is one figure, the same beside any selection: it is hidden for one clinic's funnel only
+    when the whole network's funnel hides it too (DEN alone, June 2026, hid the network remission rate, 27 of
+    218, though nothing small followed from it)."""
+    from dashboard.charts import catalog
+    from dashboard.filters import Filters
+    from dashboard.scope import Scope
+
+    spec = catalog.get(chart_id)
+    for start, end in _periods():
+        f = Filters(start=start, end=end)
+        whole = spec.suppressed(spec.data(Scope.everything(), f)).data["clinics"]
+        if whole.empty:
+            continue
+        for chosen in _selections(whole["clinic_id"]):
+            shown = spec.suppressed(spec.data(Scope.everything(), Filters(clinics=chosen, start=start, end=end))).data
+            for column in ("network_events", "network_n", "network_rate"):
+                assert shown["clinics"][column].isna().all() == whole[column].isna().all(), (chosen, start, column)
+
+
+def _limit_candidates(shown: dict, network_n: int) -> list[int]:
+    """The network counts k (of network_n) whose binomial limits match every limit the export shows: the
+    audit's scan of k / network_n against the funnel's limits."""
+    from scipy.stats import binom
+
+    columns = ["n", "lower_95", "upper_95", "lower_998", "upper_998"]
+    rows = [df[columns] for df in (shown["limits"], shown["clinics"]) if all(c in df for c in columns)]
+    table = pd.concat(rows, ignore_index=True).dropna()
+    table = table[table["n"] > 0]
+    ks = np.arange(network_n + 1)
+    p = ks / network_n
+    ok = np.ones(len(ks), dtype=bool)
+    for q, column in ((0.025, "lower_95"), (0.975, "upper_95"), (0.001, "lower_998"), (0.999, "upper_998")):
+        for n, value in zip(table["n"].to_numpy(), table[column].to_numpy(), strict=True):
+            with np.errstate(all="ignore"):
+                limit = np.where(p <= 0, 0.0, np.where(p >= 1, 1.0, binom.ppf(q * (1 - 1e-12), int(n), p) / n))
+            ok &= np.abs(limit - value) < 1e-9
+    return [int(k) for k in ks[ok]]
+
+
+@pytest.mark.parametrize("chart_id", FUNNELS)
+def test_funnel_limits_never_give_a_hidden_network_count_away(chart_id, sample):
+    """The limits are binomial quantiles of the network rate: BP elevation, DEN, Q3 2025, bipolar depression
+    hid the network's 4 of 432 but kept 62 limit rows, and only k = 4 fitted them. Wherever the network rate
+    is hidden, every limit goes with it, and no scan of k / network_n against what is shown narrows the
+    network count down to 1..10."""
+    from dashboard.charts import catalog
+    from dashboard.filters import Filters
+    from dashboard.scope import Scope
+
+    spec = catalog.get(chart_id)
+    hidden_networks = 0
+    for start, end in _periods():
+        for indications in ((), ("bipolar_depression",), ("ptsd",), ("postpartum_depression",)):
+            every = spec.data(Scope.everything(), Filters(start=start, end=end, indications=indications))["clinics"]
+            if every.empty or not every["n"].gt(0).any():
+                continue
+            for chosen in _selections(every["clinic_id"]):
+                shown = spec.suppressed(spec.data(Scope.everything(), Filters(clinics=chosen, start=start, end=end,
+                                                                             indications=indications))).data
+                clinics = shown["clinics"]
+                if not clinics["network_rate"].isna().all() or clinics["network_n"].isna().all():
+                    continue
+                hidden_networks += 1
+                assert shown["limits"].drop(columns="n", errors="ignore").isna().all(axis=None)  # the grid alone
+                assert clinics[["lower_95", "upper_95", "lower_998", "upper_998"]].isna().all(axis=None)
+                candidates = _limit_candidates(shown, int(clinics["network_n"].iloc[0]))
+                assert not all(1 <= k < TH for k in candidates), (chosen, start, indications, candidates)
+    assert hidden_networks or chart_id != "safety.bp_funnel"
+
+
+def test_kaplan_meier_exports_give_no_hidden_booster_count_away(sample):
+    """All clinics, March 2026: day 0 at risk 195, day 31 at risk 184 and S = 0.923077 with its boosters
+    hidden, nobody censored before: boosters on day 31 = 195 x (1 - S) - (195 - 184) = 4. Over all clinics
+    and each clinic, months and quarters, a reader of the CSV (at-risk counts, boosters, censorings,
+    survival and its interval) works out no count from 1 to 10: not a day's, not a sum over the days
+    between those shown (disclosure.km_leaks: the audit's arithmetic, the at-risk sums, survival and
+    Greenwood read back into courses at risk and boosters, a search over splits); and the curve is still
+    drawn (some day after the start is shown) where it was."""
+    import datetime as dt
+
+    from dashboard.charts import catalog
+    from dashboard.filters import Filters
+    from dashboard.scope import Scope
+    from disclosure import km_leaks
+
+    spec = catalog.get("boosters.km")
+    periods = _periods() + [(dt.date(2025, 4, 1), dt.date(2025, 6, 30))]
+    checked = drawn = 0
+    for clinics in ((), ("DEN",), ("NYC",), ("OKC",)):
+        for start, end in periods:
+            raw = spec.data(Scope.everything(), Filters(clinics=clinics, start=start, end=end))
+            if raw.empty:
+                continue
+            shown = spec.suppressed(raw).data
+            assert not km_leaks(shown, raw), (clinics, start)
+            # a day's curve is never shown beside its at-risk count when its own boosters are hidden
+            both = shown["survival"].notna() & shown["at_risk"].notna()
+            assert not (both & shown["events"].isna() & raw["events"].notna()).any(), (clinics, start)
+            checked += 1
+            drawn += int(shown.loc[shown["days"] > 0, "survival"].notna().any())
+    assert checked >= 30 and drawn >= checked // 2
+
+
+_ITT = ("itt_courses", "itt_response_rate", "itt_response_ci_low", "itt_response_ci_high", "itt_remission_rate",
+        "itt_remission_ci_low", "itt_remission_ci_high", "missed_follow_up")
+_PER_PROTOCOL = ("evaluable", "settled", "provisional", "responders", "remitters", "response_rate", "response_ci_low",
+                 "response_ci_high", "remission_rate", "remission_ci_low", "remission_ci_high")
+
+
+@pytest.mark.parametrize("chart_id", ["outcomes.rates_by_instrument", "outcomes.evaluability"])
+def test_outcome_rates_give_way_to_the_intention_to_treat_figures_first(chart_id, sample):
+    """2026 Q1, all clinics: the only small number of PHQ-9 was 5 courses with no follow-up and a baseline under the
+    minimum (no follow-up 314 - missed 309). itt_courses (1,191) was taken for shown while the solve ran and hidden
+    only after it, so evaluable (882) went in its place, and with it the response and remission rates the board
+    reads (while the funnel page of the same pack said 503 of 882). Over all clinics and each clinic, every quarter:
+    no export leaks (the exact checker), and no row hides its evaluable courses and rates where showing them, with
+    the intention-to-treat figures hidden instead, would leak nothing."""
+    import datetime as dt
+
+    from dashboard.charts import catalog
+    from dashboard.filters import Filters
+    from dashboard.scope import Scope
+    from disclosure import csv_leaks
+
+    spec = catalog.get(chart_id)
+    quarters = [(dt.date(y, m, 1), (dt.date(y + (m == 10), (m + 3) % 12 or 12, 1) - dt.timedelta(days=1)))
+                for y, m in ((2025, 1), (2025, 4), (2025, 7), (2025, 10), (2026, 1), (2026, 4))]
+    rows = 0
+    for clinics in ((), ("DEN",), ("NYC",), ("OKC",)):
+        for start, end in quarters:
+            raw = spec.data(Scope.everything(), Filters(clinics=clinics, start=start, end=end))
+            shown = spec.suppressed(raw).data
+            assert not csv_leaks({"": shown}, {"": raw}, spec), (clinics, start)
+            for i in range(len(raw)):
+                if not pd.isna(shown["response_rate"].iloc[i]) or raw["evaluable"].iloc[i] < TH:
+                    continue
+                rows += 1
+                other = shown.copy()
+                for column in _PER_PROTOCOL:
+                    if column in other:
+                        other[column] = other[column].astype("float64") if other[column].dtype != object else other[column]
+                        other.loc[other.index[i], column] = raw[column].iloc[i]
+                for column in _ITT:
+                    if column in other:
+                        other[column] = other[column].astype("float64")
+                        other.loc[other.index[i], column] = np.nan
+                assert csv_leaks({"": other}, {"": raw}, spec), (
+                    f"{clinics} {start} {raw['instrument'].iloc[i]}: evaluable and the rates hidden, though showing "
+                    "them with the intention-to-treat figures hidden leaks nothing")
