@@ -15,6 +15,14 @@ from fractions import Fraction
 Equation = dict  # unknown -> coefficient, plus the key 1 for the constant (not needed: only the shape matters)
 
 
+
+def _sum_equation(total, parts) -> dict:
+    """total - sum(parts) = 0, as {cell: coefficient} (a part listed twice counts twice)."""
+    eq = {total: 1}
+    for p in parts:
+        eq[p] = eq.get(p, 0) - 1
+    return eq
+
 def determined(equations: list[dict], unknowns: list) -> set:
     """Unknowns fixed by the equations (each a dict unknown -> coefficient; shown cells are constants
     and left out). Exact: reduced row echelon form over the rationals."""
@@ -337,12 +345,7 @@ def funnel_leaks(exports: list, every, floor: int = 11) -> list[str]:
             (("network", "n"), [(c, "n") for c in clinics])]
     sums += [((c, "n"), [(c, "events"), ("comp", c)]) for c in [*clinics, "network"]]
     unknowns = [cell for cell in truth if cell not in known]
-    equations = []
-    for total, parts in sums:
-        eq = {total: 1}
-        for p in parts:
-            eq[p] = eq.get(p, 0) - 1
-        equations.append(eq)
+    equations = [_sum_equation(total, parts) for total, parts in sums]
     for cell in determined(equations, unknowns):
         if 1 <= truth[cell] < floor:
             problems.append(f"hidden {cell} = {truth[cell]} can be worked out")
@@ -467,10 +470,7 @@ def km_leaks(shown, raw, floor: int = 11, time: str = "days") -> list[str]:
     for name, cells in sums.items():
         unknowns.append(name)
         truth[name] = sum(truth[cell] for cell in cells)
-        eq = {name: 1}
-        for cell in cells:
-            eq[cell] = eq.get(cell, 0) - 1
-        equations.append(eq)
+        equations.append(_sum_equation(name, cells))
     for u in determined(equations, unknowns):
         if 1 <= truth[u] < floor:
             what = f"{u[0]} of day {raw[time].iloc[u[1]]}" if u[0] in ("d", "c") else \
