@@ -468,7 +468,7 @@ def _retry_orphans(ctx: _Context) -> tuple[int, int]:
                     "UPDATE audit.quarantine SET resolved_by_load = ?, resolved_at = ?, "
                     "resolution = 'superseded: a later row with the same key was loaded' "
                     "WHERE quarantine_id IN (SELECT unnest(?::BIGINT[]))",
-                    [ctx.load_id, ctx.now, [r for r in superseded if r not in older]],
+                    [ctx.load_id, ctx.now, sorted(set(superseded) - set(older))],
                 )
                 con.execute(
                     "UPDATE audit.quarantine SET resolved_by_load = ?, resolved_at = ?, "
