@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
-    NOT_SHOWN, PERCENT_TICKS, SPLIT_NOT_SHOWN, rows_height,
+    ALL_HIDDEN, NOT_SHOWN, PERCENT_TICKS, SPLIT_NOT_SHOWN, rows_height,
     ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, percent_axis, singular,
     not_shown_marker, shown_n_label, subtitle_text,
     title_text, total,
@@ -488,8 +488,8 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         without = f"{len(absent)} more with no {singular(unit)}, named below"
     if not clinics.empty and clinics["rate"].isna().any():  # suppressed (dashboard.suppression)
         clinics = clinics[clinics["rate"].notna()]
-        if clinics.empty:
-            return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message=hidden_data(unit))
+        if clinics.empty:  # "too few sessions with vitals" read wrong beside 371 of them: the events are few
+            return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message=ALL_HIDDEN)
         clinics = clinics.assign(outside_95=clinics["outside_95"].astype(bool), outside_998=clinics["outside_998"].astype(bool))
     if clinics.empty or limits.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, unit), ctx), footnote=foot, message=no_data(singular(unit)))

@@ -1376,3 +1376,16 @@ def test_interventions_and_early_signal_keep_the_rows_an_export_hides_marked_not
     notes = {a.y: a.text for a in fig.layout.annotations}
     assert notes[next(r for r in rows if r.startswith("Pain NRS"))] == NOT_SHOWN
     assert fig.layout.meta["subtitle"].startswith("n = 71 course-instrument pairs in the instruments shown")
+
+
+def test_a_funnel_whose_every_rate_is_masked_says_so_without_blaming_the_denominator():
+    """Denver alone, June 2026: 371 sessions with vitals, a handful of them elevated, so the export masks
+    the clinic's rate; the chart read "Too few sessions with vitals to show" beside those 371."""
+    from dashboard.charts.base import ALL_HIDDEN, is_empty
+    from dashboard.charts.outcomes import clinic_funnel
+
+    inputs = _funnel_inputs(["Denver"], [371], [4], 30 / 2000)
+    inputs["clinics"] = inputs["clinics"].astype({"events": float, "rate": float}).assign(
+        events=float("nan"), rate=float("nan"), outside_95=pd.NA, outside_998=pd.NA)
+    fig = clinic_funnel(inputs, CTX, measure="bp_elevation")
+    assert is_empty(fig) and fig.layout.meta["message"] == ALL_HIDDEN
