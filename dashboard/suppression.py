@@ -23,8 +23,11 @@ description (`Suppression`) of what its columns are:
 - `Cap(column, ref_part, ref_column)`: rows beyond the largest shown value of another part are masked
   (a funnel plot's limits must not reveal the largest clinic's hidden n).
 - `Needs(part, column)`: a part computed from a figure of another part goes whole when that is hidden.
-- `RowsOf(part, on)`: a part whose rows are rows of another part holding every row the totals pool; that
-  part is solved first and never output, and this one hides at least what it hides.
+- `RowsOf(part, on, columns, when)`: a part whose rows are rows of another part holding every row the
+  totals pool; that part is solved first and never output, and this one hides at least what it hides.
+  `columns` pairs figures that are one quantity under two names, `when` picks the rows that are such rows:
+  a chart that repeats another chart's figure carries that chart's table and hides what it hides (the
+  score trajectory's n at the baseline is the outcome table's courses with a baseline).
 
 Complementary suppression: every sum relation above is a linear equation. When a total is known and
 exactly one protected cell of it is hidden (or the hidden cells of it add up to 1..threshold-1), the
@@ -167,6 +170,17 @@ class RowsOf:
 
     part: str
     on: tuple[str, ...]
+    # (this part's column, the other part's column) when the same figure has two names (a trajectory's n at
+    # the baseline is the rates table's courses with a baseline); empty: the columns both parts name alike
+    columns: tuple[tuple[str, str], ...] = ()
+    # only this part's rows with these values are rows of the other (the trajectory's baseline, session 0)
+    when: tuple[tuple[str, object], ...] = ()
+
+    def pairs(self, df: pd.DataFrame) -> tuple[tuple[str, str], ...]:
+        return self.columns or tuple((c, c) for c in df.columns)
+
+    def applies(self, df: pd.DataFrame, i: int) -> bool:
+        return all(c in df and df[c].iloc[i] == v for c, v in self.when)
 
 
 @dataclass(frozen=True)
@@ -659,7 +673,7 @@ def _first(df: pd.DataFrame, st: Steps) -> int:
 def _matches(df: pd.DataFrame, other: pd.DataFrame, on: tuple[str, ...]) -> dict[int, int]:
     """Row positions of df -> the one row of other with the same values in `on` (rows with none or several
     are left out)."""
-    if not on or any(c not in df or c not in other for c in on):
+    if not on or any(c not in df or c not in other for c in on) or df.empty or other.empty:
         return {}
     keys = other[list(on)].astype(str).agg("\x1f".join, axis=1).tolist()
     where: dict[str, list[int]] = {}
@@ -752,6 +766,8 @@ def apply(data, spec: Suppression | None, threshold: int | None = None) -> Resul
     internal = spec.internal if spec is not None else frozenset()
     if internal and not isinstance(data, pd.DataFrame):  # parts that only decide what may be shown
         shown_data = {k: v for k, v in _frames(data).items() if k not in internal}
+        if set(shown_data) == {""}:
+            shown_data = shown_data[""]
     else:
         shown_data = data
     if spec is None or not spec.tables or th <= 1:
@@ -770,15 +786,19 @@ def apply(data, spec: Suppression | None, threshold: int | None = None) -> Resul
                 continue
             before, after = inner[rule.rows_of.part], solved[rule.rows_of.part]
             for i, j in _matches(df, before, rule.rows_of.on).items():
-                for column in df.columns:
-                    if column in after and pd.isna(after[column].iloc[j]) and not pd.isna(before[column].iloc[j]):
-                        mirror.setdefault(part, []).append((i, column))
-                        if column in rule.counts:
-                            preset.append((part, i, column))
+                if not rule.rows_of.applies(df, i):
+                    continue
+                for mine, theirs in rule.rows_of.pairs(df):
+                    if mine in df and theirs in after and pd.isna(after[theirs].iloc[j]) \
+                            and not pd.isna(before[theirs].iloc[j]):
+                        mirror.setdefault(part, []).append((i, mine))
+                        if mine in rule.counts:
+                            preset.append((part, i, mine))
     outer = {p: r for p, r in spec.tables.items() if p not in internal}
     shown = {k: v for k, v in frames.items() if k not in internal}
     masked, primary = _suppress(shown, Suppression(outer), th, preset, mirror)
-    out = shown[""] if isinstance(data, pd.DataFrame) else shown
+    # one frame left once the deciding parts are gone (a trajectory and the rates it follows): the frame
+    out = shown[""] if isinstance(data, pd.DataFrame) or set(shown) == {""} else shown
     return Result(out, th, masked, primary, source=data)
 
 

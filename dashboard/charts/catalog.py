@@ -156,6 +156,12 @@ def _quarantine(scope: Scope, f: Filters) -> ChartData:
     return queries.quarantine_reasons(scope)
 
 
+def _trajectory(scope: Scope, f: Filters, instrument: str = "PHQ9") -> ChartData:
+    """The trajectory, with the outcome table of the same selection: its n at the baseline is that table's
+    courses with a baseline, so suppression hides there what the outcome charts hide (suppression_rules)."""
+    return {"": queries.score_trajectory(scope, f, instrument), "rates": queries.outcome_rates(scope, f)}
+
+
 def _outcomes_group(scope: Scope, f: Filters, breakdown: str = "indication") -> ChartData:
     return queries.outcome_rates(scope, f, breakdown)
 
@@ -180,7 +186,7 @@ CATALOG: tuple[ChartSpec, ...] = (
               options={"instrument": INSTRUMENTS, "breakdown": OUTCOME_BREAKDOWNS}),
     ChartSpec("outcomes.evaluability", "Evaluable courses, and why the others are not", "Outcomes",
               queries.outcome_rates, outcomes.evaluability, "Outcomes › Not evaluable, and why"),
-    ChartSpec("outcomes.trajectory", "Mean score by session", "Outcomes", queries.score_trajectory,
+    ChartSpec("outcomes.trajectory", "Mean score by session", "Outcomes", _trajectory,
               outcomes.trajectory, "Outcomes › Score trajectory", defaults={"instrument": "PHQ9", "measure": "score"},
               options={"instrument": INSTRUMENTS, "measure": TRAJECTORY_MEASURES}),
     ChartSpec("outcomes.early_signal", "Early signal after the second infusion", "Outcomes", queries.early_signal,

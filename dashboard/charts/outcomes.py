@@ -249,8 +249,18 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", me
         "Outcomes › Score trajectory")
     value, low, high, count = (("mean_change", "change_ci_low", "change_ci_high", "courses_with_baseline") if change
                                else ("mean_score", "ci_low", "ci_high", "courses"))
+    if isinstance(df, dict):  # the query's parts: the trajectory, and the outcome table that decides what it may show
+        df = df.get("", pd.DataFrame())
+    # sessions whose mean an export hides (small counts, or the outcome table's hidden courses with a baseline)
+    hidden = sorted(int(s) for s in df.loc[df[count].isna(), "session_number"]) if not df.empty and count in df else []
     data = df[df[count] > 0].sort_values("session_number") if not df.empty and count in df else df.iloc[0:0]
+    if hidden:
+        where = ", ".join("0 (the baseline)" if s == 0 else str(s) for s in hidden)
+        foot = foot.replace(" Definition:", f" Not shown (small counts): session{'s' if len(hidden) > 1 else ''} "
+                            f"{where}. Definition:", 1)
     if data.empty:
+        if hidden:
+            return empty(title=title, subtitle=subtitle_text(None, ctx), footnote=foot, message=ALL_HIDDEN)
         return empty(title=title, subtitle=subtitle_text(n_label(0, "courses"), ctx), footnote=foot,
                      message=no_data(f"{name} score"))
     x = data["session_number"]
@@ -290,6 +300,10 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", me
                                  customdata=[t for t, keep in zip(text, solid, strict=True) if not keep],
                                  hovertemplate="Session %{x}: %{customdata}<extra></extra>"))
     fig.update_xaxes(title=dict(text="Session number (0 = baseline)"), dtick=1 if x.max() <= 20 else 2)
+    if 0 in hidden:  # the axis still starts at the baseline, and says why nothing is drawn there
+        fig.update_xaxes(range=[-0.5, float(x.max()) + 0.5])
+        fig.add_annotation(x=0, y=0.5, xref="x", yref="paper", showarrow=False, align="center",
+                           text="Baseline<br>not shown<br>(small counts)", font=dict(size=11, color=theme.MUTED))
     if change:
         fig.add_hline(y=0, line=dict(color=theme.MUTED, width=1), annotation_text="baseline",
                       annotation_position="top left", annotation_font=dict(size=11, color=theme.MUTED))
@@ -310,8 +324,11 @@ def trajectory(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", me
         score_max = _instrument_value(data, "score_max")
         fig.update_yaxes(title=dict(text=f"{name} score"), range=[0, top if score_max is None else min(top, score_max)])
     baseline = data.loc[data["session_number"] == 0, count]
-    n = int(baseline.iloc[0]) if not baseline.empty else int(data[count].max())
-    sub = subtitle_text(n_label(n, "courses with a baseline"), ctx)
+    if 0 in hidden:  # not the largest session's n either: that is not the courses with a baseline
+        sub = subtitle_text(f"courses with a baseline {NOT_SHOWN}", ctx)
+    else:
+        n = int(baseline.iloc[0]) if not baseline.empty else int(data[count].max())
+        sub = subtitle_text(n_label(n, "courses with a baseline"), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=420)
 
 

@@ -65,12 +65,23 @@ COURSES_BY_MONTH = Suppression.table(
                 GroupSum("induction_ended")),
 )
 
-TRAJECTORY = Suppression.table(
-    counts=("courses", "courses_with_baseline"),
-    derived=(Derived(("mean_score", "sd_score", "ci_low", "ci_high"), ("courses",)),
-             Derived(("mean_change", "sd_change", "change_ci_low", "change_ci_high"), ("courses_with_baseline",))),
-    row_sums=(RowSum("courses", ("courses_with_baseline",), rest=True),),  # the rest: scored without a baseline
-)
+# The trajectory's n at the baseline (session 0) is the outcome table's courses with a baseline, which that
+# table hides when the courses without one are few (courses 144 - with a baseline 140 = 4 not assessed or
+# without a baseline: an audit found it in 49 of 60 one-clinic board packs). So the trajectory's data carries
+# the outcome table ("rates", never drawn), solved first exactly as the outcome charts solve it, and the
+# baseline row hides what that table hides, with what its own rules then need.
+TRAJECTORY = Suppression.parts(**{
+    "": TableRule(
+        counts=("courses", "courses_with_baseline"),
+        derived=(Derived(("mean_score", "sd_score", "ci_low", "ci_high"), ("courses",)),
+                 Derived(("mean_change", "sd_change", "change_ci_low", "change_ci_high"), ("courses_with_baseline",))),
+        row_sums=(RowSum("courses", ("courses_with_baseline",), rest=True),),  # the rest: scored without a baseline
+        rows_of=RowsOf("rates", ("instrument",), columns=(("courses", "courses_with_baseline"),
+                                                          ("courses_with_baseline", "courses_with_baseline")),
+                       when=(("session_number", 0),)),
+    ),
+    "rates": OUTCOME_RATES.tables[""],
+})
 
 EARLY_SIGNAL = Suppression.table(
     counts=("courses",),

@@ -558,6 +558,27 @@ def test_trajectory_draws_the_remission_line_and_scale_the_data_carries():
     assert not [s for s in bare.layout.shapes if s.type == "line"]
 
 
+def test_a_trajectory_whose_baseline_is_hidden_says_so_and_claims_no_other_n():
+    """An export may hide the baseline's n (the outcome table's hidden courses with a baseline) and with it the
+    mean there. The line then started at session 2 without a word, and the subtitle gave session 2's n (140) as
+    the 'courses with a baseline'. Now the axis keeps session 0, marked, and the note names the sessions hidden."""
+    from dashboard.charts.outcomes import trajectory
+
+    nan = float("nan")
+    data = pd.DataFrame({"session_number": [0, 2, 3, 6], "courses": [nan, 140.0, nan, 82.0],
+                         "mean_score": [nan, 10.2, nan, 5.7], "ci_low": [nan, 9.4, nan, 4.6],
+                         "ci_high": [nan, 11.1, nan, 6.9]})
+    fig = trajectory(data, CTX, "PHQ9")
+    assert "140" not in fig.layout.meta["subtitle"] and "courses with a baseline not shown" in fig.layout.meta["subtitle"]
+    assert "Not shown (small counts): sessions 0 (the baseline), 3." in fig.layout.meta["footnote"]
+    assert fig.layout.xaxis.range[0] < 0 and any("Baseline" in a.text for a in fig.layout.annotations)
+    shown = trajectory(data.assign(courses=[212.0, 140.0, 5.0, 82.0], mean_score=[17.4, 10.2, 11.8, 5.7]), CTX, "PHQ9")
+    assert "n = 212 courses with a baseline" in shown.layout.meta["subtitle"]
+    assert "Not shown" not in shown.layout.meta["footnote"]
+    gone = trajectory(data.assign(courses=nan, mean_score=nan), CTX, "PHQ9")
+    assert "every figure here is a small count" in str(gone.layout.annotations[0].text)
+
+
 def test_utilization_by_week_of_a_single_week_has_a_readable_date_axis():
     """A period inside one week (a day, or Mon-Sun) gave each clinic one point on an axis of milliseconds
     ('23:59:59.9995'). The axis spans a fortnight around the week, its date the only tick."""

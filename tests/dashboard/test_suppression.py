@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard import suppression as sup
-from dashboard.suppression import Derived, GroupSum, Rate, RowSum, Steps, Suppression, TableRule, TotalRef
+from dashboard.suppression import (
+    Derived, GroupSum, Rate, RowsOf, RowSum, Steps, Suppression, TableRule, TotalRef,
+)
 from disclosure import determined
 
 TH = 11
@@ -300,6 +302,28 @@ def test_a_complement_is_taken_from_the_totals_before_the_figures_the_chart_is_f
     assert pd.isna(sup.apply(raw, without, TH).data.loc[0, "emerged"])  # what the rule had picked before
 
 
+def test_a_chart_repeating_another_chart_s_figure_hides_it_where_that_chart_does():
+    """A score trajectory's n at the baseline is the outcome table's courses with a baseline, under another
+    name. The table hides it (220 courses - 212 with a baseline = 2 + 6 hidden, a small 8), so the trajectory
+    hides it at session 0, and only there; the table itself is never output."""
+    rates = pd.DataFrame({"instrument": ["PHQ9", "GAD7"], "courses": [220, 220], "with_baseline": [212, 193],
+                          "not_assessed": [2, 21], "no_baseline": [6, 6]})
+    trajectory = pd.DataFrame({"instrument": ["PHQ9"] * 3, "session_number": [0, 2, 6], "n": [212, 140, 212],
+                               "mean": [17.4, 10.2, 8.0]})
+    rule = TableRule(counts=("n",), derived=(Derived(("mean",), ("n",)),),
+                     rows_of=RowsOf("rates", ("instrument",), columns=(("n", "with_baseline"),),
+                                    when=(("session_number", 0),)))
+    spec = Suppression({"": rule, "rates": TableRule(
+        counts=("courses", "with_baseline", "not_assessed", "no_baseline"),
+        row_sums=(RowSum("courses", ("not_assessed", "no_baseline", "with_baseline")),))})
+    out = sup.apply({"": trajectory, "rates": rates}, spec, TH).data
+    assert isinstance(out, pd.DataFrame)  # the deciding table is not part of what is shown
+    assert pd.isna(out.loc[0, "n"]) and pd.isna(out.loc[0, "mean"])
+    assert out.loc[1, "n"] == 140 and out.loc[2, "n"] == 212  # session 6's 212 is not the baseline's figure
+    gad = sup.apply({"": trajectory.assign(instrument="GAD7", n=[193, 130, 120]), "rates": rates}, spec, TH).data
+    assert gad.loc[0, "n"] == 193  # 21 + 6 hidden add up to 27: the table shows 193, and so may the trajectory
+
+
 # ------------------------------------------------------------------ the sample warehouse's real charts
 
 FUNNELS = ("outcomes.clinic_funnel", "outcomes.remission_funnel", "outcomes.completion_funnel",
@@ -511,3 +535,40 @@ def test_outcome_rates_give_way_to_the_intention_to_treat_figures_first(chart_id
                 assert csv_leaks({"": other}, {"": raw}, spec), (
                     f"{clinics} {start} {raw['instrument'].iloc[i]}: evaluable and the rates hidden, though showing "
                     "them with the intention-to-treat figures hidden leaks nothing")
+
+
+def test_the_trajectory_never_shows_the_courses_with_a_baseline_the_outcome_table_hides(sample):
+    """A board pack's outcome pages, one clinic, Q1 2026: PHQ-9 220 courses, the table hid the 212 with a baseline
+    (2 not assessed + 6 without a baseline), and the trajectory said n = 212 at session 0: 220 - 212 = 8. An
+    audit recovered a count from 1 to 10 that way in 49 of 60 one-clinic packs. Every clinic alone and all
+    of them, every month and quarter, every instrument: the trajectory's n at the baseline is hidden wherever
+    the table hides the courses with a baseline, is the table's figure where shown, and the courses minus it
+    never give a hidden count from 1 to 10."""
+    from dashboard.charts import catalog
+    from dashboard.filters import Filters
+    from dashboard.scope import Scope
+
+    rates_spec, trajectory_spec = catalog.get("outcomes.rates_by_instrument"), catalog.get("outcomes.trajectory")
+    compared = followed = 0
+    for clinics in ((), ("DEN",), ("NYC",), ("OKC",)):
+        for start, end in _periods():
+            f = Filters(clinics=clinics, start=start, end=end)
+            rates = rates_spec.suppressed(rates_spec.data(Scope.everything(), f)).data.set_index("instrument")
+            for instrument in catalog.INSTRUMENTS:
+                raw = trajectory_spec.data(Scope.everything(), f, instrument=instrument)
+                shown = trajectory_spec.suppressed(raw).data
+                baseline = shown[shown["session_number"] == 0]
+                if baseline.empty or instrument not in rates.index:
+                    continue
+                compared += 1
+                n, row = baseline["courses"].iloc[0], rates.loc[instrument]
+                if pd.isna(row["courses_with_baseline"]):
+                    assert pd.isna(n), (clinics, start, instrument)
+                    followed += 1
+                    continue
+                assert pd.isna(n) or n == row["courses_with_baseline"], (clinics, start, instrument)
+                if not pd.isna(n) and not pd.isna(row["courses"]):
+                    without = row["courses"] - n  # not assessed + no baseline: both shown, or not small
+                    parts_shown = not pd.isna(row["not_assessed"]) and not pd.isna(row["no_baseline"])
+                    assert parts_shown or without == 0 or without >= TH, (clinics, start, instrument, without)
+    assert compared >= 100 and followed >= 10  # the case the audit found is common, and covered
