@@ -467,6 +467,8 @@ FUNNEL_STATUS = {  # a clinic's place against the limits: legend name, colour, h
     "95": ("Outside 95%: may be chance", theme.OKABE_ITO["orange"], "outside 95% limits: may be chance"),
     "998": ("Outside 99.8%: unlikely to be chance", theme.OKABE_ITO["vermillion"],
             "outside 99.8% limits: unlikely to be chance"),
+    # an export whose network rate is hidden (with it the limits and every clinic's place against them)
+    "unknown": ("Clinic (network rate not shown)", theme.MUTED, "not compared: the network rate is not shown"),
 }
 
 
@@ -540,10 +542,16 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
             message = message.replace(".<br>", "; the other clinics' figures are hidden (cell-size rule).<br>", 1)
         return empty(title=title, subtitle=subtitle_text(n_text, ctx, "; ".join(p for p in (count, without) if p)),
                      footnote=foot, message=message)
-    p = float(clinics["network_rate"].iloc[0])
+    # An export may hide the network rate (a small count of clinics' non-events across the network), and with
+    # it the limits and whether a clinic lies outside them: those flags are then NaN, which read as true drew
+    # every clinic red, "3 outside the 99.8% limits", beside no line at all. The dots stay, compared with nothing.
+    compared = known(clinics["network_rate"].iloc[0])
+    p = float(clinics["network_rate"].iloc[0]) if compared else float("nan")
     fig = go.Figure()
-    lim = limits.sort_values("n")
+    lim = limits.sort_values("n") if compared else limits.iloc[0:0]
     for level, dash, colour in (("998", "solid", theme.OKABE_ITO["vermillion"]), ("95", "dash", theme.OKABE_ITO["orange"])):
+        if not compared:
+            break
         name = "99.8% limits" if level == "998" else "95% limits"
         fig.add_trace(go.Scatter(x=lim["n"], y=lim[f"upper_{level}"], mode="lines", name=name, legendgroup=level,
                                  line=dict(color=colour, dash=dash, width=1.4, shape="spline", smoothing=0.6),
@@ -551,12 +559,13 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         fig.add_trace(go.Scatter(x=lim["n"], y=lim[f"lower_{level}"], mode="lines", name=name, legendgroup=level,
                                  showlegend=False, line=dict(color=colour, dash=dash, width=1.4, shape="spline", smoothing=0.6),
                                  hoverinfo="skip"))
-    fig.add_hline(y=p, line=dict(color=theme.MUTED, width=1.5),
-                  annotation_text=f"network {fmt.pct(p, 1)}", annotation_position="top left",
-                  annotation_font=dict(size=11, color=theme.MUTED))
+    if compared:
+        fig.add_hline(y=p, line=dict(color=theme.MUTED, width=1.5),
+                      annotation_text=f"network {fmt.pct(p, 1)}", annotation_position="top left",
+                      annotation_font=dict(size=11, color=theme.MUTED))
     # One trace per status, so the legend says what a colour means: orange (outside 95%) was explained
     # only on hover, and read as "the problem clinic" although one clinic in 20 sits there by chance.
-    status = pd.Series(["998" if o998 else ("95" if o95 else "within")
+    status = pd.Series(["unknown" if not compared else "998" if o998 else ("95" if o95 else "within")
                         for o95, o998 in zip(clinics["outside_95"], clinics["outside_998"], strict=True)], index=clinics.index)
     for key, (name, colour, hover) in FUNNEL_STATUS.items():
         part = clinics[status == key]
@@ -575,12 +584,12 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     relevant = lim[lim["n"] >= clinics["n"].min()]
     if relevant.empty:
         relevant = lim
-    low = min(float(clinics["rate"].min()), float(relevant["lower_998"].min()))
-    high = max(float(clinics["rate"].max()), float(relevant["upper_998"].max()))
+    low = min([float(clinics["rate"].min())] + ([float(relevant["lower_998"].min())] if compared else []))
+    high = max([float(clinics["rate"].max())] + ([float(relevant["upper_998"].max())] if compared else []))
     # A rare event (BP elevation about 1%, a severe side effect) is read against limits a few tenths of a
     # point wide: 3 points of margin and a 10-point axis squeezed them into the plot's bottom fifth, where
     # 1% and 2% lay a few pixels apart. Below RARE_RATE the axis follows the limits.
-    rare = p < RARE_RATE
+    rare = compared and p < RARE_RATE
     pad = max(0.002, 0.15 * (high - low)) if rare else 0.03
     span = RARE_MIN_SPAN if rare else FUNNEL_MIN_SPAN
     lo, hi = max(0.0, low - pad), min(1.0, high + pad)
@@ -602,7 +611,8 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
     outside = int((status == "998").sum())
     chance = int((status == "95").sum())
     count = f"{len(clinics)} clinic" if len(clinics) == 1 else f"{len(clinics)} clinics"
-    extra = f"{count}, {outside} outside the 99.8% limits"
+    extra = f"{count}, {outside} outside the 99.8% limits" if compared else \
+        f"{count}, the network rate and limits not shown (small counts)"
     if chance:
         extra += f", {chance} outside 95% only (may be chance)"
     extra += "" if few else " (hover for names)"

@@ -1410,3 +1410,24 @@ def test_a_funnel_whose_every_rate_is_masked_says_so_without_blaming_the_denomin
         events=float("nan"), rate=float("nan"), outside_95=pd.NA, outside_998=pd.NA)
     fig = clinic_funnel(inputs, CTX, measure="bp_elevation")
     assert is_empty(fig) and fig.layout.meta["message"] == ALL_HIDDEN
+
+
+def test_a_funnel_whose_network_rate_is_hidden_compares_no_clinic():
+    """An export hides the network rate when the network's non-events are few, and with it the limits and each
+    clinic's outside-the-limits flags (NaN). NaN read as true: three clinics near 48% were drawn red, "3 outside
+    the 99.8% limits", beside no line at all. They are drawn as clinics compared with nothing, and said so."""
+    from dashboard.charts.outcomes import FUNNEL_STATUS, clinic_funnel
+
+    inputs = _funnel_inputs(["Denver", "New York", "Oklahoma City"], [220, 482, 561], [109, 220, 276], 0.479)
+    clinics = inputs["clinics"].astype({c: float for c in ("network_rate",)} | {"outside_95": object, "outside_998": object})
+    inputs["clinics"] = clinics.assign(network_rate=float("nan"), outside_95=pd.NA, outside_998=pd.NA)
+    inputs["limits"] = inputs["limits"].astype(float) * float("nan")
+    fig = clinic_funnel(inputs, CTX, measure="induction_completion")
+    assert not is_empty(fig)
+    (dots,) = fig.data
+    assert dots.name == FUNNEL_STATUS["unknown"][0] and len(dots.x) == 3
+    assert "outside" not in fig.layout.meta["subtitle"]
+    assert "the network rate and limits not shown (small counts)" in fig.layout.meta["subtitle"]
+    assert not [s for s in fig.layout.shapes if s.type == "line"]  # no network line at an unknown rate
+    lo, hi = fig.layout.yaxis.range
+    assert lo < 109 / 220 < hi and lo < 220 / 482 < hi
