@@ -183,10 +183,13 @@ def evaluability(df, opts):
 def trajectory(df, opts):
     df = _frame(df)
     name = labels.instrument(opts.get("instrument", "PHQ9"))
+    # the baseline's mean goes with its n where the outcome table hides the courses with a baseline: say so,
+    # or "mean at session 2" reads as where the courses started
+    baseline_hidden = not df.empty and bool(df.loc[df["session_number"] == 0, "mean_score"].isna().any())
     df = df[df["mean_score"].notna()].sort_values("session_number") if not df.empty else df
     if df.empty:
         return []
-    first, lines = df.iloc[0], []
+    first, lines = df.iloc[0], ([f"{name} baseline (session 0): {HIDDEN}"] if baseline_hidden else [])
     lines.append(_t(f"{name} mean at session {int(first['session_number'])}: {fmt.number(first['mean_score'])} "
                     f"(95% CI {fmt.number(first['ci_low'])}–{fmt.number(first['ci_high'])}, n={fmt.count(first['courses'])})"))
     for _, r in df.iloc[1:].iterrows():

@@ -279,3 +279,19 @@ def test_rates_key_figures_say_how_many_courses_are_provisional():
     assert line.endswith("; 454 of 521 provisional (follow-up window still open)")
     (hidden,) = keyfigures.sentences("outcomes.rates_by_instrument", pd.DataFrame([{**row, "provisional": None}]), {})
     assert "provisional" not in hidden
+
+
+def test_trajectory_key_figures_say_the_baseline_is_hidden_instead_of_starting_at_session_2():
+    """Where the outcome table hides the courses with a baseline, the trajectory hides its baseline mean with
+    its n: the key figures began 'PHQ-9 mean at session 2: 10.2', read as where the courses started."""
+    import pandas as pd
+
+    nan = float("nan")
+    df = pd.DataFrame({"session_number": [0, 2, 6], "courses": [nan, 140.0, 82.0], "mean_score": [nan, 10.23, 5.73],
+                       "ci_low": [nan, 9.37, 4.6], "ci_high": [nan, 11.08, 6.9]})
+    lines = keyfigures.trajectory(df, {"instrument": "PHQ9"})
+    assert lines[0] == f"PHQ-9 baseline (session 0): {keyfigures.HIDDEN}"
+    assert lines[1].startswith("PHQ-9 mean at session 2: 10.2")
+    shown = keyfigures.trajectory(df.assign(courses=[212.0, 140.0, 82.0], mean_score=[17.44, 10.23, 5.73],
+                                            ci_low=[16.9, 9.37, 4.6], ci_high=[18.0, 11.08, 6.9]), {"instrument": "PHQ9"})
+    assert shown[0].startswith("PHQ-9 mean at session 0: 17.4") and keyfigures.HIDDEN not in " ".join(shown)
