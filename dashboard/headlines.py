@@ -65,6 +65,8 @@ CHANCE_HELP = (" The change against the previous period is coloured only when th
 
 
 PROVISIONAL = "provisional"
+# the board's cards when the cell-size rule hides the provisional count: some rates may be read on interim scores
+PROVISIONAL_HIDDEN = "provisional count not shown"
 PROVISIONAL_HELP = (" Provisional: some evaluable courses were scored inside a follow-up window that is still open (most "
                     "still in induction, scored after an early infusion), so their last score can still change and a "
                     "recent period reads them early; the change is then not coloured.")
@@ -86,7 +88,7 @@ def _share_value(row: pd.Series | None, count: str, n: float | None, rate: float
 
 
 def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, low: str, high: str,
-                 colour: str, provisional: bool = False, few: bool = False) -> tuple[str | None, str]:
+                 colour: str, provisional: bool | None = False, few: bool = False) -> tuple[str | None, str]:
     """The change of a rate and its colour: coloured (better or worse) only when the two periods' 95%
     intervals, from SQL, do not overlap. A move inside them reads "may be chance" in grey, so a
     director does not read a 2-point swing on 40 courses as a trend. A provisional rate (outcomes
@@ -98,6 +100,8 @@ def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, l
         return delta, colour
     if few:  # "+23.2 pts" beside "5 of 11" is precision the count does not have: no change at all
         return None, "off"
+    if provisional is None:  # hidden (cell-size rule): maybe provisional, so never coloured as a change
+        return f"{delta} · {PROVISIONAL_HIDDEN}", "off"
     if provisional:
         return f"{delta} · {PROVISIONAL}", "off"
     now_low, now_high, before_low, before_high = _num(now, low), _num(now, high), _num(before, low), _num(before, high)
@@ -237,6 +241,9 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
     ))
     provisional = _num(now.outcomes, "provisional") or 0
     evaluable = _num(now.outcomes, "evaluable") or 0
+    # NYC, June 2026, for the board: 73 of 83 courses provisional, the count hidden (10 settled), and the card
+    # coloured "-18.5 pts" as a real fall: a hidden count is not a zero
+    provisional_hidden = _hidden(now.outcomes, "provisional") and evaluable > 0
     few = _few(evaluable)
     scale = labels.instrument(headline_instrument(f))
     for kind, label, count in (("response", f"{scale} response", "responders"), ("remission", f"{scale} remission", "remitters")):
@@ -247,12 +254,13 @@ def headlines(scope: Scope, f: Filters, options: FilterOptions) -> tuple[list[He
         out.append(Headline(
             kind, label, value,
             *_rate_change(now.outcomes, before.outcomes, f"{kind}_rate", f"{kind}_ci_low", f"{kind}_ci_high", "normal",
-                          provisional=provisional > 0, few=few),
+                          provisional=None if provisional_hidden else provisional > 0, few=few),
             "Responders (drop ≥ 50%; pain NRS ≥ 30%) or remitters (follow-up at or under the scale's remission "
             f"score) over evaluable {scale} courses started in the period (PCL-5 for PTSD, the pain NRS for pain, "
             f"GAD-7 for anxiety, PHQ-9 otherwise); Wilson 95% interval. Under {FEW} evaluable courses the card gives the count, not a rate."
             + ITT_HELP + CHANCE_HELP + PROVISIONAL_HELP,
-            (f"{FEW_WORDS}: " if few else "") + caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional else "")
+            (f"{FEW_WORDS}: " if few else "") + caption + (f" · {fmt.count(provisional)} {PROVISIONAL}" if provisional
+                                                        else f" · {PROVISIONAL_HIDDEN}" if provisional_hidden else "")
             + ("" if few else _itt_text(now.outcomes, kind)),
         ))
     # The safety cards and the booster median follow the same small-number rule as the outcome cards: under FEW

@@ -119,8 +119,14 @@ def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     # the Overview's cards do (an audit found 454 of 521 provisional under a chart that never said so)
     provisional = data["provisional"] if "provisional" in data else pd.Series(dtype=float)
     extra = None
-    if provisional.notna().all() and provisional.sum() > 0:
-        extra = f"{fmt.count(provisional.sum())} provisional (follow-up window still open)"
+    # a count an export hides is not a zero: 73 of 83 provisional, hidden beside 10 settled, dropped the caveat
+    hidden_provisional = bool((provisional.isna() & data["evaluable"].gt(0)).any()) if len(provisional) else False
+    if hidden_provisional or (provisional.notna().all() and provisional.sum() > 0):
+        extra = (f"{fmt.count(provisional.sum())} provisional (follow-up window still open)" if not hidden_provisional
+                 else "provisional courses (follow-up window still open) not shown (small counts)"
+                 if not provisional.fillna(0).gt(0).any()
+                 else f"{fmt.count(provisional.sum())} provisional in the instruments shown, the others' not shown "
+                      "(small counts)")
         foot = foot.replace(" Definition:", " Provisional: evaluable on a score taken while the course's follow-up "
                             "window is still open; its outcome may change. Definition:", 1)
     sub = subtitle_text(shown_n_label(data["evaluable"], "evaluable course-instrument pairs", "instruments"), ctx, extra)
@@ -646,9 +652,13 @@ def item9_flags(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
              f"Follow-up (n={fmt.count(row['courses_with_follow_up_item9'])})"]
     rates = [row["baseline_flag_rate"], row["follow_up_flag_rate"]]
     flagged = [row["flagged_at_baseline"], row["flagged_at_follow_up"]]
+    # A rate an export hides stands at 0 with "not shown" on it: an empty column beside "31% (21)" read as no
+    # self-harm thoughts at follow-up (an audit, Denver, June 2026).
     fig.add_trace(go.Bar(
-        x=names, y=rates, marker_color=[theme.OKABE_ITO["vermillion"], theme.OKABE_ITO["orange"]],
-        text=[f"{fmt.pct(r)} ({fmt.count(f)})" for r, f in zip(rates, flagged, strict=True)], textposition="outside",
+        x=names, y=[r if known(r) else 0 for r in rates],
+        marker_color=[theme.OKABE_ITO["vermillion"], theme.OKABE_ITO["orange"]],
+        text=[f"{fmt.pct(r)} ({fmt.count(f)})" if known(r) else NOT_SHOWN for r, f in zip(rates, flagged, strict=True)],
+        textposition="outside",
         cliponaxis=False, showlegend=False, hovertemplate="%{x}: %{text}<extra></extra>", xaxis="x", yaxis="y",
     ))
     transitions = ["Resolved", "Emerged", "Persisted"]

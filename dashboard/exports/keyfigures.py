@@ -127,6 +127,8 @@ def rates_by_instrument(df, opts):
 def _provisional(r: pd.Series) -> str:
     """'; 454 of 521 provisional (follow-up window still open)': a recent period's rates read courses early."""
     provisional, evaluable = r.get("provisional"), r.get("evaluable")
+    if not _known(provisional) and _known(evaluable) and evaluable > 0:  # hidden, not zero: say the rates may be early
+        return f"; provisional courses {HIDDEN}"
     if not (_known(provisional) and provisional > 0 and _known(evaluable)):
         return ""
     return f"; {fmt.count(provisional)} of {fmt.count(evaluable)} provisional (follow-up window still open)"

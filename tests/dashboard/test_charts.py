@@ -1350,8 +1350,13 @@ def test_rates_by_instrument_say_how_many_courses_are_provisional():
     assert "Provisional: evaluable on a score taken while" in fig.layout.meta["footnote"]
     settled = rates_by_instrument(data.assign(provisional=0), CTX)
     assert "provisional" not in settled.layout.meta["subtitle"].lower()
-    hidden = rates_by_instrument(data.assign(provisional=[454, None]), CTX)  # an export hid one: no sum
-    assert "provisional" not in hidden.layout.meta["subtitle"].lower()
+    # an export hid one: no sum of the whole, and no silence either (a hidden count is not a zero: NYC, June 2026,
+    # 73 of 83 provisional, hidden beside 10 settled, lost its caveat)
+    hidden = rates_by_instrument(data.assign(provisional=[454, None]), CTX)
+    assert "454 provisional in the instruments shown, the others' not shown (small counts)" in hidden.layout.meta["subtitle"]
+    both = rates_by_instrument(data.assign(provisional=[None, None]), CTX)
+    assert "provisional courses (follow-up window still open) not shown (small counts)" in both.layout.meta["subtitle"]
+    assert "Provisional: evaluable on a score taken while" in both.layout.meta["footnote"]
 
 
 def test_medication_groups_are_named_on_the_axis_with_unknown_apart():
@@ -1431,3 +1436,20 @@ def test_a_funnel_whose_network_rate_is_hidden_compares_no_clinic():
     assert not [s for s in fig.layout.shapes if s.type == "line"]  # no network line at an unknown rate
     lo, hi = fig.layout.yaxis.range
     assert lo < 109 / 220 < hi and lo < 220 / 482 < hi
+
+
+def test_item9_flag_rate_hidden_by_an_export_is_marked_not_an_empty_column():
+    """Denver, June 2026: the follow-up flag rate is hidden (a small count of flags) and its column stood empty
+    beside "Baseline 31% (21)": self-harm thoughts read as gone at follow-up. It says "not shown" instead."""
+    import numpy as np
+
+    from dashboard.charts.base import NOT_SHOWN
+    from dashboard.charts.outcomes import item9_flags
+
+    row = {"courses_with_baseline_item9": 68, "flagged_at_baseline": 21, "baseline_flag_rate": 21 / 68,
+           "courses_with_follow_up_item9": 40, "flagged_at_follow_up": np.nan, "follow_up_flag_rate": np.nan,
+           "courses_with_both": 35, "resolved": 15, "emerged": np.nan, "persisted": np.nan}
+    fig = item9_flags(pd.DataFrame([row]), CTX)
+    (rates,) = [t for t in fig.data if t.xaxis == "x"]
+    assert list(rates.text) == ["31% (21)", NOT_SHOWN]
+    assert list(rates.y) == [21 / 68, 0]

@@ -291,3 +291,27 @@ def test_a_board_member_gets_the_cards_with_small_counts_masked_as_every_chart_i
     quarter = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
     assert [h.value for h in headlines(board, quarter, options)[0]] == [
         h.value for h in headlines(Scope.everything(), quarter, options)[0]]
+
+
+def test_a_provisional_count_the_board_may_not_see_still_keeps_the_change_grey(sample_db, use_db):
+    """New York, June 2026, for the board: 73 of 83 PHQ-9 courses are provisional, but that count is hidden
+    (only 10 are settled), and the remission card coloured '-18.5 pts' as a real fall: the hidden count was read
+    as 0. A hidden provisional count keeps the change grey and says the count is not shown."""
+    from dashboard.headlines import PROVISIONAL_HIDDEN
+
+    use_db(sample_db)
+    board = Scope(clinics=None, aggregates_only=True, name="board")
+    june = Filters(clinics=("NYC",), start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 30))
+    rates = queries.outcome_rates(Scope.everything(), june).set_index("instrument").loc["PHQ9"]
+    assert rates["provisional"] > 10 and 0 < rates["evaluable"] - rates["provisional"] < 11  # the case, as found
+    cards = {h.key: h for h in headlines(board, june, queries.filter_options(board))[0]}
+    checked = 0
+    for key in ("response", "remission"):
+        card = cards[key]
+        if card.value == "Not shown":
+            continue
+        checked += 1
+        assert card.delta_color == "off", (key, card.delta)
+        assert card.delta is None or card.delta.endswith(PROVISIONAL_HIDDEN) or card.delta.startswith("±"), card.delta
+        assert PROVISIONAL_HIDDEN in card.caption
+    assert checked
