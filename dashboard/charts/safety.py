@@ -41,13 +41,19 @@ def side_effects_by_severity(data: dict[str, pd.DataFrame], ctx: ChartContext) -
     rates = overall[overall["effect"] != "any"].set_index("effect")["rate"] if not overall.empty else pd.Series(dtype=float)
     # an effect whose severities are all hidden but whose rate is shown is drawn too (as "severity not shown")
     shown_effects = set(rates[rates > 0].index)
+    # An effect whose rate an export hides (1-10 sessions) keeps its row, marked "not shown": Denver, March 2025
+    # lost tachycardia and vomiting from the chart, read as none (as the interventions chart already does).
+    hidden_effects = [e for e in rates[rates.isna()].index]
     effects = (by_sev[(by_sev["effect"] != "any") & ((by_sev["sessions"] > 0) | by_sev["effect"].isin(shown_effects))]
                if not by_sev.empty else by_sev)
+    if hidden_effects and not by_sev.empty:
+        effects = pd.concat([effects, by_sev[by_sev["effect"].isin(hidden_effects)]]).drop_duplicates()
     if treated == 0 or effects.empty:
         what = "treated session" if treated == 0 else "side effect"
         return empty(title=title, subtitle=subtitle_text(n_label(treated, "treated sessions"), ctx), footnote=foot,
                      message=no_data(what))
-    order = sorted(effects["effect"].unique(), key=lambda e: -float(rates.get(e, 0) or 0))
+    order = sorted(effects["effect"].unique(), key=lambda e: (e in hidden_effects, -float(rates.get(e, 0) or 0),
+                                                            labels.effect(e)))
     fig = go.Figure()
     for severity in labels.SEVERITY_ORDER:
         part = effects[effects["group_value"] == severity].set_index("effect").reindex(order)
@@ -69,6 +75,10 @@ def side_effects_by_severity(data: dict[str, pd.DataFrame], ctx: ChartContext) -
             customdata=[f"{labels.effect(e)} in all: {fmt.pct_ci(rates.get(e), None, None, treated)}" for e in order],
             hovertemplate="%{y}: severity not shown (small counts) · %{customdata}<extra></extra>",
         ))
+    for e in order:
+        if e in hidden_effects:
+            fig.add_annotation(x=0, y=labels.effect(e), xref="x", yref="y", text=NOT_SHOWN, showarrow=False,
+                               xanchor="left", font=dict(size=11, color=theme.MUTED), name="hidden")
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", showgrid=False)
     percent_axis(fig, "x", None, "Share of treated sessions")

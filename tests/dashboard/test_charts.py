@@ -1453,3 +1453,28 @@ def test_item9_flag_rate_hidden_by_an_export_is_marked_not_an_empty_column():
     (rates,) = [t for t in fig.data if t.xaxis == "x"]
     assert list(rates.text) == ["31% (21)", NOT_SHOWN]
     assert list(rates.y) == [21 / 68, 0]
+
+
+def test_side_effects_an_export_hides_keep_their_row_marked_not_shown(sample_db, use_db):
+    """Denver, March 2025: blurred vision, tachycardia, vomiting and 'other' (1-10 sessions each) vanished from the
+    exported chart, read as none; they keep their row, last, marked "not shown (small counts)"."""
+    import datetime as dt
+
+    from dashboard import labels, queries
+    from dashboard.charts.base import NOT_SHOWN
+    from dashboard.filters import Filters
+    from dashboard.scope import Scope
+
+    use_db(sample_db)
+    spec = catalog.get("safety.side_effects")
+    f = Filters(clinics=("DEN",), start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    raw = spec.data(Scope.everything(), f)
+    result = spec.suppressed(raw)
+    overall = result.data["overall"].set_index("effect")["rate"]
+    hidden = [e for e in overall.index if e != "any" and pd.isna(overall[e])]
+    assert hidden  # the case, as found
+    fig = spec.figure_of(result, catalog.context(f, queries.filter_options(Scope.everything())))
+    rows = list(fig.data[0].y)
+    marked = [a.y for a in fig.layout.annotations if a.text == NOT_SHOWN]
+    assert sorted(marked) == sorted(labels.effect(e) for e in hidden)
+    assert rows[-len(hidden):] == [r for r in rows if r in marked]  # after every effect shown
