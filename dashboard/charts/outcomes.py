@@ -511,6 +511,10 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
         foot = foot.replace(" Definition:", f" Not shown, with no {singular(unit)} in this selection: "
                             f"{', '.join(absent)}. Definition:", 1)
         without = f"{len(absent)} more with no {singular(unit)}, named below"
+    # clinics of FUNNEL_MIN_N or more whose rate an export hides (their n shown): "too few sessions, only New York
+    # has 30 or more" was false beside Oklahoma City's 967 (an audit, BP elevation, January 2026)
+    masked_large = (clinics[clinics["rate"].isna() & (clinics["n"] >= FUNNEL_MIN_N)] if not clinics.empty
+                    else clinics)
     if not clinics.empty and clinics["rate"].isna().any():  # suppressed (dashboard.suppression)
         clinics = clinics[clinics["rate"].notna()]
         if clinics.empty:  # "too few sessions with vitals" read wrong beside 371 of them: the events are few
@@ -544,7 +548,13 @@ def clinic_funnel(data: dict[str, pd.DataFrame], ctx: ChartContext, measure: str
             f"and no clinic has {FUNNEL_MIN_N} or more" if large.empty
             else f"but only {large['clinic_name'].iloc[0]} has {FUNNEL_MIN_N} or more")
         message = FEW_TO_COMPARE.format(unit=unit, some=some, minimum=FUNNEL_MIN_N)
-        if hidden:  # the others are there, with figures hidden: say so (base.all_hidden keeps this sentence)
+        if not masked_large.empty:  # not too few: enough of them, with their rates hidden
+            names = ", ".join(f"{name} (n = {fmt.count(n)})" for name, n in zip(masked_large["clinic_name"],
+                                                                                   masked_large["n"], strict=True))
+            message = (f"No funnel to draw: the rates of {names} are not shown (small counts: cell-size rule), "
+                       f"and a funnel plot needs at least two clinics with {FUNNEL_MIN_N} or more {unit} shown.<br>"
+                       "Widen the period, or choose more clinics, modalities or indications.")
+        elif hidden:  # the others are there, with figures hidden: say so (base.all_hidden keeps this sentence)
             message = message.replace(".<br>", "; the other clinics' figures are hidden (cell-size rule).<br>", 1)
         return empty(title=title, subtitle=subtitle_text(n_text, ctx, "; ".join(p for p in (count, without) if p)),
                      footnote=foot, message=message)

@@ -241,12 +241,16 @@ def clinic_funnel(data, opts):
     lines = [f"Network: {_share(r['network_rate'], r['network_events'], r['network_n'], digits=1)}"]
     shown = clinics[clinics["rate"].notna() & (clinics["n"].fillna(0) > 0)]
     hidden = len(clinics) - len(shown)
-    outside = shown[shown["outside_998"].astype(bool)] if not shown.empty else shown
+    if not _known(r["network_rate"]):  # no limits to be outside of: the hidden flags said "0 outside" (or crashed)
+        return lines + [f"{plural(len(shown), 'clinic')} shown, not compared (the network rate is not shown)"
+                        + (f"; {hidden} {'has its rate' if hidden == 1 else 'have their rates'} not shown" if hidden else "")]
+    outside = shown[shown["outside_998"].fillna(False).astype(bool)] if not shown.empty else shown
     only_95 = (shown[shown["outside_95"].fillna(False).astype(bool) & ~shown["outside_998"].fillna(False).astype(bool)]
                if not shown.empty and "outside_95" in shown else shown.iloc[0:0])
     lines.append(f"{plural(len(shown), 'clinic')} shown, {len(outside)} outside the 99.8% limits"
                  + (f", {len(only_95)} outside 95% only" if len(only_95) else "")
-                 + (f"; {hidden} with too few cases to show" if hidden else ""))
+                 + (f"; {hidden} with {'its rate' if hidden == 1 else 'their rates'} not shown (small counts)"
+                    if hidden else ""))
     # the clinics a board member would ask about, by name: outside 99.8% first, then outside 95% (may be chance)
     named = [(c, "") for _, c in outside.head(4).iterrows()]
     named += [(c, ", outside 95% only: may be chance") for _, c in only_95.head(max(0, 4 - len(outside))).iterrows()]

@@ -1478,3 +1478,20 @@ def test_side_effects_an_export_hides_keep_their_row_marked_not_shown(sample_db,
     marked = [a.y for a in fig.layout.annotations if a.text == NOT_SHOWN]
     assert sorted(marked) == sorted(labels.effect(e) for e in hidden)
     assert rows[-len(hidden):] == [r for r in rows if r in marked]  # after every effect shown
+
+
+def test_a_funnel_whose_large_clinics_have_hidden_rates_does_not_call_them_too_few():
+    """BP elevation, all clinics, January 2026, exported: Oklahoma City (n = 967) and Denver (358) had their events
+    hidden, and the chart said "Too few sessions with vitals to compare clinics ... only New York has 30 or more"."""
+    from dashboard.charts.outcomes import clinic_funnel
+
+    inputs = _funnel_inputs(["Denver", "Infusion Clinic, New York", "Oklahoma City"], [358, 482, 967], [4, 9, 6], 19 / 1807)
+    inputs["clinics"] = inputs["clinics"].astype({"events": float, "rate": float, "outside_95": object,
+                                                  "outside_998": object})
+    for i in (0, 2):
+        inputs["clinics"].loc[i, ["events", "rate", "outside_95", "outside_998"]] = [float("nan"), float("nan"), None, None]
+    fig = clinic_funnel(inputs, CTX, measure="bp_elevation")
+    assert is_empty(fig)
+    text = fig.layout.meta["message"]
+    assert "Too few" not in text and "only" not in text
+    assert "the rates of Denver (n = 358), Oklahoma City (n = 967) are not shown" in text

@@ -132,7 +132,7 @@ def test_funnel_key_figure_of_one_clinic_shown_is_singular():
                             "rate": [0.5, None], "network_rate": [0.52] * 2, "network_events": [66] * 2,
                             "network_n": [128] * 2, "outside_998": [False, None]})
     lines = keyfigures.sentences("outcomes.clinic_funnel", {"clinics": clinics, "limits": pd.DataFrame()}, {})
-    assert "1 clinic shown, 0 outside the 99.8% limits; 1 with too few cases to show" in lines
+    assert "1 clinic shown, 0 outside the 99.8% limits; 1 with its rate not shown (small counts)" in lines
     two = clinics.assign(rate=[0.5, 0.75], events=[60, 6], outside_998=[False, False])
     assert "2 clinics shown, 0 outside the 99.8% limits" in keyfigures.sentences(
         "outcomes.clinic_funnel", {"clinics": two, "limits": pd.DataFrame()}, {})
@@ -297,3 +297,17 @@ def test_trajectory_key_figures_say_the_baseline_is_hidden_instead_of_starting_a
     shown = keyfigures.trajectory(df.assign(courses=[212.0, 140.0, 82.0], mean_score=[17.44, 10.23, 5.73],
                                             ci_low=[16.9, 9.37, 4.6], ci_high=[18.0, 11.08, 6.9]), {"instrument": "PHQ9"})
     assert shown[0].startswith("PHQ-9 mean at session 0: 17.4") and keyfigures.HIDDEN not in " ".join(shown)
+
+
+def test_funnel_key_figures_compare_no_clinic_when_the_network_rate_is_hidden():
+    """BP elevation, all clinics, 6-12 January 2025: the network rate hidden, the key figures still said "1 clinic
+    shown, 0 outside the 99.8% limits" (the hidden flag read as False; a NaN one as True, pd.NA crashed them all)."""
+    import pandas as pd
+
+    clinics = pd.DataFrame({"clinic_name": ["Denver", "New York", "Oklahoma City"], "n": [120, 300, 967],
+                            "events": [2.0, None, None], "rate": [2 / 120, None, None], "network_rate": [None] * 3,
+                            "network_events": [None] * 3, "network_n": [1387] * 3,
+                            "outside_95": [pd.NA] * 3, "outside_998": [pd.NA] * 3})
+    lines = keyfigures.sentences("safety.bp_funnel", {"clinics": clinics, "limits": pd.DataFrame()}, {})
+    assert lines[-1] == "1 clinic shown, not compared (the network rate is not shown); 2 have their rates not shown"
+    assert not [line for line in lines if "outside" in line]
