@@ -350,10 +350,17 @@ def rems_checks(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                          hovertemplate="%{y}: %{x:,} sessions met it<extra></extra>"))
     fig.add_trace(go.Bar(y=names, x=missing, orientation="h", name="Not met", marker_color=theme.OKABE_ITO["vermillion"],
                          hovertemplate="%{y}: %{x:,} sessions did not<extra></extra>"))
+    # A check an export hides (its misses are 1-10) stood as an empty row with no word: exactly where the REMS
+    # failures are. It says so, across the row.
+    for name, c in zip(names, counts, strict=True):
+        if c is None:
+            fig.add_annotation(x=0, y=name, xref="x", yref="y", text=NOT_SHOWN, showarrow=False, xanchor="left",
+                               font=dict(size=11, color=theme.MUTED), name="hidden")
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(title=dict(text="Esketamine sessions"), tickformat=",", range=[0, total_n])
-    extra = "complete " + fmt.pct_ci(row["complete_rate"], row["complete_ci_low"], row["complete_ci_high"], total_n, digits=1)
+    extra = "complete " + (fmt.pct_ci(row["complete_rate"], row["complete_ci_low"], row["complete_ci_high"], total_n, digits=1)
+                           if known(row["complete_rate"]) else NOT_SHOWN)
     sub = subtitle_text(n_label(total_n, "esketamine sessions"), ctx, extra)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=330)
 

@@ -1495,3 +1495,17 @@ def test_a_funnel_whose_large_clinics_have_hidden_rates_does_not_call_them_too_f
     text = fig.layout.meta["message"]
     assert "Too few" not in text and "only" not in text
     assert "the rates of Denver (n = 358), Oklahoma City (n = 967) are not shown" in text
+
+
+def test_rems_checks_an_export_hides_are_marked_not_blank():
+    """Five of 93 esketamine sessions monitored under 2 h: the export hides that check and 'complete', and their
+    rows stood empty with no word, with 'complete — (n=93)' above: the rows hid exactly where the failures are."""
+    from dashboard.charts.base import NOT_SHOWN
+    from dashboard.charts.safety import rems_checks
+
+    nan = float("nan")
+    row = {"esketamine_sessions": 93, "monitored_2h": nan, "bp_before_dosing": 93, "bp_minute_40": 93, "bp_at_end": 93,
+           "complete": nan, "complete_rate": nan, "complete_ci_low": nan, "complete_ci_high": nan}
+    fig = rems_checks(pd.DataFrame([row]), CTX)
+    assert sorted(a.y for a in fig.layout.annotations if a.text == NOT_SHOWN) == ["All four (complete)", "Monitored ≥ 2 h"]
+    assert f"complete {NOT_SHOWN}" in fig.layout.meta["subtitle"]
