@@ -403,6 +403,10 @@ def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         "Courses and phases › Induction completion")
     in_induction = (int(df.groupby("modality_family")["still_in_induction"].max().fillna(0).sum())
                     if not df.empty and "still_in_induction" in df else 0)
+    # a family whose count an export hides is not a family with none in induction (Denver, June 2026: "47 still
+    # in induction, left out" vanished from the subtitle, as if every course had ended its induction)
+    waiting_hidden = (not df.empty and "still_in_induction" in df
+                      and bool(df.groupby("modality_family")["still_in_induction"].apply(lambda v: v.isna().all()).any()))
     data = df[df["courses"] > 0] if not df.empty else df
     if data.empty:
         sub = n_label(0, "courses") + (f" · {fmt.count(in_induction)} still in induction" if in_induction else "")
@@ -437,7 +441,10 @@ def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     percent_axis(fig, "y", (0, 1.08), "Share of courses")
     fig.update_xaxes(title=dict(text="Induction session"), dtick=1)
     sub = n_label(courses, "courses past induction")
-    if in_induction:
+    if waiting_hidden:
+        sub += (f" · {fmt.count(in_induction)} still in induction in the families shown, the others' {NOT_SHOWN}"
+                if in_induction else f" · still in induction, left out: {NOT_SHOWN}")
+    elif in_induction:
         sub += f" · {fmt.count(in_induction)} still in induction, left out"
     return frame(fig, title=title, subtitle=subtitle_text(sub, ctx), footnote=foot, height=400)
 

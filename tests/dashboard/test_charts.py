@@ -1509,3 +1509,19 @@ def test_rems_checks_an_export_hides_are_marked_not_blank():
     fig = rems_checks(pd.DataFrame([row]), CTX)
     assert sorted(a.y for a in fig.layout.annotations if a.text == NOT_SHOWN) == ["All four (complete)", "Monitored ≥ 2 h"]
     assert f"complete {NOT_SHOWN}" in fig.layout.meta["subtitle"]
+
+
+def test_induction_funnel_says_courses_still_in_induction_are_not_shown_rather_than_none():
+    """Denver, June 2026, exported: '47 still in induction, left out' vanished from the subtitle (the hidden count
+    read as none), as if every course of the month had ended its induction."""
+    from dashboard.charts.base import NOT_SHOWN
+    from dashboard.charts.outcomes import induction_funnel
+
+    nan = float("nan")
+    data = pd.DataFrame({"modality_family": ["ketamine"] * 3, "session_number": [1, 2, 3], "courses": [22.0] * 3,
+                         "courses_reaching": [22.0, 20.0, 18.0], "share_of_courses": [1.0, 20 / 22, 18 / 22],
+                         "still_in_induction": [nan] * 3})
+    fig = induction_funnel(data, CTX)
+    assert f"still in induction, left out: {NOT_SHOWN}" in fig.layout.meta["subtitle"]
+    shown = induction_funnel(data.assign(still_in_induction=47.0), CTX)
+    assert "47 still in induction, left out" in shown.layout.meta["subtitle"]
