@@ -127,7 +127,8 @@ def rates_by_instrument(df, opts):
 def _provisional(r: pd.Series) -> str:
     """'; 454 of 521 provisional (follow-up window still open)': a recent period's rates read courses early."""
     provisional, evaluable = r.get("provisional"), r.get("evaluable")
-    if not _known(provisional) and _known(evaluable) and evaluable > 0:  # hidden, not zero: say the rates may be early
+    # hidden, not zero (a table without the column says nothing of it): the rates may be read early
+    if "provisional" in r.index and not _known(provisional) and _known(evaluable) and evaluable > 0:
         return f"; provisional courses {HIDDEN}"
     if not (_known(provisional) and provisional > 0 and _known(evaluable)):
         return ""
@@ -242,7 +243,7 @@ def clinic_funnel(data, opts):
     shown = clinics[clinics["rate"].notna() & (clinics["n"].fillna(0) > 0)]
     hidden = len(clinics) - len(shown)
     if not _known(r["network_rate"]):  # no limits to be outside of: the hidden flags said "0 outside" (or crashed)
-        return lines + [f"{plural(len(shown), 'clinic')} shown, not compared (the network rate is not shown)"
+        return lines + [f"{plural(len(shown), 'clinic')} shown, not compared: the network rate is not shown"
                         + (f"; {hidden} {'has its rate' if hidden == 1 else 'have their rates'} not shown" if hidden else "")]
     outside = shown[shown["outside_998"].fillna(False).astype(bool)] if not shown.empty else shown
     only_95 = (shown[shown["outside_95"].fillna(False).astype(bool) & ~shown["outside_998"].fillna(False).astype(bool)]

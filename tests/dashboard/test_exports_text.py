@@ -309,5 +309,5 @@ def test_funnel_key_figures_compare_no_clinic_when_the_network_rate_is_hidden():
                             "network_events": [None] * 3, "network_n": [1387] * 3,
                             "outside_95": [pd.NA] * 3, "outside_998": [pd.NA] * 3})
     lines = keyfigures.sentences("safety.bp_funnel", {"clinics": clinics, "limits": pd.DataFrame()}, {})
-    assert lines[-1] == "1 clinic shown, not compared (the network rate is not shown); 2 have their rates not shown"
+    assert lines[-1] == "1 clinic shown, not compared: the network rate is not shown; 2 have their rates not shown"
     assert not [line for line in lines if "outside" in line]
