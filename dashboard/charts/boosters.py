@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
-    rows_height,
+    NOT_SHOWN, rows_height,
     ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, shown_n_label, subtitle_text,
     title_text,
 )
@@ -125,6 +125,7 @@ def per_patient_year(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Fig
     low = clinics["ci_low"] if has_ci else [None] * len(clinics)
     high = clinics["ci_high"] if has_ci else [None] * len(clinics)
     text = [f"{fmt.with_interval(r, lo, hi, 2)}, {fmt.count(b)} boosters / {fmt.number(y, 0)} patient-years"
+            if known(r) and known(b) else f"{NOT_SHOWN}, {fmt.number(y, 0)} patient-years"
             for r, lo, hi, b, y in zip(clinics["boosters_per_patient_year"], low, high, clinics["boosters"],
                                        clinics["patient_years"], strict=True)]
     err = (dict(type="data", symmetric=False, array=clinics["ci_high"] - clinics["boosters_per_patient_year"],
@@ -136,6 +137,14 @@ def per_patient_year(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Fig
     fig = go.Figure(go.Bar(y=clinics["clinic_name"], x=clinics["boosters_per_patient_year"], orientation="h",
                            marker_color=theme.OKABE_ITO["green"], error_x=err, customdata=text,
                            hovertemplate="%{y}: %{customdata}<extra></extra>", name="Clinic"))
+    # a clinic whose boosters (and so its rate) an export hides keeps its row, marked: an empty bar beside
+    # "(7 patient-years)" read as no boosters
+    hidden = clinics["boosters_per_patient_year"].isna()
+    if hidden.any():
+        fig.add_trace(go.Scatter(y=clinics["clinic_name"][hidden], x=[0] * int(hidden.sum()), mode="text",
+                                 text=["  " + NOT_SHOWN] * int(hidden.sum()), textposition="middle right",
+                                 textfont=dict(size=11, color=theme.MUTED), showlegend=False, hoverinfo="skip",
+                                 cliponaxis=False))
     fig.update_yaxes(type="category", tickmode="array", tickvals=list(clinics["clinic_name"]),
                      ticktext=[f"{c} ({fmt.number(y, 0)} patient-years)"
                                for c, y in zip(clinics["clinic_name"], clinics["patient_years"], strict=True)],

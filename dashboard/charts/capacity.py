@@ -11,9 +11,9 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
-    SPLIT_NOT_SHOWN, not_shown_marker, rows_height,
-    ChartContext, empty, footnote_text, frame, n_label, no_data, percent_axis, shown_n_label, subtitle_text, title_text,
-    week_axis,
+    NOT_SHOWN, SPLIT_NOT_SHOWN, not_shown_marker, rows_height,
+    ChartContext, empty, footnote_text, frame, known, n_label, no_data, percent_axis, shown_n_label, subtitle_text,
+    title_text, week_axis,
 )
 
 BAND = (0.70, 0.80)
@@ -59,19 +59,32 @@ def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "available chair-hours"), ctx), footnote=foot,
                      message=no_data("open clinic day", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
-    text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)"
-            for u, o, a in zip(data["utilization"], data["occupied_chair_hours"], data["available_chair_hours"], strict=True)]
-    fig = go.Figure(go.Bar(y=data["clinic_name"], x=data["utilization"], orientation="h",
-                           marker_color=[_colour(u) for u in data["utilization"]], customdata=text,
+    util = pd.to_numeric(data["utilization"], errors="coerce")
+    text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)" if known(u) else NOT_SHOWN
+            for u, o, a in zip(util, data["occupied_chair_hours"], data["available_chair_hours"], strict=True)]
+    fig = go.Figure(go.Bar(y=data["clinic_name"], x=util, orientation="h",
+                           marker_color=[_colour(u) for u in util], customdata=text,
                            hovertemplate="%{y}: %{customdata}<extra></extra>", name="Utilization",
-                           text=[fmt.pct(u) for u in data["utilization"]], textposition="outside", cliponaxis=False))
+                           text=[fmt.pct(u) if known(u) else "" for u in util], textposition="outside", cliponaxis=False))
+    hidden = util.isna()
+    if hidden.any():  # a clinic whose utilization is hidden keeps its row, marked (an empty row read as 0%)
+        fig.add_trace(go.Scatter(y=data["clinic_name"][hidden], x=[0.01] * int(hidden.sum()), mode="text",
+                                 text=[NOT_SHOWN] * int(hidden.sum()), textposition="middle right",
+                                 textfont=dict(size=11, color=theme.MUTED), showlegend=False, hoverinfo="skip",
+                                 cliponaxis=False))
     _band(fig, "x")
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    percent_axis(fig, "x", (0, max(1.0, float(data["utilization"].max()) + 0.08)), "Utilization")
-    below = int((data["utilization"] < BAND[0]).sum())
-    above = int((data["utilization"] > BAND[1]).sum())
+    top = util.max()
+    percent_axis(fig, "x", (0, max(1.0, (float(top) if pd.notna(top) else 0.0) + 0.08)), "Utilization")
+    # the band counts the clinics shown; a hidden utilization is in none of them (counted as "within")
+    below = int((util < BAND[0]).sum())
+    above = int((util > BAND[1]).sum())
+    within = int(util.between(*BAND).sum())
+    counts = f"{below} below, {within} within, {above} above the band"
+    if hidden.any():
+        counts += f", {int(hidden.sum())} not shown"
     sub = subtitle_text(n_label(round(float(data["available_chair_hours"].sum())), "available chair-hours"), ctx,
-                        f"{_clinics(len(data))}: {below} below, {len(data) - below - above} within, {above} above the band")
+                        f"{_clinics(len(data))}: {counts}")
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))
 
 
@@ -295,28 +308,62 @@ def lost_capacity(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "available chair-hours"), ctx), footnote=foot,
                      message=no_data("open clinic day", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
+    no_show, cancelled, lost = (pd.to_numeric(data[c], errors="coerce")
+                                for c in ("no_show_share", "cancelled_share", "lost_share"))
+    # a row of which nothing is shown draws no segment at all (not two 0% bars): it is marked, below
+    drawn = no_show.notna() | cancelled.notna() | lost.notna()
     fig = go.Figure()
     for share, hours, count, name, colour in (
             ("no_show_share", "no_show_chair_hours", "no_show_sessions", "No-shows", theme.OKABE_ITO["vermillion"]),
             ("cancelled_share", "cancelled_chair_hours", "cancelled_sessions", "Cancellations", theme.OKABE_ITO["orange"])):
-        text = [f"{name}: {fmt.pct(s, 1)}, {fmt.count(h)} chair-hours ({fmt.count(n)} sessions)"
-                for s, h, n in zip(data[share], data[hours], data[count], strict=True)]
+        text = [f"{name}: {fmt.pct(s, 1)}, {fmt.count(h)} chair-hours ({fmt.count(n)} sessions)" if known(s) and known(n)
+                else f"{name}: {NOT_SHOWN}" for s, h, n in zip(data[share], data[hours], data[count], strict=True)]
         # hidden as 0, not NaN: Plotly starts the next segment on a NaN from the axis
-        fig.add_trace(go.Bar(y=data["clinic_name"], x=data[share].fillna(0), orientation="h", name=name,
+        fig.add_trace(go.Bar(y=data["clinic_name"], x=data[share].fillna(0).where(drawn), orientation="h", name=name,
                              marker_color=colour, customdata=text, hovertemplate="%{y}: %{customdata}<extra></extra>"))
-    unsplit = (data["lost_share"] - data["no_show_share"].fillna(0) - data["cancelled_share"].fillna(0)).where(
-        lambda v: v > 1e-12)
+    unsplit = (lost - no_show.fillna(0) - cancelled.fillna(0)).where(lambda v: v > 1e-12)
     if unsplit.notna().any():  # an export hides a small count of one kind: the bar still reads as the total
-        fig.add_trace(go.Bar(y=data["clinic_name"], x=unsplit.fillna(0), orientation="h", name=SPLIT_NOT_SHOWN,
+        fig.add_trace(go.Bar(y=data["clinic_name"], x=unsplit.fillna(0).where(drawn), orientation="h", name=SPLIT_NOT_SHOWN,
                              marker=not_shown_marker(), hovertemplate="%{y}: split not shown (small counts)<extra></extra>"))
-    # the total at the end of each bar
-    fig.add_trace(go.Scatter(y=data["clinic_name"], x=data["lost_share"], mode="text", showlegend=False,
-                             text=["  " + fmt.pct(s, 1) for s in data["lost_share"]], textposition="middle right",
-                             hoverinfo="skip", cliponaxis=False))
+    # the total at the end of each bar; where the total is hidden, what is not shown (a no-show segment
+    # alone, unmarked, read as a clinic without cancellations)
+    ends = lost.where(lost.notna(), no_show.fillna(0) + cancelled.fillna(0))
+    fig.add_trace(go.Scatter(y=data["clinic_name"], x=ends, mode="text", showlegend=False,
+                             text=["  " + (fmt.pct(t, 1) if known(t) else _lost_not_shown(n, c))
+                                   for t, n, c in zip(lost, no_show, cancelled, strict=True)],
+                             textposition="middle right", hoverinfo="skip", cliponaxis=False,
+                             textfont=dict(color=[theme.INK if known(t) else theme.MUTED for t in lost])))
     fig.update_layout(barmode="stack", legend=dict(traceorder="normal"))
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    percent_axis(fig, "x", (0, float(data["lost_share"].max() or 0) * 1.25 + 0.005), "Share of available chair-hours")
+    top = ends.max()
+    top = float(top) if pd.notna(top) else 0.0
+    # room right of the longest bar for its words: "cancellations and total not shown (small counts)"
+    room = 2.6 if lost.isna().any() else 1.25
+    percent_axis(fig, "x", (0, top * room + 0.005), "Share of available chair-hours")
     fig.update_xaxes(tickformat=".1%")
-    sub = subtitle_text(shown_n_label(data["lost_chair_hours"], "chair-hours lost", "clinics"), ctx,
-                        f"{fmt.count(data['no_show_sessions'].sum())} no-shows, {fmt.count(data['cancelled_sessions'].sum())} cancellations")
+    hours = pd.to_numeric(data["lost_chair_hours"], errors="coerce")
+    n_text = (shown_n_label(hours, "chair-hours lost", "clinics") if hours.notna().any()
+              else f"chair-hours lost {NOT_SHOWN}")
+    sessions = (data["no_show_sessions"], data["cancelled_sessions"])
+    counts = (f"no-shows and cancellations {NOT_SHOWN}" if all(pd.to_numeric(v, errors="coerce").isna().all() for v in sessions)
+              else ", ".join((_shown_sum(sessions[0], "no-shows"), _shown_sum(sessions[1], "cancellations"))))
+    sub = subtitle_text(n_text, ctx, counts)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 26))
+
+
+def _lost_not_shown(no_show: object, cancelled: object) -> str:
+    """The words at the end of a row whose total is hidden: what of it is not shown."""
+    missing = [kind for kind, v in (("no-shows", no_show), ("cancellations", cancelled)) if not known(v)]
+    if len(missing) == 2:
+        return NOT_SHOWN
+    return f"{missing[0] + ' and ' if missing else ''}total {NOT_SHOWN}"
+
+
+def _shown_sum(values: pd.Series, noun: str) -> str:
+    """"82 no-shows"; "37 cancellations in the clinics shown" when some clinics' counts are hidden;
+    "cancellations not shown (small counts)" when all are (a hidden count summed as 0 read as none)."""
+    counts = pd.to_numeric(values, errors="coerce")
+    if counts.isna().all():
+        return f"{noun} {NOT_SHOWN}"
+    text = f"{fmt.count(counts.sum())} {noun}"
+    return f"{text} in the clinics shown" if counts.isna().any() else text
