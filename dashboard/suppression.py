@@ -291,6 +291,19 @@ def _groups(df: pd.DataFrame, by: tuple[str, ...], exclude: tuple = (), only: tu
     return list(out.values())
 
 
+
+def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The full SVD of a relation matrix (entries -1, 0, 1). NumPy's driver (LAPACK gesdd) can fail to converge
+    on such a matrix: the sample's May 2026 "by group" outcomes gave one of 303 x 429 that it refused with one
+    BLAS thread and took with two. The slower gesvd driver, by QR iteration, converges where it does not."""
+    try:
+        return np.linalg.svd(a)
+    except np.linalg.LinAlgError:
+        import scipy.linalg
+
+        return scipy.linalg.svd(a, lapack_driver="gesvd")
+
+
 class _Problem:
     """The cells, their values, the relations (total, parts) and what is hidden."""
 
@@ -528,27 +541,78 @@ class _Problem:
                                 if any(x[0] == "~" and seen[x] == 1 and not self.small(x) for x in parts)}
         return self._free_cache
 
-    def _determined_in(self, cells: list[Cell], relation_ids: list[int], hidden: set[Cell], protected) -> list[Cell]:
-        variables = sorted(cells, key=str)
-        index = {c: k for k, c in enumerate(variables)}
-        rows = []
+    def _matrix(self, cells: list[Cell], relation_ids: list[int]) -> tuple[dict[Cell, int], list[int], np.ndarray]:
+        """The relations of a group as equations over its hidden cells: (column of each cell, the relation
+        behind each row, the coefficients); a relation with nothing hidden in it left out."""
+        index = {c: k for k, c in enumerate(sorted(cells, key=str))}
+        kept, rows = [], []
         for k in relation_ids:
-            total, parts = self.relations[k]
-            row = np.zeros(len(variables))
-            if total != EXTERNAL and total in index:
-                row[index[total]] += 1
-            for p in parts:
-                if p in index:
-                    row[index[p]] -= 1
+            row = self._coefficients(k, index)
             if row.any():
+                kept.append(k)
                 rows.append(row)
-        if not rows:
+        return index, kept, np.array(rows).reshape(len(rows), len(index))
+
+    def _coefficients(self, k: int, index: dict[Cell, int]) -> np.ndarray:
+        total, parts = self.relations[k]
+        row = np.zeros(len(index))
+        if total != EXTERNAL and total in index:
+            row[index[total]] += 1
+        for p in parts:
+            if p in index:
+                row[index[p]] -= 1
+        return row
+
+    def _determined_in(self, cells: list[Cell], relation_ids: list[int], hidden: set[Cell], protected) -> list[Cell]:
+        index, _, a = self._matrix(cells, relation_ids)
+        if not len(a):
             return []
-        _, sv, vt = np.linalg.svd(np.array(rows))
+        _, sv, vt = _svd(a)
         rank = int((sv > 1e-9).sum())
         null = vt[rank:]  # rows spanning the null space
-        return [c for c in variables if protected(c)
+        return [c for c in index if protected(c)
                 and (null.shape[0] == 0 or np.abs(null[:, index[c]]).max() < 1e-9)]
+
+    def _may_free(self, cells: list[Cell], relation_ids: list[int], c: Cell):
+        """For a cell `c` its group's equations pin down: a test of whether hiding one more cell x can free it.
+
+        The equations give c as y0 . A for any y in y0 + (left null space of A). Hiding x adds x's column a
+        to the rows already there; c stays pinned if some such y has y . a = 0, which it has unless
+        y0 . a != 0 and a is orthogonal to the left null space. Rows the hiding brings in (relations of x
+        outside the group) only add equations, so a cell this test keeps pinned stays pinned: it is a
+        filter in front of the exact check, one factorisation per stuck cell instead of one per candidate."""
+        index, kept, a = self._matrix(cells, relation_ids)
+        if not len(a):
+            return lambda x: True
+        u, sv, vt = _svd(a)
+        rank = int((sv > 1e-9).sum())
+        y0 = u[:, :rank] @ (vt[:rank, index[c]] / sv[:rank])  # the least-norm y with y . A = e_c
+        left_null = u[:, rank:]
+        where = {k: r for r, k in enumerate(kept)}
+
+        def test(x: Cell) -> bool:
+            column = np.zeros(len(kept))
+            for k in self._touching.get(x, ()):
+                if k in where:
+                    total, parts = self.relations[k]
+                    column[where[k]] += (1 if total == x else 0) - sum(1 for p in parts if p == x)
+            if not column.any():
+                return False
+            return abs(float(y0 @ column)) > 1e-9 and \
+                (left_null.shape[1] == 0 or float(np.abs(left_null.T @ column).max()) < 1e-6)
+        return test
+
+    @property
+    def _touching(self) -> dict[Cell, list[int]]:
+        """The relations each cell appears in."""
+        if getattr(self, "_touching_cache", None) is None:
+            out: dict[Cell, list[int]] = {}
+            for k, (total, parts) in enumerate(self.relations):
+                for x in {total, *parts}:
+                    if x != EXTERNAL:
+                        out.setdefault(x, []).append(k)
+            self._touching_cache = out
+        return self._touching_cache
 
     def _determined(self, hidden: set[Cell], protected) -> list[Cell]:
         """Protected hidden cells that the relations, taken together, pin down (exact in rank)."""
@@ -575,10 +639,13 @@ class _Problem:
         if changed:
             return True
         for c in stuck:
-            component = next(ids for cells, ids in self._components(hidden) if c in cells)
+            group, component = next((cells, ids) for cells, ids in self._components(hidden) if c in cells)
             shown = {x for k in component for x in [self.relations[k][0], *self.relations[k][1]]
                      if x != EXTERNAL and x not in hidden and x[0] != "~"}
+            may_free = self._may_free(group, component, c)
             for candidate in sorted(shown, key=lambda x: (not (self.values[x] or 0) > 0, self.values[x] or 0, str(x))):
+                if not may_free(candidate):
+                    continue
                 hidden.add(candidate)
                 for cells, relation_ids in self._components(hidden):
                     if c in cells:

@@ -5,6 +5,7 @@ solver (tests/dashboard/disclosure.py)."""
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -572,3 +573,96 @@ def test_the_trajectory_never_shows_the_courses_with_a_baseline_the_outcome_tabl
                     parts_shown = not pd.isna(row["not_assessed"]) and not pd.isna(row["no_baseline"])
                     assert parts_shown or without == 0 or without >= TH, (clinics, start, instrument, without)
     assert compared >= 100 and followed >= 10  # the case the audit found is common, and covered
+
+
+def test_the_audit_s_candidate_filter_picks_what_trying_every_candidate_picks(sample, monkeypatch):
+    """The exact audit frees a pinned-down hidden cell by hiding the first shown cell (smallest first) that
+    leaves it undetermined. It used to factorise the equations once per candidate (480 SVDs, 9 s for the
+    board's "by group" outcomes of Q2 2026); a left-null-space test now skips candidates that cannot free
+    it. Skipping must change nothing: the same cells hidden as when every candidate is tried, on the
+    tables where the audit gets stuck, and some candidates really are skipped there."""
+    import datetime as dt
+
+    from dashboard.charts import catalog
+    from dashboard.filters import Filters
+    from dashboard.scope import Scope
+
+    real = sup._Problem._may_free
+    tested = {"candidates": 0, "skipped": 0}
+
+    def counting(self, *args):
+        test = real(self, *args)
+
+        def wrapped(x):
+            tested["candidates"] += 1
+            ok = test(x)
+            tested["skipped"] += not ok
+            return ok
+        return wrapped
+
+    compared = 0
+    quarter = (dt.date(2026, 4, 1), dt.date(2026, 6, 30))
+    for chart_id, clinics, (start, end) in (("outcomes.rates_by_group", (), quarter),
+                                            ("outcomes.rates_by_group", ("OKC",), quarter),
+                                            ("outcomes.rates_by_instrument", (), quarter)):
+        spec = catalog.get(chart_id)
+        raw = spec.data(Scope.everything(), Filters(clinics=clinics, start=start, end=end))
+        monkeypatch.setattr(sup._Problem, "_may_free", counting)
+        filtered = sup.apply(raw, spec.suppression)
+        monkeypatch.setattr(sup._Problem, "_may_free", lambda self, *a: (lambda x: True))
+        exhaustive = sup.apply(raw, spec.suppression)
+        monkeypatch.setattr(sup._Problem, "_may_free", real)
+        pd.testing.assert_frame_equal(filtered.data, exhaustive.data)
+        assert (filtered.hidden, filtered.primary) == (exhaustive.hidden, exhaustive.primary)
+        compared += 1
+    assert compared == 3
+    assert tested["skipped"] > 0 and tested["candidates"] > tested["skipped"]
+
+
+def _check_svd(a: np.ndarray) -> None:
+    u, sv, vt = sup._svd(a)
+    m, n = a.shape
+    assert u.shape == (m, m) and vt.shape == (n, n) and len(sv) == min(m, n)
+    assert np.allclose((u[:, :len(sv)] * sv) @ vt[:len(sv)], a)
+    assert int((sv > 1e-9).sum()) == np.linalg.matrix_rank(a)
+
+
+def test_a_relation_matrix_numpy_s_svd_does_not_converge_on_is_still_factorised():
+    """The audit of the sample's May 2026 "by group" outcomes (all clinics, every candidate tried) built this
+    303 x 429 matrix of -1/0/1. With OpenBLAS started on one thread (OPENBLAS_NUM_THREADS=1, as a server may
+    set it), NumPy's SVD raises "SVD did not converge" on it, and the board's Outcomes page failed. The audit's
+    SVD falls back to LAPACK's gesvd driver. Run in a fresh process: OpenBLAS reads that setting as it loads."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = f"""
+import numpy as np
+from dashboard import suppression as sup
+saved = np.load({str(Path(__file__).with_name("svd_nonconvergence.npz"))!r})
+a = np.zeros(tuple(saved["shape"]))
+a[saved["rows"], saved["cols"]] = saved["values"]
+u, sv, vt = sup._svd(a)
+assert np.allclose((u[:, :len(sv)] * sv) @ vt[:len(sv)], a)
+print(int((sv > 1e-9).sum()), np.linalg.matrix_rank(a))
+"""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    rank, expected = done.stdout.split()
+    assert rank == expected == "291"
+
+
+def test_the_audit_s_svd_falls_back_when_numpy_s_fails(monkeypatch):
+    """Wherever NumPy's driver gives up (its failure depends on the BLAS build and threads), the fallback gives
+    the same factorisation: shapes, product and rank."""
+    rng = np.random.default_rng(7)
+    a = rng.integers(-1, 2, size=(12, 20)).astype(float)
+    a[5] = a[3] - a[4]  # rank below the number of rows, as relation matrices are
+
+    def refuse(*args, **kwargs):
+        raise np.linalg.LinAlgError("SVD did not converge")
+
+    monkeypatch.setattr(np.linalg, "svd", refuse)
+    _check_svd(a)
