@@ -191,6 +191,15 @@ def not_shown_marker() -> dict:
     return dict(color="white", line=dict(color=theme.MUTED, width=1), pattern=dict(shape="x", fgcolor="#B8BFC9", size=6))
 
 
+def mark_not_shown(fig: go.Figure, rows, text: str = NOT_SHOWN) -> None:
+    """Write "not shown (small counts)" at the start of each row of a horizontal chart whose value suppression
+    hides: the row keeps its place, and reads neither as a zero nor as an absence. An annotation, so it
+    draws no value (draws_a_value), has no hover and leaves the axis alone."""
+    for y in rows:
+        fig.add_annotation(x=0, y=y, xref="x", yref="y", text=text, showarrow=False, xanchor="left",
+                           font=dict(size=11, color=theme.MUTED), name="hidden")
+
+
 def known(value: object) -> bool:
     """A figure that is shown (not None / NaN, e.g. not masked by suppression)."""
     return value is not None and not pd.isna(value)

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
-    NOT_SHOWN, rows_height,
+    NOT_SHOWN, mark_not_shown, rows_height,
     ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, shown_n_label, subtitle_text,
     title_text,
 )
@@ -139,12 +139,7 @@ def per_patient_year(data: dict[str, pd.DataFrame], ctx: ChartContext) -> go.Fig
                            hovertemplate="%{y}: %{customdata}<extra></extra>", name="Clinic"))
     # a clinic whose boosters (and so its rate) an export hides keeps its row, marked: an empty bar beside
     # "(7 patient-years)" read as no boosters
-    hidden = clinics["boosters_per_patient_year"].isna()
-    if hidden.any():
-        fig.add_trace(go.Scatter(y=clinics["clinic_name"][hidden], x=[0] * int(hidden.sum()), mode="text",
-                                 text=["  " + NOT_SHOWN] * int(hidden.sum()), textposition="middle right",
-                                 textfont=dict(size=11, color=theme.MUTED), showlegend=False, hoverinfo="skip",
-                                 cliponaxis=False))
+    mark_not_shown(fig, clinics["clinic_name"][clinics["boosters_per_patient_year"].isna()])
     fig.update_yaxes(type="category", tickmode="array", tickvals=list(clinics["clinic_name"]),
                      ticktext=[f"{c} ({fmt.number(y, 0)} patient-years)"
                                for c, y in zip(clinics["clinic_name"], clinics["patient_years"], strict=True)],

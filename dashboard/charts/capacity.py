@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard import theme
 from dashboard.charts.base import (
-    NOT_SHOWN, SPLIT_NOT_SHOWN, not_shown_marker, rows_height,
+    NOT_SHOWN, SPLIT_NOT_SHOWN, mark_not_shown, not_shown_marker, rows_height,
     ChartContext, empty, footnote_text, frame, known, n_label, no_data, percent_axis, shown_n_label, subtitle_text,
     title_text, week_axis,
 )
@@ -67,11 +67,7 @@ def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                            hovertemplate="%{y}: %{customdata}<extra></extra>", name="Utilization",
                            text=[fmt.pct(u) if known(u) else "" for u in util], textposition="outside", cliponaxis=False))
     hidden = util.isna()
-    if hidden.any():  # a clinic whose utilization is hidden keeps its row, marked (an empty row read as 0%)
-        fig.add_trace(go.Scatter(y=data["clinic_name"][hidden], x=[0.01] * int(hidden.sum()), mode="text",
-                                 text=[NOT_SHOWN] * int(hidden.sum()), textposition="middle right",
-                                 textfont=dict(size=11, color=theme.MUTED), showlegend=False, hoverinfo="skip",
-                                 cliponaxis=False))
+    mark_not_shown(fig, data["clinic_name"][hidden])  # its row kept, marked: an empty row read as 0%
     _band(fig, "x")
     fig.update_yaxes(autorange="reversed", showgrid=False)
     top = util.max()

@@ -10,7 +10,8 @@ from dashboard import format as fmt
 from dashboard import labels, theme
 from dashboard.charts.base import (
     rows_height,
-    NOT_SHOWN, ChartContext, empty, footnote_text, frame, hidden_data, known, n_label, no_data, not_shown_marker,
+    NOT_SHOWN, ChartContext, empty, footnote_text, frame, hidden_data, known, mark_not_shown, n_label, no_data,
+    not_shown_marker,
     percent_axis,
     shown_n_label, singular, ticks_to_100,
     subtitle_text,
@@ -56,12 +57,17 @@ def side_effects_by_severity(data: dict[str, pd.DataFrame], ctx: ChartContext) -
                                                             labels.effect(e)))
     fig = go.Figure()
     for severity in labels.SEVERITY_ORDER:
-        part = effects[effects["group_value"] == severity].set_index("effect").reindex(order)
+        part = effects[effects["group_value"] == severity].set_index("effect")
+        rows_of = set(part.index)  # the effects with a row of this severity (none: no session had it so)
+        part = part.reindex(order)
         fig.add_trace(go.Bar(
             y=[labels.effect(e) for e in order], x=part["rate"].fillna(0), orientation="h",
             name=labels.SEVERITIES[severity], marker_color=theme.SEVERITY_COLOURS[severity],
-            customdata=[fmt.pct_ci(r, lo, hi, treated) + f" · {fmt.count(s)} sessions"
-                        for r, lo, hi, s in zip(part["rate"], part["ci_low"], part["ci_high"], part["sessions"].fillna(0), strict=True)],
+            # a severity an export hides says so (its hover read "0 sessions": none, when there were 1-10)
+            customdata=[fmt.pct_ci(r, lo, hi, treated) + f" · {fmt.count(s)} sessions" if known(r) and known(s)
+                        else ("0 sessions" if e not in rows_of else NOT_SHOWN)
+                        for e, r, lo, hi, s in zip(order, part["rate"], part["ci_low"], part["ci_high"], part["sessions"],
+                                                   strict=True)],
             hovertemplate="%{y} · " + labels.SEVERITIES[severity] + ": %{customdata}<extra></extra>",
         ))
     # The effect's share that its shown severities leave: severities the cell-size rule hides. Drawn as a
@@ -75,10 +81,7 @@ def side_effects_by_severity(data: dict[str, pd.DataFrame], ctx: ChartContext) -
             customdata=[f"{labels.effect(e)} in all: {fmt.pct_ci(rates.get(e), None, None, treated)}" for e in order],
             hovertemplate="%{y}: severity not shown (small counts) · %{customdata}<extra></extra>",
         ))
-    for e in order:
-        if e in hidden_effects:
-            fig.add_annotation(x=0, y=labels.effect(e), xref="x", yref="y", text=NOT_SHOWN, showarrow=False,
-                               xanchor="left", font=dict(size=11, color=theme.MUTED), name="hidden")
+    mark_not_shown(fig, [labels.effect(e) for e in order if e in hidden_effects])
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", showgrid=False)
     percent_axis(fig, "x", None, "Share of treated sessions")
@@ -99,13 +102,14 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
              rate: str = "rate", low: str = "ci_low", high: str = "ci_high", n: str = "treated_sessions",
              events: str = "sessions", groups: str = "groups") -> go.Figure:
     title = title_text(title_what, ctx)
-    data = df[df[n] > 0].copy() if not df.empty else df
+    # a group whose n an export hides (1-10 sessions) keeps its place, marked: dropped, 84 mg read as never given
+    data = df[(df[n] > 0) | df[n].isna()].copy() if not df.empty else df
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, noun), ctx), footnote=foot, message=no_data(singular(noun)))
     if order is not None:
         data["_o"] = data["group_value"].map({v: i for i, v in enumerate(order)}).fillna(len(order))
         data = data.sort_values(["_o", "group_value"])
-    text = [fmt.pct_ci(r, lo, hi, m) + f" · {fmt.count(e)} sessions"
+    text = [fmt.pct_ci(r, lo, hi, m) + f" · {fmt.count(e)} sessions" if known(r) and known(e) else NOT_SHOWN
             for r, lo, hi, m, e in zip(data[rate], data[low], data[high], data[n], data[events], strict=True)]
     x = data["group_value"].astype(str)
     err = dict(type="data", symmetric=False, array=data[high] - data[rate], arrayminus=data[rate] - data[low],
@@ -148,12 +152,19 @@ def _rate_by(df: pd.DataFrame, ctx: ChartContext, *, title_what: str, axis_title
         # Each group's n under its name, as on the Outcomes charts: a tall bar over a few sessions is
         # read for what it is without hovering (and in an exported image, where nothing hovers).
         fig.update_xaxes(tickmode="array", tickvals=list(x),
-                         ticktext=[f"{g}<br>n={fmt.count(m)}" for g, m in zip(x, data[n], strict=True)])
+                         ticktext=[f"{g}<br>n={fmt.count(m)}" if known(m) else f"{g}<br>n not shown"
+                                   for g, m in zip(x, data[n], strict=True)])
         # a group with its n shown but its rate hidden says so where its bar or dot would be (a blank
         # column read as "none")
         for g in x[data[rate].isna().to_numpy()]:
             fig.add_annotation(x=g, y=0, yref="y", yanchor="bottom", showarrow=False, text="not shown<br>(small counts)",
                                font=dict(size=10, color=theme.MUTED), name="not_shown")
+    elif data[rate].isna().any():
+        # a session number whose rate is hidden: a muted cross on the axis, not a gap the line jumps over unseen
+        for g in data.loc[data[rate].isna(), "group_value"]:
+            fig.add_annotation(x=g, y=0, yref="y", yanchor="bottom", showarrow=False, text="×", hovertext=NOT_SHOWN,
+                               font=dict(size=13, color=theme.MUTED), name="not_shown")
+        foot = f"{foot} ×: not shown (small counts)."
     hi = float(data[high].max()) if data[high].notna().any() else float(data[rate].max())
     percent_axis(fig, "y", (0, min(1.0, hi * 1.15 + 0.01)), "Share of " + noun)
     fig.update_xaxes(title=dict(text=axis_title))
@@ -352,10 +363,7 @@ def rems_checks(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                          hovertemplate="%{y}: %{x:,} sessions did not<extra></extra>"))
     # A check an export hides (its misses are 1-10) stood as an empty row with no word: exactly where the REMS
     # failures are. It says so, across the row.
-    for name, c in zip(names, counts, strict=True):
-        if c is None:
-            fig.add_annotation(x=0, y=name, xref="x", yref="y", text=NOT_SHOWN, showarrow=False, xanchor="left",
-                               font=dict(size=11, color=theme.MUTED), name="hidden")
+    mark_not_shown(fig, [name for name, c in zip(names, counts, strict=True) if c is None])
     fig.update_layout(barmode="stack")
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(title=dict(text="Esketamine sessions"), tickformat=",", range=[0, total_n])

@@ -14,7 +14,7 @@ import pytest
 
 from dashboard import theme
 from dashboard.charts import catalog
-from dashboard.charts.base import ChartContext, is_empty
+from dashboard.charts.base import NOT_SHOWN, ChartContext, is_empty
 from dashboard.filters import FilterOptions, Filters
 from dashboard.scope import Scope
 
@@ -1163,7 +1163,10 @@ def test_a_dose_band_whose_rate_is_hidden_says_so_and_the_n_is_of_the_bands_show
                        "ci_low": [None, 0.0, None, None], "ci_high": [None, 0.08, None, None]})
     fig = _spec("safety.bp_by_dose").figure(df, CTX)
     marked = [a.x for a in fig.layout.annotations if a.name == "not_shown"]
-    assert marked == ["0.50-0.74 mg/kg", "56 mg"]
+    # 84 mg, whose n is hidden too, keeps its column (it was dropped: read as never given), n "not shown"
+    assert marked == ["0.50-0.74 mg/kg", "56 mg", "84 mg"]
+    assert fig.layout.xaxis.ticktext[-1] == "84 mg<br>n not shown"
+    assert fig.data[0].customdata[-1] == NOT_SHOWN
     assert "n = 223 sessions with vitals in the dose bands shown" in fig.layout.meta["subtitle"]
     whole = _spec("safety.bp_by_dose").figure(df.head(2).assign(rate=[0.01, 0.0], ci_low=0.0, ci_high=0.1), CTX)
     assert "shown" not in whole.layout.meta["subtitle"] and not [a for a in whole.layout.annotations if a.name == "not_shown"]
@@ -1525,3 +1528,36 @@ def test_induction_funnel_says_courses_still_in_induction_are_not_shown_rather_t
     assert f"still in induction, left out: {NOT_SHOWN}" in fig.layout.meta["subtitle"]
     shown = induction_funnel(data.assign(still_in_induction=47.0), CTX)
     assert "47 still in induction, left out" in shown.layout.meta["subtitle"]
+
+
+def test_side_effects_by_session_mark_the_session_numbers_whose_rate_is_hidden():
+    """A one-clinic month: sessions 7 and 9 had their rate hidden, and the line just broke there, unmarked (read
+    as no data, or not seen at all). Each hidden point is a muted cross on the axis, explained in the footnote."""
+    df = pd.DataFrame({"effect": ["any"] * 5, "group_value": ["5", "6", "7", "8", "9"],
+                       "treated_sessions": [40, 38, None, 35, 12], "sessions": [20, 15, None, 14, None],
+                       "rate": [0.5, 15 / 38, None, 0.4, None], "ci_low": [0.35, 0.25, None, 0.25, None],
+                       "ci_high": [0.65, 0.55, None, 0.56, None]})
+    fig = _spec("safety.side_effects_by_session").figure(df, CTX)
+    crosses = [a for a in fig.layout.annotations if a.name == "not_shown"]
+    assert sorted(float(a.x) for a in crosses) == [7.0, 9.0]
+    assert all(a.text == "×" and a.hovertext == NOT_SHOWN for a in crosses)
+    assert "×: not shown (small counts)" in fig.layout.meta["footnote"]
+    whole = _spec("safety.side_effects_by_session").figure(df[df["rate"].notna()], CTX)
+    assert not [a for a in whole.layout.annotations if a.name == "not_shown"]
+    assert "×" not in whole.layout.meta["footnote"]
+
+
+def test_a_hidden_severity_s_hover_says_not_shown_not_0_sessions():
+    """Dizziness moderate hidden (1-10 sessions) hovered as "– · 0 sessions": none."""
+    by_sev = pd.DataFrame({"effect": ["dizziness", "dizziness", "nausea"], "group_value": ["mild", "moderate", "mild"],
+                           "sessions": [120, None, 30], "treated_sessions": [264] * 3,
+                           "rate": [120 / 264, None, 30 / 264], "ci_low": [0.4, None, 0.08], "ci_high": [0.5, None, 0.16]})
+    overall = pd.DataFrame({"effect": ["any", "dizziness", "nausea"], "group_value": ["all"] * 3,
+                            "sessions": [140, 126, 30], "treated_sessions": [264] * 3,
+                            "rate": [140 / 264, 126 / 264, 30 / 264], "ci_low": [0.47, 0.42, 0.08],
+                            "ci_high": [0.59, 0.54, 0.16]})
+    fig = _spec("safety.side_effects").figure({"by_severity": by_sev, "overall": overall}, CTX)
+    moderate = next(t for t in fig.data if t.name == "Moderate")
+    hover = dict(zip(moderate.y, moderate.customdata, strict=True))
+    assert hover["Dizziness"] == NOT_SHOWN
+    assert hover["Nausea"] == "0 sessions"  # nausea had no moderate session at all: that is a real none

@@ -22,7 +22,7 @@ ONE = ChartContext(period="January 2025", selection="Denver Interventional Psych
 
 
 def _row_texts(fig) -> dict[str, str]:
-    """Every word written on each row of a horizontal chart (bar text and text-only traces), joined."""
+    """Every word written on each row of a horizontal chart (bar text, text-only traces, row annotations), joined."""
     rows: dict[str, list[str]] = {}
     for trace in fig.data:
         if trace.text is None or isinstance(trace.text, str) or trace.y is None:
@@ -30,6 +30,9 @@ def _row_texts(fig) -> dict[str, str]:
         for y, text in zip(trace.y, trace.text, strict=True):
             if text:
                 rows.setdefault(str(y), []).append(str(text).strip())
+    for note in fig.layout.annotations:  # rows marked "not shown" (charts.base.mark_not_shown)
+        if note.yref == "y" and note.y is not None and note.text:
+            rows.setdefault(str(note.y), []).append(str(note.text).strip())
     return {y: " | ".join(t) for y, t in rows.items()}
 
 
@@ -259,3 +262,27 @@ def test_a_hidden_booster_rate_says_not_shown_instead_of_an_empty_bar():
                                                         boosters_per_patient_year=[20 / 7.2, 53 / 23.7, 39 / 17.9]),
                               "network": network}, CTX)
     assert NOT_SHOWN not in " ".join(_row_texts(whole).values())
+
+
+# --------------------------------------------------------------------------------- quality.quarantine_reasons
+
+def _reasons(counts: list[float | None]) -> pd.DataFrame:
+    return pd.DataFrame({"kind": ["vitals"] * len(counts), "reason": [f"rule {k}" for k in range(len(counts))],
+                         "rows": pd.array(counts, dtype="Float64").astype("float64")})
+
+
+def test_quarantine_reasons_with_hidden_counts_say_whose_sum_the_n_is_and_mark_their_rows():
+    """An export of the quarantine reasons hides the reasons with 1-10 rows: the subtitle's "n = 298 row-reasons"
+    was the sum of those shown, said as if it were all, and the hidden reasons were blank rows."""
+    from dashboard.charts import quality
+
+    fig = quality.quarantine_reasons(_reasons([250, None, 48, None]), CTX)
+    sub = fig.layout.meta["subtitle"]
+    assert sub.startswith("n = 298 row-reasons in the reasons shown ·")
+    rows = _row_texts(fig)
+    assert [y for y, t in rows.items() if NOT_SHOWN in t] == ["vitals: rule 1", "vitals: rule 3"]
+    assert list(fig.data[0].y)[-2:] == ["vitals: rule 1", "vitals: rule 3"]  # hidden reasons last
+    whole = quality.quarantine_reasons(_reasons([250, 48]), CTX)
+    assert "n = 298 row-reasons" in whole.layout.meta["subtitle"] and "shown" not in whole.layout.meta["subtitle"]
+    gone = quality.quarantine_reasons(_reasons([None, None]), CTX)
+    assert gone.layout.meta["subtitle"].startswith("row-reasons not shown (small counts)")
