@@ -1,0 +1,50 @@
+"""dashboard.ui's cache of suppressed chart data (the pages of aggregates-only viewers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from dashboard import suppression as sup
+from dashboard import ui
+from dashboard.charts import catalog
+from dashboard.filters import Filters
+from dashboard.scope import Scope
+
+
+@pytest.fixture
+def counted(sample_db, use_db, monkeypatch):
+    use_db(sample_db)
+    ui.suppressed.clear()
+    calls = []
+    real = sup.apply
+
+    def apply(data, spec, threshold=None):
+        calls.append(threshold)
+        return real(data, spec, threshold)
+
+    monkeypatch.setattr(sup, "apply", apply)
+    yield calls
+    ui.suppressed.clear()
+
+
+def test_a_rerun_reuses_the_suppressed_data_and_new_figures_or_a_new_threshold_do_not(counted):
+    """Every widget change reruns the page, and suppressing the board's Outcomes page again cost about 0.6 s.
+    The same figures are suppressed once; other figures, or another cell-size threshold, are suppressed anew,
+    and the cached answer is the one suppression gives."""
+    spec = catalog.get("outcomes.rates_by_instrument")
+    q2 = spec.data(Scope.everything(), Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30)))
+    may = spec.data(Scope.everything(), Filters(clinics=("DEN",), start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 31)))
+    first = ui.suppressed(spec.id, q2, 11)
+    again = ui.suppressed(spec.id, q2.copy(), 11)
+    assert len(counted) == 1
+    pd.testing.assert_frame_equal(first.data, again.data)
+    direct = spec.suppressed(q2)
+    pd.testing.assert_frame_equal(first.data, direct.data)
+    assert first.hidden == direct.hidden > 0
+    ui.suppressed(spec.id, may, 11)
+    assert len(counted) == 3  # the direct call above, and May's figures
+    ui.suppressed(spec.id, q2, 5)
+    assert counted[-1] == 5 and len(counted) == 4
