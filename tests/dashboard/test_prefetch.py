@@ -184,3 +184,30 @@ def test_the_app_prepares_the_viewers_other_pages_after_each_page(executed):
     scope = Scope.everything()  # demo mode on the bundled sample
     _read_pages(OTHER_PAGES, scope, _default_filters(scope))
     assert len(executed) == prepared
+
+
+def test_a_board_members_other_pages_are_suppressed_before_they_open_them(executed, monkeypatch):
+    """A viewer of aggregates only sees suppressed charts, and the exact audit took 0.5 s of the board's
+    first Outcomes visit. The preparation suppresses each chart too, into the cache the page reads: the
+    page's own calls then suppress nothing. A viewer of row-level figures gets no suppression prepared."""
+    from dashboard import suppression as sup
+    from dashboard import ui
+
+    ui.suppressed.clear()
+    calls = []
+    real = sup.apply
+    monkeypatch.setattr(sup, "apply", lambda data, spec, threshold=None: calls.append(1) or real(data, spec, threshold))
+    board = Scope(clinics=None, aggregates_only=True, name="board", row_level=False)  # as auth gives the board
+    filters = _default_filters(board)
+    _finish(prefetch.after_page(["outcomes", "safety"], board, filters))
+    prepared = len(calls)
+    assert prepared >= len(catalog.for_page("Outcomes")) + len(catalog.for_page("Safety"))
+    for key in ("outcomes", "safety"):
+        for spec in catalog.for_page(prefetch.PAGE_TITLES[key]):
+            ui.suppressed(spec.id, spec.data(board, filters), sup.min_cell())
+    assert len(calls) == prepared  # every chart's suppressed data was ready
+
+    director = Scope.everything()
+    _finish(prefetch.after_page(["boosters"], director, _default_filters(director)))
+    assert len(calls) == prepared
+    ui.suppressed.clear()
