@@ -4,8 +4,9 @@ A page's first visit is slow mostly because its queries (and, on Planning, the f
 projection) run cold; moving between pages is fast once they are cached. So after each script run,
 once the page is on its way to the browser, one daemon thread computes the default results of the
 viewer's other pages with the same scope and filters: every catalog chart's data at its default
-options (suppressed too, for a viewer of aggregates only), and the plan the Planning page opens with. They land in the query layer's own caches
-(dashboard.queries, dashboard.plan_queries), keyed by warehouse version like everything else, so
+options (suppressed too, for a viewer of aggregates only), and the plan the Planning page opens with.
+They land in the query layer's own caches (dashboard.queries, dashboard.plan_queries; dashboard.ui for
+suppressed data), keyed by warehouse version or by the figures themselves, so
 nothing here can serve a result the page would not have computed itself, and a page visited while
 its results are being prepared waits for that computation rather than starting a second one.
 

@@ -291,7 +291,6 @@ def _groups(df: pd.DataFrame, by: tuple[str, ...], exclude: tuple = (), only: tu
     return list(out.values())
 
 
-
 def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The full SVD of a relation matrix (entries -1, 0, 1). NumPy's driver (LAPACK gesdd) can fail to converge
     on such a matrix: the sample's May 2026 "by group" outcomes gave one of 303 x 429 that it refused with one
@@ -576,7 +575,7 @@ class _Problem:
     def _may_free(self, cells: list[Cell], relation_ids: list[int], c: Cell):
         """For a cell `c` its group's equations pin down: a test of whether hiding one more cell x can free it.
 
-        The equations give c as y0 . A for any y in y0 + (left null space of A). Hiding x adds x's column a
+        The equations give c as y . A for every y in y0 + (left null space of A). Hiding x adds x's column a
         to the rows already there; c stays pinned if some such y has y . a = 0, which it has unless
         y0 . a != 0 and a is orthogonal to the left null space. Rows the hiding brings in (relations of x
         outside the group) only add equations, so a cell this test keeps pinned stays pinned: it is a
@@ -594,8 +593,7 @@ class _Problem:
             column = np.zeros(len(kept))
             for k in self._touching.get(x, ()):
                 if k in where:
-                    total, parts = self.relations[k]
-                    column[where[k]] += (1 if total == x else 0) - sum(1 for p in parts if p == x)
+                    column[where[k]] = self._coefficients(k, {x: 0})[0]
             if not column.any():
                 return False
             return abs(float(y0 @ column)) > 1e-9 and \
