@@ -5,6 +5,7 @@ that reach it."""
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -38,6 +39,7 @@ def executed(monkeypatch, sample_db, use_db):
 
     monkeypatch.setattr(queries, "_execute", spy)
     yield seen
+    gc.unfreeze()  # serve.warm_up freezes the process's objects; the test process collects as usual
     st.cache_data.clear()
 
 
