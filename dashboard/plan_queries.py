@@ -43,6 +43,7 @@ from pipelines.plan.scenario import (
     load_scenario,
     parse_chair_minutes,
     parse_days,
+    parse_holidays,
     parse_window,
     save_scenario,
     scenarios_dir,
@@ -64,7 +65,8 @@ def baseline(horizon_weeks: int = 13, target_utilization: float = 0.8) -> Scenar
 def changes_nothing(s: Scenario) -> bool:
     """True when the scenario keeps every observed value (horizon and target aside)."""
     return (s.chairs is None and s.opens_at is None and s.open_days is None and s.new_patients_per_week is None
-            and s.demand_multiplier == 1.0 and s.no_show_rate is None and s.chair_minutes is None)
+            and s.demand_multiplier == 1.0 and s.no_show_rate is None and s.chair_minutes is None
+            and s.closed_on is None)
 
 
 # ------------------------------------------------------------------------------------------ clinics
@@ -359,8 +361,9 @@ URL_FIELDS = {  # URL key -> scenario field
     "plan_name": "name", "plan_weeks": "horizon_weeks", "plan_chairs": "chairs", "plan_hours": "opens_at",
     "plan_days": "open_days", "plan_new": "new_patients_per_week", "plan_demand": "demand_multiplier",
     "plan_noshow": "no_show_rate", "plan_minutes": "chair_minutes", "plan_target": "target_utilization",
+    "plan_closed": "closed_on",
 }
-MAX_URL_VALUE = 120
+MAX_URL_VALUE = 200  # every public holiday named takes about 150 characters
 
 # What the Planning page's form can hold (its widgets take their bounds from here): field -> (lowest, highest,
 # the bounds in words). The library takes wider values (a target of 30 %, demand x 50); the page's widgets
@@ -440,6 +443,8 @@ def scenario_to_url(clinic_id: str | None, s: Scenario) -> dict[str, str]:
                                else ",".join(f"{m}={_number_text(float(cm[m]))}" for m in MODALITIES if m in cm))
     if s.target_utilization != 0.8:
         out["plan_target"] = _number_text(float(s.target_utilization))
+    if s.closed_on is not None:
+        out["plan_closed"] = ",".join(s.closed_on) if s.closed_on else "none"
     return out
 
 
@@ -458,10 +463,19 @@ def _parse(key: str, raw: str) -> dict:
         return {"open_days": parse_days(raw)}
     if key == "plan_minutes":
         return {"chair_minutes": parse_chair_minutes(raw)}
+    if key == "plan_closed":
+        return {"closed_on": parse_holidays(raw)}
     value = float(raw)
     if not math.isfinite(value):
         raise ValueError(raw)
     return {URL_FIELDS[key]: value}
+
+
+def _shown(raw: str) -> str:
+    """A link's value as the page quotes it: its first 40 characters, written as Python would (escapes for
+    control characters), cut at 60 so that a value of escapes does not fill the message."""
+    text = repr(raw[:40])
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def scenario_from_url(params: dict[str, list[str]], clinics: dict[str, str]
@@ -476,7 +490,7 @@ def scenario_from_url(params: dict[str, list[str]], clinics: dict[str, str]
         if raw_clinic in clinics:
             clinic = raw_clinic
         else:
-            messages.append(f"Ignored {URL_CLINIC}={raw_clinic[:40]!r} from the link: not a clinic you can plan.")
+            messages.append(f"Ignored {URL_CLINIC}={_shown(raw_clinic)} from the link: not a clinic you can plan.")
     fields: dict = {}
     for key in URL_FIELDS:
         values = params.get(key) or []
@@ -493,7 +507,7 @@ def scenario_from_url(params: dict[str, list[str]], clinics: dict[str, str]
                 raise UsageError(problem)
         except (UsageError, ValueError, TypeError) as exc:
             reason = str(exc) if isinstance(exc, UsageError) else "not a value the planner can use"
-            messages.append(f"Ignored {key}={raw[:40]!r} from the link: {reason}.")
+            messages.append(f"Ignored {key}={_shown(raw)} from the link: {reason}.")
             continue
         fields.update(parsed)
     named = "name" in fields

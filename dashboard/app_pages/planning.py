@@ -19,6 +19,7 @@ from dashboard import plan_queries as pq
 from dashboard import ui
 from dashboard.charts import planning as pc
 from pipelines.errors import UsageError
+from pipelines.plan.holidays import HOLIDAY_NAMES
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
 from pipelines.plan.report import (alternatives_text, amount, holidays_text, peak_overflow_text, peak_text,
                                    target_verdict)
@@ -28,6 +29,9 @@ from pipelines.users.audit import AuditError
 K_INIT, K_CLINIC_VALUE, K_APPLIED = "pl_init", "pl_clinic_value", "pl_applied"
 K_SYNCED, K_URL_MESSAGES, K_NOTICE = "pl_synced", "pl_url_messages", "pl_notice"
 K_CLINIC, K_COMPARE, K_PICK = "pl_clinic", "pl_compare", "pl_pick"
+# the holidays the last plan's clinic closed on by its sessions; and "fill the holidays box with them" (the form
+# is filled before the plan, which reads them)
+K_CLOSED_OBSERVED, K_CLOSED_FILL = "pl_closed_observed", "pl_closed_fill"
 ON_SCREEN, SAVED = "screen", "saved:"  # compare options: the scenario on screen, "saved:<name>"
 MODALITY_LABELS = {"iv_ketamine": "IV ketamine", "im_ketamine": "IM ketamine", "esketamine_nasal": "Esketamine"}
 COMPARED_LABELS = {
@@ -65,6 +69,8 @@ def _fill_form(s: Scenario, cap: dict) -> None:
     ss["pl_opens"] = _time(s.opens_at or cap["opens_at"])
     ss["pl_closes"] = _time(s.closes_at or cap["closes_at"])
     ss["pl_days"] = list(s.open_days if s.open_days is not None else cap["open_days"])
+    ss["pl_closed"] = list(s.closed_on or ())
+    ss[K_CLOSED_FILL] = s.closed_on is None  # the observed ones, once the plan has read them
     ss["pl_new"] = float(s.new_patients_per_week) if s.new_patients_per_week is not None else None
     ss["pl_demand"] = float(s.demand_multiplier)
     ss["pl_noshow"] = float(s.no_show_rate) * 100 if s.no_show_rate is not None else None
@@ -76,7 +82,7 @@ def _fill_form(s: Scenario, cap: dict) -> None:
     ss["pl_weeks"] = int(s.horizon_weeks)
 
 
-FORM_KEYS = ("pl_chairs", "pl_opens", "pl_closes", "pl_days", "pl_new", "pl_demand", "pl_noshow",
+FORM_KEYS = ("pl_chairs", "pl_opens", "pl_closes", "pl_days", "pl_closed", "pl_new", "pl_demand", "pl_noshow",
              *(f"pl_min_{m}" for m in MODALITIES), "pl_target", "pl_weeks")
 
 
@@ -102,6 +108,9 @@ def _scenario_from_form(cap: dict, has_capacity: bool, previous: Scenario) -> Sc
     days = tuple(d for d in WEEKDAYS if d in set(ss["pl_days"] or ()))
     if not days:
         raise UsageError("a clinic needs at least one open day")
+    closed = tuple(h for h in HOLIDAY_NAMES if h in set(ss.get("pl_closed") or ()))
+    # the holidays the clinic's sessions show it closed on (the last plan's): kept blank (observed) when unchanged
+    observed_closed = tuple(ss.get(K_CLOSED_OBSERVED) or ())
     minutes = {m: float(ss[f"pl_min_{m}"]) for m in MODALITIES if ss.get(f"pl_min_{m}") is not None}
     fields = dict(
         horizon_weeks=int(ss["pl_weeks"]),
@@ -109,6 +118,7 @@ def _scenario_from_form(cap: dict, has_capacity: bool, previous: Scenario) -> Sc
         opens_at=None if has_capacity and (opens, closes) == (cap["opens_at"], cap["closes_at"]) else opens,
         closes_at=None if has_capacity and (opens, closes) == (cap["opens_at"], cap["closes_at"]) else closes,
         open_days=None if has_capacity and days == tuple(cap["open_days"]) else days,
+        closed_on=None if closed == observed_closed and previous.closed_on is None else closed,
         new_patients_per_week=float(ss["pl_new"]) if ss.get("pl_new") is not None else None,
         demand_multiplier=float(ss["pl_demand"]),
         no_show_rate=_no_show(previous),
@@ -301,6 +311,9 @@ for key in (pq.URL_CLINIC, *pq.URL_FIELDS):
 # ------------------------------------------------------------------------------------ the form
 
 observed = plan.observed if plan is not None else {}
+ss[K_CLOSED_OBSERVED] = [h for h in HOLIDAY_NAMES if (observed.get("holidays_seen") or {}).get(h, {}).get("closed")]
+if ss.pop(K_CLOSED_FILL, False):
+    ss["pl_closed"] = list(ss[K_CLOSED_OBSERVED])
 with form_box, st.form("pl_form"):
     st.markdown("**Scenario** · capacity starts from what the clinic has now; a blank figure keeps the observed "
                 "one (shown in grey)")
@@ -310,6 +323,14 @@ with form_box, st.form("pl_form"):
     row[1].time_input("Opens", step=dt.timedelta(minutes=30), key="pl_opens")
     row[2].time_input("Closes", step=dt.timedelta(minutes=30), key="pl_closes")
     row[3].multiselect("Open days", list(WEEKDAYS), key="pl_days", placeholder="Choose open days")
+    seen_days = observed.get("holidays_seen") or {}
+    st.multiselect(
+        "Closed on public holidays", list(HOLIDAY_NAMES), key="pl_closed", placeholder="open on every public holiday",
+        help="US federal holidays the clinic closes on: no chair time those days, and the week's sessions are "
+             "booked on its other open days. Filled with the holidays the clinic's sessions show it closed on "
+             "the last time each fell on an open day"
+             + (" (" + ", ".join(f"{name} {'closed' if v['closed'] else 'open'} {fmt.date(dt.date.fromisoformat(v['day']))}"
+                                 for name, v in seen_days.items()) + ")." if seen_days else "."))
     row = st.columns(4)
     recent = observed.get("new_courses_last_13_weeks_per_week")
     row[0].number_input(

@@ -399,6 +399,8 @@ def scenario_text(s, capacity: dict | None = None) -> str:
         parts.append(f"open {s.opens_at}–{s.closes_at}")
     if s.open_days is not None:
         parts.append("days " + ", ".join(s.open_days))
+    if s.closed_on is not None:
+        parts.append("closed on " + ", ".join(s.closed_on) if s.closed_on else "open on every public holiday")
     if s.new_patients_per_week is not None:
         parts.append(f"{fmt.number(s.new_patients_per_week)} new patients a week")
     if s.demand_multiplier != 1.0:

@@ -56,6 +56,9 @@ def add_parser(sub) -> None:
                       help="opening hours on every open day (default: the clinic's current)")
     plan.add_argument("--days", type=_parsed("parse_days"), metavar="Mon,Tue,...",
                       help="open weekdays (default: the clinic's current)")
+    plan.add_argument("--closed-on", type=_parsed("parse_holidays"), metavar="HOLIDAYS",
+                      help="US federal holidays the clinic closes on, e.g. \"Thanksgiving,Christmas Day\", or none "
+                           "(default: those it closed on the last time, as its sessions show)")
     demand = plan.add_mutually_exclusive_group()
     demand.add_argument("--new-patients-per-week", type=_number(0, 100_000), metavar="X",
                         help="new patients per week instead of the forecast")
@@ -96,6 +99,8 @@ def scenario_from_args(args):
         changes["opens_at"], changes["closes_at"] = args.window
     if args.days is not None:
         changes["open_days"] = args.days
+    if args.closed_on is not None:
+        changes["closed_on"] = args.closed_on
     if args.new_patients_per_week is not None:
         changes["new_patients_per_week"] = args.new_patients_per_week
         changes["demand_multiplier"] = 1.0

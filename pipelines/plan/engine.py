@@ -26,6 +26,7 @@ import numpy as np
 
 from pipelines.errors import CommandError, UsageError
 from pipelines.plan.demand import NewCourseForecast, forecast_new_courses, normal_quantile
+from pipelines.plan.holidays import closed_days
 from pipelines.plan.inputs import ClinicInputs
 from pipelines.plan.projection import (
     Projected,
@@ -57,11 +58,14 @@ class Resolved:
     chair_minutes: dict[str, float]
     modality_mix: dict[str, float]
     target_utilization: float
+    closed_on: tuple[str, ...] = ()  # public holidays closed (holidays.HOLIDAY_NAMES order)
+    closed_on_observed: bool = True  # read from the clinic's sessions, not given by the scenario
 
     def to_json(self) -> dict:
         return {
             "chairs": self.chairs, "opens_at": self.opens_at, "closes_at": self.closes_at,
-            "open_days": list(self.open_days), "no_show_rate": self.no_show_rate,
+            "open_days": list(self.open_days), "closed_on": list(self.closed_on),
+            "closed_on_observed": self.closed_on_observed, "no_show_rate": self.no_show_rate,
             "cancellation_rate": self.cancellation_rate, "chair_minutes": self.chair_minutes,
             "modality_mix": self.modality_mix, "target_utilization": self.target_utilization,
         }
@@ -205,10 +209,10 @@ def _span(as_of: dt.date, horizon_weeks: int) -> tuple[dt.date, dt.date, int]:
 
 def _require_plan_macros(con) -> None:
     found = con.execute(
-        "SELECT count(*) FROM duckdb_functions() WHERE schema_name = 'metrics' "
-        "AND function_name = 'plan_weekly_new_courses'"
+        "SELECT count(DISTINCT function_name) FROM duckdb_functions() WHERE schema_name = 'metrics' "
+        "AND function_name IN ('plan_weekly_new_courses', 'plan_holiday_days')"
     ).fetchone()[0]
-    if not found:
+    if found < 2:
         raise CommandError("this warehouse has no planning models (built by an older version); load a batch to rebuild it")
 
 
@@ -328,6 +332,8 @@ def _resolve(inputs: ClinicInputs, scenario: Scenario) -> Resolved:
         chair_minutes=chair_minutes,
         modality_mix=dict(inputs.modality_mix),
         target_utilization=scenario.target_utilization,
+        closed_on=inputs.holidays_closed() if scenario.closed_on is None else tuple(scenario.closed_on),
+        closed_on_observed=scenario.closed_on is None,
     )
 
 
@@ -338,6 +344,7 @@ def _protocol(resolved: Resolved) -> Protocol:
         chair_minutes=resolved.chair_minutes,
         no_show_rate=resolved.no_show_rate,
         cancellation_rate=resolved.cancellation_rate,
+        closed_on=resolved.closed_on,
     )
 
 
@@ -346,12 +353,15 @@ def day_capacity(start: dt.date, days: int, resolved: Resolved, chairs: int | No
     weekday = (start.weekday() + np.arange(days)) % 7
     opens = _hhmm(resolved.opens_at)
     closes = _hhmm(resolved.closes_at)
+    is_open = pattern[weekday].copy()
+    for day in closed_days(start, days, resolved.closed_on):  # the public holidays the clinic closes on
+        is_open[(day - start).days] = False
     return DayCapacity(
         start=start,
         chairs=np.full(days, chairs if chairs is not None else resolved.chairs, dtype=np.int64),
         opens=np.full(days, opens, dtype=np.int64),
         closes=np.full(days, closes, dtype=np.int64),
-        is_open=pattern[weekday],
+        is_open=is_open,
     )
 
 

@@ -1,15 +1,35 @@
-"""US federal public holidays (by their rules, no download), to say which planned weeks hold one.
+"""US federal public holidays (by their rules, no download): which planned days a clinic closes.
 
-The plan books every open weekday of the scenario as an ordinary day: a clinic that closes on Thanksgiving
-or Christmas has less capacity that week than the plan shows, and fewer patients come. The planner does not
-know which holidays a clinic keeps (the clinics extract has no calendar), so it names them instead of
-guessing: the Planning page and the plan text list the holidays inside the weeks reported.
-Dates are the observed ones (a Saturday holiday is kept on the Friday before, a Sunday one on the Monday after).
+The clinics extract holds no calendar, so which holidays a clinic keeps is read from its sessions: a holiday
+on one of its open weekdays with no session booked, while the same weekday a week before and a week after
+had sessions, was a day it closed (metrics.plan_holiday_days; pipelines.plan.inputs). A scenario can say
+otherwise (Scenario.closed_on). A closed holiday has no chair time in the plan, and its sessions are booked
+on the week's other open days. Dates are the observed ones (a Saturday holiday is kept on the Friday before,
+a Sunday one on the Monday after).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+
+
+# In the calendar's order; the names Scenario.closed_on accepts (any case, with or without the apostrophe).
+HOLIDAY_NAMES = (
+    "New Year's Day", "Martin Luther King Jr. Day", "Presidents' Day", "Memorial Day", "Juneteenth",
+    "Independence Day", "Labor Day", "Columbus Day", "Veterans Day", "Thanksgiving", "Christmas Day",
+)
+
+
+def _folded(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+_BY_FOLDED = {_folded(name): name for name in HOLIDAY_NAMES}
+
+
+def holiday_named(text: str) -> str | None:
+    """The holiday's name as HOLIDAY_NAMES writes it ("christmas day", "Presidents Day"), or None."""
+    return _BY_FOLDED.get(_folded(text)) if isinstance(text, str) else None
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
@@ -48,3 +68,12 @@ def holidays_between(start: dt.date, end: dt.date) -> list[tuple[dt.date, str]]:
     """The federal holidays from start to end, both included."""
     days = [h for year in range(start.year - 1, end.year + 2) for h in us_federal_holidays(year)]
     return [(day, name) for day, name in days if start <= day <= end]
+
+
+def closed_days(start: dt.date, days: int, names) -> set[dt.date]:
+    """The dates from `start` (for `days` days) of the holidays named in `names`."""
+    wanted = set(names)
+    if not wanted:
+        return set()
+    end = start + dt.timedelta(days=days - 1)
+    return {day for day, name in holidays_between(start, end) if name in wanted}

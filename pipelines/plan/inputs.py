@@ -25,6 +25,7 @@ FUNNEL_SETTLE_DAYS = 42  # courses younger than this have not had time to finish
 BOOSTER_LOOKBACK_DAYS = 730
 BOOSTER_WEEKS = 78
 RECENT_LOOKBACK_DAYS = 182  # chair time, attendance, modality mix, time of day
+HOLIDAY_LOOKBACK_DAYS = 730  # the last two years: each holiday once or twice
 # Credibility: the clinic's own figure gets weight n / (n + PRIOR) against the network's.
 FUNNEL_PRIOR_COURSES = 100
 BOOSTER_PRIOR_COURSES = 200
@@ -100,7 +101,16 @@ class ClinicInputs:
     # as_of (the window of the weekday shares), from the clinics rows valid then; None: unknown, taken as
     # the open days of `capacity` throughout (open_days_in_lookback)
     lookback_open_days: np.ndarray | None = None
+    # holiday name -> (its latest date in the HOLIDAY_LOOKBACK_DAYS before as_of that was an open weekday of
+    # the clinic, whether it closed that day; metrics.plan_holiday_days)
+    holidays_seen: dict[str, tuple[dt.date, bool]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    def holidays_closed(self) -> tuple[str, ...]:
+        """The public holidays the clinic closed on the last time each fell on one of its open weekdays."""
+        from pipelines.plan.holidays import HOLIDAY_NAMES
+
+        return tuple(n for n in HOLIDAY_NAMES if n in self.holidays_seen and self.holidays_seen[n][1])
 
     def open_days_in_lookback(self) -> np.ndarray:
         """Days each weekday (Mon..Sun) was open in the weekday shares' window. Tells a weekday the
@@ -139,6 +149,8 @@ class ClinicInputs:
                 "closes_at": self.capacity.closes_at.strftime("%H:%M"),
                 "open_days": list(self.capacity.open_days),
             },
+            "holidays_seen": {name: {"day": day.isoformat(), "closed": closed}
+                              for name, (day, closed) in self.holidays_seen.items()},
             "notes": list(self.notes),
         }
 
@@ -198,6 +210,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
     time_of_day = _time_of_day(con, clinics, as_of)
     capacity = _capacity(con, clinics, as_of)
     open_before = _open_days_before(con, clinics, as_of)
+    holidays_seen = _holidays_seen(con, clinics, as_of)
 
     network_counts = _network_series(weekly)[1][BURN_IN_WEEKS:]
     next_gaps = _next_gaps(network_pooled["continuation"])
@@ -240,6 +253,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
                                       for i in range(CALIBRATION_WEEKS)]),
             capacity=capacity.get(clinic),
             lookback_open_days=open_before.get(clinic, np.zeros(7)),
+            holidays_seen=holidays_seen.get(clinic, {}),
             notes=notes,
         )
     return result
@@ -388,6 +402,25 @@ def _open_days_before(con, clinics: list[str], as_of: dt.date) -> dict[str, np.n
     out: dict[str, np.ndarray] = {}
     for clinic, weekday, days in rows:
         out.setdefault(clinic, np.zeros(7))[int(weekday) - 1] = float(days)
+    return out
+
+
+def _holidays_seen(con, clinics: list[str], as_of: dt.date) -> dict[str, dict[str, tuple[dt.date, bool]]]:
+    """Per clinic and holiday, its latest open-weekday date in the HOLIDAY_LOOKBACK_DAYS before as_of and
+    whether the clinic closed that day (metrics.plan_holiday_days decides)."""
+    from pipelines.plan.holidays import holidays_between
+
+    names = dict(holidays_between(as_of - dt.timedelta(days=HOLIDAY_LOOKBACK_DAYS), as_of - dt.timedelta(days=1)))
+    if not names:
+        return {}
+    rows = con.execute(
+        "SELECT clinic_id, day, closed FROM metrics.plan_holiday_days(clinics := ?::VARCHAR[], days := ?::DATE[], "
+        "as_of := ?::DATE) ORDER BY clinic_id, day",
+        [clinics, sorted(names), as_of],
+    ).fetchall()
+    out: dict[str, dict[str, tuple[dt.date, bool]]] = {}
+    for clinic, day, closed in rows:  # in date order: a later year replaces an earlier one
+        out.setdefault(clinic, {})[names[day]] = (day, bool(closed))
     return out
 
 

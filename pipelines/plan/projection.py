@@ -13,6 +13,8 @@ Three sources of sessions, each placed on the day it is due:
 - courses past induction: boosters by weeks since their induction ended.
 
 Weekly amounts (boosters) are spread over a week's open days by the clinic's observed weekday shares.
+A public holiday the clinic closes on (Protocol.closed_on) is not an open day: first infusions, boosters
+and induction sessions of its week go to the week's other open days, and calendars step around it.
 Sessions become chair time through the observed chair minutes of their modality, plus the chair time
 no-shows hold (a no-show keeps its chair; a cancellation frees it). Everything is an expected value
 (fractions of patients), so the result is the mean load, not one random draw.
@@ -29,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from pipelines.plan.demand import NewCourseForecast, new_week_interval
+from pipelines.plan.holidays import closed_days
 from pipelines.plan.inputs import BOOSTER_WEEKS, CONTINUATION_DAYS, ClinicInputs
 from pipelines.plan.protocol import (
     FAMILIES,
@@ -57,6 +60,7 @@ class Protocol:
     chair_minutes: dict[str, float]
     no_show_rate: float
     cancellation_rate: float
+    closed_on: tuple[str, ...] = ()  # public holidays the clinic closes on (holidays.HOLIDAY_NAMES)
 
     @property
     def treated_share(self) -> float:
@@ -83,8 +87,18 @@ class UnderWay:
     start: dt.date
     days: int
     open_pattern: tuple[bool, ...]
+    closed_on: tuple[str, ...]
     induction_sessions: np.ndarray  # modality x day
     completions: np.ndarray  # modality x day
+
+
+def _closed_mask(first_day: dt.date, total: int, protocol: Protocol) -> np.ndarray:
+    """True on the days from first_day (for `total` days) that are holidays the clinic closes on."""
+    closed = closed_days(first_day, total, protocol.closed_on)
+    mask = np.zeros(total, dtype=bool)
+    for day in closed:
+        mask[(day - first_day).days] = True
+    return mask
 
 
 def courses_under_way(inputs: ClinicInputs, start: dt.date, days: int, protocol: Protocol) -> UnderWay:
@@ -95,7 +109,8 @@ def courses_under_way(inputs: ClinicInputs, start: dt.date, days: int, protocol:
     weekday = (first_day.weekday() + np.arange(total)) % 7
     # A list of the open days for the per-course day searches: indexing a list is several times cheaper
     # than indexing a numpy array element by element, and _OpenDays remembers its answers.
-    open_days = _OpenDays(np.array(protocol.open_pattern)[weekday].tolist())
+    is_open = np.array(protocol.open_pattern)[weekday] & ~_closed_mask(first_day, total, protocol)
+    open_days = _OpenDays(is_open.tolist())
     sessions = np.zeros((len(MODALITIES), total))
     completions = np.zeros((len(MODALITIES), total))
     for state in inputs.course_states:
@@ -136,7 +151,7 @@ def courses_under_way(inputs: ClinicInputs, start: dt.date, days: int, protocol:
             if day < total:
                 completions[m, day] += weight * funnel[-1] / funnel[done] * p
     return UnderWay(start=start, days=days, open_pattern=tuple(protocol.open_pattern),
-                    induction_sessions=sessions, completions=completions)
+                    closed_on=tuple(protocol.closed_on), induction_sessions=sessions, completions=completions)
 
 
 def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start: dt.date, days: int,
@@ -151,11 +166,20 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
     total = offset + days
     first_day = start - dt.timedelta(days=offset)
     weekday = (first_day.weekday() + np.arange(total)) % 7
-    is_open = np.array(protocol.open_pattern)[weekday]
+    # Closed holidays over the span and the calendars' look-ahead (a course starting near the end still
+    # gets its whole calendar).
+    closed_ahead = _closed_mask(first_day, total + _CALENDAR_DAYS, protocol)
+    open_ahead = np.array(protocol.open_pattern)[(first_day.weekday() + np.arange(total + _CALENDAR_DAYS)) % 7] \
+        & ~closed_ahead
+    closed = closed_ahead[:total]
+    is_open = open_ahead[:total]
     open_before = inputs.open_days_in_lookback()
-    booster_weights = _weekday_weights(inputs.booster_weekday_share, protocol.open_pattern, open_before)[weekday]
-    induction_weights = _weekday_weights(inputs.induction_weekday_share, protocol.open_pattern, open_before)[weekday]
-    start_weights = _weekday_weights(inputs.start_weekday_share, protocol.open_pattern, open_before)[weekday]
+    booster_weights = _without_closed(
+        _weekday_weights(inputs.booster_weekday_share, protocol.open_pattern, open_before)[weekday], closed, weekday)
+    induction_weights = _without_closed(
+        _weekday_weights(inputs.induction_weekday_share, protocol.open_pattern, open_before)[weekday], closed, weekday)
+    start_weights = _without_closed(
+        _weekday_weights(inputs.start_weekday_share, protocol.open_pattern, open_before)[weekday], closed, weekday)
 
     # per class (0 induction, 1 booster, 2 first infusion), modality and day: sessions
     sessions = np.zeros((3, len(MODALITIES), total))
@@ -188,7 +212,7 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
             for shift, weight in SPREAD:
                 targets = tuple(t + shift * (i + 1) / len(inputs.induction_days[family])
                                 for i, t in enumerate(inputs.induction_days[family]))
-                calendar = _calendar(family, is_open, a, targets, problems)
+                calendar = _calendar(family, is_open, a, targets, problems, open_ahead, closed_ahead)
                 share_of_cohort = cohort[d] * weight
                 for k, off in enumerate(calendar[1:], start=1):
                     if a + off < total:
@@ -200,7 +224,8 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
     # -- courses under way ---------------------------------------------------------------------
     if under_way is None:
         under_way = courses_under_way(inputs, start, days, protocol)
-    elif (under_way.start, under_way.days, under_way.open_pattern) != (start, days, tuple(protocol.open_pattern)):
+    elif ((under_way.start, under_way.days, under_way.open_pattern, under_way.closed_on)
+          != (start, days, tuple(protocol.open_pattern), tuple(protocol.closed_on))):
         raise ValueError("courses under way were computed for another span or other open days")
     sessions[0] += under_way.induction_sessions
     completions += under_way.completions
@@ -239,13 +264,24 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
     )
 
 
+_CALENDAR_DAYS = 42  # the days an induction calendar is searched over (protocol.days_from's weeks)
+
+
 def _calendar(family: str, is_open: np.ndarray, anchor: int, target_days: tuple[float, ...],
-              problems: set[str]) -> tuple[int, ...]:
+              problems: set[str], open_ahead: np.ndarray | None = None, closed: np.ndarray | None = None
+              ) -> tuple[int, ...]:
     """The days a course starting on `anchor` comes back, as the clinic's patients do (the observed mean
     day of each session, on an open day, never two days running); and whether the open days would let
-    the clinic book an induction inside the rules at all (protocol.induction_calendar)."""
-    week = is_open[anchor:anchor + 7] if len(is_open) - anchor >= 7 else np.resize(is_open[anchor:], 7)
-    calendar, keeps_rules = _calendars(family, tuple(bool(x) for x in week), tuple(target_days))
+    the clinic book an induction inside the rules at all (protocol.induction_calendar). With a closed
+    holiday in the calendar's weeks (`closed`, and `open_ahead` the open days with holidays closed, both
+    per day of the same axis and long enough for the look-ahead), the calendar is searched over those
+    real days instead of the repeated week."""
+    if closed is not None and closed[anchor:anchor + _CALENDAR_DAYS].any():
+        days = tuple(bool(x) for x in open_ahead[anchor:anchor + _CALENDAR_DAYS])
+        calendar, keeps_rules = _calendars_over(family, days, tuple(target_days))
+    else:
+        week = is_open[anchor:anchor + 7] if len(is_open) - anchor >= 7 else np.resize(is_open[anchor:], 7)
+        calendar, keeps_rules = _calendars(family, tuple(bool(x) for x in week), tuple(target_days))
     if not keeps_rules:
         problems.add(f"{family}: the open days allow no induction calendar that keeps the rules")
     return calendar
@@ -253,9 +289,34 @@ def _calendar(family: str, is_open: np.ndarray, anchor: int, target_days: tuple[
 
 @lru_cache(maxsize=4096)
 def _calendars(family: str, week: tuple[bool, ...], target_days: tuple[float, ...]) -> tuple[tuple[int, ...], bool]:
-    open_days = days_from(week, 0, 42)  # the weekly pattern repeats
+    return _calendars_over(family, days_from(week, 0, _CALENDAR_DAYS), target_days)  # the weekly pattern repeats
+
+
+@lru_cache(maxsize=4096)
+def _calendars_over(family: str, open_days: tuple[bool, ...], target_days: tuple[float, ...]
+                    ) -> tuple[tuple[int, ...], bool]:
     keeps_rules = induction_calendar(family, open_days, target_days) is not None
     return greedy_calendar(family, open_days, target_days), keeps_rules
+
+
+def _without_closed(weights: np.ndarray, closed: np.ndarray, weekday: np.ndarray) -> np.ndarray:
+    """Per-day weights with the closed days at 0 and each calendar week's other days scaled up to keep the
+    week's total weight: what a closed day would have had goes to the week's other open days (in
+    proportion to theirs). A week with no other weighted day keeps its weights (its sessions then wait
+    for the next open day in the schedule)."""
+    if not closed.any():
+        return weights
+    out = weights.copy()
+    week = np.cumsum(weekday == 0)  # calendar-week number of each day (Monday starts a week)
+    for w in np.unique(week[closed]):
+        days = week == w
+        total = weights[days].sum()
+        kept = days & ~closed
+        left = weights[kept].sum()
+        if left > 0:
+            out[days & closed] = 0.0
+            out[kept] = weights[kept] * total / left
+    return out
 
 
 def _respread_within_weeks(daily: np.ndarray, weights: np.ndarray, weekday: np.ndarray, first: int

@@ -87,8 +87,9 @@ def alternatives_text(s: dict, resolved, dash: str = "-") -> str | None:
 
 
 def holidays_text(p) -> str | None:
-    """The US federal holidays on the scenario's open days inside the weeks reported, planned as ordinary days
-    ('Planned as ordinary open days: Labor Day (Mon 7 Sep 2026)'); None when there is none."""
+    """The US federal holidays on the scenario's open days inside the weeks reported: which the plan closes
+    and which it books as ordinary days, and why ('Closed on Thanksgiving (Thu 26 Nov 2026) ...'); None when
+    there is none."""
     from pipelines.plan.holidays import holidays_between
     from pipelines.plan.protocol import WEEKDAYS
 
@@ -97,9 +98,31 @@ def holidays_text(p) -> str | None:
             if WEEKDAYS[day.weekday()] in p.resolved.open_days]
     if not days:
         return None
-    listed = "; ".join(f"{name} ({WEEKDAYS[day.weekday()]} {day.day} {day:%b %Y})" for day, name in days)
-    return (f"Planned as ordinary open days: {listed}. A clinic closed on a public holiday has less capacity "
-            "that week than the plan shows (US federal holidays; the extract holds no clinic calendar)")
+
+    def listed(pairs) -> str:
+        return "; ".join(f"{name} ({WEEKDAYS[day.weekday()]} {day.day} {day:%b %Y})" for day, name in pairs)
+
+    closed = [(day, name) for day, name in days if name in p.resolved.closed_on]
+    ordinary = [(day, name) for day, name in days if name not in p.resolved.closed_on]
+    observed = getattr(p.resolved, "closed_on_observed", True)
+    seen = (getattr(p, "observed", None) or {}).get("holidays_seen", {})
+    parts = []
+    if closed:
+        why = (f"the clinic closed on {'it' if len(closed) == 1 else 'each'} the last time it fell on an open day"
+               if observed else "as the scenario says")
+        parts.append(f"Closed on {listed(closed)}: no chair time, the week's sessions booked on its other open "
+                     f"days ({why})")
+    if ordinary:
+        if not observed:
+            why = "as the scenario says"
+        elif all(name in seen for _, name in ordinary):
+            why = (f"the clinic had sessions on {'it' if len(ordinary) == 1 else 'each'} the last time it fell on "
+                   "an open day")
+        else:
+            why = ("the clinic's sessions do not show it closed; a clinic closed on a public holiday has less "
+                   "capacity that week than the plan shows")
+        parts.append(f"Planned as ordinary open days: {listed(ordinary)} ({why})")
+    return ". ".join(parts)
 
 
 def projection_table(p) -> str:

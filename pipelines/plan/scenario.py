@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pipelines.errors import ConfigError, UsageError
 from pipelines.paths import blocking_file
+from pipelines.plan.holidays import HOLIDAY_NAMES, holiday_named
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
 
 ENV_SCENARIOS = "CLINIC_ANALYTICS_SCENARIOS"
@@ -52,6 +53,8 @@ class Scenario:
     opens_at: str | None = None  # "HH:MM"
     closes_at: str | None = None
     open_days: tuple[str, ...] | None = None  # ("Mon", "Tue", ...)
+    # US federal holidays the clinic closes on ("Thanksgiving", ...); () = none; None = as its sessions show
+    closed_on: tuple[str, ...] | None = None
     new_patients_per_week: float | None = None  # replaces the forecast
     demand_multiplier: float = 1.0  # scales the forecast (or the figure above)
     no_show_rate: float | None = None  # share of booked sessions
@@ -65,6 +68,10 @@ class Scenario:
             object.__setattr__(self, "open_days", parse_days(self.open_days))
         elif isinstance(self.open_days, list):
             object.__setattr__(self, "open_days", tuple(self.open_days))
+        if isinstance(self.closed_on, str):  # "Thanksgiving,Christmas Day" or "none"
+            object.__setattr__(self, "closed_on", parse_holidays(self.closed_on))
+        elif isinstance(self.closed_on, (list, tuple)):
+            object.__setattr__(self, "closed_on", _holiday_names(self.closed_on))
         validate(self)
 
     def replace(self, **changes) -> "Scenario":
@@ -73,6 +80,7 @@ class Scenario:
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
         data["open_days"] = list(self.open_days) if self.open_days is not None else None
+        data["closed_on"] = list(self.closed_on) if self.closed_on is not None else None
         return {"format": FORMAT, **data}
 
     @classmethod
@@ -122,6 +130,10 @@ def validate(s: Scenario) -> None:
         bad = [d for d in s.open_days if not isinstance(d, str) or d[:3].title() not in WEEKDAYS]
         if bad:
             raise UsageError(f"unknown weekday {bad[0]!r}: use Mon, Tue, Wed, Thu, Fri, Sat, Sun")
+    if s.closed_on is not None and (not isinstance(s.closed_on, tuple)
+                                    or any(n not in HOLIDAY_NAMES for n in s.closed_on)):
+        raise UsageError(f"closed holidays must be a list of holiday names or text such as "
+                         f"\"Thanksgiving,Christmas Day\", not {s.closed_on!r}")
     for name in ("new_patients_per_week", "demand_multiplier"):
         value = getattr(s, name)
         if value is not None and (not _number(value) or value < 0 or value > 100_000):
@@ -191,6 +203,30 @@ def parse_days(text: str) -> tuple[str, ...]:
     if not days:
         raise UsageError("give at least one open day, e.g. Mon,Tue,Wed,Thu,Fri")
     return tuple(d for d in WEEKDAYS if d in set(days))
+
+
+def _holiday_names(values) -> tuple[str, ...]:
+    """Holiday names as HOLIDAY_NAMES writes them, in the calendar's order; UsageError for one it lacks."""
+    found = set()
+    for value in values:
+        name = holiday_named(value)
+        if name is None:
+            shown = repr(value[:20] if isinstance(value, str) else value)[:30]
+            raise UsageError(f"unknown public holiday {shown}: use {', '.join(HOLIDAY_NAMES)} (or none)")
+        found.add(name)
+    return tuple(n for n in HOLIDAY_NAMES if n in found)
+
+
+def parse_holidays(text: str) -> tuple[str, ...]:
+    """'Thanksgiving, Christmas Day' -> ('Thanksgiving', 'Christmas Day'); 'none' -> () (open on every one)."""
+    if not isinstance(text, str):
+        raise UsageError(f"closed holidays {text!r} must be text such as Thanksgiving,Christmas Day")
+    if text.strip().casefold() == "none":
+        return ()
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise UsageError("give the holidays the clinic closes on, e.g. Thanksgiving,Christmas Day (or none)")
+    return _holiday_names(parts)
 
 
 def parse_chair_minutes(text: str) -> float | dict[str, float]:

@@ -475,3 +475,49 @@ final as (
 )
 
 select * from final;
+
+-- Public holidays a clinic closed on: one row per clinic and day of `days` (the observed dates of public
+-- holidays, pipelines/plan/holidays.py) that was one of its open weekdays by its clinics row, with the
+-- sessions booked that day (treated, no-show or cancelled) and on the same weekday a week before and a week
+-- after. `closed`: nothing booked on the holiday while both of those days had bookings (a quiet day at a
+-- small clinic is not a closure when a neighbouring week was quiet too). Only days whose week after is
+-- before as_of, like every planning input.
+create or replace macro metrics.plan_holiday_days(clinics := null, days := null, as_of := null) as table
+with calendar as (
+    select * from metrics.utilization_by_day(
+        clinics := clinics, start_date := list_min(days) - 7, end_date := list_max(days) + 7
+    )
+),
+
+booked as (
+    select
+        clinic_id,
+        day,
+        is_open,
+        treated_sessions + no_show_sessions + cancelled_sessions as booked_sessions
+    from calendar
+),
+
+holidays as (
+    select distinct unnest(days)::date as day
+),
+
+final as (
+    select
+        holiday.clinic_id,
+        holiday.day,
+        holiday.booked_sessions,
+        week_before.booked_sessions as booked_week_before,
+        week_after.booked_sessions as booked_week_after,
+        holiday.booked_sessions = 0 and week_before.booked_sessions > 0 and week_after.booked_sessions > 0
+            as closed
+    from holidays
+    inner join booked as holiday on holiday.day = holidays.day
+    inner join booked as week_before
+        on week_before.clinic_id = holiday.clinic_id and week_before.day = holiday.day - 7
+    inner join booked as week_after
+        on week_after.clinic_id = holiday.clinic_id and week_after.day = holiday.day + 7
+    where holiday.is_open and holiday.day + 7 < as_of::date
+)
+
+select * from final;

@@ -694,15 +694,49 @@ def test_the_wait_card_says_at_least_when_patients_still_wait_at_the_end(sample_
 
 
 def test_the_page_names_the_public_holidays_planned_as_ordinary_days(sample_db, use_db, scenarios_dir):
-    """OKC (Monday to Friday) has Labor Day in its weeks of 6 Jul - 4 Oct 2026, booked like any Monday; the page
-    says so. DEN, closed on Mondays, has no holiday on an open day in those weeks and gets no such line."""
+    """OKC (Monday to Friday) has Labor Day in its weeks of 6 Jul - 4 Oct 2026, and had sessions on it (and on
+    every holiday) in 2025: booked like any Monday, and the page says why. DEN, closed on Mondays, has no holiday
+    on an open day in those weeks and gets no such line. The form's holiday box starts empty: nothing closed."""
     use_db(sample_db)
     at = _open({"plan_clinic": "OKC"})
     _ok(at)
-    assert "Planned as ordinary open days: Labor Day (Mon 7 Sep 2026)." in _text(at)
+    assert ("Planned as ordinary open days: Labor Day (Mon 7 Sep 2026) (the clinic had sessions on it the last "
+            "time it fell on an open day).") in _text(at)
+    assert at.multiselect(key="pl_closed").value == []
     at = _open({"plan_clinic": "DEN"})
     _ok(at)
     assert "Planned as ordinary open days" not in _text(at)
+
+
+def test_closing_on_public_holidays_in_the_form_plans_them_closed_and_puts_them_in_the_url(sample_db, use_db,
+                                                                                         scenarios_dir):
+    """OKC closed on Labor Day: a day's less chair time in its week, the plan says so, and the link keeps it;
+    the same link opened again fills the box; "none" in a link is kept as an explicit choice."""
+    use_db(sample_db)
+    at = _open({"plan_clinic": "OKC"})
+    at.multiselect(key="pl_closed").set_value(["Labor Day", "Independence Day"])
+    _button(at, "Plan this scenario").click().run()
+    _ok(at)
+    text = _text(at)
+    assert "closed on Independence Day, Labor Day" in text  # the scenario's line, in the calendar's order
+    assert ("Closed on Labor Day (Mon 7 Sep 2026): no chair time, the week's sessions booked on its other open days "
+            "(as the scenario says).") in text
+    assert _param(at, "plan_closed") == "Independence Day,Labor Day"
+    plan = pq.plan(Scope.everything(), "OKC", Scenario(closed_on=("Independence Day", "Labor Day")))
+    labor_week = next(w for w in plan.weeks if w["week_start"] == dt.date(2026, 9, 7))
+    ordinary = next(w for w in pq.plan(Scope.everything(), "OKC", Scenario()).weeks
+                    if w["week_start"] == dt.date(2026, 9, 7))
+    assert labor_week["available_chair_hours"] == ordinary["available_chair_hours"] * 4 / 5
+
+    again = _open({"plan_clinic": "OKC", "plan_closed": "Independence Day,Labor Day"})
+    _ok(again)
+    assert again.multiselect(key="pl_closed").value == ["Independence Day", "Labor Day"]
+    none = _open({"plan_clinic": "OKC", "plan_closed": "none"})
+    _ok(none)
+    assert "open on every public holiday" in _text(none) and _param(none, "plan_closed") == "none"
+    bad = _open({"plan_clinic": "OKC", "plan_closed": "Boxing Day"})
+    _ok(bad)
+    assert "Ignored plan_closed='Boxing Day' from the link: unknown public holiday 'Boxing Day'" in _text(bad)
 
 
 def test_the_page_says_how_full_the_clinics_real_days_were_beside_a_plan_of_average_days(sample_db, use_db,

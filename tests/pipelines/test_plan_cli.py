@@ -168,6 +168,19 @@ def test_scenario_flags_reach_the_plan(db):
     assert all(w["available_chair_hours"] == 7 * 11.5 * 6 for w in out["weeks"])
 
 
+def test_closed_holidays_reach_the_plan_and_its_text(db):
+    """The generated warehouse's data end on 31 Aug 2026: the weeks from 7 Sep hold Labor Day (Monday)."""
+    out = one_json(plan("--clinic", "OKC", "--horizon", "4w", "--closed-on", "labor day", "--format", "json", db=db))
+    assert out["resolved"]["closed_on"] == ["Labor Day"] and out["resolved"]["closed_on_observed"] is False
+    assert out["scenario"]["closed_on"] == ["Labor Day"]
+    hours = [w["available_chair_hours"] for w in out["weeks"]]
+    assert out["weeks"][0]["week_start"] == "2026-09-07" and hours[0] < hours[1] == hours[2]
+    text = plan("--clinic", "OKC", "--horizon", "4w", "--closed-on", "Labor Day", db=db)
+    assert text.returncode == 0 and "Closed on Labor Day (Mon 7 Sep 2026)" in text.stdout
+    none = one_json(plan("--clinic", "OKC", "--horizon", "4w", "--closed-on", "none", "--format", "json", db=db))
+    assert none["resolved"]["closed_on"] == [] and none["weeks"][0]["available_chair_hours"] == hours[1]
+
+
 def test_a_demand_multiplier_scales_the_forecast(db):
     base = one_json(plan("--clinic", "OKC", "--horizon", "3w", "--format", "json", db=db))
     more = one_json(plan("--clinic", "OKC", "--horizon", "3w", "--demand-multiplier", "1.5", "--format", "json", db=db))
@@ -203,6 +216,8 @@ def test_a_saved_scenario_plans_the_same_again(db, tmp_path):
     (["--clinic", "OKC", "--target", "0"], "--target"),
     (["--clinic", "OKC", "--chair-minutes", "iv_ketamine=ninety"], "chair minutes"),
     (["--clinic", "OKC", "--chair-minutes", "laser=90"], "unknown modality"),
+    (["--clinic", "OKC", "--closed-on", "Boxing Day"], "unknown public holiday 'Boxing Day'"),
+    (["--clinic", "OKC", "--closed-on", ""], "give the holidays the clinic closes on"),
     (["--clinic", "OKC", "--as-of", "2026-02-30"], "--as-of"),
     # planned 0 patients and 1 chair "with data up to 2099-01-01"; the data ends 2026-08-31
     (["--clinic", "OKC", "--as-of", "2099-01-01"],

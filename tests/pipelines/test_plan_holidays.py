@@ -1,12 +1,31 @@
-"""Public holidays in the planned weeks (pipelines/plan/holidays.py): the rules' dates and what a plan says."""
+"""Public holidays in the plan (pipelines/plan/holidays.py): the rules' dates, the names a scenario takes,
+the holidays a clinic's sessions show it closed on (metrics.plan_holiday_days), a closed holiday in the
+projection and the schedule, and what a plan says about them."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import gzip
+import shutil
 from types import SimpleNamespace
 
-from pipelines.plan.holidays import holidays_between, us_federal_holidays
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.errors import UsageError
+from pipelines.plan.demand import NewCourseForecast
+from pipelines.plan.engine import plan_clinic, plan_from_inputs
+from pipelines.plan.holidays import HOLIDAY_NAMES, closed_days, holiday_named, holidays_between, us_federal_holidays
+from pipelines.plan.inputs import read_inputs
+from pipelines.plan.projection import Protocol, project
+from pipelines.plan.protocol import weekday_pattern
 from pipelines.plan.report import holidays_text
+from pipelines.plan.scenario import Scenario, parse_holidays
+from pipelines.warehouse import connect_read_only
+
+from plan_fixtures import inputs
 
 
 def test_the_federal_holidays_of_2026_fall_on_their_observed_days():
@@ -18,20 +37,182 @@ def test_the_federal_holidays_of_2026_fall_on_their_observed_days():
         "Labor Day": dt.date(2026, 9, 7), "Columbus Day": dt.date(2026, 10, 12), "Veterans Day": dt.date(2026, 11, 11),
         "Thanksgiving": dt.date(2026, 11, 26), "Christmas Day": dt.date(2026, 12, 25),
     }
+    assert set(days) == set(HOLIDAY_NAMES)
     # a Saturday New Year's Day is kept on the Friday before, in the year before
     assert (dt.date(2021, 12, 31), "New Year's Day") in holidays_between(dt.date(2021, 12, 27), dt.date(2022, 1, 2))
     assert dict((n, d) for d, n in us_federal_holidays(2027))["Christmas Day"] == dt.date(2027, 12, 24)
+    assert closed_days(dt.date(2026, 11, 1), 60, ("Thanksgiving", "Labor Day")) == {dt.date(2026, 11, 26)}
+    assert closed_days(dt.date(2026, 11, 1), 60, ()) == set()
 
 
-def test_a_plan_names_the_holidays_on_its_open_days():
-    """A 13-week plan from 7 Sep 2026 books Labor Day, Columbus Day, Veterans Day and Thanksgiving as ordinary
-    days; the plan says so. A clinic closed on Mondays has only the other two in its weeks."""
-    plan = SimpleNamespace(start=dt.date(2026, 9, 7), horizon_weeks=13,
-                           resolved=SimpleNamespace(open_days=("Mon", "Tue", "Wed", "Thu", "Fri")))
-    assert holidays_text(plan).startswith(
+@pytest.mark.parametrize("text, expected", [
+    ("Thanksgiving", ("Thanksgiving",)),
+    ("christmas day, THANKSGIVING", ("Thanksgiving", "Christmas Day")),  # in the calendar's order
+    ("Presidents Day,new years day", ("New Year's Day", "Presidents' Day")),
+    ("Martin Luther King Jr Day", ("Martin Luther King Jr. Day",)),
+    ("none", ()),
+    (" None ", ()),
+])
+def test_a_scenario_reads_holiday_names_in_any_case(text, expected):
+    assert parse_holidays(text) == expected
+    assert Scenario(closed_on=text).closed_on == expected
+    assert Scenario(closed_on=list(expected)).closed_on == expected
+    saved = Scenario(name="x", closed_on=text)
+    assert Scenario.from_json(saved.to_json()) == saved
+
+
+@pytest.mark.parametrize("value", ["Boxing Day", "Thanksgiving,Xmas", "", ",", 7, ["Labor Day", 3]])
+def test_an_unknown_holiday_is_refused_in_one_line(value):
+    with pytest.raises(UsageError) as refused:
+        Scenario(closed_on=value)
+    assert "\n" not in str(refused.value)
+    assert holiday_named("Boxing Day") is None
+
+
+def _protocol(closed_on=()) -> Protocol:
+    clinic = inputs()
+    return Protocol(open_pattern=weekday_pattern(clinic.capacity.open_days), modality_mix=clinic.modality_mix,
+                    chair_minutes=clinic.chair_minutes, no_show_rate=0.05, cancellation_rate=0.03,
+                    closed_on=closed_on)
+
+
+def test_a_closed_holiday_books_nothing_that_day_and_moves_its_sessions_into_the_week():
+    """Memorial Day 2026 (Mon 25 May) closed at a Monday-to-Friday clinic: no chair time asked for that day.
+    First infusions and boosters go to the week's other days (the week asks for as many); induction sessions
+    follow calendars that step around the closed day, some into the week before or after; the span asks for
+    as many sessions of each kind."""
+    clinic = inputs(as_of=dt.date(2026, 5, 4))
+    first = clinic.as_of - dt.timedelta(days=clinic.as_of.weekday())
+    flat = NewCourseForecast.flat(tuple(first + dt.timedelta(weeks=i) for i in range(16)), 25.0)
+    days = 70
+    open_ = project(clinic, flat, "mean", clinic.as_of, days, _protocol()).requests
+    closed = project(clinic, flat, "mean", clinic.as_of, days, _protocol(("Memorial Day",))).requests
+    holiday = (dt.date(2026, 5, 25) - clinic.as_of).days
+    assert open_.units[:, holiday].sum() > 0 and closed.units[:, holiday].sum() == 0
+    week = slice(holiday, holiday + 7)
+    booster_and_first = slice(1, 3)
+    assert closed.sessions[booster_and_first, week].sum() == pytest.approx(
+        open_.sessions[booster_and_first, week].sum(), rel=0.01)
+    assert np.all(closed.sessions[:, holiday + 1:holiday + 5].sum(axis=0) > open_.sessions[:, holiday + 1:holiday + 5].sum(axis=0))
+    assert closed.sessions.sum(axis=1) == pytest.approx(open_.sessions.sum(axis=1), rel=0.005)
+    # weeks without a holiday are the same
+    assert np.allclose(closed.units[:, :holiday - 7], open_.units[:, :holiday - 7])
+
+
+def test_a_plan_with_a_closed_holiday_has_a_days_less_capacity_that_week_and_keeps_the_rules():
+    clinic = inputs(as_of=dt.date(2026, 8, 31))  # weeks from Mon 31 Aug: Labor Day is Mon 7 Sep
+    ordinary = plan_from_inputs(clinic, Scenario(closed_on=()))
+    closed = plan_from_inputs(clinic, Scenario(closed_on=("Labor Day",)))
+    day_hours = clinic.capacity.chairs * 10  # 6 chairs, 08:00-18:00
+    by_week = {w["week_start"]: w for w in closed.weeks}
+    ordinary_by_week = {w["week_start"]: w for w in ordinary.weeks}
+    labor_week = dt.date(2026, 9, 7)
+    assert by_week[labor_week]["available_chair_hours"] == ordinary_by_week[labor_week]["available_chair_hours"] - day_hours
+    assert by_week[labor_week]["booked_utilization"] > ordinary_by_week[labor_week]["booked_utilization"]
+    later = dt.date(2026, 9, 28)
+    assert by_week[later]["available_chair_hours"] == ordinary_by_week[later]["available_chair_hours"]
+    assert closed.summary["induction_rules_met"]
+    assert closed.resolved.closed_on == ("Labor Day",) and not closed.resolved.closed_on_observed
+    assert closed.resolved.to_json()["closed_on"] == ["Labor Day"]
+
+
+def test_a_plan_says_which_holidays_it_closes_and_which_it_books_as_ordinary_days():
+    """A 13-week plan from 7 Sep 2026 has Labor Day, Columbus Day, Veterans Day and Thanksgiving on a
+    Monday-to-Friday clinic's open days."""
+    seen = {name: {"day": "2025-01-01", "closed": name == "Thanksgiving"} for name in HOLIDAY_NAMES}
+    plan = SimpleNamespace(
+        start=dt.date(2026, 9, 7), horizon_weeks=13, observed={"holidays_seen": seen},
+        resolved=SimpleNamespace(open_days=("Mon", "Tue", "Wed", "Thu", "Fri"), closed_on=("Thanksgiving",),
+                                 closed_on_observed=True))
+    assert holidays_text(plan) == (
+        "Closed on Thanksgiving (Thu 26 Nov 2026): no chair time, the week's sessions booked on its other open "
+        "days (the clinic closed on it the last time it fell on an open day). "
         "Planned as ordinary open days: Labor Day (Mon 7 Sep 2026); Columbus Day (Mon 12 Oct 2026); "
-        "Veterans Day (Wed 11 Nov 2026); Thanksgiving (Thu 26 Nov 2026). A clinic closed on a public holiday")
-    plan.resolved.open_days = ("Tue", "Wed", "Thu", "Fri", "Sat")
-    assert "Labor Day" not in holidays_text(plan) and "Thanksgiving" in holidays_text(plan)
+        "Veterans Day (Wed 11 Nov 2026) (the clinic had sessions on each the last time it fell on an open day)")
+    plan.resolved.closed_on_observed = False
+    assert "(as the scenario says)" in holidays_text(plan)
+    plan.resolved = SimpleNamespace(open_days=("Tue", "Wed", "Thu", "Fri", "Sat"), closed_on=(),
+                                    closed_on_observed=True)
+    plan.observed = {"holidays_seen": {}}  # no past day to tell from
+    text = holidays_text(plan)
+    assert "Labor Day" not in text and text.startswith("Planned as ordinary open days: Veterans Day")
+    assert "a clinic closed on a public holiday has less capacity that week than the plan shows" in text
     plan.start, plan.horizon_weeks = dt.date(2026, 7, 27), 4  # 27 Jul - 23 Aug: none
     assert holidays_text(plan) is None
+
+
+# -- read from a warehouse ------------------------------------------------------------------------------
+
+THANKSGIVING_2024, CHRISTMAS_2024 = dt.date(2024, 11, 28), dt.date(2024, 12, 25)
+VETERANS_DAY_2024 = dt.date(2024, 11, 11)
+
+
+@pytest.fixture(scope="module")
+def holiday_db(tmp_path_factory):
+    """A generated batch (2 clinics, 13 months from Oct 2024) in which the first clinic booked nothing on
+    Thanksgiving and Christmas 2024, and the second nothing on Veterans Day 2024 nor on the Monday before it
+    (a quiet fortnight, not a closure)."""
+    from pipelines.generate import generate_batch
+    from pipelines.load.loader import load_batch
+    from pipelines.load.pseudonymize import Pseudonymizer
+
+    batch = tmp_path_factory.mktemp("holiday-batch")
+    generate_batch(batch, clinics=2, months=13, start=dt.date(2024, 10, 1), seed=11, defects=False, fmt="csv")
+    for path in batch.iterdir():
+        if not path.name.startswith(("clinics", "patients", "sessions")):
+            path.unlink()
+    clinics = pd.read_csv(batch / "clinics.csv", dtype=str).sort_values("valid_from")
+    first, second = clinics["clinic_id"].unique()[:2]
+    sessions = pd.read_csv(batch / "sessions.csv", dtype=str, keep_default_na=False)
+    # the local day, whichever way the extract writes it (ISO or US: the generator writes both)
+    us_day = sessions["scheduled_start"].str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})")[0]
+    day = pd.to_datetime(us_day, format="%m/%d/%Y").dt.date.astype(str).where(us_day.notna(),
+                                                                              sessions["scheduled_start"].str[:10])
+    drop = ((sessions["clinic_id"] == first) & day.isin([str(THANKSGIVING_2024), str(CHRISTMAS_2024)])) | (
+        (sessions["clinic_id"] == second) & day.isin([str(VETERANS_DAY_2024), str(VETERANS_DAY_2024 - dt.timedelta(days=7))]))
+    assert drop.sum() > 0
+    sessions[~drop].to_csv(batch / "sessions.csv", index=False)
+    pointer = tmp_path_factory.mktemp("holiday-wh") / "clinic_analytics.duckdb"
+    report = load_batch(batch, db=pointer, pseudonymizer=Pseudonymizer(b"k" * 32), now=dt.datetime(2025, 11, 15, 12))
+    assert report.exit_code == 0, report.to_text()
+    shutil.rmtree(batch)
+    return SimpleNamespace(db=pointer, first=first, second=second,
+                           open_days={r.clinic_id: r.open_days for r in clinics.itertuples()})  # the latest row
+
+
+def test_the_holidays_a_clinic_closed_on_are_read_from_its_sessions(holiday_db):
+    con, _ = connect_read_only(holiday_db.db)
+    try:
+        seen = read_inputs(con, [holiday_db.first, holiday_db.second], dt.date(2025, 10, 1))
+    finally:
+        con.close()
+    first, second = seen[holiday_db.first], seen[holiday_db.second]
+    assert {"Wed", "Thu"} <= set(holiday_db.open_days[holiday_db.first].split(","))  # the seed's clinics
+    assert first.holidays_seen["Thanksgiving"] == (THANKSGIVING_2024, True)
+    assert first.holidays_seen["Christmas Day"] == (CHRISTMAS_2024, True)
+    assert first.holidays_closed() == ("Thanksgiving", "Christmas Day")
+    assert not any(closed for name, (_, closed) in first.holidays_seen.items()
+                   if name not in ("Thanksgiving", "Christmas Day"))
+    # the second clinic kept every holiday open; its empty Veterans Day came after an empty Monday: not a closure
+    assert second.holidays_closed() == ()
+    assert "Mon" in holiday_db.open_days[holiday_db.second].split(",")
+    assert second.holidays_seen["Veterans Day"] == (VETERANS_DAY_2024, False)
+    assert all(day < dt.date(2025, 10, 1) - dt.timedelta(days=7) for day, _ in second.holidays_seen.values())
+
+
+def test_a_plan_closes_what_the_clinic_closed_last_year_unless_the_scenario_says_otherwise(holiday_db):
+    """Data to 31 Oct 2025: the plan's weeks from 3 Nov hold Thanksgiving (Thu 27 Nov) and Christmas (Thu 25 Dec)."""
+    observed = plan_clinic(holiday_db.first, Scenario(clinic_id=holiday_db.first), db=holiday_db.db)
+    assert observed.resolved.closed_on == ("Thanksgiving", "Christmas Day") and observed.resolved.closed_on_observed
+    thanksgiving = dt.date(2025, 11, 27)
+    assert "Thu" in observed.resolved.open_days
+    ordinary = plan_clinic(holiday_db.first, Scenario(clinic_id=holiday_db.first, closed_on="none"), db=holiday_db.db)
+    week = thanksgiving - dt.timedelta(days=3)
+    hours = {w["week_start"]: w["available_chair_hours"] for w in observed.weeks}
+    open_hours = {w["week_start"]: w["available_chair_hours"] for w in ordinary.weeks}
+    assert hours[week] < open_hours[week]
+    assert holidays_text(observed).startswith("Closed on Thanksgiving (Thu 27 Nov 2025)")
+    assert "(the clinic closed on " in holidays_text(observed)
+    assert "Thanksgiving (Thu 27 Nov 2025)" in holidays_text(ordinary) and "(as the scenario says)" in holidays_text(ordinary)
+    other = plan_clinic(holiday_db.second, Scenario(clinic_id=holiday_db.second), db=holiday_db.db)
+    assert other.resolved.closed_on == ()
