@@ -163,6 +163,38 @@ def test_an_unknown_breakdown_is_an_error(wh):
         rows(wh, "FROM metrics.plan_attendance(as_of := ?::DATE, breakdown := 'modality')", [day(7)])
 
 
+# -- public holidays ---------------------------------------------------------------------------------
+
+
+def test_a_holiday_with_nothing_booked_between_two_booked_weeks_was_a_closure():
+    """OKC (Monday to Friday) books on Mondays day 0, 7, 21 and 28, not on day 14: day 14 was closed. Day 7
+    is booked: open. NYC books nothing on day 14 nor on day 7: a quiet fortnight, not a closure. A Saturday
+    is no open day of OKC (no row); a holiday whose week after is not before as_of gives no row."""
+    w = Warehouse()
+    try:
+        w.clinic("OKC").clinic("NYC", tz="America/New_York")
+        w.patient("P1", clinic="OKC").patient("P2", clinic="NYC")
+        for offset in (0, 7, 21, 28):
+            w.session(session_id=f"O{offset}", patient="P1", clinic="OKC", start=f"{day(offset)} 09:00")
+        for offset in (0, 21, 28):
+            w.session(session_id=f"N{offset}", patient="P2", clinic="NYC", start=f"{day(offset)} 09:00")
+        w.session(session_id="X", patient="P1", clinic="OKC", start=f"{day(15)} 09:00", status="cancelled")
+        w.build()
+        holidays = [day(7), day(14), day(15), day(19), day(28)]
+        got = {(r["clinic_id"], r["day"].isoformat()): (r["booked_sessions"], r["booked_week_before"],
+                                                         r["booked_week_after"], r["closed"])
+               for r in w.rows("SELECT * FROM metrics.plan_holiday_days(days := ?::DATE[], as_of := ?::DATE)",
+                               [holidays, day(30)])}
+    finally:
+        w.con.close()
+    assert got[("OKC", day(14))] == (0, 1, 1, True)
+    assert got[("OKC", day(7))] == (1, 1, 0, False)
+    assert got[("NYC", day(14))] == (0, 0, 1, False)  # the week before was empty too
+    assert got[("OKC", day(15))][0] == 1  # a cancelled booking: the clinic was open
+    assert ("OKC", day(19)) not in got  # a Saturday: not an open day of OKC
+    assert ("OKC", day(28)) not in got and ("NYC", day(28)) not in got  # its week after is not before as_of
+
+
 # -- the cut --------------------------------------------------------------------------------------
 
 PLAN_MACROS = [
@@ -175,6 +207,8 @@ PLAN_MACROS = [
     "metrics.plan_attendance(as_of := ?::DATE)",
     "metrics.plan_modality_mix(as_of := ?::DATE)",
     "metrics.plan_session_weekdays(as_of := ?::DATE)",
+    # every day of the random clinics' span taken as a holiday: the strictest cut
+    "metrics.plan_holiday_days(days := [" + ", ".join(f"DATE '{day(i)}'" for i in range(0, 150)) + "], as_of := ?::DATE)",
 ]
 
 
