@@ -329,33 +329,42 @@ def chart(chart_id: str, key: str | None = None, **opts) -> None:
     downloads(spec, data, ctx, key, **opts)
 
 
+def download_bytes(spec, data, ctx: ChartContext, fmt_: str, viewer, **opts) -> bytes:
+    """One download of a chart: `fmt_` (png, svg, pdf or csv) of its suppressed data, logged for a signed-in
+    viewer. Clicked maybe long after the page was drawn, so the grant and the sign-in's age are checked again;
+    when they no longer hold this raises, Streamlit serves nothing (the button says the file could not be made)
+    and no export is logged; the next rerun shows the no-access or sign-in screen."""
+    from dashboard import auth
+    from dashboard.exports import charts as exports
+
+    auth.check_still_allowed(viewer)
+    # the same cached suppression the page draws from (a board member's chart, or another format of the same
+    # chart): "by group" took 0.5 s to suppress again for each file
+    threshold = sup.min_cell()
+    export = exports.chart_file(spec, data, ctx, fmt_, threshold, result=suppressed(spec.id, data, threshold),
+                                **opts)
+    if viewer is not None and not viewer.demo:  # auth.record_export, for a thread without the session
+        auth.access_log().record("export", viewer.email or "", viewer.role, what=spec.id, format=fmt_,
+                                 period=ctx.period, selection=ctx.selection)
+    return export.data
+
+
 def downloads(spec, data, ctx: ChartContext, key: str, **opts) -> None:
     """A small menu under a chart: PNG, SVG, PDF and CSV, each made when clicked (in its own thread,
-    from the data the page already has), always suppressed (dashboard.exports) and logged, and only while
-    the viewer's grant and sign-in still hold (auth.check_still_allowed)."""
+    from the data the page already has; download_bytes), always suppressed (dashboard.exports) and logged,
+    and only while the viewer's grant and sign-in still hold (auth.check_still_allowed)."""
     from functools import partial
 
     from dashboard import auth
     from dashboard.exports import charts as exports
 
     viewer = auth.current_viewer()  # read now: the callable runs outside the script's thread
-
-    def make(fmt_: str) -> bytes:
-        # Clicked maybe long after the page was drawn: the grant and the sign-in's age are checked again. When
-        # they no longer hold this raises, Streamlit serves nothing (the button says the file could not be
-        # made) and no export is logged; the next rerun shows the no-access or sign-in screen.
-        auth.check_still_allowed(viewer)
-        export = exports.chart_file(spec, data, ctx, fmt_, **opts)
-        if viewer is not None and not viewer.demo:  # auth.record_export, for a thread without the session
-            auth.access_log().record("export", viewer.email or "", viewer.role, what=spec.id, format=fmt_,
-                                     period=ctx.period, selection=ctx.selection)
-        return export.data
-
     with st.popover("Download", icon=":material/download:", key=f"{key}-downloads"):
         columns = st.columns(4)
         for column, fmt_ in zip(columns, exports.FORMATS, strict=True):
             column.download_button(
-                fmt_.upper(), data=partial(make, fmt_), file_name=exports.filename(spec, ctx, fmt_, **opts),
+                fmt_.upper(), data=partial(download_bytes, spec, data, ctx, fmt_, viewer, **opts),
+                file_name=exports.filename(spec, ctx, fmt_, **opts),
                 mime=exports.MIME[fmt_], key=f"{key}-download-{fmt_}", on_click="ignore", width="stretch",
             )
         st.caption("Figure with the network's name, or the chart's data. Counts from 1 to 10, and figures that "

@@ -31,9 +31,11 @@ class Export:
 
 
 def suppressed_figure(spec, data: ChartData, ctx: ChartContext, threshold: int | None = None,
-                      **opts) -> tuple[sup.Result, go.Figure]:
-    """The chart's data after suppression and the catalog figure drawn from it (note in the footnote)."""
-    result = spec.suppressed(data, threshold)
+                      result: sup.Result | None = None, **opts) -> tuple[sup.Result, go.Figure]:
+    """The chart's data after suppression and the catalog figure drawn from it (note in the footnote).
+    `result`: spec.suppressed(data, threshold) when the caller has it already (the app's cache of it)."""
+    if result is None:
+        result = spec.suppressed(data, threshold)
     return result, spec.figure_of(result, ctx, **opts)
 
 
@@ -95,11 +97,12 @@ def _option_text(value) -> str:
 
 
 def chart_file(spec, data: ChartData, ctx: ChartContext, fmt: str, threshold: int | None = None,
-               **opts) -> Export:
-    """One chart as a file in `fmt` (png, svg, pdf or csv), suppressed."""
+               result: sup.Result | None = None, **opts) -> Export:
+    """One chart as a file in `fmt` (png, svg, pdf or csv), suppressed (`result`: the suppressed data when
+    the caller has it already, as suppressed_figure takes it)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
-    result, fig = suppressed_figure(spec, data, ctx, threshold, **opts)
+    result, fig = suppressed_figure(spec, data, ctx, threshold, result, **opts)
     if fmt == "csv":  # the rows the figure draws, after suppression of the whole (a subset of safe rows is safe)
         payload = csv_bytes(replace(result, data=spec.drawn(result.data, **opts)), spec)
     else:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dashboard import suppression as sup
-from dashboard import ui
+from dashboard import auth, queries, ui
 from dashboard.charts import catalog
 from dashboard.filters import Filters
 from dashboard.scope import Scope
@@ -48,3 +48,23 @@ def test_a_rerun_reuses_the_suppressed_data_and_new_figures_or_a_new_threshold_d
     assert len(counted) == 3  # the direct call above, and May's figures
     ui.suppressed(spec.id, q2, 5)
     assert counted[-1] == 5 and len(counted) == 4
+
+
+def test_downloads_of_a_chart_share_one_suppression_with_its_page(counted):
+    """Each download (PNG, SVG, PDF, CSV) suppressed the chart again: 0.5 s a file for the board's "by group".
+    The files of one chart, and the board's page that drew it, now share one cached suppression; the file
+    is the one the uncached export gives."""
+    from dashboard.exports import charts as exports
+
+    spec = catalog.get("outcomes.rates_by_instrument")
+    filters = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+    data = spec.data(Scope.everything(), filters)
+    options = queries.filter_options(Scope.everything())
+    ctx = spec.context(filters, options, data) if spec.own_context else catalog.context(filters, options)
+    ui.suppressed(spec.id, data, sup.min_cell())  # the board's page drew it
+    demo = auth.Viewer(None, auth.DEMO)  # the demo's viewer: no grant to check, nothing logged
+    first = ui.download_bytes(spec, data, ctx, "csv", demo)
+    again = ui.download_bytes(spec, data.copy(), ctx, "csv", demo)
+    assert len(counted) == 1
+    assert first == again == exports.chart_file(spec, data, ctx, "csv").data
+    assert len(counted) == 2  # the uncached export suppressed on its own
