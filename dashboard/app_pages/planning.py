@@ -21,8 +21,8 @@ from dashboard.charts import planning as pc
 from pipelines.errors import UsageError
 from pipelines.plan.holidays import HOLIDAY_NAMES
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
-from pipelines.plan.report import (alternatives_text, amount, holidays_text, peak_overflow_text, peak_text,
-                                   target_verdict)
+from pipelines.plan.report import (alternatives_text, amount, busy_days_text, holidays_text, peak_overflow_text,
+                                   peak_text, target_verdict)
 from pipelines.plan.scenario import Scenario
 from pipelines.users.audit import AuditError
 
@@ -439,6 +439,9 @@ with results:
                        f"{fmt.pct(real_days['utilization'])}, every chair in use {fmt.share(real_days['full_time_share'])} "
                        "of open hours. The plan books average days; on busy days chairs fill sooner than it shows, "
                        "so read its overflow and waits as the least to expect.")
+        busy = busy_days_text(summary)
+        if busy:
+            st.caption(ui.md_escape(busy) + ".")
         # beside the fewest chairs: what the chairs the clinic has would need instead (operations plans hours too)
         other = alternatives_text(summary, plan.resolved, dash="–")
         if other:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -239,6 +240,8 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
     report = _Report(start=start, offset=(start - as_of).days, horizon=horizon)
     weeks = report.weeks(schedule, projected, forecast, upper_schedule, interval, weekly_noise(inputs.recent_sessions, interval))
     summary = report.summary(schedule, projected["mean"], resolved, weeks)
+    summary["daily_spread"] = inputs.daily_spread
+    summary["busy_day_share"] = busy_day_share(schedule, report.window, inputs.daily_spread)
     summary["peak_week_utilization_upper"] = max(w["utilization_upper"] or 0.0 for w in weeks)
     summary["peak_week_booked_utilization_upper"] = max(w["booked_utilization_upper"] or 0.0 for w in weeks)
     summary["recommended_chairs"] = fewest_chairs(projected["mean"], capacity, inputs.hour_profile, resolved,
@@ -699,6 +702,28 @@ class _Report:
             "induction_rules_met": bool(rules_kept),
             "induction_problems": problems,
         }
+
+
+def busy_day_share(schedule: Schedule, window: slice, spread: float | None) -> float | None:
+    """The share of the plan's open days on which the chair time asked for would be more than the chairs give,
+    if each day's ask varied around the plan's (average) day as the clinic's own days did: normal, with a
+    standard deviation of `spread` times the ask (metrics.plan_daily_spread). None without a spread."""
+    if spread is None:
+        return None
+    available = schedule.capacity.available_units()[window].astype(float)
+    asked = schedule.wanting[window].astype(float)
+    open_ = available > 0
+    if not open_.any():
+        return None
+    available, asked = available[open_], asked[open_]
+    if spread <= 0:
+        return float(np.mean(asked > available))
+    sd = spread * asked
+    over = np.zeros(len(asked))
+    some = sd > 0
+    z = (available[some] - asked[some]) / sd[some]
+    over[some] = 0.5 * np.array([math.erfc(x / math.sqrt(2)) for x in z])
+    return float(over.mean())
 
 
 def _minutes_per_session(requests, cls: int) -> float:

@@ -26,6 +26,7 @@ BOOSTER_LOOKBACK_DAYS = 730
 BOOSTER_WEEKS = 78
 RECENT_LOOKBACK_DAYS = 182  # chair time, attendance, modality mix, time of day
 HOLIDAY_LOOKBACK_DAYS = 730  # the last two years: each holiday once or twice
+SPREAD_LOOKBACK_DAYS = 91  # the day-to-day spread of booked chair time: the last 13 weeks
 # Credibility: the clinic's own figure gets weight n / (n + PRIOR) against the network's.
 FUNNEL_PRIOR_COURSES = 100
 BOOSTER_PRIOR_COURSES = 200
@@ -104,6 +105,9 @@ class ClinicInputs:
     # holiday name -> (its latest date in the HOLIDAY_LOOKBACK_DAYS before as_of that was an open weekday of
     # the clinic, whether it closed that day; metrics.plan_holiday_days)
     holidays_seen: dict[str, tuple[dt.date, bool]] = field(default_factory=dict)
+    # how much a day's booked chair time varies around its weekday's mean (root mean square of the relative
+    # difference, SPREAD_LOOKBACK_DAYS before as_of; metrics.plan_daily_spread); None: too few days to tell
+    daily_spread: float | None = None
     notes: list[str] = field(default_factory=list)
 
     def holidays_closed(self) -> tuple[str, ...]:
@@ -149,6 +153,7 @@ class ClinicInputs:
                 "closes_at": self.capacity.closes_at.strftime("%H:%M"),
                 "open_days": list(self.capacity.open_days),
             },
+            "daily_spread": self.daily_spread,
             "holidays_seen": {name: {"day": day.isoformat(), "closed": closed}
                               for name, (day, closed) in self.holidays_seen.items()},
             "notes": list(self.notes),
@@ -201,6 +206,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
         "attendance": _rows(con, "metrics.plan_attendance", clinics, as_of, lookback_days=RECENT_LOOKBACK_DAYS),
         "mix": _rows(con, "metrics.plan_modality_mix", clinics, as_of, lookback_days=RECENT_LOOKBACK_DAYS),
         "weekdays": _rows(con, "metrics.plan_session_weekdays", clinics, as_of, lookback_days=RECENT_LOOKBACK_DAYS),
+        "spread": _rows(con, "metrics.plan_daily_spread", clinics, as_of, lookback_days=SPREAD_LOOKBACK_DAYS),
     }
     states = _course_states(con, clinics, as_of)
     # the complete weeks before the week of as_of (the same weeks as the end of the new-course history)
@@ -254,6 +260,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
             capacity=capacity.get(clinic),
             lookback_open_days=open_before.get(clinic, np.zeros(7)),
             holidays_seen=holidays_seen.get(clinic, {}),
+            daily_spread=_spread(per_clinic["spread"].get(clinic, [])),
             notes=notes,
         )
     return result
@@ -403,6 +410,13 @@ def _open_days_before(con, clinics: list[str], as_of: dt.date) -> dict[str, np.n
     for clinic, weekday, days in rows:
         out.setdefault(clinic, np.zeros(7))[int(weekday) - 1] = float(days)
     return out
+
+
+def _spread(rows: list[dict]) -> float | None:
+    """The clinic's day-to-day spread, when it had at least four weeks of booked days to read it from."""
+    if not rows or rows[0]["spread"] is None or rows[0]["days"] < 20:
+        return None
+    return float(rows[0]["spread"])
 
 
 def _holidays_seen(con, clinics: list[str], as_of: dt.date) -> dict[str, dict[str, tuple[dt.date, bool]]]:

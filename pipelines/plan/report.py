@@ -125,6 +125,24 @@ def holidays_text(p) -> str | None:
     return ". ".join(parts)
 
 
+def busy_days_text(summary: dict) -> str | None:
+    """How often the plan's days would run over the chairs at the clinic's own day-to-day spread ('Day to day,
+    booked chair time varied about ±12% around its weekday's average ...; at that spread 6% of the plan's open
+    days would ask for more chair time than the chairs give'); None without a spread."""
+    spread, share = summary.get("daily_spread"), summary.get("busy_day_share")
+    if spread is None or share is None:
+        return None
+    if share < 0.001:
+        share_text = "almost none (under 0.1%)"
+    elif share < 0.01:
+        share_text = "under 1%"
+    else:
+        share_text = f"{share:.0%}"
+    return (f"Day to day, the clinic's booked chair time varied about ±{spread:.0%} around its weekday's average in "
+            f"the last 13 weeks; at that spread, {share_text} of the plan's open days would ask for more chair "
+            "time than the chairs give (the plan itself books average days)")
+
+
 def projection_table(p) -> str:
     r, s = p.resolved, p.summary
     lines = [
@@ -164,6 +182,7 @@ def projection_table(p) -> str:
         f"{_pct(s['peak_week_booked_utilization_upper'])} booked at the top of the demand interval)",
         f"Peak-hour overflow: {amount(s['overflow_chair_hours'])} chair-hours"
         + (f", {peak_overflow_text(peak)} ({amount(peak['chair_hours'])} h)" if peak else ""),
+        *([busy] if (busy := busy_days_text(s)) else []),
         f"Wait for a first infusion: mean {s['mean_wait_days']:.1f} days, 90th percentile "
         f"{s['p90_wait_days']:.1f}, longest {s['max_wait_days']:.0f}"
         + (" (some still waiting at the end: a lower bound)" if s["waits_censored"] else ""),

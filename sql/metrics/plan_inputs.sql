@@ -521,3 +521,48 @@ final as (
 )
 
 select * from final;
+
+-- How much a clinic's days vary around an average day: one row per group (breakdown), over the open days of
+-- the lookback_days before as_of with any chair time booked (treated, or held by a no-show; a day with none
+-- is a closure, not a quiet day). Each day's booked chair-minutes are read against the mean of its weekday in
+-- the same window; `spread` is the root mean square of (day / weekday mean - 1): 0.15 means a day's booked
+-- chair time is typically 15% above or below its weekday's. Weekdays with fewer than 4 such days are left out.
+create or replace macro metrics.plan_daily_spread(clinics := null, as_of := null, lookback_days := 91,
+                                                  breakdown := 'clinic') as table
+with days as (
+    select
+        clinic_id,
+        day,
+        isodow(day) as weekday,
+        occupied_minutes + no_show_lost_minutes as booked_minutes
+    from metrics.utilization_by_day(
+        clinics := clinics,
+        start_date := as_of::date - lookback_days::integer,
+        end_date := as_of::date - 1
+    )
+    where is_open and occupied_minutes + no_show_lost_minutes > 0
+),
+
+weekday_means as (
+    select
+        clinic_id,
+        weekday,
+        avg(booked_minutes) as mean_minutes,
+        count(*) as days
+    from days
+    group by clinic_id, weekday
+),
+
+final as (
+    select
+        metrics.plan_group(breakdown, days.clinic_id) as group_value,
+        count(*) as days,
+        sqrt(avg(power(days.booked_minutes / weekday_means.mean_minutes - 1, 2))) as spread
+    from days
+    inner join weekday_means
+        on weekday_means.clinic_id = days.clinic_id and weekday_means.weekday = days.weekday
+    where weekday_means.days >= 4
+    group by metrics.plan_group(breakdown, days.clinic_id)
+)
+
+select * from final;

@@ -739,6 +739,21 @@ def test_closing_on_public_holidays_in_the_form_plans_them_closed_and_puts_them_
     assert "Ignored plan_closed='Boxing Day' from the link: unknown public holiday 'Boxing Day'" in _text(bad)
 
 
+def test_the_page_says_how_often_the_plans_days_would_run_over_at_the_clinics_own_spread(sample_db, use_db,
+                                                                                        scenarios_dir):
+    """Beside the cards: the clinic's day-to-day spread (metrics.plan_daily_spread) and the share of the plan's
+    open days that would ask for more than the chairs at it; the sample's steady days give almost none."""
+    use_db(sample_db)
+    at = _open({"plan_clinic": "DEN"})
+    _ok(at)
+    plan = pq.plan(Scope.everything(), "DEN", Scenario())
+    spread = plan.summary["daily_spread"]
+    assert 0 < spread < 0.1 and plan.summary["busy_day_share"] < 0.001
+    assert (f"Day to day, the clinic's booked chair time varied about ±{spread:.0%} around its weekday's average in "
+            "the last 13 weeks; at that spread, almost none (under 0.1%) of the plan's open days would ask for more "
+            "chair time than the chairs give (the plan itself books average days).") in _text(at)
+
+
 def test_the_page_says_how_full_the_clinics_real_days_were_beside_a_plan_of_average_days(sample_db, use_db,
                                                                                       scenarios_dir):
     """The plan books average days and said "every hour has room" where every chair had been in use for a

@@ -51,7 +51,7 @@ SUMMARY_KEYS = {
     "meets_target", "overflow_chair_hours", "peak_overflow", "carried_chair_hours_at_end", "mean_wait_days",
     "p90_wait_days", "max_wait_days", "waits_censored", "induction_rules_met", "induction_problems",
     "recommended_chairs", "recommended_chairs_upper", "hours_alternative",
-    "open_day_alternative", "day_and_hours_alternative",
+    "open_day_alternative", "day_and_hours_alternative", "daily_spread", "busy_day_share",
 }
 
 

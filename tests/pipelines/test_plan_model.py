@@ -501,3 +501,39 @@ def test_the_back_test_scores_the_plan_and_both_naive_forecasts(con):
     again = run_backtest(con, origins[:1], horizon_weeks=13, clinics=[row.clinic_id])
     first = next(r for r in again.rows if r.week_start == row.week_start)
     assert first.forecasts == row.forecasts
+
+
+# -- busy days ---------------------------------------------------------------------------------------
+
+
+def test_busy_days_grow_with_the_clinics_day_to_day_spread_and_with_demand():
+    """The plan books average days; the share of its open days that would ask for more than the chairs give,
+    at the clinic's own day-to-day spread. No spread: only days whose average already runs over count. More
+    spread or more demand: never fewer busy days."""
+    from pipelines.plan.engine import busy_day_share
+
+    clinic = inputs(new_courses_per_week=30.0)
+    shares = []
+    for spread in (0.0, 0.05, 0.15, 0.3):
+        plan = plan_from_inputs(dataclasses.replace(clinic, daily_spread=spread), Scenario(closed_on=()))
+        shares.append(plan.summary["busy_day_share"])
+        assert plan.summary["daily_spread"] == spread
+    assert shares == sorted(shares) and shares[-1] > shares[0]
+    assert all(0.0 <= s <= 1.0 for s in shares)
+    busier = plan_from_inputs(dataclasses.replace(clinic, daily_spread=0.15), Scenario(demand_multiplier=1.3))
+    assert busier.summary["busy_day_share"] >= shares[2]
+    unknown = plan_from_inputs(dataclasses.replace(clinic, daily_spread=None))
+    assert unknown.summary["busy_day_share"] is None and unknown.summary["daily_spread"] is None
+
+    # the measure itself, on a schedule of three open days asking 50, 100 and 150 of 100 available
+    from pipelines.plan.simulate import DayCapacity, Requests, simulate
+
+    start = dt.date(2026, 3, 2)
+    capacity = DayCapacity(start, np.full(3, 1), np.full(3, 0), np.full(3, 1), np.full(3, True))  # 1 chair-minute
+    units = np.zeros((3, 3), dtype=np.int64)
+    units[0] = [50, 100, 150]
+    schedule = simulate(Requests(start, units, units.astype(float), 1.0), capacity, np.full((7, 24), 1 / 24))
+    asked = schedule.wanting  # the third day also asks for what the second could not serve
+    assert busy_day_share(schedule, slice(0, 3), 0.0) == pytest.approx(np.mean(asked > 100))
+    # at a 10% spread: the day asking 50 never, the day asking exactly 100 half the time, the last almost always
+    assert busy_day_share(schedule, slice(0, 3), 0.1) == pytest.approx((0 + 0.5 + 1.0) / 3, abs=0.01)

@@ -195,6 +195,31 @@ def test_a_holiday_with_nothing_booked_between_two_booked_weeks_was_a_closure():
     assert ("OKC", day(28)) not in got and ("NYC", day(28)) not in got  # its week after is not before as_of
 
 
+def test_the_day_to_day_spread_reads_each_day_against_its_weekdays_mean():
+    """OKC's Mondays book 1, 1, 2 and 2 sessions of 90 chair-minutes (weekday mean 135: days at -1/3 and +1/3)
+    and its Wednesdays 1 each (at the mean); one Monday with nothing booked is a closure, not a quiet day. The
+    spread is the root mean square over the 8 days: sqrt(4 x (1/3)^2 / 8). NYC's Tuesdays, 3 of them, are too
+    few to read a weekday's mean from."""
+    w = Warehouse()
+    try:
+        w.clinic("OKC").clinic("NYC", tz="America/New_York")
+        w.patient("P1", clinic="OKC").patient("P2", clinic="NYC")
+        for week, n in enumerate([1, 1, 2, 2, 0]):
+            for k in range(n):
+                w.session(patient="P1", clinic="OKC", start=f"{day(7 * week)} {9 + 2 * k:02d}:00")
+            if week < 4:
+                w.session(patient="P1", clinic="OKC", start=f"{day(7 * week + 2)} 09:00")
+        for week in range(3):
+            w.session(patient="P2", clinic="NYC", start=f"{day(7 * week + 1)} 09:00")
+        w.build()
+        got = w.rows("SELECT * FROM metrics.plan_daily_spread(as_of := ?::DATE, lookback_days := 60)", [day(35)])
+    finally:
+        w.con.close()
+    assert [r["group_value"] for r in got] == ["OKC"]
+    assert got[0]["days"] == 8
+    assert got[0]["spread"] == pytest.approx((4 * (1 / 3) ** 2 / 8) ** 0.5)
+
+
 # -- the cut --------------------------------------------------------------------------------------
 
 PLAN_MACROS = [
@@ -207,6 +232,7 @@ PLAN_MACROS = [
     "metrics.plan_attendance(as_of := ?::DATE)",
     "metrics.plan_modality_mix(as_of := ?::DATE)",
     "metrics.plan_session_weekdays(as_of := ?::DATE)",
+    "metrics.plan_daily_spread(as_of := ?::DATE)",
     # every day of the random clinics' span taken as a holiday: the strictest cut
     "metrics.plan_holiday_days(days := [" + ", ".join(f"DATE '{day(i)}'" for i in range(0, 150)) + "], as_of := ?::DATE)",
 ]
