@@ -128,7 +128,7 @@ def holidays_text(p) -> str | None:
 def busy_days_text(summary: dict) -> str | None:
     """How often the plan's days would run over the chairs at the clinic's own day-to-day spread ('Day to day,
     booked chair time varied about ±12% around its weekday's average ...; at that spread 6% of the plan's open
-    days would ask for more chair time than the chairs give'); None without a spread."""
+    days would ask for more chair time than the chairs give in the day'); None without a spread."""
     spread, share = summary.get("daily_spread"), summary.get("busy_day_share")
     if spread is None or share is None:
         return None
@@ -140,7 +140,7 @@ def busy_days_text(summary: dict) -> str | None:
         share_text = f"{share:.0%}"
     return (f"Day to day, the clinic's booked chair time varied about ±{spread:.0%} around its weekday's average in "
             f"the last 13 weeks; at that spread, {share_text} of the plan's open days would ask for more chair "
-            "time than the chairs give (the plan itself books average days)")
+            "time than the chairs give in the day (the plan itself books average days)")
 
 
 def projection_table(p) -> str:

@@ -751,7 +751,7 @@ def test_the_page_says_how_often_the_plans_days_would_run_over_at_the_clinics_ow
     assert 0 < spread < 0.1 and plan.summary["busy_day_share"] < 0.001
     assert (f"Day to day, the clinic's booked chair time varied about ±{spread:.0%} around its weekday's average in "
             "the last 13 weeks; at that spread, almost none (under 0.1%) of the plan's open days would ask for more "
-            "chair time than the chairs give (the plan itself books average days).") in _text(at)
+            "chair time than the chairs give in the day (the plan itself books average days).") in _text(at)
 
 
 def test_the_page_says_how_full_the_clinics_real_days_were_beside_a_plan_of_average_days(sample_db, use_db,
