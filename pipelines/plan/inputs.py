@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
+from pipelines.plan.holidays import HOLIDAY_NAMES, holidays_between
 from pipelines.plan.protocol import DEFAULT_DAYS, DEFAULT_GAPS, FAMILIES, INDUCTION_SIZE, MODALITIES, WEEKDAYS
 
 # Look-back windows (days before as_of) for each observed figure.
@@ -112,8 +113,6 @@ class ClinicInputs:
 
     def holidays_closed(self) -> tuple[str, ...]:
         """The public holidays the clinic closed on the last time each fell on one of its open weekdays."""
-        from pipelines.plan.holidays import HOLIDAY_NAMES
-
         return tuple(n for n in HOLIDAY_NAMES if n in self.holidays_seen and self.holidays_seen[n][1])
 
     def open_days_in_lookback(self) -> np.ndarray:
@@ -422,8 +421,6 @@ def _spread(rows: list[dict]) -> float | None:
 def _holidays_seen(con, clinics: list[str], as_of: dt.date) -> dict[str, dict[str, tuple[dt.date, bool]]]:
     """Per clinic and holiday, its latest open-weekday date in the HOLIDAY_LOOKBACK_DAYS before as_of and
     whether the clinic closed that day (metrics.plan_holiday_days decides)."""
-    from pipelines.plan.holidays import holidays_between
-
     names = dict(holidays_between(as_of - dt.timedelta(days=HOLIDAY_LOOKBACK_DAYS), as_of - dt.timedelta(days=1)))
     if not names:
         return {}

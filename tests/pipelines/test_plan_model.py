@@ -537,3 +537,27 @@ def test_busy_days_grow_with_the_clinics_day_to_day_spread_and_with_demand():
     assert busy_day_share(schedule, slice(0, 3), 0.0) == pytest.approx(np.mean(asked > 100))
     # at a 10% spread: the day asking 50 never, the day asking exactly 100 half the time, the last almost always
     assert busy_day_share(schedule, slice(0, 3), 0.1) == pytest.approx((0 + 0.5 + 1.0) / 3, abs=0.01)
+
+
+def test_a_warehouse_built_before_a_planning_macro_gets_one_line_not_a_catalog_error(db):
+    """A warehouse built by an older version lacks the newest planning macros (plan_holiday_days,
+    plan_daily_spread): planning says to load a batch to rebuild it, in one line."""
+    import shutil
+
+    from pipelines.plan.engine import _require_plan_macros
+    from pipelines.warehouse.publish import Warehouse
+
+    version = Warehouse(db).current_path()
+    for macro in ("plan_daily_spread", "plan_holiday_days"):
+        copy = db.parent / f"older-{macro}.duckdb"
+        shutil.copyfile(version, copy)
+        copy.chmod(0o600)
+        con = duckdb.connect(str(copy))
+        try:
+            _require_plan_macros(con)  # as built: nothing missing
+            con.execute(f"DROP MACRO TABLE metrics.{macro}")
+            with pytest.raises(CommandError, match="no planning models .* load a batch to rebuild it"):
+                _require_plan_macros(con)
+        finally:
+            con.close()
+            copy.unlink()
