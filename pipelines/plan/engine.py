@@ -27,7 +27,7 @@ import numpy as np
 
 from pipelines.errors import CommandError, UsageError
 from pipelines.plan.demand import NewCourseForecast, forecast_new_courses, normal_quantile
-from pipelines.plan.holidays import closed_days
+from pipelines.plan.holidays import closed_mask
 from pipelines.plan.inputs import ClinicInputs
 from pipelines.plan.projection import (
     Projected,
@@ -361,9 +361,7 @@ def day_capacity(start: dt.date, days: int, resolved: Resolved, chairs: int | No
     weekday = (start.weekday() + np.arange(days)) % 7
     opens = _hhmm(resolved.opens_at)
     closes = _hhmm(resolved.closes_at)
-    is_open = pattern[weekday].copy()
-    for day in closed_days(start, days, resolved.closed_on):  # the public holidays the clinic closes on
-        is_open[(day - start).days] = False
+    is_open = pattern[weekday] & ~closed_mask(start, days, resolved.closed_on)  # and not a holiday it closes on
     return DayCapacity(
         start=start,
         chairs=np.full(days, chairs if chairs is not None else resolved.chairs, dtype=np.int64),

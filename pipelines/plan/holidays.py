@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 
 # In the calendar's order; the names Scenario.closed_on accepts (any case, with or without the apostrophe).
 HOLIDAY_NAMES = (
@@ -77,3 +79,11 @@ def closed_days(start: dt.date, days: int, names) -> set[dt.date]:
         return set()
     end = start + dt.timedelta(days=days - 1)
     return {day for day, name in holidays_between(start, end) if name in wanted}
+
+
+def closed_mask(start: dt.date, days: int, names) -> np.ndarray:
+    """True on each of the `days` days from `start` that is one of the holidays named in `names`."""
+    mask = np.zeros(days, dtype=bool)
+    for day in closed_days(start, days, names):
+        mask[(day - start).days] = True
+    return mask

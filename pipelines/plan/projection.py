@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from pipelines.plan.demand import NewCourseForecast, new_week_interval
-from pipelines.plan.holidays import closed_days
+from pipelines.plan.holidays import closed_mask
 from pipelines.plan.inputs import BOOSTER_WEEKS, CONTINUATION_DAYS, ClinicInputs
 from pipelines.plan.protocol import (
     FAMILIES,
@@ -92,15 +92,6 @@ class UnderWay:
     completions: np.ndarray  # modality x day
 
 
-def _closed_mask(first_day: dt.date, total: int, protocol: Protocol) -> np.ndarray:
-    """True on the days from first_day (for `total` days) that are holidays the clinic closes on."""
-    closed = closed_days(first_day, total, protocol.closed_on)
-    mask = np.zeros(total, dtype=bool)
-    for day in closed:
-        mask[(day - first_day).days] = True
-    return mask
-
-
 def courses_under_way(inputs: ClinicInputs, start: dt.date, days: int, protocol: Protocol) -> UnderWay:
     """The part of a projection that comes from inputs.course_states (see UnderWay)."""
     offset = _PAST_DAYS
@@ -109,7 +100,7 @@ def courses_under_way(inputs: ClinicInputs, start: dt.date, days: int, protocol:
     weekday = (first_day.weekday() + np.arange(total)) % 7
     # A list of the open days for the per-course day searches: indexing a list is several times cheaper
     # than indexing a numpy array element by element, and _OpenDays remembers its answers.
-    is_open = np.array(protocol.open_pattern)[weekday] & ~_closed_mask(first_day, total, protocol)
+    is_open = np.array(protocol.open_pattern)[weekday] & ~closed_mask(first_day, total, protocol.closed_on)
     open_days = _OpenDays(is_open.tolist())
     sessions = np.zeros((len(MODALITIES), total))
     completions = np.zeros((len(MODALITIES), total))
@@ -168,7 +159,7 @@ def project(inputs: ClinicInputs, forecast: NewCourseForecast, path: str, start:
     weekday = (first_day.weekday() + np.arange(total)) % 7
     # Closed holidays over the span and the calendars' look-ahead (a course starting near the end still
     # gets its whole calendar).
-    closed_ahead = _closed_mask(first_day, total + _CALENDAR_DAYS, protocol)
+    closed_ahead = closed_mask(first_day, total + _CALENDAR_DAYS, protocol.closed_on)
     open_ahead = np.array(protocol.open_pattern)[(first_day.weekday() + np.arange(total + _CALENDAR_DAYS)) % 7] \
         & ~closed_ahead
     closed = closed_ahead[:total]
