@@ -479,13 +479,16 @@ select * from final;
 -- Public holidays a clinic closed on: one row per clinic and day of `days` (the observed dates of public
 -- holidays, pipelines/plan/holidays.py) that was one of its open weekdays by its clinics row, with the
 -- sessions booked that day (treated, no-show or cancelled) and on the same weekday a week before and a week
--- after. `closed`: nothing booked on the holiday while both of those days had bookings (a quiet day at a
--- small clinic is not a closure when a neighbouring week was quiet too). Only days whose week after is
--- before as_of, like every planning input.
+-- after. When that neighbouring day is one of `days` too, the one a week further is read instead: Christmas
+-- Day and New Year's Day fall on the same weekday a week apart, so each would otherwise be compared with the
+-- other and a clinic closed on both would be read as quiet, not closed. So `days` should list every holiday
+-- of the window. `closed`: nothing booked on the holiday while both neighbouring days had bookings (a quiet
+-- day at a small clinic is not a closure when a neighbouring week was quiet too). Only days whose
+-- neighbouring day after is before as_of, like every planning input.
 create or replace macro metrics.plan_holiday_days(clinics := null, days := null, as_of := null) as table
 with calendar as (
     select * from metrics.utilization_by_day(
-        clinics := clinics, start_date := list_min(days) - 7, end_date := list_max(days) + 7
+        clinics := clinics, start_date := list_min(days) - 14, end_date := list_max(days) + 14
     )
 ),
 
@@ -502,6 +505,14 @@ holidays as (
     select distinct unnest(days)::date as day
 ),
 
+neighbours as (
+    select
+        day,
+        day - case when day - 7 in (select day from holidays) then 14 else 7 end as day_before,
+        day + case when day + 7 in (select day from holidays) then 14 else 7 end as day_after
+    from holidays
+),
+
 final as (
     select
         holiday.clinic_id,
@@ -511,13 +522,13 @@ final as (
         week_after.booked_sessions as booked_week_after,
         holiday.booked_sessions = 0 and week_before.booked_sessions > 0 and week_after.booked_sessions > 0
             as closed
-    from holidays
-    inner join booked as holiday on holiday.day = holidays.day
+    from neighbours
+    inner join booked as holiday on holiday.day = neighbours.day
     inner join booked as week_before
-        on week_before.clinic_id = holiday.clinic_id and week_before.day = holiday.day - 7
+        on week_before.clinic_id = holiday.clinic_id and week_before.day = neighbours.day_before
     inner join booked as week_after
-        on week_after.clinic_id = holiday.clinic_id and week_after.day = holiday.day + 7
-    where holiday.is_open and holiday.day + 7 < as_of::date
+        on week_after.clinic_id = holiday.clinic_id and week_after.day = neighbours.day_after
+    where holiday.is_open and neighbours.day_after < as_of::date
 )
 
 select * from final;

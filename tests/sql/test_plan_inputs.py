@@ -167,8 +167,8 @@ def test_an_unknown_breakdown_is_an_error(wh):
 
 
 def test_a_holiday_with_nothing_booked_between_two_booked_weeks_was_a_closure():
-    """OKC (Monday to Friday) books on Mondays day 0, 7, 21 and 28, not on day 14: day 14 was closed. Day 7
-    is booked: open. NYC books nothing on day 14 nor on day 7: a quiet fortnight, not a closure. A Saturday
+    """OKC (Monday to Friday) books on Mondays day 0, 7, 21 and 28, not on day 14: day 14 was closed. Day 15
+    holds a cancelled booking: open. NYC books nothing on day 14 nor on day 7: a quiet fortnight, not a closure. A Saturday
     is no open day of OKC (no row); a holiday whose week after is not before as_of gives no row."""
     w = Warehouse()
     try:
@@ -180,7 +180,7 @@ def test_a_holiday_with_nothing_booked_between_two_booked_weeks_was_a_closure():
             w.session(session_id=f"N{offset}", patient="P2", clinic="NYC", start=f"{day(offset)} 09:00")
         w.session(session_id="X", patient="P1", clinic="OKC", start=f"{day(15)} 09:00", status="cancelled")
         w.build()
-        holidays = [day(7), day(14), day(15), day(19), day(28)]
+        holidays = [day(14), day(15), day(19), day(28)]
         got = {(r["clinic_id"], r["day"].isoformat()): (r["booked_sessions"], r["booked_week_before"],
                                                          r["booked_week_after"], r["closed"])
                for r in w.rows("SELECT * FROM metrics.plan_holiday_days(days := ?::DATE[], as_of := ?::DATE)",
@@ -188,11 +188,33 @@ def test_a_holiday_with_nothing_booked_between_two_booked_weeks_was_a_closure():
     finally:
         w.con.close()
     assert got[("OKC", day(14))] == (0, 1, 1, True)
-    assert got[("OKC", day(7))] == (1, 1, 0, False)
     assert got[("NYC", day(14))] == (0, 0, 1, False)  # the week before was empty too
     assert got[("OKC", day(15))][0] == 1  # a cancelled booking: the clinic was open
     assert ("OKC", day(19)) not in got  # a Saturday: not an open day of OKC
     assert ("OKC", day(28)) not in got and ("NYC", day(28)) not in got  # its week after is not before as_of
+
+
+def test_two_holidays_a_week_apart_are_each_read_against_the_weeks_around_both():
+    """Christmas Day and New Year's Day fall on the same weekday a week apart. OKC books Mondays 0, 7, 28 and
+    35, nothing on days 14 and 21 (both holidays): each is read against day 7 and day 28, so both were
+    closures. Compared with each other they would have looked like a quiet fortnight."""
+    w = Warehouse()
+    try:
+        w.clinic("OKC")
+        w.patient("P1", clinic="OKC")
+        for offset in (0, 7, 28, 35):
+            w.session(session_id=f"O{offset}", patient="P1", clinic="OKC", start=f"{day(offset)} 09:00")
+        w.build()
+        got = {r["day"].isoformat(): (r["booked_sessions"], r["booked_week_before"], r["booked_week_after"],
+                                      r["closed"])
+               for r in w.rows("SELECT * FROM metrics.plan_holiday_days(days := ?::DATE[], as_of := ?::DATE)",
+                               [[day(14), day(21)], day(40)])}
+        alone = w.rows("SELECT closed FROM metrics.plan_holiday_days(days := ?::DATE[], as_of := ?::DATE)",
+                       [[day(14)], day(40)])
+    finally:
+        w.con.close()
+    assert got == {day(14): (0, 1, 1, True), day(21): (0, 1, 1, True)}
+    assert [r["closed"] for r in alone] == [False]  # day 21 not named a holiday: an empty week after
 
 
 def test_the_day_to_day_spread_reads_each_day_against_its_weekdays_mean():
