@@ -96,10 +96,10 @@ def _rate_change(now: pd.Series | None, before: pd.Series | None, column: str, l
     interval test cannot tell it apart from a real change."""
     rate, previous = _num(now, column), _num(before, column)
     delta = _delta(rate, previous, "pts")
+    if few:  # "+23.2 pts" (or "±0 pts") beside "5 of 11" is precision the count does not have: no change at all
+        return None, "off"
     if delta is None or delta.startswith("±"):
         return delta, colour
-    if few:  # "+23.2 pts" beside "5 of 11" is precision the count does not have: no change at all
-        return None, "off"
     if provisional is None:  # hidden (cell-size rule): maybe provisional, so never coloured as a change
         return f"{delta} · {PROVISIONAL_HIDDEN}", "off"
     if provisional:
