@@ -21,8 +21,8 @@ from dashboard.charts import planning as pc
 from pipelines.errors import UsageError
 from pipelines.plan.holidays import HOLIDAY_NAMES
 from pipelines.plan.protocol import MODALITIES, WEEKDAYS
-from pipelines.plan.report import (alternatives_text, amount, busy_days_text, holidays_text, peak_overflow_text,
-                                   peak_text, target_verdict)
+from pipelines.plan.report import (alternatives_text, amount, busy_days_text, holiday_weeks_text, holidays_text,
+                                   peak_overflow_text, peak_text, target_verdict)
 from pipelines.plan.scenario import Scenario
 from pipelines.users.audit import AuditError
 
@@ -410,10 +410,12 @@ with results:
                     caption=f"scenario has {plan.resolved.chairs}; high demand: "
                             f"{rec_upper if rec_upper is not None else 'none ≤ 60'}",
                     help="The fewest chairs with every week's booked utilization at or below the target and the "
-                         "induction rules kept, same hours, days and demand.")
+                         "induction rules kept, same hours, days and demand. Weeks around a closed public holiday "
+                         "are shown apart, not held to the target.")
         ui.headline(cards[1], "Peak week, booked", peak_text(summary),
                     caption=f"target {fmt.pct(summary['target_utilization'])}: {target_verdict(summary)}",
-                    help="The busiest week's booked utilization (treated and no-show chair time / available).")
+                    help="The busiest week's booked utilization (treated and no-show chair time / available), "
+                         "weeks around a closed public holiday apart.")
         ui.headline(cards[2], "Utilization", fmt.pct(summary["utilization"]),
                     caption=f"booked {fmt.pct(summary['booked_utilization'])} · over {plan.horizon_weeks} weeks",
                     help="Treated chair time / available chair-hours over the plan's weeks (70-80% is the "
@@ -446,6 +448,9 @@ with results:
         other = alternatives_text(summary, plan.resolved, dash="–")
         if other:
             st.info(ui.md_escape(other) + ".", icon=":material/schedule:")
+        around = holiday_weeks_text(summary)
+        if around:
+            st.info(ui.md_escape(around) + ".", icon=":material/event_busy:")
         if summary["induction_rules_met"]:
             st.success("Induction rules kept: 6 ketamine infusions within 3 weeks and esketamine twice a week for 4 "
                        "weeks, never on consecutive days, with no induction session waiting past its day.",

@@ -142,7 +142,8 @@ def utilization_by_week(p, ctx: ChartContext | None = None) -> go.Figure:
     title = title_text("Projected chair utilization by week", ctx)
     foot = _foot("Utilization: treated chair time / available chair-hours (chairs x opening hours on open days), as "
                  "in docs/metrics.md. Booked: with the chair time no-shows hold. Booked, high demand: the same "
-                 "with new patients at the top of the forecast interval. The target applies to booked utilization.", "Schedule")
+                 "with new patients at the top of the forecast interval. The target applies to booked utilization, "
+                 "except in weeks around a closed public holiday (shaded).", "Schedule")
     weeks = _weeks(p)
     data = weeks[weeks["available_chair_hours"] > 0] if not weeks.empty else weeks
     if data.empty:
@@ -159,12 +160,36 @@ def utilization_by_week(p, ctx: ChartContext | None = None) -> go.Figure:
                                  hovertemplate=name + ", week of %{x|%d %b %Y}: %{y:.0%}<extra></extra>"))
     _target_line(fig, p.summary["target_utilization"], in_legend=True)
     top = max(1.0, float(data[["utilization", "booked_utilization", "booked_utilization_upper"]].max().max()) + 0.05)
+    # weeks around a closed public holiday are not held to the target (engine._Report.held): shaded and named
+    for first, last, names in _runs_around_holidays(data):  # each point stands on its week's Monday
+        fig.add_vrect(x0=first - pd.Timedelta(days=3.5), x1=last + pd.Timedelta(days=3.5),
+                      fillcolor="rgba(91, 102, 117, 0.10)", line_width=0, layer="below")  # MUTED, light
+        fig.add_annotation(x=first + (last - first) / 2, y=top, yref="y", text=", ".join(names), showarrow=False,
+                           font=dict(size=10, color=theme.MUTED), yanchor="top")
     percent_axis(fig, "y", (0, top), "Utilization")
     week_axis(fig, data["week_start"])
     s = p.summary
     sub = subtitle_text(_capacity_text(p), ctx,
                         f"peak week booked {peak_text(s)}; target {target_verdict(s)}")
     return frame(fig, title=title, subtitle=sub, footnote=foot)
+
+
+def _runs_around_holidays(weeks: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp, list[str]]]:
+    """Consecutive weeks not held to the target (around a closed holiday) as (first Monday, last Monday, the
+    holidays): one shaded span and one label each (Christmas and New Year's Day share theirs)."""
+    if "held_to_target" not in weeks or weeks.empty:
+        return []
+    runs: list[tuple[pd.Timestamp, pd.Timestamp, list[str]]] = []
+    for row in weeks.sort_values("week_start").itertuples():
+        if bool(row.held_to_target):
+            continue
+        week = pd.Timestamp(row.week_start)
+        if runs and week - runs[-1][1] == pd.Timedelta(days=7):
+            first, _, names = runs[-1]
+            runs[-1] = (first, week, names + [n for n in row.around_holidays if n not in names])
+        else:
+            runs.append((week, week, list(row.around_holidays)))
+    return runs
 
 
 def _heatmap_frame(p, value: str) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from pipelines.generate import params as P
+from pipelines.plan.holidays import holidays_between
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 _EXTRA_SITE = ["North", "South", "East", "West", "Midtown", "Uptown", "Lakeside", "Riverside"]
@@ -114,3 +115,24 @@ def make_clinics(n: int, start: date, days: int, rng: np.random.Generator) -> tu
             cal.opens_min[ci, sel] = _minutes(r.opens_at)
             cal.window_units[ci, is_open] = (_minutes(r.closes_at) - _minutes(r.opens_at)) // 15
     return rows, cal
+
+
+def close_on_holidays(cal: Calendar, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
+    """Close each clinic on the public holidays it keeps (drawn once per clinic from
+    P.HOLIDAY_CLOSURE) for every year of the period: such a day has no opening window, so it takes no
+    bookings and no new patients. Returns the holidays each clinic keeps, in the calendar's order."""
+    names = list(P.HOLIDAY_CLOSURE)
+    chances = np.array([P.HOLIDAY_CLOSURE[n] for n in names])
+    keeps = rng.random((cal.n_clinics, len(names))) < chances
+    end = cal.start + timedelta(days=cal.days - 1)
+    dated = [(day, name) for day, name in holidays_between(cal.start, end) if name in P.HOLIDAY_CLOSURE]
+    kept: dict[str, tuple[str, ...]] = {}
+    for ci, cid in enumerate(cal.clinic_ids):
+        mine = {names[j] for j in np.flatnonzero(keeps[ci])}
+        kept[cid] = tuple(n for n in names if n in mine)
+        for day, name in dated:
+            if name in mine:
+                d = (day - cal.start).days
+                cal.is_open[ci, d] = False
+                cal.window_units[ci, d] = 0
+    return kept

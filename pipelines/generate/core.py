@@ -12,7 +12,7 @@ import polars as pl
 
 from pipelines.errors import PipelineError
 from pipelines.generate import clinical, params as P, schedule, write
-from pipelines.generate.clinics import make_clinics
+from pipelines.generate.clinics import close_on_holidays, make_clinics
 from pipelines.generate.defects import Defect, Injector
 
 FORMATS = ("csv.gz", "csv", "parquet")
@@ -51,6 +51,7 @@ class GenerateSummary:
     defects_skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, kind) too big for a tiny file
     stats: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    holidays_kept: dict[str, tuple[str, ...]] = field(default_factory=dict)  # clinic_id -> holidays it closes on
 
     def rows(self, kind: str) -> int:
         """Rows over every file of one kind (e.g. vitals.csv.gz + vitals-part2.csv.gz)."""
@@ -75,6 +76,13 @@ class GenerateSummary:
         lines.append(f"  period {self.start} .. {self.end} (exclusive); {int(s['patients']):,} patients, "
                      f"{int(s['courses']):,} courses, {int(s['treated_sessions']):,} treated sessions, "
                      f"chair utilization {s['utilization']:.0%}")
+        if self.holidays_kept:
+            counts = {name: 0 for name in P.HOLIDAY_CLOSURE}
+            for kept in self.holidays_kept.values():
+                for name in kept:
+                    counts[name] += 1
+            closed = ", ".join(f"{name} {n}" for name, n in counts.items() if n) or "none"
+            lines.append(f"  clinics closed on public holidays (of {len(self.holidays_kept)}): {closed}")
         if self.defects:
             broken = sum(1 for d in self.defects_injected if d.broken)
             lines.append(f"  defects: {broken} broken-row injections, {self.broken_rows():,} broken rows "
@@ -128,9 +136,11 @@ def _refs(rng: np.random.Generator, n: int) -> pl.Series:
 
 
 def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = date(2025, 1, 1), seed: int = 0,
-                   defects: bool = False, fmt: str = "csv.gz") -> GenerateSummary:
+                   defects: bool = False, fmt: str = "csv.gz", holidays: bool = True) -> GenerateSummary:
     """Write a batch of extracts (clinics, patients, sessions, vitals, assessments, side_effects) for
-    `clinics` clinics over `months` months from `start`, deterministic by `seed`."""
+    `clinics` clinics over `months` months from `start`, deterministic by `seed`. With `holidays=False`
+    no clinic closes on a public holiday (a calendar of open weekdays only, e.g. for a test that makes its
+    own closures)."""
     t0 = time.perf_counter()
     if not isinstance(clinics, int) or clinics < 1:
         raise GenerateError(f"clinics must be a whole number >= 1, not {clinics!r}")
@@ -152,10 +162,15 @@ def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = da
 
     seq = np.random.SeedSequence(seed)
     streams = dict(zip(["clinics", "demand", "patients", "courses", "booking", "placement", "sessions",
-                        "effects", "assess", "render", "defects", "ids"], seq.spawn(12)))
+                        "effects", "assess", "render", "defects", "ids", "holidays"], seq.spawn(13)))
     rng = {k: np.random.default_rng(v) for k, v in streams.items()}
 
     clinic_rows, cal = make_clinics(clinics, start, days, rng["clinics"])
+    # Opening windows by the clinics rows alone, holidays included: utilization's denominator in metrics.md
+    # (the extract has no calendar, so a closed holiday counts as available chair time there too).
+    scheduled_units = cal.window_units.copy()
+    if holidays:
+        summary.holidays_kept = close_on_holidays(cal, rng["holidays"])
     arrival_clinic, arrival_day = schedule.arrivals(cal, rng["demand"])
     patients = schedule.make_patients(arrival_clinic, arrival_day, rng["patients"])
     courses = schedule.make_courses(patients, arrival_day, rng["courses"])
@@ -357,7 +372,7 @@ def generate_batch(out_dir, clinics: int = 3, months: int = 12, start: date = da
 
     # ---- figures for the summary
     occupied = float((treated.discharge - treated.checkin).sum())
-    available = float((cal.chairs.astype(np.int64) * cal.window_units * 15).sum())
+    available = float((cal.chairs.astype(np.int64) * scheduled_units * 15).sum())
     status_counts = np.bincount(bookings.status, minlength=4)
     summary.stats = {
         "patients": float(n_pat),

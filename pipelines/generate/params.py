@@ -74,6 +74,16 @@ CHAIRS = list(range(3, 13))
 CHAIRS_WEIGHTS = [0.06, 0.12, 0.16, 0.18, 0.16, 0.12, 0.08, 0.06, 0.04, 0.02]
 CAPACITY_CHANGE_SHARE = 0.25  # share of clinics (besides the first) that add chairs during the period
 
+# Public holidays (assumption). US outpatient practices close on the major federal holidays and
+# mostly stay open on the others. Each clinic draws once which of these it keeps, with these chances,
+# and is closed on the observed date (a Saturday holiday on the Friday before, a Sunday one on the
+# Monday after) of every year in the period: no chair time and no new patients that day, and the
+# visits due that day move to the next open day, as on any closed day.
+HOLIDAY_CLOSURE = {
+    "New Year's Day": 1.0, "Memorial Day": 0.85, "Independence Day": 0.95, "Labor Day": 0.85,
+    "Thanksgiving": 1.0, "Christmas Day": 1.0,
+}
+
 # --------------------------------------------------------------------------------------------------
 # Demand (assumption). New patients are sized so the expected chair utilization follows a target
 # that grows from UTIL_START to UTIL_END over the period with a winter peak / summer trough; the load

@@ -27,7 +27,7 @@ import numpy as np
 
 from pipelines.errors import CommandError, UsageError
 from pipelines.plan.demand import NewCourseForecast, forecast_new_courses, normal_quantile
-from pipelines.plan.holidays import closed_mask
+from pipelines.plan.holidays import closed_mask, weeks_around_closures
 from pipelines.plan.inputs import ClinicInputs
 from pipelines.plan.projection import (
     Projected,
@@ -100,7 +100,8 @@ class Projection:
             "horizon_weeks": self.horizon_weeks,
             "forecast_method": self.forecast_method,
             "interval": self.interval,
-            "summary": self.summary,
+            "summary": {**self.summary, "weeks_around_holidays": [
+                _jsonable(w) for w in self.summary.get("weeks_around_holidays", [])]},
             "weeks": [_jsonable(w) for w in self.weeks],
             "weekday_hours": [_jsonable(r) for r in self.weekday_hours],
             "observed": self.observed,
@@ -242,13 +243,14 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
     schedule = simulate(projected["mean"].requests, capacity, inputs.hour_profile)
     upper_schedule = simulate(projected["level_upper"].requests, capacity, inputs.hour_profile)
 
-    report = _Report(start=start, offset=(start - as_of).days, horizon=horizon)
+    report = _Report(start=start, offset=(start - as_of).days, horizon=horizon).for_scenario(resolved, as_of)
     weeks = report.weeks(schedule, projected, forecast, upper_schedule, interval, weekly_noise(inputs.recent_sessions, interval))
     summary = report.summary(schedule, projected["mean"], resolved, weeks)
     summary["daily_spread"] = inputs.daily_spread
     summary["busy_day_share"] = busy_day_share(schedule, report.window, inputs.daily_spread)
-    summary["peak_week_utilization_upper"] = max(w["utilization_upper"] or 0.0 for w in weeks)
-    summary["peak_week_booked_utilization_upper"] = max(w["booked_utilization_upper"] or 0.0 for w in weeks)
+    held_weeks = [w for w in weeks if w["held_to_target"]]
+    summary["peak_week_utilization_upper"] = max(w["utilization_upper"] or 0.0 for w in held_weeks)
+    summary["peak_week_booked_utilization_upper"] = max(w["booked_utilization_upper"] or 0.0 for w in held_weeks)
     summary["recommended_chairs"] = fewest_chairs(projected["mean"], capacity, inputs.hour_profile, resolved,
                                                   report)
     summary["recommended_chairs_upper"] = fewest_chairs(projected["level_upper"], capacity, inputs.hour_profile,
@@ -491,9 +493,10 @@ def one_more_day(trials: _DayTrials, report: "_Report") -> dict | None:
     for day in trials.days():
         trial, projected = trials.get(day)
         schedule = simulate(projected.requests, day_capacity(inputs.as_of, span_days, trial), inputs.hour_profile)
-        if meets_target(schedule, projected, trial.target_utilization, report):
+        trial_report = report.for_scenario(trial, inputs.as_of)
+        if meets_target(schedule, projected, trial.target_utilization, trial_report):
             return {"day": day, "open_days": list(trial.open_days),
-                    "peak_week_booked_utilization": _peak(report.weekly_booked_utilization(schedule))}
+                    "peak_week_booked_utilization": _peak(trial_report.weekly_booked_utilization(schedule))}
     return None
 
 
@@ -508,7 +511,7 @@ def day_and_hours(trials: _DayTrials, report: "_Report") -> dict | None:
     for day in trials.days():
         trial, projected = trials.get(day)
         hours = shortest_hours(projected, day_capacity(inputs.as_of, span_days, trial), inputs.hour_profile, trial,
-                               report)
+                               report.for_scenario(trial, inputs.as_of))
         if hours is not None and (best is None or hours["extra_minutes_per_day"] < best["extra_minutes_per_day"]):
             best = {"day": day, "open_days": list(trial.open_days), **hours}
     return best
@@ -567,6 +570,26 @@ class _Report:
     start: dt.date
     offset: int  # index of `start` in the simulated days
     horizon: int
+    # per reported week, the closed holidays that shorten it (holidays.weeks_around_closures); such a week is not
+    # held to the target, unless every week is (see held)
+    around: tuple[tuple[str, ...], ...] = ()
+
+    def for_scenario(self, resolved: Resolved, as_of: dt.date) -> "_Report":
+        """The same weeks, with the closed holidays that shorten them for this scenario's open days (opening one
+        more weekday can make a holiday the week's last open day, or no longer its first)."""
+        around = weeks_around_closures(self.start, self.horizon, resolved.closed_on, resolved.open_days, since=as_of)
+        return dataclasses.replace(self, around=tuple(around))
+
+    @property
+    def held(self) -> tuple[bool, ...]:
+        """Per reported week, whether the target applies to it. A week around a closed holiday is a day short
+        (or takes the sessions of a closed day next to it): one such week is met with longer hours that week or
+        bookings moved, not with chairs bought for it, so the fewest chairs, meets_target and the alternatives
+        read the other weeks. When every week is around a closure (a short plan at Christmas), all count.
+        A trial that opens one more weekday (one_more_day) reads its own (for_scenario)."""
+        around = self.around or ((),) * self.horizon
+        held = tuple(not names for names in around)
+        return held if any(held) else (True,) * self.horizon
 
     @property
     def window(self) -> slice:
@@ -577,12 +600,14 @@ class _Report:
             yield w, slice(self.offset + 7 * w, self.offset + 7 * (w + 1))
 
     def weekly_booked_utilization(self, schedule: Schedule) -> list[float | None]:
+        """Each reported week's booked utilization, None for a week the target does not apply to (held)."""
         available = schedule.capacity.available_units()
         served = schedule.served.sum(axis=0)
+        held = self.held
         out = []
-        for _, days in self._week_slices():
+        for w, days in self._week_slices():
             a = int(available[days].sum())
-            out.append(int(served[days].sum()) / a if a > 0 else None)
+            out.append(int(served[days].sum()) / a if a > 0 and held[w] else None)
         return out
 
     def weeks(self, schedule: Schedule, projected: dict[str, Projected], forecast: NewCourseForecast,
@@ -600,6 +625,8 @@ class _Report:
         overflow = schedule.hour_overflow.sum(axis=1) / 60
         minutes_per_induction = _minutes_per_session(schedule.requests, 0)
         weekly_forecast = {w: i for i, w in enumerate(forecast.week_starts)}
+        held = self.held
+        around = self.around or ((),) * self.horizon
         rows = []
         for w, days in self._week_slices():
             week_start = self.start + dt.timedelta(weeks=w)
@@ -638,6 +665,9 @@ class _Report:
                 ) if minutes_per_induction else 0.0,
                 "mean_wait_days": float(schedule.first_wait_mean[days].mean()),
                 "max_wait_days": float(schedule.first_wait_max[days].max()),
+                # the closed holidays in this week or the week before, and whether the target applies (held)
+                "around_holidays": list(around[w]),
+                "held_to_target": held[w],
             })
         return rows
 
@@ -668,8 +698,9 @@ class _Report:
         days = self.window
         available = int(schedule.capacity.available_units()[days].sum())
         served = int(schedule.served[:, days].sum())
-        booked = [w["booked_utilization"] for w in weeks if w["booked_utilization"] is not None]
-        actual = [w["utilization"] for w in weeks if w["utilization"] is not None]
+        # the peaks the target reads: weeks around a closed holiday are reported apart (weeks_around_holidays)
+        booked = [w["booked_utilization"] for w in weeks if w["booked_utilization"] is not None and w["held_to_target"]]
+        actual = [w["utilization"] for w in weeks if w["utilization"] is not None and w["held_to_target"]]
         waits = schedule.first_wait_mean[days]
         hours = self.weekday_hours(schedule)
         peak = max(hours, key=lambda r: r["overflow_chair_hours"], default=None)
@@ -689,6 +720,10 @@ class _Report:
             "target_utilization": resolved.target_utilization,
             "meets_target": bool(rules_kept and peak_booked is not None
                                  and peak_booked <= resolved.target_utilization),
+            "weeks_around_holidays": [
+                {"week_start": w["week_start"], "holidays": w["around_holidays"],
+                 "booked_utilization": w["booked_utilization"]}
+                for w in weeks if not w["held_to_target"]],
             "overflow_chair_hours": float(schedule.hour_overflow[days].sum() / 60),
             "peak_overflow": None if peak is None or peak["overflow_chair_hours"] == 0 else {
                 "weekday": peak["weekday_name"], "hour": peak["hour"],

@@ -87,3 +87,32 @@ def closed_mask(start: dt.date, days: int, names) -> np.ndarray:
     for day in closed_days(start, days, names):
         mask[(day - start).days] = True
     return mask
+
+
+def weeks_around_closures(start: dt.date, weeks: int, names, open_days, since: dt.date) -> list[tuple[str, ...]]:
+    """For each of `weeks` weeks from `start` (a Monday): the holidays named in `names` that close one of the
+    clinic's `open_days` (weekday abbreviations) from `since` on (a closure before the plan starts is in the
+    data already) and shorten that week. A closure shortens its own week and, when it is the week's first
+    open day, the week before (its sessions move back across the weekend: Labor Day to the Saturday or the
+    Friday before), or when it is the week's last open day, the week after (Friday 3 July to the Monday)."""
+    weekdays = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    open_index = [i for i, day in enumerate(weekdays) if day in open_days]
+    if not open_index:
+        return [()] * weeks
+    end = start + dt.timedelta(weeks=weeks, days=6)  # a closure the week after the last can reach back into it
+    wanted = set(names)
+    touched: dict[dt.date, list[str]] = {}  # Monday of a week -> the holidays that shorten it
+    for day, name in holidays_between(max(since, start - dt.timedelta(days=7)), end):
+        if name not in wanted or day.weekday() not in open_index:
+            continue
+        monday = day - dt.timedelta(days=day.weekday())
+        hit = [monday]
+        if day.weekday() == open_index[0]:
+            hit.append(monday - dt.timedelta(days=7))
+        if day.weekday() == open_index[-1]:
+            hit.append(monday + dt.timedelta(days=7))
+        for week in hit:
+            touched.setdefault(week, [])
+            if name not in touched[week]:
+                touched[week].append(name)
+    return [tuple(touched.get(start + dt.timedelta(weeks=w), ())) for w in range(weeks)]

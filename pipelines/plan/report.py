@@ -125,6 +125,22 @@ def holidays_text(p) -> str | None:
     return ". ".join(parts)
 
 
+def holiday_weeks_text(summary: dict) -> str | None:
+    """The weeks around a closed holiday, which the target does not apply to, with their booked utilization
+    ('Weeks around a closed holiday are not held to the target (...): week of 23 Nov 2026, 98% booked
+    (Thanksgiving)');
+    None when there is none."""
+    weeks = summary.get("weeks_around_holidays") or []
+    if not weeks:
+        return None
+    listed = "; ".join(
+        f"week of {w['week_start'].day} {w['week_start']:%b %Y}, {_pct(w['booked_utilization'])} booked "
+        f"({', '.join(w['holidays'])})" for w in weeks)
+    return ("Weeks around a closed holiday are not held to the target (its week is a day short, and its sessions "
+            "move across the weekend when it is the week's first or last open day; such a week calls for longer "
+            f"hours or moved bookings, not more chairs): {listed}")
+
+
 def busy_days_text(summary: dict) -> str | None:
     """How often the plan's days would run over the chairs at the clinic's own day-to-day spread ('Day to day,
     booked chair time varied about ±12% around its weekday's average ...; at that spread 6% of the plan's open
@@ -194,5 +210,6 @@ def projection_table(p) -> str:
     ]
     other = alternatives_text(s, r)
     lines += [other] if other else []
+    lines += [around] if (around := holiday_weeks_text(s)) else []
     lines += [f"Note: {n}" for n in p.notes]
     return "\n".join(lines)

@@ -94,7 +94,10 @@ def _read(path: Path) -> tuple[list[str], list[dict]]:
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
-        return list(reader.fieldnames or []), list(reader)
+        # A malformed row (too many or too few fields: a --defects row) belongs to no clinic: the loader
+        # quarantines it in the whole sample, so it is left out of a one-clinic world too.
+        rows = [r for r in reader if None not in r and None not in r.values()]
+        return list(reader.fieldnames or []), rows
 
 
 def _write(path: Path, header: list[str], rows: list[dict]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import time
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
@@ -164,6 +165,24 @@ def test_medical_director_sees_quarantined_values_and_the_view_is_logged(access,
     assert "Jane" not in log_text and "EHR-12345" not in log_text
 
 
+def _two_sessions_quarantined_once(db) -> tuple[str, str]:
+    """Two session ids that each appear in the values of exactly one open quarantined row of the sample."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            """with open_rows as (select original::VARCHAR as text from audit.quarantine
+                                  where resolved_by_load is null and original is not null),
+                    ids as (select distinct regexp_extract(text, 'S-[0-9]{8}') as id from open_rows)
+               select id from ids
+               where id <> '' and (select count(*) from open_rows where text ilike '%' || id || '%') = 1
+               order by id limit 2"""
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 2, "the sample's quarantine should name at least two sessions once each"
+    return rows[0][0], rows[1][0]
+
+
 def test_each_quarantine_search_of_the_director_is_logged_once_and_never_its_text(access, sample_db, use_db):
     """Two searches returning as many rows (one session id, then another) were logged once: the log was keyed by
     kind, open only, whether there was a search and the row count, not by the search. Each selection is logged
@@ -182,20 +201,21 @@ def test_each_quarantine_search_of_the_director_is_logged_once_and_never_its_tex
         _ok(at)
         return len(at.dataframe[-1].value)
 
+    one_id, other_id = _two_sessions_quarantined_once(sample_db)
     assert len(views()) == 1
-    first, second = search("S-00002880"), search("S-00008897")
+    first, second = search(one_id), search(other_id)
     assert first == second >= 1  # the same kind, open-only and row count: only the search differs
     assert len(views()) == 3
     one, two = views()[1:]
     assert one["search_given"] and two["search_given"] and one["rows"] == two["rows"]
     assert one != two  # which search of the session it was
-    search("S-00002880")
-    search("  s-00002880 ")  # the same rows: the search ignores case and surrounding spaces
+    search(one_id)
+    search(f"  {one_id.lower()} ")  # the same rows: the search ignores case and surrounding spaces
     assert len(views()) == 3  # once per session and selection
     at.toggle(key="dq_open_only").set_value(False).run()  # another selection with the same search
     assert len(views()) == 4 and views()[-1]["open_only"] is False
     log_text = "".join(p.read_text() for p in AccessLog(access.folder).files())
-    assert "00002880" not in log_text and "00008897" not in log_text
+    assert one_id[2:] not in log_text and other_id[2:] not in log_text
 
 
 def test_operations_sees_data_quality_without_row_values(access, sample_db, use_db):

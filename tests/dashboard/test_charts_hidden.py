@@ -8,6 +8,7 @@ import datetime as dt
 import math
 import re
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -224,7 +225,19 @@ def test_exported_utilization_by_clinic_of_a_single_day(sample_db, use_db):
 
     use_db(sample_db)
     spec = catalog.get("capacity.by_clinic")
-    filters = Filters(start=dt.date(2025, 4, 25), end=dt.date(2025, 4, 25))
+    # a day of the sample when one clinic treated a handful of patients (its utilization is a small count)
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        day = con.execute(
+            """select session_date from (
+                   select session_date, clinic_id, count(*) filter (where is_treated) as treated
+                   from marts.sessions group by all)
+               group by session_date having count(*) = 3 and min(treated) between 1 and 10
+                   and max(treated) >= 20
+               order by session_date limit 1""").fetchone()[0]
+    finally:
+        con.close()
+    filters = Filters(start=day, end=day)
     result = spec.suppressed(spec.data(Scope.everything(), filters, **spec.defaults))
     hidden = int(result.data["utilization"].isna().sum())
     assert hidden >= 1

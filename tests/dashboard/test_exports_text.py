@@ -75,9 +75,13 @@ def test_key_figures_of_every_chart(filters, sample_db, use_db):
         assert spec.id in keyfigures.WRITERS
         for line in lines:
             assert "nan" not in line.lower().split() and "None" not in line.replace("None needed", "") and "—" not in line, (spec.id, line)
-        if filters.clinics == () and spec.id == "outcomes.rates_by_instrument":
-            assert any(line.startswith("PHQ-9: response 57% (54–61%, n=828), remission 28% (25–31%, n=828)")
-                       for line in lines), lines
+        if filters.clinics == () and spec.id == "outcomes.rates_by_instrument":  # rates with intervals and n
+            phq = result.data.set_index("instrument").loc["PHQ9"]
+            n = int(phq["evaluable"])
+            expected = (f"PHQ-9: response {phq['response_rate']:.0%} ({phq['response_ci_low'] * 100:.0f}–"
+                        f"{phq['response_ci_high']:.0%}, n={n:,}), remission {phq['remission_rate']:.0%} "
+                        f"({phq['remission_ci_low'] * 100:.0f}–{phq['remission_ci_high']:.0%}, n={n:,})")
+            assert n >= 100 and any(line.startswith(expected) for line in lines), (expected, lines)
         if filters.clinics == () and spec.id == "boosters.per_patient_year":  # lowest and highest with intervals
             clinics = result.data["clinics"]
             for row in (clinics.loc[clinics["boosters_per_patient_year"].idxmin()],

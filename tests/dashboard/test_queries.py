@@ -40,7 +40,8 @@ def test_options_come_from_the_warehouse(sample):
     assert set(options.clinics) == {"OKC", "NYC", "DEN"}
     assert options.clinics["DEN"] == "Denver Interventional Psychiatry"
     assert options.modalities == ["iv_ketamine", "im_ketamine", "esketamine_nasal"]
-    assert (options.data_start, options.data_end) == (dt.date(2025, 1, 1), dt.date(2026, 6, 30))
+    # the sample's first day is 2 Jan 2025: every clinic is closed on New Year's Day
+    assert (options.data_start, options.data_end) == (dt.date(2025, 1, 2), dt.date(2026, 6, 30))
 
 
 def test_figures_are_the_macros_figures(sample):

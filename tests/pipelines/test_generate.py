@@ -321,6 +321,54 @@ def test_sessions_fit_opening_hours_chairs_and_never_overlap(mid):
     assert o.filter(pl.col("prev_discharge") > pl.col("checkin_at")).height == 0
 
 
+def test_clinics_close_on_the_public_holidays_they_keep(mid):
+    """Every clinic keeps Thanksgiving, Christmas Day and New Year's Day, and draws the other major holidays
+    (summary.holidays_kept). Nothing at all is booked on a kept holiday (no session of any status), while
+    the same weekday a week earlier is busy; a minor holiday (Veterans Day) is an ordinary day."""
+    b, summary = mid
+    assert set(summary.holidays_kept) == set(b.clinics["clinic_id"])
+    always = {"New Year's Day", "Thanksgiving", "Christmas Day"}
+    assert all(always <= set(kept) for kept in summary.holidays_kept.values())
+    booked = b.sessions.with_columns(pl.col("scheduled_start").dt.date().alias("day")).group_by(
+        "clinic_id", "day").len()
+    count = {(c, d): n for c, d, n in booked.iter_rows()}
+    dates = {"New Year's Day": date(2025, 1, 1), "Memorial Day": date(2025, 5, 26),
+             "Independence Day": date(2025, 7, 4), "Labor Day": date(2025, 9, 1),
+             "Thanksgiving": date(2025, 11, 27), "Christmas Day": date(2025, 12, 25)}
+    open_days = {c: days.split(",") for c, days in b.clinics.select("clinic_id", "open_days").iter_rows()}
+    checked = 0
+    for clinic, kept in summary.holidays_kept.items():
+        for name in kept:
+            assert count.get((clinic, dates[name]), 0) == 0, (clinic, name)
+            if dates[name].strftime("%a") not in open_days[clinic]:
+                continue  # closed that weekday anyway
+            if name != "New Year's Day":  # the period's first day has no week before
+                assert count.get((clinic, dates[name] - timedelta(days=7)), 0) > 0, (clinic, name)
+            checked += 1
+    assert checked >= 8
+    veterans = date(2025, 11, 11)  # a Tuesday: every clinic template opens on Tuesdays
+    assert all(count.get((clinic, veterans), 0) > 0 for clinic in summary.holidays_kept)
+    open_anyway = [(c, n) for n in dates for c, kept in summary.holidays_kept.items() if n not in kept
+                   and count.get((c, dates[n]), 0) > 0]
+    assert all(n not in always for _, n in open_anyway)
+
+
+def test_without_holidays_every_open_weekday_is_open(tmp_path):
+    """holidays=False (for tests that make their own closures): no clinic keeps a holiday, and Thanksgiving is
+    booked like any Thursday; with holidays, the same seed books nothing on it (local times only: an instant
+    written in UTC can fall on another date)."""
+    def thanksgiving_sessions(out: Path, **kwargs) -> tuple[int, dict]:
+        summary = generate_batch(out, clinics=2, months=2, start=date(2025, 11, 1), seed=5, fmt="csv", **kwargs)
+        sessions = pl.read_csv(out / "sessions.csv", infer_schema=False)
+        return sessions.filter(pl.col("scheduled_start").str.contains(r"^(2025-11-27[ T][0-9:]+|11/27/2025 .*)$")).height, \
+            summary.holidays_kept
+
+    with_holidays, kept = thanksgiving_sessions(tmp_path / "with")
+    without, none_kept = thanksgiving_sessions(tmp_path / "without", holidays=False)
+    assert with_holidays == 0 and all("Thanksgiving" in k for k in kept.values())
+    assert without > 0 and none_kept == {}
+
+
 def test_chair_utilization_runs_around_65_to_80_percent(mid):
     b, summary = mid
     t = _clinic_day_rules(b).with_columns(

@@ -179,3 +179,21 @@ def test_a_small_overflow_is_written_to_a_tenth_like_the_card(busy):
     assert fig.layout.meta["subtitle"].startswith("0.4 chair-hours")
     cells = [t for row in fig.data[0].text for t in row if t]
     assert cells == ["0.4"]
+
+
+def test_weeks_around_a_closed_holiday_are_shaded_and_named_once_a_run(busy):
+    """The target does not apply to a week a closed holiday shortens: the chart shades it and names the holiday,
+    one span and one label for consecutive weeks (Christmas and New Year's Day)."""
+    import dataclasses
+
+    weeks = [dict(w) for w in busy.weeks]
+    for i, names in ((1, ["Thanksgiving"]), (4, ["Christmas Day"]), (5, ["Christmas Day", "New Year's Day"])):
+        weeks[i]["around_holidays"], weeks[i]["held_to_target"] = names, False
+    fig = planning.utilization_by_week(dataclasses.replace(busy, weeks=weeks))
+    spans = [s for s in fig.layout.shapes if s.type == "rect" and s.xref == "x"]
+    assert len(spans) == 2
+    labels = [a.text for a in fig.layout.annotations if a.text in ("Thanksgiving", "Christmas Day, New Year's Day")]
+    assert labels == ["Thanksgiving", "Christmas Day, New Year's Day"]
+    assert "except in weeks around a closed public holiday (shaded)" in fig.layout.meta["footnote"]
+    plain = planning.utilization_by_week(busy)  # no closure: nothing shaded
+    assert not [s for s in plain.layout.shapes if s.type == "rect" and s.xref == "x"]

@@ -43,6 +43,7 @@ WEEK_KEYS = {
     "booked_chair_hours", "occupied_chair_hours", "utilization", "booked_utilization", "utilization_upper",
     "booked_utilization_upper",
     "overflow_chair_hours", "carried_chair_hours", "delayed_induction_sessions", "mean_wait_days", "max_wait_days",
+    "around_holidays", "held_to_target",
 }
 SUMMARY_KEYS = {
     "chairs", "new_patients_per_week", "sessions_per_week", "utilization", "booked_utilization",
@@ -51,7 +52,7 @@ SUMMARY_KEYS = {
     "meets_target", "overflow_chair_hours", "peak_overflow", "carried_chair_hours_at_end", "mean_wait_days",
     "p90_wait_days", "max_wait_days", "waits_censored", "induction_rules_met", "induction_problems",
     "recommended_chairs", "recommended_chairs_upper", "hours_alternative",
-    "open_day_alternative", "day_and_hours_alternative", "daily_spread", "busy_day_share",
+    "open_day_alternative", "day_and_hours_alternative", "daily_spread", "busy_day_share", "weeks_around_holidays",
 }
 
 
@@ -69,7 +70,9 @@ def test_json_is_one_object_of_the_documented_shape(db):
     for week in out["weeks"]:
         assert set(week) == WEEK_KEYS
         assert all(v is None or (isinstance(v, (int, float)) and math.isfinite(v))
-                   for k, v in week.items() if k != "week_start")
+                   for k, v in week.items() if k not in ("week_start", "around_holidays", "held_to_target"))
+        assert isinstance(week["held_to_target"], bool) and week["held_to_target"] == (not week["around_holidays"])
+        assert all(isinstance(name, str) for name in week["around_holidays"])
         assert 0 <= week["utilization"] <= week["booked_utilization"] <= 1
         assert week["new_courses_low"] <= week["new_courses"] <= week["new_courses_high"]
         assert week["sessions_low"] <= week["sessions"] <= week["sessions_high"]
@@ -122,11 +125,11 @@ def test_a_clinic_over_the_target_is_told_the_hours_and_day_that_meet_it_with_it
     s = out["summary"]
     assert not s["meets_target"] and s["recommended_chairs"] > out["resolved"]["chairs"] == 8
     hours, day = s["hours_alternative"], s["open_day_alternative"]
-    assert hours == {"opens_at": "07:00", "closes_at": "20:00", "extra_minutes_per_day": 60,
+    assert hours == {"opens_at": "07:00", "closes_at": "19:30", "extra_minutes_per_day": 30,
                      "peak_week_booked_utilization": hours["peak_week_booked_utilization"]}
     assert hours["peak_week_booked_utilization"] <= 0.8 and day["day"] == "Sat" and day["open_days"][-1] == "Sat"
     text = plan("--clinic", "OKC", db=db).stdout
-    assert (f"Or keep 8 chairs and open 07:00-20:00 (+1 h a day; peak week booked "
+    assert (f"Or keep 8 chairs and open 07:00-19:30 (+30 min a day; peak week booked "
             f"{hours['peak_week_booked_utilization']:.1%}), or also open on Sat") in text
     within = plan("--clinic", "DEN", db=db).stdout  # 4 chairs meet the target
     assert "Target 80% booked utilization: met" in within and "Or keep" not in within

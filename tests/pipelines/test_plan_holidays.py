@@ -157,7 +157,8 @@ def holiday_db(tmp_path_factory):
     from pipelines.load.pseudonymize import Pseudonymizer
 
     batch = tmp_path_factory.mktemp("holiday-batch")
-    generate_batch(batch, clinics=2, months=13, start=dt.date(2024, 10, 1), seed=11, defects=False, fmt="csv")
+    generate_batch(batch, clinics=2, months=13, start=dt.date(2024, 10, 1), seed=11, defects=False, fmt="csv",
+                   holidays=False)  # the closures are made here, by hand
     for path in batch.iterdir():
         if not path.name.startswith(("clinics", "patients", "sessions")):
             path.unlink()
@@ -216,3 +217,69 @@ def test_a_plan_closes_what_the_clinic_closed_last_year_unless_the_scenario_says
     assert "Thanksgiving (Thu 27 Nov 2025)" in holidays_text(ordinary) and "(as the scenario says)" in holidays_text(ordinary)
     other = plan_clinic(holiday_db.second, Scenario(clinic_id=holiday_db.second), db=holiday_db.db)
     assert other.resolved.closed_on == ()
+
+
+# -- weeks around a closed holiday ------------------------------------------------------------------
+
+MON_FRI = ("Mon", "Tue", "Wed", "Thu", "Fri")
+
+
+def test_a_closed_holiday_shortens_its_week_and_the_one_across_the_weekend():
+    """At a Monday-to-Friday clinic: Independence Day (observed Fri 3 Jul 2026) shortens its week and the week
+    after (its sessions move to the Monday); Labor Day (Mon 7 Sep) its week and the week before; Thanksgiving
+    (Thu 26 Nov) its own week only. Tuesday to Saturday, Friday is no edge and Labor Day no open day. A
+    holiday not kept, or closed before the plan starts, shortens nothing."""
+    from pipelines.plan.holidays import weeks_around_closures
+
+    start = dt.date(2026, 6, 29)  # a Monday
+    names = ("Independence Day", "Labor Day", "Thanksgiving")
+
+    def shortened(open_days, since=start, kept=names):
+        weeks = weeks_around_closures(start, 26, kept, open_days, since=since)
+        return {start + dt.timedelta(weeks=w): held for w, held in enumerate(weeks) if held}
+
+    assert shortened(MON_FRI) == {
+        dt.date(2026, 6, 29): ("Independence Day",), dt.date(2026, 7, 6): ("Independence Day",),
+        dt.date(2026, 8, 31): ("Labor Day",), dt.date(2026, 9, 7): ("Labor Day",),
+        dt.date(2026, 11, 23): ("Thanksgiving",)}
+    assert shortened(("Tue", "Wed", "Thu", "Fri", "Sat")) == {
+        dt.date(2026, 6, 29): ("Independence Day",), dt.date(2026, 11, 23): ("Thanksgiving",)}
+    assert shortened(MON_FRI, kept=()) == {}
+    assert shortened(MON_FRI, kept=("Veterans Day",)) == {dt.date(2026, 11, 9): ("Veterans Day",)}  # a Wednesday
+    assert shortened(MON_FRI, since=dt.date(2026, 7, 6), kept=("Independence Day",)) == {}
+
+
+def test_the_target_reads_the_weeks_no_closed_holiday_shortens(holiday_db):
+    """Data to 31 Oct 2025, the first clinic closed on Thanksgiving and Christmas (both Thursdays): those weeks are
+    reported with their booked utilization but not held to the target; the peak, the verdict and the fewest
+    chairs read the other weeks, and the text names the short weeks."""
+    from pipelines.plan.report import holiday_weeks_text
+
+    p = plan_clinic(holiday_db.first, Scenario(clinic_id=holiday_db.first), db=holiday_db.db)
+    short = {w["week_start"]: w for w in p.weeks if not w["held_to_target"]}
+    assert set(short) == {dt.date(2025, 11, 24), dt.date(2025, 12, 22)}
+    assert short[dt.date(2025, 11, 24)]["around_holidays"] == ["Thanksgiving"]
+    assert [w["week_start"] for w in p.summary["weeks_around_holidays"]] == sorted(short)
+    held = [w["booked_utilization"] for w in p.weeks if w["held_to_target"]]
+    assert p.summary["peak_week_booked_utilization"] == max(held)
+    # a short week runs hotter than the weeks around it: a day's less chair time for the same sessions
+    before = {w["week_start"]: w["booked_utilization"] for w in p.weeks}
+    assert short[dt.date(2025, 11, 24)]["booked_utilization"] > before[dt.date(2025, 11, 17)]
+    # the fewest chairs are the fewest that keep every held week within the target and the rules
+    curve = {r["chairs"]: r for r in p.chairs_curve}
+    chairs = p.summary["recommended_chairs"]
+    assert curve[chairs]["meets_target"] and (chairs - 1 not in curve or not curve[chairs - 1]["meets_target"])
+    text = holiday_weeks_text(p.summary)
+    assert text.startswith("Weeks around a closed holiday are not held to the target")
+    assert "week of 24 Nov 2025, " in text and "booked (Thanksgiving)" in text and "(Christmas Day)" in text
+    assert holiday_weeks_text({"weeks_around_holidays": []}) is None
+
+
+def test_when_every_week_is_short_every_week_is_held():
+    """A plan of two weeks that a closure shortens both: nothing would be left to hold to the target, so both are."""
+    from pipelines.plan.engine import _Report
+
+    start = dt.date(2025, 12, 22)
+    assert _Report(start, 0, 2, around=(("Christmas Day",), ("New Year's Day",))).held == (True, True)
+    assert _Report(start, 0, 2, around=((), ("New Year's Day",))).held == (True, False)
+    assert _Report(start, 0, 2).held == (True, True)

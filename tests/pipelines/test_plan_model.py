@@ -265,12 +265,12 @@ def sample_con(tmp_path_factory):
 
 
 def test_a_clinic_over_the_target_is_told_the_shortest_longer_day_with_its_chairs(sample_con):
-    """DEN peaks over 80% with 4 chairs: one more chair is 25% more capacity, 30 minutes a day is enough."""
+    """DEN peaks over 80% with 4 chairs: one more chair is 25% more capacity, an hour a day is enough."""
     p = plan_clinic("DEN", con=sample_con)
     assert not p.summary["meets_target"] and p.summary["recommended_chairs"] == 5
     alt = p.summary["hours_alternative"]
-    assert alt is not None and alt["extra_minutes_per_day"] == 30
-    assert (alt["opens_at"], alt["closes_at"]) == ("08:00", "18:30")  # closing later, same opening
+    assert alt is not None and alt["extra_minutes_per_day"] == 60
+    assert (alt["opens_at"], alt["closes_at"]) == ("08:00", "19:00")  # closing later, same opening
     longer = plan_clinic("DEN", Scenario(opens_at=alt["opens_at"], closes_at=alt["closes_at"]), con=sample_con)
     assert longer.resolved.chairs == 4 and longer.summary["meets_target"]  # planned as a scenario, it meets it
     assert longer.summary["peak_week_booked_utilization"] == alt["peak_week_booked_utilization"] <= 0.8
@@ -280,7 +280,7 @@ def test_a_clinic_over_the_target_is_told_the_shortest_longer_day_with_its_chair
 def test_the_longer_day_is_the_shortest_that_meets_the_target(sample_con):
     """Each alternative is one 30-minute step past a day that does not meet the target (a clinic with fewer
     chairs needs a longer day)."""
-    for clinic, chairs in (("DEN", None), ("OKC", None), ("OKC", 7)):
+    for clinic, chairs in (("DEN", None), ("NYC", 7), ("OKC", 7)):
         p = plan_clinic(clinic, Scenario(chairs=chairs), con=sample_con)
         alt = p.summary["hours_alternative"]
         assert alt is not None, clinic
@@ -342,13 +342,13 @@ def test_overflow_wanted_in_a_closed_hour_says_the_clinic_is_closed_then(sample_
 
 def test_or_one_more_open_day_with_the_same_chairs_and_hours(sample_con):
     """DEN (Tuesday to Saturday) meets the target by also opening on Monday, the first closed day of the week;
-    OKC (Monday to Friday) on Saturday. Planned as a scenario, the day meets it with the same peak."""
-    for clinic, day in (("DEN", "Mon"), ("OKC", "Sat")):
-        p = plan_clinic(clinic, con=sample_con)
+    OKC (Monday to Friday) with 7 chairs on Saturday. Planned as a scenario, the day meets it with the same peak."""
+    for clinic, chairs, day in (("DEN", None, "Mon"), ("OKC", 7, "Sat")):
+        p = plan_clinic(clinic, Scenario(chairs=chairs), con=sample_con)
         alt = p.summary["open_day_alternative"]
         assert alt is not None and alt["day"] == day and day not in p.resolved.open_days
         assert alt["open_days"] == [d for d in WEEKDAYS if d in (*p.resolved.open_days, day)]
-        more = plan_clinic(clinic, Scenario(open_days=tuple(alt["open_days"])), con=sample_con)
+        more = plan_clinic(clinic, Scenario(chairs=chairs, open_days=tuple(alt["open_days"])), con=sample_con)
         assert more.resolved.chairs == p.resolved.chairs and more.summary["meets_target"]
         assert more.summary["peak_week_booked_utilization"] == alt["peak_week_booked_utilization"]
         assert more.summary["open_day_alternative"] is None
