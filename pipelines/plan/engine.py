@@ -665,7 +665,7 @@ class _Report:
                 ) if minutes_per_induction else 0.0,
                 "mean_wait_days": float(schedule.first_wait_mean[days].mean()),
                 "max_wait_days": float(schedule.first_wait_max[days].max()),
-                # the closed holidays in this week or the week before, and whether the target applies (held)
+                # the closed holidays that shorten this week, and whether the target applies to it (held)
                 "around_holidays": list(around[w]),
                 "held_to_target": held[w],
             })
