@@ -164,8 +164,9 @@ def utilization_by_week(p, ctx: ChartContext | None = None) -> go.Figure:
     for first, last, names in _runs_around_holidays(data):  # each point stands on its week's Monday
         fig.add_vrect(x0=first - pd.Timedelta(days=3.5), x1=last + pd.Timedelta(days=3.5),
                       fillcolor="rgba(91, 102, 117, 0.10)", line_width=0, layer="below")  # MUTED, light
-        fig.add_annotation(x=first + (last - first) / 2, y=top, yref="y", text=", ".join(names), showarrow=False,
-                           font=dict(size=10, color=theme.MUTED), yanchor="top")
+        # named at the foot of the span: the lines run near the top (the high-demand line at 100%)
+        fig.add_annotation(x=first + (last - first) / 2, y=0.02, yref="y", text=", ".join(names), showarrow=False,
+                           font=dict(size=10, color=theme.MUTED), yanchor="bottom")
     percent_axis(fig, "y", (0, top), "Utilization")
     week_axis(fig, data["week_start"])
     s = p.summary
