@@ -118,13 +118,13 @@ def run_backtest(con, origins: list[dt.date], horizon_weeks: int = 13, clinics: 
             for clinic, (weeks_, counts) in weekly_new_courses(con, origin + dt.timedelta(weeks=horizon_weeks)).items()
             for week, n in zip(weeks_, counts) if week >= origin
         }
-        network = next(iter(inputs.values())).network_new_courses if inputs else np.zeros(0)
+        network = next(iter(inputs.values())).forecast_history()[1] if inputs else np.zeros(0)
         net = forecast_network(network, horizon_weeks) if len(network) else None
         for clinic in clinics:
             ins = inputs[clinic]
             if len(ins.new_courses) == 0 or ins.capacity is None:
                 continue
-            forecast = forecast_new_courses(ins.new_courses, ins.network_new_courses, origin, horizon_weeks,
+            forecast = forecast_new_courses(*ins.forecast_history(), origin, horizon_weeks,
                                             interval=interval, network_forecast=net)
             protocol = Protocol(
                 open_pattern=weekday_pattern(ins.capacity.open_days),

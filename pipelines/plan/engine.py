@@ -198,7 +198,7 @@ def fit_forecast(inputs: ClinicInputs, horizon_weeks: int, interval: float = DEF
     if len(inputs.new_courses) == 0:
         return None
     first_week, _, weeks_needed = _span(inputs.as_of, horizon_weeks)
-    return forecast_new_courses(inputs.new_courses, inputs.network_new_courses, first_week, weeks_needed,
+    return forecast_new_courses(*inputs.forecast_history(), first_week, weeks_needed,
                                 interval=interval)
 
 
@@ -314,7 +314,7 @@ def _demand(inputs, scenario, first_week, weeks_needed, interval, forecast) -> N
                 f"clinic {inputs.clinic_id} has no complete week of history before {inputs.as_of}; "
                 "give the new patients per week"
             )
-        base = forecast_new_courses(inputs.new_courses, inputs.network_new_courses, first_week, weeks_needed,
+        base = forecast_new_courses(*inputs.forecast_history(), first_week, weeks_needed,
                                     interval=interval)
     return base if scenario.demand_multiplier == 1.0 else base.scaled(scenario.demand_multiplier)
 

@@ -109,7 +109,20 @@ class ClinicInputs:
     # how much a day's booked chair time varies around its weekday's mean (root mean square of the relative
     # difference, SPREAD_LOOKBACK_DAYS before as_of; metrics.plan_daily_spread); None: too few days to tell
     daily_spread: float | None = None
+    # new_courses and network_new_courses as if no public holiday had closed a clinic: a week a closure
+    # shortened is scaled up by open days / days left open (NetworkInputs.closed_weeks). The forecast reads
+    # these (forecast_history), the charts the counts as observed. None: as observed.
+    new_courses_full_weeks: np.ndarray | None = None
+    network_new_courses_full_weeks: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+
+    def forecast_history(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the clinic's, the network's) weekly new courses for the forecast: weeks shortened by a closed holiday
+        counted as full weeks, so a Christmas just before the plan does not read as falling demand."""
+        own = self.new_courses if self.new_courses_full_weeks is None else self.new_courses_full_weeks
+        net = (self.network_new_courses if self.network_new_courses_full_weeks is None
+               else self.network_new_courses_full_weeks)
+        return own, net
 
     def holidays_closed(self) -> tuple[str, ...]:
         """The public holidays the clinic closed on the last time each fell on one of its open weekdays."""
@@ -177,10 +190,51 @@ class NetworkInputs:
     as_of: dt.date
     weekly: dict[str, tuple[tuple[dt.date, ...], np.ndarray]]
     pooled: dict[str, list[dict]]
+    # clinic -> Monday -> open days a closed public holiday took from that week, over the whole history
+    # (metrics.plan_holiday_days, open-ended at as_of); and clinic -> open weekdays by its latest clinics row
+    closed_weeks: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    open_weekdays: dict[str, int] = field(default_factory=dict)
+
+    def full_weeks(self) -> dict[str, np.ndarray]:
+        """Each clinic's weekly new courses with every week a closure shortened counted as a full week (times
+        open days / days left open): a closed day takes no first infusions, so the week's count falls by about
+        a fifth though demand did not."""
+        out = {}
+        for clinic, (weeks, counts) in self.weekly.items():
+            closed = self.closed_weeks.get(clinic, {})
+            days = self.open_weekdays.get(clinic, 0)
+            factor = np.array([days / (days - closed[w]) if w in closed and days > closed[w] else 1.0 for w in weeks])
+            out[clinic] = counts * factor
+        return out
 
 
 def read_network(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> NetworkInputs:
-    return NetworkInputs(as_of=as_of, weekly=weekly_new_courses(con, as_of), pooled=_pooled(con, as_of))
+    weekly = weekly_new_courses(con, as_of)
+    closed, open_weekdays = _closed_holiday_weeks(con, weekly, as_of)
+    return NetworkInputs(as_of=as_of, weekly=weekly, pooled=_pooled(con, as_of), closed_weeks=closed,
+                         open_weekdays=open_weekdays)
+
+
+def _closed_holiday_weeks(con, weekly, as_of: dt.date) -> tuple[dict[str, dict[dt.date, int]], dict[str, int]]:
+    """Per clinic, the weeks of its history a closed public holiday shortened (open days taken), and its open
+    weekdays by its latest clinics row. Open-ended at as_of: a holiday just before the plan whose week after is
+    not in the data yet counts as closed when nothing was booked on it and the week before was."""
+    starts = [weeks[0] for weeks, _ in weekly.values() if weeks]
+    if not starts:
+        return {}, {}
+    days = [day for day, _ in holidays_between(min(starts), as_of - dt.timedelta(days=1))]
+    closed: dict[str, dict[dt.date, int]] = {}
+    if days:
+        rows = con.execute(
+            "SELECT clinic_id, day FROM metrics.plan_holiday_days(days := ?::DATE[], as_of := ?::DATE, "
+            "open_ended := true) WHERE closed ORDER BY clinic_id, day", [days, as_of]).fetchall()
+        for clinic, day in rows:
+            monday = day - dt.timedelta(days=day.weekday())
+            closed.setdefault(clinic, {})[monday] = closed.get(clinic, {}).get(monday, 0) + 1
+    open_weekdays = dict(con.execute(
+        "SELECT clinic_id, len(arg_max(open_days, valid_from)) FROM marts.clinic_capacity GROUP BY clinic_id"
+    ).fetchall())
+    return closed, open_weekdays
 
 
 def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.date,
@@ -218,6 +272,8 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
     holidays_seen = _holidays_seen(con, clinics, as_of)
 
     network_counts = _network_series(weekly)[1][BURN_IN_WEEKS:]
+    full = network.full_weeks()
+    network_full = _network_series({c: (weekly[c][0], full[c]) for c in weekly})[1][BURN_IN_WEEKS:]
     next_gaps = _next_gaps(network_pooled["continuation"])
     result = {}
     for clinic in clinics:
@@ -233,6 +289,8 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
             history_weeks=weeks,
             new_courses=counts,
             network_new_courses=network_counts,
+            new_courses_full_weeks=full[clinic][BURN_IN_WEEKS:] if clinic in full else None,
+            network_new_courses_full_weeks=network_full,
             modality_mix=_mix(per_clinic["mix"].get(clinic, []), network_pooled["mix"]),
             funnel=shares,
             induction_gaps=gaps,

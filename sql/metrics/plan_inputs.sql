@@ -484,8 +484,12 @@ select * from final;
 -- other and a clinic closed on both would be read as quiet, not closed. So `days` should list every holiday
 -- of the window. `closed`: nothing booked on the holiday while both neighbouring days had bookings (a quiet
 -- day at a small clinic is not a closure when a neighbouring week was quiet too). Only days whose
--- neighbouring day after is before as_of, like every planning input.
-create or replace macro metrics.plan_holiday_days(clinics := null, days := null, as_of := null) as table
+-- neighbouring day after is before as_of, like every planning input; with open_ended, also the holidays
+-- before as_of whose day after is not (booked_week_after NULL, nothing read on or after as_of): closed when
+-- nothing was booked on it and the week before was booked (how the forecast reads a Christmas just before
+-- the plan, pipelines/plan/inputs.py).
+create or replace macro metrics.plan_holiday_days(clinics := null, days := null, as_of := null,
+                                                  open_ended := false) as table
 with calendar as (
     select * from metrics.utilization_by_day(
         clinics := clinics, start_date := list_min(days) - 14, end_date := list_max(days) + 14
@@ -513,22 +517,32 @@ neighbours as (
     from holidays
 ),
 
+read_after as (
+    -- the neighbouring day after, only when it is before as_of (else unknown: nothing on or after as_of is read)
+    select
+        neighbours.*,
+        neighbours.day_after < as_of::date as after_known
+    from neighbours
+),
+
 final as (
     select
         holiday.clinic_id,
         holiday.day,
         holiday.booked_sessions,
         week_before.booked_sessions as booked_week_before,
-        week_after.booked_sessions as booked_week_after,
-        holiday.booked_sessions = 0 and week_before.booked_sessions > 0 and week_after.booked_sessions > 0
+        case when read_after.after_known then week_after.booked_sessions end as booked_week_after,
+        holiday.booked_sessions = 0 and week_before.booked_sessions > 0
+            and coalesce(case when read_after.after_known then week_after.booked_sessions > 0 end, open_ended)
             as closed
-    from neighbours
-    inner join booked as holiday on holiday.day = neighbours.day
+    from read_after
+    inner join booked as holiday on holiday.day = read_after.day
     inner join booked as week_before
-        on week_before.clinic_id = holiday.clinic_id and week_before.day = neighbours.day_before
-    inner join booked as week_after
-        on week_after.clinic_id = holiday.clinic_id and week_after.day = neighbours.day_after
-    where holiday.is_open and neighbours.day_after < as_of::date
+        on week_before.clinic_id = holiday.clinic_id and week_before.day = read_after.day_before
+    left join booked as week_after
+        on week_after.clinic_id = holiday.clinic_id and week_after.day = read_after.day_after
+    where holiday.is_open
+      and ((read_after.after_known and week_after.day is not null) or (open_ended and read_after.day < as_of::date))
 )
 
 select * from final;
