@@ -137,7 +137,7 @@ def run_backtest(con, origins: list[dt.date], horizon_weeks: int = 13, clinics: 
             under_way = courses_under_way(ins, origin, days, protocol)  # the same for every path
             paths = {p: project(ins, forecast, p, origin, days, protocol, under_way).sessions_by_day
                      for p in ("mean", "level_lower", "level_upper")}
-            noise = weekly_noise(ins.recent_sessions, interval)
+            noise = weekly_noise(ins.ordinary_recent_sessions(), interval)
             past = [weekly.get((clinic, origin - dt.timedelta(weeks=13 - i)), 0.0) for i in range(13)]
             for w in range(horizon_weeks):
                 week = origin + dt.timedelta(weeks=w)

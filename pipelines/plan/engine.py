@@ -244,7 +244,7 @@ def plan_from_inputs(inputs: ClinicInputs, scenario: Scenario | None = None, int
     upper_schedule = simulate(projected["level_upper"].requests, capacity, inputs.hour_profile)
 
     report = _Report(start=start, offset=(start - as_of).days, horizon=horizon).for_scenario(resolved, as_of)
-    weeks = report.weeks(schedule, projected, forecast, upper_schedule, interval, weekly_noise(inputs.recent_sessions, interval))
+    weeks = report.weeks(schedule, projected, forecast, upper_schedule, interval, weekly_noise(inputs.ordinary_recent_sessions(), interval))
     summary = report.summary(schedule, projected["mean"], resolved, weeks)
     summary["daily_spread"] = inputs.daily_spread
     summary["busy_day_share"] = busy_day_share(schedule, report.window, inputs.daily_spread)

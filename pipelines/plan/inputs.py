@@ -114,7 +114,19 @@ class ClinicInputs:
     # these (forecast_history), the charts the counts as observed. None: as observed.
     new_courses_full_weeks: np.ndarray | None = None
     network_new_courses_full_weeks: np.ndarray | None = None
+    # Monday -> open days a closed public holiday took from that week (NetworkInputs.closed_weeks, this clinic)
+    closed_weeks: dict[dt.date, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    def ordinary_recent_sessions(self) -> np.ndarray:
+        """recent_sessions without the weeks a closed holiday shortened and the week after each (it takes the
+        closed day's sessions): the week-to-week scatter of ordinary weeks, which the sessions interval
+        (projection.weekly_noise) reads. The plan models a closure's own effect on its weeks."""
+        n = len(self.recent_sessions)
+        first = self.as_of - dt.timedelta(days=self.as_of.weekday(), weeks=n)
+        touched = set(self.closed_weeks) | {w + dt.timedelta(weeks=1) for w in self.closed_weeks}
+        keep = [i for i in range(n) if first + dt.timedelta(weeks=i) not in touched]
+        return self.recent_sessions[keep]
 
     def forecast_history(self) -> tuple[np.ndarray, np.ndarray]:
         """(the clinic's, the network's) weekly new courses for the forecast: weeks shortened by a closed holiday
@@ -314,6 +326,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, clinics: list[str], as_of: dt.da
             calibration_states=calibration_states.get(clinic, []),
             recent_sessions=np.array([recent.get((clinic, calibration_from + dt.timedelta(weeks=i)), 0.0)
                                       for i in range(CALIBRATION_WEEKS)]),
+            closed_weeks=dict(network.closed_weeks.get(clinic, {})),
             capacity=capacity.get(clinic),
             lookback_open_days=open_before.get(clinic, np.zeros(7)),
             holidays_seen=holidays_seen.get(clinic, {}),

@@ -336,3 +336,16 @@ def test_a_holiday_just_before_the_plan_is_read_open_ended_and_nothing_after_as_
     assert len(ended) == 1 and ended[0][0] == dt.date(2024, 12, 25)
     _, booked, before, after, closed = ended[0]
     assert booked == 0 and before > 0 and after is None and closed
+
+
+def test_the_sessions_interval_reads_the_scatter_of_ordinary_weeks():
+    """The 13 weeks before as_of with Thanksgiving closed in one: that week (a day short) and the week after (the
+    closed day's sessions) are left out of the week-to-week scatter the sessions interval reads."""
+    base = inputs()
+    as_of = base.as_of
+    first = as_of - dt.timedelta(days=as_of.weekday(), weeks=13)
+    recent = np.arange(100.0, 113.0)
+    closed = {first + dt.timedelta(weeks=5): 1}
+    seen = dataclasses.replace(base, recent_sessions=recent, closed_weeks=closed)
+    assert list(seen.ordinary_recent_sessions()) == [v for i, v in enumerate(recent) if i not in (5, 6)]
+    assert list(dataclasses.replace(base, recent_sessions=recent).ordinary_recent_sessions()) == list(recent)
