@@ -14,6 +14,8 @@ import datetime as dt
 
 import numpy as np
 
+from pipelines.plan.protocol import WEEKDAYS
+
 
 # In the calendar's order; the names Scenario.closed_on accepts (any case, with or without the apostrophe).
 HOLIDAY_NAMES = (
@@ -95,8 +97,7 @@ def weeks_around_closures(start: dt.date, weeks: int, names, open_days, since: d
     data already) and shorten that week. A closure shortens its own week and, when it is the week's first
     open day, the week before (its sessions move back across the weekend: Labor Day to the Saturday or the
     Friday before), or when it is the week's last open day, the week after (Friday 3 July to the Monday)."""
-    weekdays = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-    open_index = [i for i, day in enumerate(weekdays) if day in open_days]
+    open_index = [i for i, day in enumerate(WEEKDAYS) if day in open_days]
     if not open_index:
         return [()] * weeks
     end = start + dt.timedelta(weeks=weeks, days=6)  # a closure the week after the last can reach back into it

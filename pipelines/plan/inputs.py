@@ -242,7 +242,8 @@ def _closed_holiday_weeks(con, weekly, as_of: dt.date) -> tuple[dict[str, dict[d
             "open_ended := true) WHERE closed ORDER BY clinic_id, day", [days, as_of]).fetchall()
         for clinic, day in rows:
             monday = day - dt.timedelta(days=day.weekday())
-            closed.setdefault(clinic, {})[monday] = closed.get(clinic, {}).get(monday, 0) + 1
+            weeks = closed.setdefault(clinic, {})
+            weeks[monday] = weeks.get(monday, 0) + 1
     open_weekdays = dict(con.execute(
         "SELECT clinic_id, len(arg_max(open_days, valid_from)) FROM marts.clinic_capacity GROUP BY clinic_id"
     ).fetchall())
