@@ -581,14 +581,18 @@ class _Report:
         return dataclasses.replace(self, around=tuple(around))
 
     @property
+    def week_closures(self) -> tuple[tuple[str, ...], ...]:
+        """`around`, one entry per reported week (none given: no week is shortened)."""
+        return self.around or ((),) * self.horizon
+
+    @property
     def held(self) -> tuple[bool, ...]:
         """Per reported week, whether the target applies to it. A week around a closed holiday is a day short
         (or takes the sessions of a closed day next to it): one such week is met with longer hours that week or
         bookings moved, not with chairs bought for it, so the fewest chairs, meets_target and the alternatives
         read the other weeks. When every week is around a closure (a short plan at Christmas), all count.
         A trial that opens one more weekday (one_more_day) reads its own (for_scenario)."""
-        around = self.around or ((),) * self.horizon
-        held = tuple(not names for names in around)
+        held = tuple(not names for names in self.week_closures)
         return held if any(held) else (True,) * self.horizon
 
     @property
@@ -625,8 +629,7 @@ class _Report:
         overflow = schedule.hour_overflow.sum(axis=1) / 60
         minutes_per_induction = _minutes_per_session(schedule.requests, 0)
         weekly_forecast = {w: i for i, w in enumerate(forecast.week_starts)}
-        held = self.held
-        around = self.around or ((),) * self.horizon
+        held, around = self.held, self.week_closures
         rows = []
         for w, days in self._week_slices():
             week_start = self.start + dt.timedelta(weeks=w)
