@@ -292,8 +292,7 @@ def _history(inputs: ClinicInputs, weeks: int = 26) -> list[dict]:
     """The last observed weeks: new courses, and treated sessions where the plan read them."""
     sessions = {}
     if len(inputs.recent_sessions):
-        first = inputs.as_of - dt.timedelta(days=inputs.as_of.weekday(), weeks=len(inputs.recent_sessions))
-        sessions = {first + dt.timedelta(weeks=i): float(n) for i, n in enumerate(inputs.recent_sessions)}
+        sessions = {week: float(n) for week, n in zip(inputs.recent_weeks(), inputs.recent_sessions)}
     rows = []
     for week, n in list(zip(inputs.history_weeks, inputs.new_courses))[-weeks:]:
         rows.append({"week_start": week, "new_courses": float(n), "sessions": sessions.get(week)})

@@ -122,11 +122,15 @@ class ClinicInputs:
         """recent_sessions without the weeks a closed holiday shortened and the week after each (it takes the
         closed day's sessions): the week-to-week scatter of ordinary weeks, which the sessions interval
         (projection.weekly_noise) reads. The plan models a closure's own effect on its weeks."""
+        touched = set(self.closed_weeks) | {w + dt.timedelta(weeks=1) for w in self.closed_weeks}
+        keep = [i for i, week in enumerate(self.recent_weeks()) if week not in touched]
+        return self.recent_sessions[keep]
+
+    def recent_weeks(self) -> list[dt.date]:
+        """The Mondays of recent_sessions' weeks: the complete weeks just before the week of as_of."""
         n = len(self.recent_sessions)
         first = self.as_of - dt.timedelta(days=self.as_of.weekday(), weeks=n)
-        touched = set(self.closed_weeks) | {w + dt.timedelta(weeks=1) for w in self.closed_weeks}
-        keep = [i for i in range(n) if first + dt.timedelta(weeks=i) not in touched]
-        return self.recent_sessions[keep]
+        return [first + dt.timedelta(weeks=i) for i in range(n)]
 
     def forecast_history(self) -> tuple[np.ndarray, np.ndarray]:
         """(the clinic's, the network's) weekly new courses for the forecast: weeks shortened by a closed holiday
