@@ -113,7 +113,9 @@ def measure(db: Path) -> list[tuple[str, str, str, list]]:
         rows = []
         for figure, target, sql, shape in FIGURES:
             values = list(con.execute(sql).fetchone())
-            rows.append((figure, shape.format(*[float(v) for v in values]), target, values))
+            # a small warehouse may have nothing to measure for a figure (no GAD-7, no boosters yet)
+            text = "none in this warehouse" if None in values else shape.format(*[float(v) for v in values])
+            rows.append((figure, text, target, values))
         return rows
     finally:
         con.close()
