@@ -313,6 +313,20 @@ def suppressed(chart_id: str, data, threshold: int):
     return catalog.get(chart_id).suppressed(data, threshold)
 
 
+@st.cache_resource(ttl=queries.RESULT_TTL_SECONDS, show_spinner=False, max_entries=256)
+def figure(chart_id: str, data, ctx: ChartContext, threshold: int | None, **opts):
+    """A chart's figure, cached by everything it is drawn from: its data, context and options, and for a
+    viewer of aggregates only the cell-size threshold (the figure of the suppressed data). A page reruns on
+    every widget change, and building its Plotly figures again was three quarters of a rerun (Outcomes 0.25
+    of 0.32 s, Safety 0.35 of 0.47 s on the sample). Builders are pure functions of these inputs. The figure
+    is shared, not copied (cache_resource): st.plotly_chart only reads it (its to_dict is a deep copy), and
+    nothing changes a figure once it is returned."""
+    spec = catalog.get(chart_id)
+    if threshold is not None:
+        return spec.figure_of(suppressed(chart_id, data, threshold), ctx, **opts)
+    return spec.figure(data, ctx, **opts)
+
+
 def chart(chart_id: str, key: str | None = None, **opts) -> None:
     """Draw one catalog chart with the page's scope and filters, and its download menu. Viewers who see
     aggregates only get the suppressed figure (small counts hidden), as every export does."""
@@ -320,10 +334,7 @@ def chart(chart_id: str, key: str | None = None, **opts) -> None:
     spec = catalog.get(chart_id)
     data = spec.data(s.scope, s.filters, **opts)
     ctx = spec.context(s.filters, s.options, data) if spec.ignores or spec.own_context else s.ctx
-    if s.scope.aggregates_only:
-        fig = spec.figure_of(suppressed(chart_id, data, sup.min_cell()), ctx, **opts)
-    else:
-        fig = spec.figure(data, ctx, **opts)
+    fig = figure(chart_id, data, ctx, sup.min_cell() if s.scope.aggregates_only else None, **opts)
     key = key or f"chart-{chart_id}"
     st.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, width="stretch", key=key)
     downloads(spec, data, ctx, key, **opts)

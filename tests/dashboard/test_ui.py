@@ -68,3 +68,52 @@ def test_downloads_of_a_chart_share_one_suppression_with_its_page(counted):
     assert len(counted) == 1
     assert first == again == exports.chart_file(spec, data, ctx, "csv").data
     assert len(counted) == 2  # the uncached export suppressed on its own
+
+
+@pytest.fixture
+def built(sample_db, use_db, monkeypatch):
+    """Count the figures catalog charts build; the figure cache starts empty."""
+    use_db(sample_db)
+    ui.figure.clear()
+    ui.suppressed.clear()
+    calls = []
+    real = catalog.ChartSpec.figure
+
+    def figure(self, data, ctx, **opts):
+        calls.append((self.id, opts))
+        return real(self, data, ctx, **opts)
+
+    monkeypatch.setattr(catalog.ChartSpec, "figure", figure)
+    yield calls
+    ui.figure.clear()
+    ui.suppressed.clear()
+
+
+def test_a_rerun_reuses_the_figure_and_other_data_options_context_or_threshold_build_a_new_one(built):
+    """Every widget change reruns the page, and building its Plotly figures again was three quarters of a
+    rerun. The same data, context, options and threshold give the cached figure, equal to a fresh build;
+    anything else that draws it builds anew."""
+    spec = catalog.get("outcomes.rates_by_group")
+    options = queries.filter_options(Scope.everything())
+    q2 = Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30))
+    data = spec.data(Scope.everything(), q2)
+    ctx = catalog.context(q2, options)
+    first = ui.figure(spec.id, data, ctx, None)
+    again = ui.figure(spec.id, data.copy(), ctx, None)
+    assert again is first and len(built) == 1
+    assert first.to_dict() == spec.figure(data, ctx).to_dict()
+    built.clear()
+
+    may = Filters(clinics=("DEN",), start=dt.date(2026, 5, 1), end=dt.date(2026, 5, 31))
+    ui.figure(spec.id, spec.data(Scope.everything(), may), ctx, None)  # other data
+    ui.figure(spec.id, data, catalog.context(may, options), None)  # another context (its title)
+    by_clinic = spec.data(Scope.everything(), q2, breakdown="clinic")
+    ui.figure(spec.id, by_clinic, ctx, None, breakdown="clinic")  # another option
+    assert len(built) == 3 and built[-1] == (spec.id, {"breakdown": "clinic"})
+
+    suppressed = ui.figure(spec.id, data, ctx, 11)  # a viewer of aggregates only: the suppressed figure
+    assert len(built) == 4
+    assert suppressed.to_dict() == spec.figure_of(spec.suppressed(data, 11), ctx).to_dict() != first.to_dict()
+    assert ui.figure(spec.id, data, ctx, 11) is suppressed
+    ui.figure(spec.id, data, ctx, 5)  # another cell-size threshold
+    assert len(built) == 6  # the direct figure_of above, and threshold 5
