@@ -1,4 +1,4 @@
-"""dashboard.ui's cache of suppressed chart data (the pages of aggregates-only viewers)."""
+"""dashboard.ui's caches of chart figures and of suppressed chart data (the pages of aggregates-only viewers)."""
 
 from __future__ import annotations
 
