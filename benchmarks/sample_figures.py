@@ -4,8 +4,9 @@
 
 Without --db it generates a batch (`python -m pipelines generate --clinics N --months M --seed S`, the
 period ending with the last whole month), loads it into a new warehouse, and measures that; with --db
-it measures a warehouse already loaded. Every figure comes from the marts and macros the dashboard
-reads (metrics.md's definitions: courses, phases, evaluable courses, treated sessions), so the table in
+it measures a warehouse already loaded. A figure the product defines (response and remission, side-effect
+rates, BP elevation, utilization by day) is read from its macro; the others are computed over the marts the
+dashboard reads (metrics.md's courses, phases and treated sessions), so the table in
 docs/sample-data.md says what a user of the app would see on the generated data, not what the generator
 meant to draw. Prints the table (figure, measured, target) in Markdown, then a JSON line.
 """
@@ -27,8 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # (figure, target, SQL returning one row of numbers, how to print them)
 FIGURES: list[tuple[str, str, str, str]] = [
     ("PHQ-9 response / remission (evaluable courses)", "~55% / ~30%",
-     """select avg(is_responder::int), avg(is_remitter::int), count(*)
-        from marts.course_outcomes where instrument = 'PHQ9' and evaluable""",
+     "select response_rate, remission_rate, evaluable from metrics.outcome_rates() where instrument = 'PHQ9'",
      "{0:.1%} / {1:.1%} (n = {2:,.0f})"),
     ("the same with lamotrigine, benzodiazepine or opioid / without", "lower with them",
      """select avg(o.is_responder::int) filter (where m), avg(o.is_remitter::int) filter (where m),
@@ -39,8 +39,7 @@ FIGURES: list[tuple[str, str, str, str]] = [
         where o.instrument = 'PHQ9' and o.evaluable""",
      "{0:.1%} / {1:.1%} vs {2:.1%} / {3:.1%}"),
     ("GAD-7 response / remission", "",
-     """select avg(is_responder::int), avg(is_remitter::int)
-        from marts.course_outcomes where instrument = 'GAD7' and evaluable""",
+     "select response_rate, remission_rate from metrics.outcome_rates() where instrument = 'GAD7'",
      "{0:.1%} / {1:.1%}"),
     ("ketamine courses not reaching infusion 6 / stopping after the first (courses starting >= 60 days "
      "before the end)", "~50% / ~20%",
@@ -67,7 +66,7 @@ FIGURES: list[tuple[str, str, str, str]] = [
         from marts.sessions where is_treated""",
      "{0:.1%} / {1:.1%} / {2:.1%}"),
     ("sessions with a reading >= 180/110", "~1%",
-     "select avg(bp_elevated::int) from marts.sessions where is_treated and has_vitals",
+     "select rate from metrics.bp_elevation()",
      "{0:.2%}"),
     ("mean systolic / diastolic change from the first reading, 35-40 min after IV start", "+16 / +11 mmHg",
      """with iv as (
