@@ -6,12 +6,14 @@
    --seed 3 --format parquet`, kept in OUT/batch_50x60) and loads it once with `python -m pipelines load`
    (kept in OUT/warehouse); both are reused on later runs.
 2. Runs every page through Streamlit's AppTest with the default filters (last full quarter, all clinics)
-   and records each SQL statement the page sends to DuckDB; then times each statement on a fresh
-   read-only connection: the first run (cold) and the median of --runs warm runs.
+   and records each SQL statement the page sends to DuckDB (a page in sections, Outcomes and Safety: its
+   first section, then each other one as a row of its own, "outcomes › Clinics compared"); then times each
+   statement on a fresh read-only connection: the first run (cold) and the median of --runs warm runs.
 3. Starts the app as `make run` does (`python -m dashboard.serve`: streamlit run and its warm-up) and,
    in headless Chromium, times the first page the moment the server answers (the sign-in screen:
    JavaScript not yet cached, warm-up still running) and the Overview the sign-in lands on; then each
-   page opened by URL (a new page load and script run), the median of 3 rounds of moving between
+   page opened by URL (a new page load and script run; on a page in sections, then a click on each other
+   section's tab, which reruns the page and draws that section), the median of 3 rounds of moving between
    pages with the sidebar (results cached) and of 3 rounds with one clinic selected, a different one
    each round (new queries on a warm connection). Then the sign-in and landing again on a new server
    whose warm-up is over (it prints a line when it is).
@@ -112,6 +114,14 @@ def record_page_queries(pointer: Path) -> dict[str, list[tuple[str, tuple]]]:
                                "client_id": "bench", "client_secret": "bench",
                                "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
         at.user = {"is_logged_in": True, "email": DIRECTOR, "email_verified": True, "iat": int(time.time())}
+        def unique_statements() -> list[tuple[str, tuple]]:
+            seen, unique = set(), []
+            for sql, params in recorded:
+                if (sql, params) not in seen:
+                    seen.add((sql, params))
+                    unique.append((sql, params))
+            return unique
+
         for page in PAGES:
             st.cache_data.clear()
             recorded.clear()
@@ -120,12 +130,24 @@ def record_page_queries(pointer: Path) -> dict[str, list[tuple[str, tuple]]]:
             else:
                 at.switch_page(f"dashboard/app_pages/{page}.py").run()
             assert not at.exception, [e.value for e in at.exception]
-            seen, unique = set(), []
-            for sql, params in recorded:
-                if (sql, params) not in seen:
-                    seen.add((sql, params))
-                    unique.append((sql, params))
-            per_page[page] = unique
+            per_page[page] = unique_statements()
+            # A page in sections runs only the open one (the first, by default): each other section's
+            # statements are recorded as its own row, "outcomes › Clinics compared", as a click on its tab runs them.
+            tabs = [t for t in at.tabs]
+            for label in [t.label for t in tabs][1:]:
+                st.cache_data.clear()
+                recorded.clear()
+                key = _section_key(at)
+                at.session_state[key] = label
+                at.query_params[key] = label
+                at.run()
+                assert not at.exception, [e.value for e in at.exception]
+                per_page[f"{page} › {label}"] = unique_statements()
+            if tabs:  # back to the first section, as the sidebar's next visit would otherwise open the last
+                key = _section_key(at)
+                at.session_state[key] = tabs[0].label
+                at.query_params.pop(key, None)
+                at.run()
     finally:
         queries._execute = original
         if prefetch_before is None:
@@ -136,6 +158,18 @@ def record_page_queries(pointer: Path) -> dict[str, list[tuple[str, tuple]]]:
 
 
 DIRECTOR = "benchmark.director@clinic.test"
+# Sections without a chart: their tab is drawn once the script run is over (a medical director's sessions list
+# is behind a toggle).
+SECTIONS_WITHOUT_CHARTS = {"Sessions to review"}
+
+
+def _section_key(at) -> str:
+    """The URL parameter (widget key) of the page's sections (dashboard.ui.SECTION_KEYS)."""
+    from dashboard.ui import SECTION_KEYS
+
+    present = [k for k in SECTION_KEYS if k in at.session_state]
+    assert len(present) >= 1, "a page with tabs but none of ui.SECTION_KEYS"
+    return present[-1]
 
 
 def _grant_director(pointer: Path) -> Path:
@@ -179,15 +213,31 @@ TITLES = {"overview": "Overview", "outcomes": "Outcomes", "safety": "Safety", "b
           "capacity": "Capacity", "planning": "Planning", "data_quality": "Data quality"}
 
 
-def _drawn_after(page, action, title: str) -> float:
+def _drawn_after(page, action, title: str, charts: bool = True) -> float:
     """Seconds from `action()` until the page titled `title` has finished its run and drawn every chart."""
     from browser import wait_until_drawn
 
     t0 = time.perf_counter()
     action()
     page.get_by_role("heading", name=title, exact=True).wait_for(timeout=120_000)
-    wait_until_drawn(page, timeout_ms=120_000, charts=True)
+    wait_until_drawn(page, timeout_ms=120_000, charts=charts)
     return time.perf_counter() - t0
+
+
+def _time_sections(page, name: str, timings: dict) -> None:
+    """On a page in sections, click each other section's tab (a rerun that draws that section only) and time it
+    as `timings["<page> › <label>"]["cold"]`; then open the first section again (not timed)."""
+    tabs = page.get_by_test_id("stMain").get_by_role("tab")
+    labels = tabs.all_inner_texts()
+    for label in labels[1:]:
+        elapsed = _drawn_after(page, lambda l=label: tabs.filter(has_text=l).click(), TITLES[name],
+                               charts=label not in SECTIONS_WITHOUT_CHARTS)
+        entry = timings.setdefault(f"{name} › {label}", {"cached": [], "one clinic": [], "exceptions": 0})
+        entry["cold"] = elapsed
+        entry["charts"] = page.locator('[data-testid="stPlotlyChart"]').count()
+        entry["exceptions"] += page.locator('[data-testid="stException"]').count()
+    if labels:
+        _drawn_after(page, lambda: tabs.filter(has_text=labels[0]).click(), TITLES[name])
 
 
 def _wait_for_warm_up(log: Path, timeout: float = 120) -> float:
@@ -257,6 +307,7 @@ def time_browser(pointer: Path, out: Path, passes: int = 3) -> dict:
             for name, slug in PAGES.items():
                 timings[name]["cold"] = _drawn_after(page, lambda: page.goto(f"{url}/{slug}"), TITLES[name])
                 timings[name]["charts"] = page.locator('[data-testid="stPlotlyChart"]').count()
+                _time_sections(page, name, timings)
             nav = lambda n: page.get_by_test_id("stSidebarNav").get_by_text(TITLES[n], exact=True).click()  # noqa: E731
             for round_ in range(passes + len(clinics)):
                 if round_ >= passes:  # a new session with one clinic selected, then the same round of clicks
@@ -270,7 +321,7 @@ def time_browser(pointer: Path, out: Path, passes: int = 3) -> dict:
     for name, values in timings.items():
         if name == "_first":
             continue
-        values["cached"] = statistics.median(values["cached"])
+        values["cached"] = statistics.median(values["cached"]) if values["cached"] else None
         values["one clinic"] = statistics.median(values["one clinic"]) if values["one clinic"] else None
     return timings
 
@@ -355,26 +406,26 @@ def main() -> None:
     warm_landing = {} if args.no_browser else time_landing_after_warm_up(pointer, out)
 
     print()
-    print(f"{'page':<13} {'query':<44} {'cold ms':>8} {'warm ms':>8}")
+    print(f"{'page':<36} {'query':<44} {'cold ms':>8} {'warm ms':>8}")
     for page, rows in query_times.items():
         for row in sorted(rows, key=lambda r: -r["warm_ms"]):
             flag = "  > 150 ms" if row["warm_ms"] > 150 else ""
-            print(f"{page:<13} {row['query'][:44]:<44} {row['cold_ms']:>8.0f} {row['warm_ms']:>8.0f}{flag}")
+            print(f"{page:<36} {row['query'][:44]:<44} {row['cold_ms']:>8.0f} {row['warm_ms']:>8.0f}{flag}")
     print()
-    print(f"{'page':<13} {'queries':>7} {'max warm':>9} {'sum warm':>9} {'by URL':>11} {'revisit':>9} {'one clinic':>11} {'charts':>7}")
+    print(f"{'page':<36} {'queries':>7} {'max warm':>9} {'sum warm':>9} {'by URL':>11} {'revisit':>9} {'one clinic':>11} {'charts':>7}")
     summary = {}
     for page, rows in query_times.items():
         b = browser_times.get(page, {})
         summary[page] = {
             "queries": len(rows),
-            "max_warm_ms": max(r["warm_ms"] for r in rows),
+            "max_warm_ms": max((r["warm_ms"] for r in rows), default=0.0),
             "sum_warm_ms": sum(r["warm_ms"] for r in rows),
             "drawn_cold_s": b.get("cold"), "drawn_cached_s": b.get("cached"), "drawn_one_clinic_s": b.get("one clinic"),
             "charts": b.get("charts"), "exceptions": b.get("exceptions"),
         }
         s = summary[page]
         fmt = lambda v: f"{v:.2f} s" if v is not None else "-"  # noqa: E731
-        print(f"{page:<13} {s['queries']:>7} {s['max_warm_ms']:>7.0f} ms {s['sum_warm_ms']:>6.0f} ms "
+        print(f"{page:<36} {s['queries']:>7} {s['max_warm_ms']:>7.0f} ms {s['sum_warm_ms']:>6.0f} ms "
               f"{fmt(s['drawn_cold_s']):>11} {fmt(s['drawn_cached_s']):>9} {fmt(s['drawn_one_clinic_s']):>11} {s['charts'] if s['charts'] is not None else '-':>7}")
     if demo_times:
         print("\ndemo mode on the bundled sample (make run): first page after the server starts "

@@ -26,9 +26,11 @@ K_CLINICS, K_PERIOD, K_PRESET = "f_clinics", "f_period", "f_preset"
 K_MODALITIES, K_INDICATIONS = "f_modalities", "f_indications"
 K_INIT, K_MESSAGES, K_STATE = "_filters_initialised", "_filters_url_messages", "_page_state"
 
-# URL parameters a page owns (it reads, checks and writes them itself: the planning inputs); the sidebar,
-# which writes the shared filters, keeps them. Streamlit drops them when the user moves to another page.
-PAGE_URL_PREFIXES = ("plan_",)
+# URL parameters a page owns (the planning inputs, which the page reads and checks itself; the open tab of a page
+# with sections, `sections()`); the sidebar, which writes the shared filters, keeps them. Streamlit drops them when
+# the user moves to another page.
+SECTION_KEYS = ("out_tab", "safety_tab")
+PAGE_URL_PREFIXES = ("plan_", *SECTION_KEYS)
 
 # The chart toolbar keeps zoom, pan and reset. Its "Download plot as a PNG" (toImage) is removed: it saved the
 # figure on screen, unsuppressed for viewers of aggregates and without an access-log entry. Every download goes
@@ -290,6 +292,16 @@ def header(title: str, intro: str, selection: bool = True) -> PageState:
     for message in st.session_state.get(K_MESSAGES, []):
         st.warning(md_escape(message), icon=":material/link_off:")
     return s
+
+
+def sections(key: str, labels: list[str]) -> list:
+    """A long page's sections as tabs, of which only the open one runs (`tab.open`): every chart drawn costs
+    the browser's layout and Plotly's drawing, and Outcomes with its eight charts took 3.3-4.0 s to open on a
+    slow 2-core machine against 2.1-2.3 s for one section. The open section is in the URL (`?out_tab=...`),
+    so a link or a reload opens it; the first is the default and leaves the URL as it was."""
+    if key not in SECTION_KEYS:
+        raise ValueError(f"{key} is not one of ui.SECTION_KEYS, which the sidebar keeps in the URL")
+    return st.tabs(labels, key=key, on_change="rerun", bind="query-params")
 
 
 def footer() -> None:

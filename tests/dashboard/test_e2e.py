@@ -98,6 +98,59 @@ def test_filter_change_survives_reload_and_navigation(server, page, artifacts):
     full_screenshot(page, artifacts / "e2e-capacity-filtered.png")
 
 
+SECTIONS = {"outcomes": ("out_tab", ["Response and remission", "Clinics compared", "Over the course", "PHQ-9 item 9"]),
+            "safety": ("safety_tab", ["Side effects", "Blood pressure and vitals", "Clinics compared",
+                                      "Sessions to review", "REMS monitoring"])}
+
+
+def _chart_titles(page) -> list[str]:
+    return page.locator(".gtitle").evaluate_all("els => els.map(e => e.textContent)")
+
+
+@pytest.mark.parametrize("slug", list(SECTIONS))
+def test_a_long_pages_sections_open_one_at_a_time_and_stay_in_the_link(server, page, artifacts, slug):
+    """Outcomes and Safety are sections (tabs) of which only the open one is drawn: clicking one draws its charts
+    and puts it in the URL, a reload keeps it, another page drops it, and coming back opens it again."""
+    key, labels = SECTIONS[slug]
+    page.goto(f"{server}/{slug}?clinic=NYC")
+    wait_until_drawn(page, charts=True)
+    no_exception(page, slug)
+    tabs = page.get_by_test_id("stMain").get_by_role("tab")
+    assert tabs.all_inner_texts() == labels
+    assert key not in url_params(page)  # the first section is the default: the link stays as it was
+    first_titles = _chart_titles(page)
+    assert first_titles
+    for label in labels[1:]:
+        tabs.filter(has_text=label).click()
+        page.wait_for_url(re.compile(f"{key}="), timeout=60_000)
+        wait_until_drawn(page, charts=label != "Sessions to review")
+        no_exception(page, f"{slug} / {label}")
+        assert url_params(page)[key] == [label], page.url
+        assert page.get_by_role("tab", selected=True).inner_text() == label
+        titles = _chart_titles(page)
+        assert not set(titles) & set(first_titles), (label, titles)  # the first section's charts are gone
+        full_screenshot(page, artifacts / f"e2e-{slug}-{label.lower().replace(' ', '-')}.png")
+    opened = labels[-1]
+    page.reload()
+    wait_until_drawn(page, charts=True)
+    assert page.get_by_role("tab", selected=True).inner_text() == opened
+    assert url_params(page)["clinic"] == ["NYC"]
+    page.get_by_test_id("stSidebarNav").get_by_text("Capacity").click()
+    page.wait_for_url(re.compile(r"/capacity\?"), timeout=60_000)
+    wait_until_drawn(page, charts=True)
+    assert key not in url_params(page), page.url
+    page.get_by_test_id("stSidebarNav").get_by_text(PAGES[slug], exact=True).click()
+    page.wait_for_url(re.compile(f"/{slug}\\?"), timeout=60_000)
+    wait_until_drawn(page, charts=True)
+    no_exception(page, f"{slug} again")
+    assert page.get_by_role("tab", selected=True).inner_text() == opened
+    assert url_params(page)["clinic"] == ["NYC"]
+    page.goto(f"{server}/{slug}?{key}=No+such+section&clinic=NYC")  # a link to a section the page does not have
+    wait_until_drawn(page, charts=True)
+    no_exception(page, f"{slug} with an unknown section")
+    assert page.get_by_role("tab", selected=True).inner_text() == labels[0]
+
+
 def test_the_overview_by_its_name_is_the_default_page(server, page):
     """Every page is at /<its name>; the Overview, served at "/", is found at /overview too, with the
     selection of the link kept (not Streamlit's "Page not found")."""

@@ -39,16 +39,44 @@ def _charts(at: AppTest) -> list:
     return [el for el in at.get("plotly_chart")]
 
 
+# Pages in sections (tabs) run only the open one: each test that opens such a page goes through all of them.
+SECTIONS = {"outcomes": ("out_tab", ["Response and remission", "Clinics compared", "Over the course", "PHQ-9 item 9"]),
+            "safety": ("safety_tab", ["Side effects", "Blood pressure and vitals", "Clinics compared",
+                                      "Sessions to review", "REMS monitoring"])}
+
+
+def _each_section(at: AppTest, page: str):
+    """Yield each section of `page` once it is open and drawn (the page itself, once, for a page without)."""
+    if page not in SECTIONS:
+        yield None
+        return
+    key, labels = SECTIONS[page]
+    assert [t.label for t in at.tabs] == labels, page
+    for label in labels:
+        _open_section(at, page, label)
+        yield label
+
+
+def _open_section(at: AppTest, page: str, label: str) -> AppTest:
+    """What a click on a section's tab does in the browser: the widget's state and the URL both change (AppTest's
+    URL otherwise keeps a section opened earlier, and Streamlit reads the URL's)."""
+    key = SECTIONS[page][0]
+    at.session_state[key] = label
+    at.query_params[key] = label
+    return at.run()
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_on_the_sample(page, sample_db, use_db):
     use_db(sample_db)
     at = _app()
     at.run()
     _open(at, page)
-    _ok(at, page)
-    if page != "data_quality":
-        assert _charts(at), page
-        assert any("1 Apr – 30 Jun 2026" in m.value for m in at.markdown), page  # the default period, in words
+    for section in _each_section(at, page):
+        _ok(at, (page, section))
+        if page != "data_quality":
+            assert _charts(at) or section == "Sessions to review", (page, section)
+            assert any("1 Apr – 30 Jun 2026" in m.value for m in at.markdown), page  # the default period, in words
     assert at.query_params.get("start") == ["2026-04-01"] or at.query_params.get("start") == "2026-04-01"
 
 
@@ -69,6 +97,8 @@ def test_page_after_filter_changes(page, sample_db, use_db):
     at.selectbox(key="f_preset").set_value("Last 12 months").run()
     _ok(at, page)
     assert at.session_state["f_period"] == (dt.date(2025, 7, 1), dt.date(2026, 6, 30))
+    for section in _each_section(at, page):
+        _ok(at, (page, section))
     at.button[0].click().run()  # reset
     _ok(at, page)
     assert at.session_state["f_clinics"] == []
@@ -82,6 +112,7 @@ def test_page_on_an_empty_warehouse(page, empty_db, use_db):
     _open(at, page)
     _ok(at, page)
     assert any("No " in i.value and "load" in i.value for i in at.info), page
+    assert not at.tabs  # the page stops at its header: no section to open
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -90,7 +121,8 @@ def test_page_with_clinics_but_no_sessions_yet(page, clinics_only_db, use_db):
     at = _app({"start": ["2025-01-01"]})
     at.run()
     _open(at, page)
-    _ok(at, page)
+    for section in _each_section(at, page):
+        _ok(at, (page, section))
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -99,12 +131,60 @@ def test_page_when_filters_select_nothing(page, sample_db, use_db):
     at = _app(NOTHING)
     at.run()
     _open(at, page)
-    _ok(at, page)
+    for section in _each_section(at, page):
+        _ok(at, (page, section))
     # the link itself is valid: no warning about it (Data quality warns of the sample's quarantined clinics row,
     # whatever the filters: it shows the whole warehouse)
     assert not [w.value for w in at.warning if w.icon == ":material/link_off:"]
     assert not [w.value for w in at.warning if page != "data_quality"], [w.value for w in at.warning]
     assert at.session_state["f_clinics"] == ["DEN"]
+
+
+def _chart_ids(at: AppTest) -> list[str]:
+    return [c.proto.id.split("-chart-", 1)[1] for c in _charts(at)]
+
+
+def test_a_page_in_sections_runs_only_the_open_one(sample_db, use_db):
+    """Only the open section of Outcomes and Safety runs and draws its charts; between them the sections draw
+    every chart of the page once (Safety's funnels are one chart at a time, of a control). The Instrument
+    chosen above the sections is the one the funnel and the trajectory use; the open section stays in the
+    session across pages."""
+    from dashboard.charts import catalog
+
+    drawn = {
+        "outcomes": {"Response and remission": ["outcomes.rates_by_instrument", "outcomes.rates_by_group",
+                                                "outcomes.evaluability"],
+                     "Clinics compared": ["outcomes.clinic_funnel"],
+                     "Over the course": ["outcomes.trajectory", "outcomes.early_signal", "outcomes.induction_funnel"],
+                     "PHQ-9 item 9": ["outcomes.item9"]},
+        "safety": {"Side effects": ["safety.side_effects", "safety.side_effects_by_dose",
+                                    "safety.side_effects_by_session", "safety.interventions"],
+                   "Blood pressure and vitals": ["safety.bp_by_dose", "safety.peak_rise", "safety.vitals"],
+                   "Clinics compared": ["safety.severe_funnel"],
+                   "Sessions to review": [],
+                   "REMS monitoring": ["safety.rems", "safety.rems_by_clinic"]},
+    }
+    use_db(sample_db)
+    at = _app()
+    at.run()
+    for page, sections in drawn.items():
+        _open(at, page)
+        assert _chart_ids(at) == next(iter(sections.values())), page  # the first section opens by default
+        for section in _each_section(at, page):
+            _ok(at, (page, section))
+            assert _chart_ids(at) == sections[section], (page, section)
+        on_page = {spec.id for spec in catalog.for_page(page.title())}
+        shown = {c for ids in sections.values() for c in ids}
+        # every chart of the page is in one section, but for the funnels a control switches between
+        assert on_page - shown == ({"outcomes.remission_funnel", "outcomes.completion_funnel"} if page == "outcomes"
+                                   else {"safety.bp_funnel"})
+    _open(at, "outcomes")  # back on Outcomes: the section opened last
+    assert [t for t in at.tabs][0].label == "Response and remission" and at.session_state["out_tab"] == "PHQ-9 item 9"
+    assert _chart_ids(at) == ["outcomes.item9"]
+    _open_section(at, "outcomes", "Over the course")
+    at.selectbox(key="out_instrument").set_value("GAD7").run()
+    titles = [json.loads(c.proto.spec)["layout"]["meta"]["title"] for c in _charts(at)]
+    assert titles[0].startswith("GAD-7 mean score by session"), titles
 
 
 @pytest.mark.parametrize("page", ["overview", "outcomes"])
@@ -253,15 +333,18 @@ def test_rems_charts_do_not_claim_the_modality_filter(sample_db, use_db):
     at = _app({"modality": ["iv_ketamine"], "start": ["2026-04-01"], "end": ["2026-06-30"]})
     at.run()
     _open(at, "safety")
-    _ok(at, "safety")
-    subtitles = {json.loads(c.proto.spec)["layout"]["meta"]["title"].split(",")[0]:
-                 json.loads(c.proto.spec)["layout"]["meta"]["subtitle"] for c in _charts(at)}
+    subtitles, captions = {}, []
+    for section in _each_section(at, "safety"):
+        _ok(at, ("safety", section))
+        subtitles |= {json.loads(c.proto.spec)["layout"]["meta"]["title"].split(",")[0]:
+                      json.loads(c.proto.spec)["layout"]["meta"]["subtitle"] for c in _charts(at)}
+        captions += [c.value for c in at.caption]
     rems = {t: s for t, s in subtitles.items() if "REMS" in t}
     assert len(rems) == 2, subtitles
     for title, sub in rems.items():
         assert "IV ketamine" not in sub and "esketamine sessions" in sub, (title, sub)
     assert "IV ketamine" in subtitles["Side effects by effect and severity"]
-    assert any("the modality filter does not apply to these charts" in c.value for c in at.caption)
+    assert any("the modality filter does not apply to these charts" in c for c in captions)
 
 
 def _copy_of(db, tmp_path, name: str):
