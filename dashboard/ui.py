@@ -29,7 +29,7 @@ K_INIT, K_MESSAGES, K_STATE = "_filters_initialised", "_filters_url_messages", "
 # URL parameters a page owns (the planning inputs, which the page reads and checks itself; the open tab of a page
 # with sections, `sections()`); the sidebar, which writes the shared filters, keeps them. Streamlit drops them when
 # the user moves to another page.
-SECTION_KEYS = ("out_tab", "safety_tab")
+SECTION_KEYS = ("out_tab", "safety_tab", "planning_tab")
 PAGE_URL_PREFIXES = ("plan_", *SECTION_KEYS)
 
 # The chart toolbar keeps zoom, pan and reset. Its "Download plot as a PNG" (toImage) is removed: it saved the

@@ -459,14 +459,24 @@ with results:
             st.warning("Induction rules not kept: " + ui.md_escape("; ".join(summary["induction_problems"])) + ".",
                        icon=":material/warning:")
 
+        # Seven charts in three sections, only the open one drawn (ui.sections): the cards above answer the
+        # question; the charts show where the answer comes from.
         opts = {"clinic_id": clinic, "scenario": scenario}
-        ui.chart("planning.utilization_by_week", **opts)
-        ui.chart("planning.chairs", **opts)
-        ui.chart("planning.weekday_hour", **opts)
-        ui.chart("planning.overflow", **opts)
-        ui.chart("planning.waits", **opts)
-        ui.chart("planning.new_patients", **opts)
-        ui.chart("planning.sessions", **opts)
+        chairs_tab, hours_tab, demand_tab = ui.sections(
+            "planning_tab", ["Utilization and chairs", "Busy hours", "Demand and waits"])
+        if chairs_tab.open:
+            with chairs_tab:
+                ui.chart("planning.utilization_by_week", **opts)
+                ui.chart("planning.chairs", **opts)
+        if hours_tab.open:
+            with hours_tab:
+                ui.chart("planning.weekday_hour", **opts)
+                ui.chart("planning.overflow", **opts)
+        if demand_tab.open:
+            with demand_tab:
+                ui.chart("planning.waits", **opts)
+                ui.chart("planning.new_patients", **opts)
+                ui.chart("planning.sessions", **opts)
 
         with st.expander("What the plan starts from (observed)"):
             mix = observed.get("modality_mix") or {}

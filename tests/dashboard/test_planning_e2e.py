@@ -13,7 +13,11 @@ from browser import full_screenshot, no_exception, streamlit_server, url_params,
 
 pytestmark = pytest.mark.e2e
 
-PLAN_CHARTS = 7
+# The plan's charts are in three sections (tabs), only the open one drawn: the first has two.
+SECTIONS = {"Utilization and chairs": ["Projected chair utilization by week, 6 Jul – 4 Oct 2026", "How many chairs"],
+            "Busy hours": ["When chairs will be busy", "Peak-hour overflow"],
+            "Demand and waits": ["Wait for a first infusion", "New patients per week", "Projected sessions per week"]}
+PLAN_CHARTS = len(SECTIONS["Utilization and chairs"])
 
 
 def _main(page) -> str:
@@ -64,10 +68,24 @@ def test_the_planning_page_draws(server, page, artifacts):
     assert _charts(page) == PLAN_CHARTS
     text = _main(page)
     for fragment in ("Fewest chairs for 80%", "Peak week, booked", "Wait for a first infusion", "Peak-hour overflow",
-                     "Projected chair utilization by week, 6 Jul – 4 Oct 2026", "How many chairs",
-                     "When chairs will be busy", "Induction rules kept"):
+                     "Induction rules kept", *SECTIONS["Utilization and chairs"]):
         assert fragment in text, fragment
     full_screenshot(page, artifacts / "e2e-planning.png")
+    tabs = page.get_by_test_id("stMain").get_by_role("tab")
+    assert tabs.all_inner_texts() == list(SECTIONS)
+    for label, charts in list(SECTIONS.items())[1:]:
+        tabs.filter(has_text=label).click()
+        page.wait_for_url(re.compile(r"planning_tab="), timeout=60_000)
+        wait_until_drawn(page)
+        no_exception(page, label)
+        assert _charts(page) == len(charts), label
+        titles = page.locator(".gtitle").evaluate_all("els => els.map(e => e.textContent)")
+        assert all(any(t.startswith(c) for t in titles) for c in charts), (label, titles)
+        assert url_params(page)["plan_clinic"] == ["DEN"]
+        full_screenshot(page, artifacts / f"e2e-planning-{label.lower().replace(' ', '-')}.png")
+    tabs.filter(has_text="Utilization and chairs").click()
+    page.wait_for_url(lambda url: "planning_tab" not in url, timeout=60_000)
+    wait_until_drawn(page)
 
 
 def test_a_scenario_planned_saved_reloaded_and_compared(server, page, artifacts, scenarios):

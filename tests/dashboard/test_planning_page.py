@@ -108,13 +108,32 @@ def _param(at: AppTest, key: str):
     return value[-1] if isinstance(value, list) and value else value
 
 
-def _plan_charts(at: AppTest) -> list[str]:
+PLAN_SECTIONS = ["Utilization and chairs", "Busy hours", "Demand and waits"]
+
+
+def _titles(at: AppTest) -> list[str]:
     import json
 
-    titles = []
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
-        titles.append(spec["layout"]["meta"]["title"])
+    return [json.loads(chart.proto.spec)["layout"]["meta"]["title"] for chart in at.get("plotly_chart")]
+
+
+def _open_section(at: AppTest, label: str) -> AppTest:
+    """What a click on a section's tab does in the browser: the widget's state and the URL both change."""
+    at.session_state["planning_tab"] = label
+    at.query_params["planning_tab"] = label
+    return at.run()
+
+
+def _plan_charts(at: AppTest) -> list[str]:
+    """The titles of every chart of the plan: its charts are in sections of which only the open one is drawn, so
+    each is opened in turn (then the first again); a chart beside them (the scenario comparison) counts once."""
+    if [t.label for t in at.tabs] != PLAN_SECTIONS:  # no plan drawn
+        return _titles(at)
+    titles: list[str] = []
+    for label in PLAN_SECTIONS:
+        _open_section(at, label)
+        titles += [t for t in _titles(at) if t not in titles]
+    _open_section(at, PLAN_SECTIONS[0])
     return titles
 
 
@@ -345,6 +364,27 @@ def test_a_scope_that_excludes_the_clinic(sample_db, use_db, scenarios_dir, monk
     assert _param(at, "plan_clinic") == "NYC"
     assert at.selectbox(key="pl_pick").options == ["NYC nine"]  # another clinic's scenarios are not even listed
     assert "OKC secret" not in _text(at) and "Oklahoma" not in _text(at)
+
+
+def test_the_plans_charts_are_in_three_sections_only_the_open_one_drawn(sample_db, use_db, scenarios_dir):
+    """The cards answer the question; the seven charts behind them are in sections (ui.sections), only the open one
+    drawn: two by default, the others when their tab is opened, and the section is kept in the link."""
+    use_db(sample_db)
+    at = _open()
+    _ok(at)
+    assert [t.label for t in at.tabs] == PLAN_SECTIONS
+    drawn = {}
+    for label in PLAN_SECTIONS:
+        _open_section(at, label)
+        _ok(at)
+        drawn[label] = [t.split(",")[0] for t in _titles(at)]
+        assert "Fewest chairs for 80%" in _metrics(at), label  # the cards stay above every section
+    assert drawn == {
+        "Utilization and chairs": ["Projected chair utilization by week", "How many chairs"],
+        "Busy hours": ["When chairs will be busy", "Peak-hour overflow"],
+        "Demand and waits": ["Wait for a first infusion", "New patients per week", "Projected sessions per week"],
+    }, drawn
+    assert _param(at, "planning_tab") == "Demand and waits" and _param(at, "plan_clinic") == "DEN"
 
 
 def test_no_history_and_too_little_history_are_explained(short_db, use_db, scenarios_dir, monkeypatch):
