@@ -117,3 +117,11 @@ def test_a_rerun_reuses_the_figure_and_other_data_options_context_or_threshold_b
     assert ui.figure(spec.id, data, ctx, 11) is suppressed
     ui.figure(spec.id, data, ctx, 5)  # another cell-size threshold
     assert len(built) == 6  # the direct figure_of above, and threshold 5
+
+
+def test_a_section_key_the_sidebar_does_not_keep_in_the_url_is_refused():
+    """The sidebar rewrites the URL with the filters and keeps only the parameters pages own: a page in sections
+    under another key would lose its open section from the link on the next filter change, so it cannot be made."""
+    with pytest.raises(ValueError, match="ui.SECTION_KEYS"):
+        ui.sections("charts_tab", ["One", "Two"])
+    assert all(key.startswith(ui.PAGE_URL_PREFIXES) for key in ui.SECTION_KEYS)
