@@ -8,7 +8,7 @@ from dashboard.charts import catalog
 
 s = ui.header("Outcomes", "Response and remission with honest intervals, who is evaluable, and how clinics compare.")
 
-instrument = st.selectbox(
+instrument = st.columns(2)[0].selectbox(
     "Instrument", catalog.INSTRUMENTS, format_func=labels.instrument, key="out_instrument",
     help="The scale of the breakdown by group, the clinic comparison and the score trajectory. The charts of every "
          "instrument side by side, and the item-9 flags (PHQ-9 only), do not depend on it.",
@@ -19,7 +19,7 @@ rates, clinics, course, item9 = ui.sections(
 if rates.open:
     with rates:
         ui.chart("outcomes.rates_by_instrument")
-        breakdown = st.selectbox(
+        breakdown = st.columns(2)[0].selectbox(
             "Compare by", catalog.OUTCOME_BREAKDOWNS, key="out_breakdown",
             format_func=lambda b: {"clinic": "Clinic", "indication": "Indication", "modality": "Modality",
                                    "maoi": "MAOI use", "lamotrigine": "Lamotrigine use",
