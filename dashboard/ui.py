@@ -220,12 +220,17 @@ def sidebar() -> PageState:
         modalities=tuple(st.session_state.get(K_MODALITIES, [])),
         indications=tuple(st.session_state.get(K_INDICATIONS, [])),
     )
+    # The filters' own parameters are written one by one, not the whole URL: a page's own (PAGE_URL_PREFIXES) stay
+    # as they are, and Streamlit refuses to set a parameter bound to a widget (the open section of a page in
+    # sections), even to the value it has; rewriting the URL with it stopped the page on every filter change.
     wanted = flt.to_query_params(filters)
     current = {key: st.query_params.get_all(key) for key in st.query_params}
-    wanted.update({k: v for k, v in current.items() if k.startswith(PAGE_URL_PREFIXES)})  # the page's own
-    normalised = {k: (v if isinstance(v, list) else [v]) for k, v in wanted.items()}
-    if current != normalised:
-        st.query_params.from_dict(wanted)
+    for key in current:
+        if key not in wanted and not key.startswith(PAGE_URL_PREFIXES):
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if current.get(key) != (value if isinstance(value, list) else [value]):
+            st.query_params[key] = value
     state = PageState(True, scope, filters, options, catalog.context(filters, options), default.label)
     st.session_state[K_STATE] = state
     return state

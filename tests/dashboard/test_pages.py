@@ -187,6 +187,29 @@ def test_a_page_in_sections_runs_only_the_open_one(sample_db, use_db):
     assert titles[0].startswith("GAD-7 mean score by session"), titles
 
 
+@pytest.mark.parametrize("page", list(SECTIONS))
+def test_a_filter_changed_with_a_section_open_keeps_the_section_in_the_url(page, sample_db, use_db):
+    """The sidebar rewrote the whole URL on a filter change, the open section's parameter with it, and Streamlit
+    refuses to set a parameter bound to a widget: the page stopped ("Cannot directly set query parameter
+    'out_tab' - it is bound to a widget"). It now writes the filters' parameters only."""
+    use_db(sample_db)
+    at = _app({"junk": ["1"]})
+    at.run()
+    _open(at, page)
+    key, labels = SECTIONS[page]
+    _open_section(at, page, labels[-1])
+    _ok(at, page)
+    at.multiselect(key="f_clinics").set_value(["NYC", "DEN"]).run()
+    _ok(at, page)
+    assert at.session_state[key] == labels[-1]
+    params = dict(at.query_params)
+    assert params.get(key) in ([labels[-1]], labels[-1]) and params.get("clinic") == ["NYC", "DEN"], params
+    assert "junk" not in params  # a parameter nobody owns is still dropped
+    at.button[0].click().run()  # reset the filters: the section stays
+    _ok(at, page)
+    assert at.session_state[key] == labels[-1] and at.session_state["f_clinics"] == []
+
+
 @pytest.mark.parametrize("page", ["overview", "outcomes"])
 def test_bad_link_values_are_explained_and_ignored(page, sample_db, use_db):
     use_db(sample_db)
