@@ -145,3 +145,17 @@ def wait_until_drawn(page, timeout_ms: float = 60_000, charts: bool = True) -> N
             }""",
             timeout=timeout_ms,
         )
+
+
+def choose(page, multiselect, option: str) -> None:
+    """Pick an option of a multiselect (the first click after a rerun sometimes only focuses it)."""
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for _ in range(4):
+        multiselect.locator("input").click()
+        try:
+            wanted.wait_for(timeout=3_000)
+            break
+        except Exception:  # noqa: BLE001 - not open yet: click again
+            page.keyboard.press("Escape")
+    wanted.click()
+    page.keyboard.press("Escape")

@@ -19,7 +19,7 @@ from streamlit.testing.v1.util import patch_config_options
 
 from dashboard import auth
 from dashboard.scope import Scope
-from dashboard_testing import ROOT
+from dashboard_testing import ROOT, open_section
 from pipelines import config
 from pipelines.load.loader import load_batch
 from pipelines.load.pseudonymize import Pseudonymizer
@@ -422,13 +422,6 @@ def test_a_page_run_without_the_gate_sees_nothing(sample_db, use_db):
     assert at.session_state["_page_state"].scope.restrict(None) == []
 
 
-def _open_sessions_to_review(at: AppTest) -> AppTest:
-    """Open Safety's "Sessions to review" section as a click on its tab does (its state and the URL)."""
-    at.session_state["safety_tab"] = "Sessions to review"
-    at.query_params["safety_tab"] = "Sessions to review"
-    return at.run()
-
-
 def test_sessions_to_review_for_the_medical_director_only_and_the_view_is_logged(access, sample_db, use_db):
     """The severe side-effect and BP counts as the sessions behind them: listed when the medical director asks
     (a row-level view, logged with what was listed), never for a clinic manager or the board."""
@@ -437,7 +430,7 @@ def test_sessions_to_review_for_the_medical_director_only_and_the_view_is_logged
     at.switch_page("dashboard/app_pages/safety.py").run()
     _ok(at)
     assert not [t for t in at.toggle if t.key == "safety_cases"]  # in its own section, not the first
-    _open_sessions_to_review(at)
+    open_section(at, "safety", "Sessions to review")
     _ok(at)
     assert not [e for e in AccessLog(access.folder).read() if e["event"] == "view_row_level"]  # not until asked
     at.toggle(key="safety_cases").set_value(True).run()
@@ -456,7 +449,7 @@ def test_sessions_to_review_for_the_medical_director_only_and_the_view_is_logged
     for email in ("den@clinic.test", "board@clinic.test"):
         other = _app(_user(email)).run()
         other.switch_page("dashboard/app_pages/safety.py").run()
-        _open_sessions_to_review(other)
+        open_section(other, "safety", "Sessions to review")
         _ok(other)
         assert not [t for t in other.toggle if t.key == "safety_cases"]
         assert "listed for the medical director only" in _text(other)

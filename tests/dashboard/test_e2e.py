@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser import (PAGES, VIEWPORT, full_screenshot, no_exception, streamlit_server, url_params,
+from browser import (PAGES, VIEWPORT, choose, full_screenshot, no_exception, streamlit_server, url_params,
                      wait_until_drawn)
+from dashboard_testing import SECTIONS
 
 pytestmark = pytest.mark.e2e
 
@@ -98,16 +99,11 @@ def test_filter_change_survives_reload_and_navigation(server, page, artifacts):
     full_screenshot(page, artifacts / "e2e-capacity-filtered.png")
 
 
-SECTIONS = {"outcomes": ("out_tab", ["Response and remission", "Clinics compared", "Over the course", "PHQ-9 item 9"]),
-            "safety": ("safety_tab", ["Side effects", "Blood pressure and vitals", "Clinics compared",
-                                      "Sessions to review", "REMS monitoring"])}
-
-
 def _chart_titles(page) -> list[str]:
     return page.locator(".gtitle").evaluate_all("els => els.map(e => e.textContent)")
 
 
-@pytest.mark.parametrize("slug", list(SECTIONS))
+@pytest.mark.parametrize("slug", ["outcomes", "safety"])
 def test_a_long_pages_sections_open_one_at_a_time_and_stay_in_the_link(server, page, artifacts, slug):
     """Outcomes and Safety are sections (tabs) of which only the open one is drawn: clicking one draws its charts
     and puts it in the URL, a reload keeps it, another page drops it, and coming back opens it again."""
@@ -133,17 +129,7 @@ def test_a_long_pages_sections_open_one_at_a_time_and_stay_in_the_link(server, p
     opened = labels[-1]
     # a filter changed with a section open: the sidebar rewrote the whole URL, section included, and Streamlit
     # refused to set a parameter bound to a widget ("Cannot directly set query parameter 'out_tab'")
-    clinics = page.get_by_test_id("stMultiSelect").filter(has_text="Clinics")
-    denver = page.get_by_role("option", name="Denver Interventional Psychiatry", exact=True)
-    for _ in range(4):  # the first click after a rerun sometimes only focuses the box
-        clinics.locator("input").click()
-        try:
-            denver.wait_for(timeout=3_000)
-            break
-        except Exception:  # noqa: BLE001 - not open yet: click again
-            page.keyboard.press("Escape")
-    denver.click()
-    page.keyboard.press("Escape")
+    choose(page, page.get_by_test_id("stMultiSelect").filter(has_text="Clinics"), "Denver Interventional Psychiatry")
     page.wait_for_url(re.compile(r"clinic=DEN"), timeout=60_000)
     wait_until_drawn(page, charts=True)
     no_exception(page, f"{slug} / {opened} after a filter change")

@@ -10,7 +10,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard_testing import NOTHING, ROOT
+from dashboard_testing import NOTHING, ROOT, SECTIONS, open_section
 
 APP = str(ROOT / "streamlit_app.py")
 PAGES = ["overview", "outcomes", "safety", "boosters", "capacity", "data_quality"]
@@ -39,12 +39,6 @@ def _charts(at: AppTest) -> list:
     return [el for el in at.get("plotly_chart")]
 
 
-# Pages in sections (tabs) run only the open one: each test that opens such a page goes through all of them.
-SECTIONS = {"outcomes": ("out_tab", ["Response and remission", "Clinics compared", "Over the course", "PHQ-9 item 9"]),
-            "safety": ("safety_tab", ["Side effects", "Blood pressure and vitals", "Clinics compared",
-                                      "Sessions to review", "REMS monitoring"])}
-
-
 def _each_section(at: AppTest, page: str):
     """Yield each section of `page` once it is open and drawn (the page itself, once, for a page without)."""
     if page not in SECTIONS:
@@ -53,17 +47,10 @@ def _each_section(at: AppTest, page: str):
     key, labels = SECTIONS[page]
     assert [t.label for t in at.tabs] == labels, page
     for label in labels:
-        _open_section(at, page, label)
+        open_section(at, page, label)
         yield label
 
 
-def _open_section(at: AppTest, page: str, label: str) -> AppTest:
-    """What a click on a section's tab does in the browser: the widget's state and the URL both change (AppTest's
-    URL otherwise keeps a section opened earlier, and Streamlit reads the URL's)."""
-    key = SECTIONS[page][0]
-    at.session_state[key] = label
-    at.query_params[key] = label
-    return at.run()
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -181,7 +168,7 @@ def test_a_page_in_sections_runs_only_the_open_one(sample_db, use_db):
     _open(at, "outcomes")  # back on Outcomes: the section opened last
     assert [t for t in at.tabs][0].label == "Response and remission" and at.session_state["out_tab"] == "PHQ-9 item 9"
     assert _chart_ids(at) == ["outcomes.item9"]
-    _open_section(at, "outcomes", "Over the course")
+    open_section(at, "outcomes", "Over the course")
     at.selectbox(key="out_instrument").set_value("GAD7").run()
     titles = [json.loads(c.proto.spec)["layout"]["meta"]["title"] for c in _charts(at)]
     assert titles[0].startswith("GAD-7 mean score by session"), titles
@@ -197,7 +184,7 @@ def test_a_filter_changed_with_a_section_open_keeps_the_section_in_the_url(page,
     at.run()
     _open(at, page)
     key, labels = SECTIONS[page]
-    _open_section(at, page, labels[-1])
+    open_section(at, page, labels[-1])
     _ok(at, page)
     at.multiselect(key="f_clinics").set_value(["NYC", "DEN"]).run()
     _ok(at, page)
@@ -205,7 +192,7 @@ def test_a_filter_changed_with_a_section_open_keeps_the_section_in_the_url(page,
     params = dict(at.query_params)
     assert params.get(key) in ([labels[-1]], labels[-1]) and params.get("clinic") == ["NYC", "DEN"], params
     assert "junk" not in params  # a parameter nobody owns is still dropped
-    at.button[0].click().run()  # reset the filters: the section stays
+    next(b for b in at.button if b.label == "Reset filters").click().run()  # the section stays
     _ok(at, page)
     assert at.session_state[key] == labels[-1] and at.session_state["f_clinics"] == []
 

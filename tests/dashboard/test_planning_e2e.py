@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from browser import full_screenshot, no_exception, streamlit_server, url_params, wait_until_drawn
+from browser import choose, full_screenshot, no_exception, streamlit_server, url_params, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
 
@@ -27,20 +27,6 @@ def _main(page) -> str:
 def _charts(page) -> int:
     """Drawn charts (wait_until_drawn has checked that every chart container holds a drawn figure)."""
     return page.locator('[data-testid="stPlotlyChart"]').count()
-
-
-def _choose(page, multiselect, option: str) -> None:
-    """Pick an option of a multiselect (the first click after a rerun sometimes only focuses it)."""
-    wanted = page.get_by_role("option", name=option, exact=True)
-    for _ in range(4):
-        multiselect.locator("input").click()
-        try:
-            wanted.wait_for(timeout=3_000)
-            break
-        except Exception:  # noqa: BLE001 - not open yet: click again
-            page.keyboard.press("Escape")
-    wanted.click()
-    page.keyboard.press("Escape")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +104,7 @@ def test_a_scenario_planned_saved_reloaded_and_compared(server, page, artifacts,
     wait_until_drawn(page)
     compare = page.get_by_test_id("stMultiSelect").filter(has_text="Scenarios side by side")
     for option in ("On screen: current", "Six chairs"):
-        _choose(page, compare, option)
+        choose(page, compare, option)
         wait_until_drawn(page)
     page.get_by_text("Scenarios compared: booked utilization").wait_for(timeout=120_000)
     wait_until_drawn(page)

@@ -22,7 +22,7 @@ from dashboard.charts import catalog
 from dashboard.charts.base import is_empty
 from dashboard.filters import Filters
 from dashboard.scope import Scope
-from dashboard_testing import ROOT
+from dashboard_testing import ROOT, SECTIONS, open_section
 from pipelines import config
 from pipelines.load.loader import load_batch
 from pipelines.load.pseudonymize import Pseudonymizer
@@ -108,20 +108,13 @@ def _param(at: AppTest, key: str):
     return value[-1] if isinstance(value, list) and value else value
 
 
-PLAN_SECTIONS = ["Utilization and chairs", "Busy hours", "Demand and waits"]
+PLAN_SECTIONS = SECTIONS["planning"][1]
 
 
 def _titles(at: AppTest) -> list[str]:
     import json
 
     return [json.loads(chart.proto.spec)["layout"]["meta"]["title"] for chart in at.get("plotly_chart")]
-
-
-def _open_section(at: AppTest, label: str) -> AppTest:
-    """What a click on a section's tab does in the browser: the widget's state and the URL both change."""
-    at.session_state["planning_tab"] = label
-    at.query_params["planning_tab"] = label
-    return at.run()
 
 
 def _plan_charts(at: AppTest) -> list[str]:
@@ -131,9 +124,9 @@ def _plan_charts(at: AppTest) -> list[str]:
         return _titles(at)
     titles: list[str] = []
     for label in PLAN_SECTIONS:
-        _open_section(at, label)
+        open_section(at, "planning", label)
         titles += [t for t in _titles(at) if t not in titles]
-    _open_section(at, PLAN_SECTIONS[0])
+    open_section(at, "planning", PLAN_SECTIONS[0])
     return titles
 
 
@@ -375,7 +368,7 @@ def test_the_plans_charts_are_in_three_sections_only_the_open_one_drawn(sample_d
     assert [t.label for t in at.tabs] == PLAN_SECTIONS
     drawn = {}
     for label in PLAN_SECTIONS:
-        _open_section(at, label)
+        open_section(at, "planning", label)
         _ok(at)
         drawn[label] = [t.split(",")[0] for t in _titles(at)]
         assert "Fewest chairs for 80%" in _metrics(at), label  # the cards stay above every section
