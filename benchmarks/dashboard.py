@@ -6,8 +6,8 @@
    --seed 3 --format parquet`, kept in OUT/batch_50x60) and loads it once with `python -m pipelines load`
    (kept in OUT/warehouse); both are reused on later runs.
 2. Runs every page through Streamlit's AppTest with the default filters (last full quarter, all clinics)
-   and records each SQL statement the page sends to DuckDB (a page in sections, Outcomes and Safety: its
-   first section, then each other one as a row of its own, "outcomes › Clinics compared"); then times each
+   and records each SQL statement the page sends to DuckDB (a page in sections, Outcomes, Safety and Planning:
+   its first section, then each other one as a row of its own, "outcomes › Clinics compared"); then times each
    statement on a fresh read-only connection: the first run (cold) and the median of --runs warm runs.
 3. Starts the app as `make run` does (`python -m dashboard.serve`: streamlit run and its warm-up) and,
    in headless Chromium, times the first page the moment the server answers (the sign-in screen:
@@ -90,9 +90,8 @@ def record_page_queries(pointer: Path) -> dict[str, list[tuple[str, tuple]]]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import queries
-
-    from dashboard import settings
+    from dashboard import queries, settings
+    from dashboard_testing import SECTIONS, open_section
 
     os.environ["CLINIC_ANALYTICS_DB"] = str(pointer)
     _grant_director(pointer)
@@ -133,21 +132,15 @@ def record_page_queries(pointer: Path) -> dict[str, list[tuple[str, tuple]]]:
             per_page[page] = unique_statements()
             # A page in sections runs only the open one (the first, by default): each other section's
             # statements are recorded as its own row, "outcomes › Clinics compared", as a click on its tab runs them.
-            tabs = [t for t in at.tabs]
-            for label in [t.label for t in tabs][1:]:
+            labels = SECTIONS[page][1] if page in SECTIONS else []
+            for label in labels[1:]:
                 st.cache_data.clear()
                 recorded.clear()
-                key = _section_key(at)
-                at.session_state[key] = label
-                at.query_params[key] = label
-                at.run()
+                open_section(at, page, label)
                 assert not at.exception, [e.value for e in at.exception]
                 per_page[f"{page} › {label}"] = unique_statements()
-            if tabs:  # back to the first section, as the sidebar's next visit would otherwise open the last
-                key = _section_key(at)
-                at.session_state[key] = tabs[0].label
-                at.query_params.pop(key, None)
-                at.run()
+            if labels:  # back to the first section, as the sidebar's next visit would otherwise open the last
+                open_section(at, page, labels[0])
     finally:
         queries._execute = original
         if prefetch_before is None:
@@ -161,15 +154,6 @@ DIRECTOR = "benchmark.director@clinic.test"
 # Sections without a chart: their tab is drawn once the script run is over (a medical director's sessions list
 # is behind a toggle).
 SECTIONS_WITHOUT_CHARTS = {"Sessions to review"}
-
-
-def _section_key(at) -> str:
-    """The URL parameter (widget key) of the page's sections (dashboard.ui.SECTION_KEYS)."""
-    from dashboard.ui import SECTION_KEYS
-
-    present = [k for k in SECTION_KEYS if k in at.session_state]
-    assert len(present) >= 1, "a page with tabs but none of ui.SECTION_KEYS"
-    return present[-1]
 
 
 def _grant_director(pointer: Path) -> Path:
