@@ -159,3 +159,8 @@ def choose(page, multiselect, option: str) -> None:
             page.keyboard.press("Escape")
     wanted.click()
     page.keyboard.press("Escape")
+
+
+def chart_titles(page) -> list[str]:
+    """The titles of the Plotly charts on the page (SVG text: Playwright's inner_text gives none)."""
+    return page.locator(".gtitle").evaluate_all("els => els.map(e => e.textContent)")

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser import (PAGES, VIEWPORT, choose, full_screenshot, no_exception, streamlit_server, url_params,
+from browser import (PAGES, VIEWPORT, chart_titles, choose, full_screenshot, no_exception, streamlit_server, url_params,
                      wait_until_drawn)
 from dashboard_testing import SECTIONS
 
@@ -99,10 +99,6 @@ def test_filter_change_survives_reload_and_navigation(server, page, artifacts):
     full_screenshot(page, artifacts / "e2e-capacity-filtered.png")
 
 
-def _chart_titles(page) -> list[str]:
-    return page.locator(".gtitle").evaluate_all("els => els.map(e => e.textContent)")
-
-
 @pytest.mark.parametrize("slug", ["outcomes", "safety"])
 def test_a_long_pages_sections_open_one_at_a_time_and_stay_in_the_link(server, page, artifacts, slug):
     """Outcomes and Safety are sections (tabs) of which only the open one is drawn: clicking one draws its charts
@@ -114,7 +110,7 @@ def test_a_long_pages_sections_open_one_at_a_time_and_stay_in_the_link(server, p
     tabs = page.get_by_test_id("stMain").get_by_role("tab")
     assert tabs.all_inner_texts() == labels
     assert key not in url_params(page)  # the first section is the default: the link stays as it was
-    first_titles = _chart_titles(page)
+    first_titles = chart_titles(page)
     assert first_titles
     for label in labels[1:]:
         tabs.filter(has_text=label).click()
@@ -123,7 +119,7 @@ def test_a_long_pages_sections_open_one_at_a_time_and_stay_in_the_link(server, p
         no_exception(page, f"{slug} / {label}")
         assert url_params(page)[key] == [label], page.url
         assert page.get_by_role("tab", selected=True).inner_text() == label
-        titles = _chart_titles(page)
+        titles = chart_titles(page)
         assert not set(titles) & set(first_titles), (label, titles)  # the first section's charts are gone
         full_screenshot(page, artifacts / f"e2e-{slug}-{label.lower().replace(' ', '-')}.png")
     opened = labels[-1]

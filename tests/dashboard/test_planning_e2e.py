@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from browser import choose, full_screenshot, no_exception, streamlit_server, url_params, wait_until_drawn
+from browser import chart_titles, choose, full_screenshot, no_exception, streamlit_server, url_params, wait_until_drawn
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +65,7 @@ def test_the_planning_page_draws(server, page, artifacts):
         wait_until_drawn(page)
         no_exception(page, label)
         assert _charts(page) == len(charts), label
-        titles = page.locator(".gtitle").evaluate_all("els => els.map(e => e.textContent)")
+        titles = chart_titles(page)
         assert all(any(t.startswith(c) for t in titles) for c in charts), (label, titles)
         assert url_params(page)["plan_clinic"] == ["DEN"]
         full_screenshot(page, artifacts / f"e2e-planning-{label.lower().replace(' ', '-')}.png")
