@@ -31,6 +31,7 @@ from dashboard import settings
 from dashboard.filters import FilterOptions, Filters
 from dashboard.scope import Scope
 from pipelines import config
+from pipelines.plan.holidays import holidays_between
 from pipelines.warehouse.publish import resolve_version, version_number
 
 RESULT_TTL_SECONDS = settings.cache_ttl_seconds()
@@ -121,6 +122,10 @@ _FILTERS_SQL = (
     "modalities := ?::VARCHAR[], indications := ?::VARCHAR[]"
 )
 _CLINIC_PERIOD_SQL = "clinics := ?::VARCHAR[], start_date := ?::DATE, end_date := ?::DATE"
+
+# An open period start looks for public holidays from this date (the generator's earliest start); a week before it
+# gets no holiday mark.
+_EARLIEST_HOLIDAY_SEARCH = dt.date(2000, 1, 1)
 
 _NAMES_CTE = (
     "names as (select clinic_id, arg_max(clinic_name, valid_from) as clinic_name "
@@ -508,12 +513,33 @@ def network_utilization(scope: Scope, f: Filters) -> pd.DataFrame:
 
 
 def utilization_by_week(scope: Scope, f: Filters) -> pd.DataFrame:
+    """metrics.utilization_by_week, with `closed_holidays`: the public holidays the clinic closed on that week
+    (metrics.holiday_closures; "Thanksgiving", or NULL). Such a day still counts as available chair time, so
+    the week reads lower: the chart marks it."""
+    days, names = _holiday_calendar(f)
     sql = (
-        f"with {_NAMES_CTE} select w.*, coalesce(names.clinic_name, w.clinic_id) as clinic_name "
+        f"with {_NAMES_CTE}, closures as ("
+        "  select clinic_id, week_start, string_agg(holiday, ', ' order by day) as closed_holidays "
+        "  from metrics.holiday_closures(clinics := ?::VARCHAR[], start_date := ?::DATE, end_date := ?::DATE, "
+        "                                days := ?::DATE[], names := ?::VARCHAR[]) "
+        "  group by clinic_id, week_start) "
+        "select w.*, coalesce(names.clinic_name, w.clinic_id) as clinic_name, closures.closed_holidays "
         f"from metrics.utilization_by_week({_CLINIC_PERIOD_SQL}) w left join names using (clinic_id) "
+        "left join closures using (clinic_id, week_start) "
         "order by clinic_name, week_start"
     )
-    return query(sql, _clinic_period_args(scope, f))
+    period = _clinic_period_args(scope, f)
+    return query(sql, period + (days, names) + period)
+
+
+def _holiday_calendar(f: Filters) -> tuple[list[dt.date], list[str]]:
+    """The public holidays a fortnight either side of the period (metrics.holiday_closures compares each with
+    the same weekday a week or two away), as parallel lists of dates and names. An open end reaches the
+    first or last year the extracts can hold."""
+    first = (f.start or _EARLIEST_HOLIDAY_SEARCH) - dt.timedelta(days=14)
+    last = (f.end or dt.date.today()) + dt.timedelta(days=14)
+    calendar = holidays_between(first, last)
+    return [day for day, _ in calendar], [name for _, name in calendar]
 
 
 def utilization_by_weekday_hour(scope: Scope, f: Filters) -> pd.DataFrame:

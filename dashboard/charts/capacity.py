@@ -114,6 +114,41 @@ def _changes_note(changes: pd.DataFrame) -> str:
     return " ◆ Chairs changed: " + "; ".join(named) + more + "."
 
 
+def _closures(weeks: pd.DataFrame) -> pd.DataFrame:
+    """The clinic-weeks with a public holiday the clinic closed on (`closed_holidays`, queries.utilization_by_week).
+    The closed day still counts as available chair time (the contract's utilization), so the week reads lower:
+    unmarked, Thanksgiving week's dip read as a slow week."""
+    if "closed_holidays" not in weeks:
+        return weeks.iloc[0:0]
+    return weeks[weeks["closed_holidays"].notna() & (weeks["closed_holidays"].astype(str) != "")]
+
+
+def _closures_note(closures: pd.DataFrame, clinics: int) -> str:
+    """The footnote's words for the marked weeks, one entry per holiday week with the clinics that closed
+    ("every clinic" when all `clinics` drawn did)."""
+    if closures.empty:
+        return ""
+
+    def who(names: pd.Series) -> str:
+        return "every clinic" if clinics > 1 and names.nunique() == clinics else ", ".join(sorted(names, key=str.lower))
+    groups = closures.groupby(["week_start", "closed_holidays"], sort=True)["clinic_name"].apply(who)
+    named = [f"{holiday}, week of {fmt.date(week)} ({clinics})" for (week, holiday), clinics in groups.iloc[:4].items()]
+    more = f" and {len(groups) - 4} more" if len(groups) > 4 else ""
+    return (" ○ Closed on a public holiday, a day that still counts as available chair time, so the week reads "
+            "lower: " + "; ".join(named) + more + ".")
+
+
+def _closure_markers(closures: pd.DataFrame, y: str, legend: bool) -> go.Scatter:
+    """An open ring around each marked week (on the line, or on the heatmap's cell), in ink for every clinic."""
+    return go.Scatter(
+        x=closures["week_start"], y=closures[y], mode="markers", name="Closed on a public holiday",
+        showlegend=legend, legendgroup="closures",
+        marker=dict(symbol="circle-open", size=14, color=theme.INK, line=dict(width=1.5)),
+        customdata=list(zip(closures["clinic_name"], closures["closed_holidays"], strict=True)),
+        hovertemplate="%{customdata[0]}, week of %{x|%d %b %Y}: closed on %{customdata[1]}, a day that still counts "
+                      "as available chair time<extra></extra>")
+
+
 def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     """Utilization per clinic and week (utilization_by_week): lines against the band for up to WEEK_LINES
     clinics, a clinic x week heatmap beyond that."""
@@ -125,12 +160,16 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                      message=no_data("open clinic week", choices="clinics"))
     clinics = sorted(data["clinic_name"].unique(), key=str.lower)
     changes = pd.concat([_chair_changes(data[data["clinic_name"] == c].sort_values("week_start")) for c in clinics])
+    closures = _closures(data)
     fig = go.Figure()
     if len(clinics) <= WEEK_LINES:
         for i, clinic in enumerate(clinics):
             part = data[data["clinic_name"] == clinic].sort_values("week_start")
+            holidays = part["closed_holidays"] if "closed_holidays" in part else pd.Series(None, index=part.index)
             text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)"
-                    for u, o, a in zip(part["utilization"], part["occupied_chair_hours"], part["available_chair_hours"], strict=True)]
+                    + (f"; closed on {h}" if isinstance(h, str) and h else "")
+                    for u, o, a, h in zip(part["utilization"], part["occupied_chair_hours"],
+                                          part["available_chair_hours"], holidays, strict=True)]
             fig.add_trace(go.Scatter(x=part["week_start"], y=part["utilization"], mode="lines+markers", name=clinic,
                                      line=dict(color=theme.PALETTE[i % len(theme.PALETTE)]), marker=dict(size=5),
                                      customdata=text, hovertemplate=clinic + ", week of %{x|%d %b %Y}: %{customdata}<extra></extra>"))
@@ -143,6 +182,8 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                     marker=dict(symbol="diamond", size=11, color=theme.PALETTE[i % len(theme.PALETTE)],
                                 line=dict(color="white", width=1)),
                     showlegend=False, hovertemplate=clinic + ", week of %{x|%d %b %Y}: %{text}<extra></extra>"))
+        if not closures.empty:
+            fig.add_trace(_closure_markers(closures, "utilization", legend=True))
         _band(fig, "y")
         percent_axis(fig, "y", (max(0.0, float(data["utilization"].min()) - 0.1), min(1.05, float(data["utilization"].max()) + 0.1)), "Utilization")
         week_axis(fig, data["week_start"])
@@ -171,13 +212,15 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                 marker=dict(symbol="diamond", size=9, color=theme.INK, line=dict(color="white", width=1)),
                 text=[_chairs_text(r) for r in changes.itertuples()],
                 hovertemplate="%{y}, week of %{x|%d %b %Y}: %{text}<extra></extra>"))
+        if not closures.empty:
+            fig.add_trace(_closure_markers(closures, "clinic_name", legend=False))
         week_axis(fig, data["week_start"])
         height = min(max(380, 170 + 30 * len(clinics)), 1600)
         foot = footnote_text(UTIL_DEF.replace("Shaded: the 70–80% benchmark band.",
                                               "Green: within the 70–80% benchmark band; orange: above it.")
                              + " Weeks start on Monday; the first and last week may be partial. " + NOTE_FILTERS, SECTION)
-    if not changes.empty:
-        foot = foot.replace(" " + NOTE_FILTERS, _changes_note(changes) + " " + NOTE_FILTERS, 1)
+    if not changes.empty or not closures.empty:
+        foot = foot.replace(" " + NOTE_FILTERS, _changes_note(changes) + _closures_note(closures, len(clinics)) + " " + NOTE_FILTERS, 1)
     sub = subtitle_text(n_label(len(data), "clinic-weeks"), ctx, _clinics(len(clinics)))
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=height)
 

@@ -243,7 +243,7 @@ CATALOG: tuple[ChartSpec, ...] = (
               capacity.utilization_by_week, "Chair utilization › Utilization", ignores=_CHAIRS_SHARED,
               exported_columns=("clinic_id", "clinic_name", "week_start", "days_in_period", "open_days",
                                 "available_chair_hours", "occupied_chair_hours", "utilization",
-                                "peak_concurrent_chairs", "chairs")),
+                                "peak_concurrent_chairs", "chairs", "closed_holidays")),
     ChartSpec("capacity.weekday_hour", "Weekday x hour utilization (one clinic)", "Capacity",
               queries.utilization_by_weekday_hour, capacity.weekday_hour, "Chair utilization › Weekday x hour",
               defaults={"clinic_id": None}, ignores=_CHAIRS_SHARED, drawn_rows=capacity.weekday_hour_rows),

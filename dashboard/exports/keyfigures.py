@@ -496,7 +496,9 @@ def by_week(df, opts):
 
     def days(r) -> str:
         n = r.get("days_in_period")
-        return f" ({int(n)} of 7 days in the period)" if _known(n) and int(n) < 7 else ""
+        held = f" ({int(n)} of 7 days in the period)" if _known(n) and int(n) < 7 else ""
+        closed = r.get("closed_holidays")  # the closed day still counts as available: the week reads lower
+        return held + (f" (closed on {closed})" if isinstance(closed, str) and closed else "")
     return [f"Lowest {which}: {lo['clinic_name']}, week of {pd.Timestamp(lo['week_start']):%-d %b %Y}: "
             f"{fmt.pct(lo['utilization'])}{days(lo)}",
             f"Highest {which}: {hi['clinic_name']}, week of {pd.Timestamp(hi['week_start']):%-d %b %Y}: "

@@ -920,6 +920,43 @@ def test_weekly_utilization_marks_the_week_a_clinic_changed_its_chairs(clinics):
     assert "Chairs changed" not in unchanged.layout.meta["footnote"]
 
 
+@pytest.mark.parametrize("clinics", [2, 6])
+def test_weekly_utilization_marks_the_weeks_a_clinic_closed_on_a_public_holiday(clinics):
+    """Thanksgiving week read 58% at Denver against 70-76% around it, and nothing said why: the clinic closed that
+    Thursday, a day utilization still counts as available. Such a week gets a ring, on lines and on the heatmap,
+    the line's hover says so, and the footnote names the holiday, its week and who closed ("every clinic" when
+    all of them did). Without any closure there is no ring and no such note."""
+    from dashboard.charts.capacity import utilization_by_week
+
+    weeks = pd.date_range("2025-11-10", periods=8, freq="7D")  # Thanksgiving week: 24 Nov; Christmas: 22 Dec
+    holiday = {pd.Timestamp("2025-11-24"): "Thanksgiving", pd.Timestamp("2025-12-22"): "Christmas Day"}
+    data = pd.DataFrame([{"clinic_id": f"C{i}", "clinic_name": f"Clinic {i}", "week_start": w, "chairs": 6,
+                          "utilization": 0.58 if w in holiday else 0.72, "occupied_chair_hours": 300.0,
+                          "available_chair_hours": 430.0,
+                          # every clinic closed on Thanksgiving; Clinic 0 alone on Christmas Day
+                          "closed_holidays": holiday.get(w) if (w == weeks[2] or i == 0) else None}
+                         for i in range(clinics) for k, w in enumerate(weeks)])
+    fig = utilization_by_week(data, CTX)
+    (rings,) = [t for t in fig.data if t.type == "scatter" and t.marker.symbol == "circle-open"]
+    marked = sorted((pd.Timestamp(x), c[0], c[1]) for x, c in zip(rings.x, rings.customdata, strict=True))
+    assert marked == sorted([(weeks[2], f"Clinic {i}", "Thanksgiving") for i in range(clinics)]
+                            + [(weeks[6], "Clinic 0", "Christmas Day")])
+    assert "closed on %{customdata[1]}" in rings.hovertemplate
+    foot = fig.layout.meta["footnote"]
+    assert "Closed on a public holiday, a day that still counts as available chair time" in foot
+    assert "Thanksgiving, week of 24 Nov 2025 (every clinic); Christmas Day, week of 22 Dec 2025 (Clinic 0)" in foot
+    if clinics <= 4:  # lines: the ring is in the legend, and the week's own hover says it too
+        assert rings.showlegend and rings.name == "Closed on a public holiday"
+        line = next(t for t in fig.data if t.name == "Clinic 0")
+        assert [t for x, t in zip(line.x, line.customdata, strict=True) if "closed on" in t] == [
+            "58% (300 of 430 chair-hours); closed on Thanksgiving",
+            "58% (300 of 430 chair-hours); closed on Christmas Day"]
+    for without in (data.assign(closed_holidays=None), data.drop(columns="closed_holidays")):
+        plain = utilization_by_week(without, CTX)
+        assert not [t for t in plain.data if t.type == "scatter" and t.marker.symbol == "circle-open"]
+        assert "public holiday" not in plain.layout.meta["footnote"]
+
+
 def test_weekly_axes_put_their_ticks_on_mondays():
     """Weeks start on Monday, but Plotly's own weekly ticks fell on Sundays ("Jun 29, Jul 6")."""
     from dashboard.charts.base import week_axis

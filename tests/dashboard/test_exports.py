@@ -481,6 +481,26 @@ def test_the_weekly_capacity_export_carries_the_columns_the_chart_draws(sample):
     assert not is_empty_fig(spec.figure_of(result, _ctx(QUARTER)))
 
 
+def test_the_weekly_capacity_export_names_the_public_holidays_the_clinics_closed_on(sample):
+    """The sample's clinics closed on Thanksgiving and Christmas Day 2025 (the generator closes clinics on public
+    holidays; docs/sample-data.md). Those weeks read lower, as the closed day still counts as available: the CSV
+    says which holiday in `closed_holidays`, and the exported chart's footnote names them."""
+    spec = catalog.get("capacity.by_week")
+    q4 = Filters(start=dt.date(2025, 10, 1), end=dt.date(2025, 12, 31))
+    data = spec.data(Scope.everything(), q4)
+    closed = data[data["closed_holidays"].notna()]
+    assert set(zip(closed["week_start"].astype(str), closed["closed_holidays"], strict=True)) == {
+        ("2025-11-24", "Thanksgiving"), ("2025-12-22", "Christmas Day")}
+    assert set(closed["clinic_id"]) == set(data["clinic_id"])
+    # each such week reads lower than the clinic's median week of the quarter
+    median = data.groupby("clinic_id")["utilization"].median()
+    assert (closed["utilization"].to_numpy() < median[closed["clinic_id"]].to_numpy()).all()
+    csv = pd.read_csv(io.BytesIO(exports.chart_file(spec, data, _ctx(q4), "csv").data))
+    assert csv["closed_holidays"].dropna().tolist() == closed["closed_holidays"].tolist()
+    foot = spec.figure_of(spec.suppressed(data), _ctx(q4)).layout.meta["footnote"]
+    assert "Thanksgiving, week of 24 Nov 2025 (every clinic)" in foot
+
+
 def is_empty_fig(fig) -> bool:
     from dashboard.charts.base import is_empty
 

@@ -274,6 +274,18 @@ def test_the_highest_and_lowest_week_are_whole_weeks_when_there_are_any():
     assert whole[1] == "Highest week: SLC, week of 6 Jul 2026: 80%"
 
 
+def test_the_lowest_week_says_when_the_clinic_closed_on_a_public_holiday():
+    """A board read "Lowest week: Denver, week of 24 Nov 2025: 58%" as a slow week; the clinic had closed on
+    Thanksgiving, a day that still counts as available chair time."""
+    import pandas as pd
+
+    df = pd.DataFrame({"clinic_name": ["DEN", "DEN"], "week_start": pd.to_datetime(["2025-11-17", "2025-11-24"]),
+                       "days_in_period": [7, 7], "utilization": [0.70, 0.58], "closed_holidays": [None, "Thanksgiving"]})
+    lines = keyfigures.sentences("capacity.by_week", df, {})
+    assert lines == ["Lowest week: DEN, week of 24 Nov 2025: 58% (closed on Thanksgiving)",
+                     "Highest week: DEN, week of 17 Nov 2025: 70%"]
+
+
 def test_rates_key_figures_say_how_many_courses_are_provisional():
     import pandas as pd
 
