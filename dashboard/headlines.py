@@ -142,7 +142,7 @@ def _one_row(rule: sup.Suppression, part: str = "") -> sup.Suppression:
 # chart each card summarises, through that chart's rule; a count from 1 to 10, and what would give one
 # away, reads "not shown". Utilization's chair-hours are not counts of anyone: only the sessions are.
 _CARD_RULES = {
-    "courses": _one_row(rules.COURSES_BY_MONTH),
+    "courses": _one_row(rules.COURSES_BY_GROUP),
     "active": sup.Suppression.table(counts=("active_patients",)),
     "outcomes": rules.OUTCOME_RATES,
     "side_effects": rules.SIDE_EFFECTS_BY_SEVERITY,

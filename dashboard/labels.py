@@ -106,6 +106,18 @@ def indication(code: object) -> str:
     return label(INDICATIONS, code)
 
 
+def course_group(breakdown: str, code: object) -> str:
+    """A course breakdown's group for a reader (metrics.course_or_medication_group): "Bipolar depression", "IV
+    ketamine", "On benzodiazepine"; a clinic or a month as given."""
+    if breakdown == "indication":
+        return indication(code)
+    if breakdown in ("modality", "modality_family"):
+        return modality(code)
+    if breakdown in MEDICATION_FLAGS:
+        return medication_group(breakdown, code)
+    return str(code)
+
+
 def effect(code: object) -> str:
     if code == "any":
         return "Any side effect"

@@ -1,5 +1,6 @@
 """Outcomes, in four sections: response and remission (by instrument, by group, evaluability), clinics compared
-(funnel plot), over the course (trajectory, early signal, induction completion) and PHQ-9 item-9 flags."""
+(funnel plot), over the course (trajectory, early signal, induction completion and who stops before completing)
+and PHQ-9 item-9 flags."""
 
 import streamlit as st
 
@@ -13,6 +14,8 @@ instrument = st.columns(2)[0].selectbox(
     help="The scale of the breakdown by group, the clinic comparison and the score trajectory. The charts of every "
          "instrument side by side, and the item-9 flags (PHQ-9 only), do not depend on it.",
 )
+BREAKDOWN_NAMES = {"clinic": "Clinic", "indication": "Indication", "modality": "Modality", "maoi": "MAOI use",
+                   "lamotrigine": "Lamotrigine use", "benzodiazepine": "Benzodiazepine use", "opioid": "Opioid use"}
 rates, clinics, course, item9 = ui.sections(
     "out_tab", ["Response and remission", "Clinics compared", "Over the course", "PHQ-9 item 9"])
 
@@ -20,11 +23,7 @@ if rates.open:
     with rates:
         ui.chart("outcomes.rates_by_instrument")
         breakdown = st.columns(2)[0].selectbox(
-            "Compare by", catalog.OUTCOME_BREAKDOWNS, key="out_breakdown",
-            format_func=lambda b: {"clinic": "Clinic", "indication": "Indication", "modality": "Modality",
-                                   "maoi": "MAOI use", "lamotrigine": "Lamotrigine use",
-                                   "benzodiazepine": "Benzodiazepine use", "opioid": "Opioid use"}[b],
-        )
+            "Compare by", catalog.OUTCOME_BREAKDOWNS, key="out_breakdown", format_func=BREAKDOWN_NAMES.get)
         ui.chart("outcomes.rates_by_group", instrument=instrument, breakdown=breakdown)
         ui.chart("outcomes.evaluability")
 
@@ -48,6 +47,11 @@ if course.open:
         ui.chart("outcomes.trajectory", instrument=instrument, measure=measure)
         ui.chart("outcomes.early_signal")
         ui.chart("outcomes.induction_funnel")
+        stops = st.columns(2)[0].selectbox(
+            "Who stops before completing, by", catalog.COMPLETION_BREAKDOWNS, key="out_completion_by",
+            format_func=BREAKDOWN_NAMES.get,
+            help="Clinics are compared under Clinics compared, against the network's limits.")
+        ui.chart("outcomes.completion_by_group", breakdown=stops)
 
 if item9.open:
     with item9:

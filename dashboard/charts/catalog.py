@@ -166,9 +166,16 @@ def _outcomes_group(scope: Scope, f: Filters, breakdown: str = "indication") -> 
     return queries.outcome_rates(scope, f, breakdown)
 
 
+def _completion_group(scope: Scope, f: Filters, breakdown: str = "indication") -> ChartData:
+    return queries.course_counts(scope, f, breakdown)
+
+
 INSTRUMENTS = tuple(labels.INSTRUMENT_ORDER)
 MEASURES = queries.MEASURES
 OUTCOME_BREAKDOWNS = ("indication", "modality", "clinic", "maoi", "lamotrigine", "benzodiazepine", "opioid")
+# who stops before completing induction; clinics are compared on the completion funnel plot, against the
+# network's limits (one table of clinics, suppressed once, rather than two that could disagree)
+COMPLETION_BREAKDOWNS = tuple(b for b in OUTCOME_BREAKDOWNS if b != "clinic")
 VITALS = tuple(labels.VITALS)
 TRAJECTORY_MEASURES = outcomes.TRAJECTORY_MEASURES
 
@@ -193,6 +200,9 @@ CATALOG: tuple[ChartSpec, ...] = (
               outcomes.early_signal, "Outcomes › Early signal"),
     ChartSpec("outcomes.induction_funnel", "Induction completion funnel", "Outcomes", queries.induction_funnel,
               outcomes.induction_funnel, "Courses and phases › Induction completion"),
+    ChartSpec("outcomes.completion_by_group", "Induction completion by group", "Outcomes", _completion_group,
+              outcomes.completion_by_group, "Courses and phases › Induction completion",
+              defaults={"breakdown": "indication"}, options={"breakdown": COMPLETION_BREAKDOWNS}),
     ChartSpec("outcomes.clinic_funnel", "Clinics compared (funnel plot)", "Outcomes", queries.clinic_comparison,
               outcomes.clinic_funnel, "Clinic comparison (funnel plots)",
               defaults={"measure": "response", "instrument": "PHQ9"},

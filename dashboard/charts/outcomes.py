@@ -133,6 +133,19 @@ def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 60))
 
 
+def _named_groups(data: pd.DataFrame, breakdown: str) -> pd.DataFrame:
+    """The groups with their names (`_name`; a clinic's by its clinic_name), in alphabetical order: listed, never
+    ranked, so the intervals and not the positions carry the comparison."""
+    name_col = "clinic_name" if "clinic_name" in data else "group_value"
+    data = data.assign(_name=[labels.course_group(breakdown, v) for v in data[name_col]])
+    return data.sort_values("_name", key=lambda s: s.str.lower())
+
+
+def _plural(breakdown: str) -> str:
+    return {"clinic": "clinics", "indication": "indications", "modality": "modalities",
+            "modality_family": "modality families", "month": "months"}.get(breakdown, "groups")
+
+
 def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9", breakdown: str = "indication") -> go.Figure:
     """Response and remission for one instrument by a breakdown (outcome_rates with that breakdown).
     Groups are listed by name, not ranked: intervals, not positions, carry the comparison."""
@@ -144,30 +157,14 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
                      message=no_data(f"evaluable {labels.instrument(instrument)} course"))
-    name_col = "clinic_name" if "clinic_name" in data else "group_value"
-
-    def display(value: object) -> str:
-        if breakdown == "indication":
-            return labels.indication(value)
-        if breakdown == "modality":
-            return labels.modality(value)
-        if breakdown == "modality_family":
-            return labels.modality(value)
-        if breakdown in labels.MEDICATION_FLAGS:
-            return labels.medication_group(breakdown, value)
-        return str(value)
-
-    data = data.assign(_name=[display(v) for v in data[name_col]])
-    data = data.sort_values("_name", key=lambda s: s.str.lower())
+    data = _named_groups(data, breakdown)
     names = [f"{n}  ({_n_text(e)})" for n, e in zip(data["_name"], data["evaluable"], strict=True)]
     fig = go.Figure()
     if _rate_traces(fig, data, names):
         foot = _few_note(foot)
     _mark_hidden(fig, data)
     percent_axis(fig, "x", (0, 1), "Share of evaluable courses")
-    plural = {"clinic": "clinics", "indication": "indications", "modality": "modalities",
-              "modality_family": "modality families", "month": "months"}.get(breakdown, "groups")
-    sub = subtitle_text(shown_n_label(data["evaluable"], "evaluable courses", plural), ctx)
+    sub = subtitle_text(shown_n_label(data["evaluable"], "evaluable courses", _plural(breakdown)), ctx)
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 34))
 
 
@@ -447,6 +444,77 @@ def induction_funnel(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     elif in_induction:
         sub += f" · {fmt.count(in_induction)} still in induction, left out"
     return frame(fig, title=title, subtitle=subtitle_text(sub, ctx), footnote=foot, height=400)
+
+
+COMPLETION_DEF = ("Induction completion: courses reaching session 6 (esketamine: 8) / courses whose induction has "
+                  "ended, completed or stopped. Courses still in induction (last session under 14 days before the "
+                  "data's last day) are left out, not counted as stopping. Wilson 95% intervals.")
+
+
+def completion_by_group(df: pd.DataFrame, ctx: ChartContext, breakdown: str = "indication") -> go.Figure:
+    """Induction completion by a breakdown of the courses (course_counts with that breakdown): who stops before
+    completing induction. One dot and Wilson interval per group, listed by name; a group of fewer than
+    FEW_COURSES courses whose induction ended is drawn open. Clinics are compared on the funnel plot instead
+    (against the network's limits), so the page offers no clinic breakdown here."""
+    group = GROUP_LABELS.get(breakdown, breakdown)
+    title = title_text(f"Induction completion by {group}", ctx)
+    foot = footnote_text(COMPLETION_DEF + " Groups are in alphabetical order, not ranked.",
+                         "Courses and phases › Induction completion")
+    data = df[(df["induction_ended"] > 0) | df["induction_ended"].isna()] if not df.empty else df
+    if data.empty:
+        waiting = int(df["still_in_induction"].fillna(0).sum()) if not df.empty else 0
+        sub = n_label(0, "courses whose induction ended") + (
+            f" · {fmt.count(waiting)} still in induction" if waiting else "")
+        return empty(title=title, subtitle=subtitle_text(sub, ctx), footnote=foot,
+                     message=no_data("course whose induction ended"))
+    data = _named_groups(data, breakdown)
+    data = data.assign(_row=range(len(data)),
+                       _label=[f"{n}  ({_n_text(e)})" for n, e in zip(data["_name"], data["induction_ended"], strict=True)])
+    names, rows = list(data["_label"]), list(data["_row"])
+    few = data["induction_ended"] < FEW_COURSES
+    colour = theme.OKABE_ITO["blue"]
+    fig = go.Figure()
+    for small in (False, True):
+        part = data[few == small]
+        if part.empty:
+            continue
+        rate, low, high = (part["induction_completion_rate"], part["induction_completion_ci_low"],
+                           part["induction_completion_ci_high"])
+        text = [f"{label}<br>Completed induction: {fmt.pct_ci(r, lo, hi, n)}"
+                for label, r, lo, hi, n in zip(part["_label"], rate, low, high, part["induction_ended"], strict=True)]
+        fig.add_trace(go.Scatter(
+            x=rate, y=part["_row"], mode="markers",
+            name=f"Completed induction, n < {FEW_COURSES}" if small else "Completed induction",
+            marker=dict(size=10, color=colour, symbol="circle-open" if small else "circle",
+                        line=dict(width=1.5, color=colour)),
+            error_x=dict(type="data", symmetric=False, array=(high - rate), arrayminus=(rate - low), color=colour,
+                         thickness=1 if small else 2, width=4),
+            customdata=text, hovertemplate="%{customdata}<extra></extra>",
+            showlegend=not small or bool((~few).sum() == 0)))
+    # a group whose rate an export hides keeps its row, marked: gone from the axis, it read as no such group
+    hidden = [row for row, rate in zip(data["_row"], data["induction_completion_rate"], strict=True) if not known(rate)]
+    if hidden:
+        fig.add_trace(go.Scatter(x=[0.01] * len(hidden), y=hidden, mode="text", text=[NOT_SHOWN] * len(hidden),
+                                 textposition="middle right", textfont=dict(size=11, color=theme.MUTED),
+                                 showlegend=False, hoverinfo="skip"))
+    fig.update_yaxes(tickvals=rows, ticktext=names, range=[len(names) - 0.5, -0.5], showgrid=False, title=None,
+                     zeroline=False)
+    percent_axis(fig, "x", (0, 1), "Share of courses whose induction ended")
+    if few.any():
+        foot = foot.replace(" Definition:", f" Open points: fewer than {FEW_COURSES} courses whose induction ended. "
+                            "Definition:", 1)
+    # a count an export hides is not a zero: say it is not shown rather than drop the words
+    waiting = data["still_in_induction"]
+    if waiting.isna().all():
+        extra = f"still in induction, left out: {NOT_SHOWN}"
+    elif waiting.sum() > 0:
+        where = f" in the {_plural(breakdown)} shown" if waiting.isna().any() else ""
+        extra = f"{fmt.count(waiting.sum())} still in induction{where}, left out"
+    else:
+        extra = None
+    sub = subtitle_text(shown_n_label(data["induction_ended"], "courses whose induction ended", _plural(breakdown)),
+                        ctx, extra)
+    return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 30))
 
 
 MEASURE_NAMES = {

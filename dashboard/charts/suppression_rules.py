@@ -54,7 +54,9 @@ OUTCOME_RATES_BY_GROUP = Suppression.table(
     group_sums=tuple(GroupSum(c, ("instrument",)) for c in _OUTCOME_COUNTS),
 )
 
-COURSES_BY_MONTH = Suppression.table(
+# courses by month (Overview) or by group (induction completion by indication, modality or medication): the groups
+# add up to the period's courses, which the Overview's cards state
+COURSES_BY_GROUP = Suppression.table(
     counts=("courses", "completed_induction", "still_in_induction", "induction_ended"),
     rates=(Rate(("induction_completion_rate", "induction_completion_ci_low", "induction_completion_ci_high"),
                 "completed_induction", "induction_ended"),),
@@ -262,13 +264,14 @@ PLAN_HISTORY = Suppression.parts(
 QUARANTINE_REASONS = Suppression.table(counts=("rows",))
 
 RULES: dict[str, Suppression] = {
-    "overview.courses_by_month": COURSES_BY_MONTH,
+    "overview.courses_by_month": COURSES_BY_GROUP,
     "outcomes.rates_by_instrument": OUTCOME_RATES,
     "outcomes.rates_by_group": OUTCOME_RATES_BY_GROUP,
     "outcomes.evaluability": OUTCOME_RATES,
     "outcomes.trajectory": TRAJECTORY,
     "outcomes.early_signal": EARLY_SIGNAL,
     "outcomes.induction_funnel": INDUCTION_FUNNEL,
+    "outcomes.completion_by_group": COURSES_BY_GROUP,
     "outcomes.clinic_funnel": CLINIC_FUNNEL,
     "outcomes.remission_funnel": CLINIC_FUNNEL,
     "outcomes.completion_funnel": CLINIC_FUNNEL,

@@ -33,6 +33,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "overview": ("overview.courses_by_month",),
     "outcomes": ("outcomes.rates_by_instrument", "outcomes.rates_by_group", "outcomes.evaluability",
                  "outcomes.trajectory", "outcomes.early_signal", "outcomes.induction_funnel",
+                 "outcomes.completion_by_group",
                  "outcomes.clinic_funnel", "outcomes.remission_funnel", "outcomes.completion_funnel",
                  "outcomes.item9"),
     "safety": ("safety.side_effects", "safety.side_effects_by_dose", "safety.side_effects_by_session",

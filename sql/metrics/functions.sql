@@ -78,6 +78,22 @@ create or replace macro metrics.medication_group(flag) as (
     case when flag then 'yes' when not flag then 'no' else 'not_recorded' end
 );
 
+-- The group of a course for any course breakdown: a medication breakdown (maoi, lamotrigine, benzodiazepine,
+-- opioid) by medication_group of its flag, else by course_group. Response and remission, and induction
+-- completion, are compared across the same groups.
+create or replace macro metrics.course_or_medication_group(
+    breakdown, clinic_id, indication, modality, modality_family, course_month,
+    on_maoi, on_lamotrigine, on_benzodiazepine, on_opioid
+) as (
+    case breakdown
+        when 'maoi' then metrics.medication_group(on_maoi)
+        when 'lamotrigine' then metrics.medication_group(on_lamotrigine)
+        when 'benzodiazepine' then metrics.medication_group(on_benzodiazepine)
+        when 'opioid' then metrics.medication_group(on_opioid)
+        else metrics.course_group(breakdown, clinic_id, indication, modality, modality_family, course_month)
+    end
+);
+
 -- The standard normal quantile at 0.975.
 create or replace macro metrics.z95() as 1.959963984540054::double;
 

@@ -3,7 +3,7 @@
 -- course_start and to the clinic of its session 1; its modality is session 1's.
 
 -- Courses started and how many completed induction, by breakdown (none, clinic, indication, modality,
--- modality_family, month). Induction completion = completed / courses whose induction has ended (completed
+-- modality_family, month, maoi, lamotrigine, benzodiazepine, opioid: who stops before completing). Induction completion = completed / courses whose induction has ended (completed
 -- or stopped): a course still in induction at the data's last day (marts.courses) is counted apart.
 create or replace macro metrics.course_counts(
     clinics := null, start_date := null, end_date := null, modalities := null, indications := null,
@@ -12,7 +12,10 @@ create or replace macro metrics.course_counts(
 with selected_courses as (
     select
         *,
-        metrics.course_group(breakdown, clinic_id, indication, modality, modality_family, course_month) as group_value
+        metrics.course_or_medication_group(
+            breakdown, clinic_id, indication, modality, modality_family, course_month,
+            on_maoi, on_lamotrigine, on_benzodiazepine, on_opioid
+        ) as group_value
     from marts.courses
     where metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,
                                clinics, start_date, end_date, modalities, indications)
@@ -51,13 +54,10 @@ create or replace macro metrics.outcome_rates(
 with selected_outcomes as (
     select
         *,
-        case breakdown
-            when 'maoi' then metrics.medication_group(on_maoi)
-            when 'lamotrigine' then metrics.medication_group(on_lamotrigine)
-            when 'benzodiazepine' then metrics.medication_group(on_benzodiazepine)
-            when 'opioid' then metrics.medication_group(on_opioid)
-            else metrics.course_group(breakdown, clinic_id, indication, modality, modality_family, course_month)
-        end as group_value
+        metrics.course_or_medication_group(
+            breakdown, clinic_id, indication, modality, modality_family, course_month,
+            on_maoi, on_lamotrigine, on_benzodiazepine, on_opioid
+        ) as group_value
     from marts.course_outcomes
     inner join marts.courses using (course_id)
     where metrics.in_selection(clinic_id, course_start_date, modality, modality_family, indication,

@@ -957,6 +957,39 @@ def test_weekly_utilization_marks_the_weeks_a_clinic_closed_on_a_public_holiday(
         assert "public holiday" not in plain.layout.meta["footnote"]
 
 
+def test_completion_by_group_says_who_stops_before_completing_induction():
+    """'Who drops out': induction completion per group with its Wilson interval, groups listed by name (never
+    ranked), n the courses whose induction ended, a group under 30 drawn open, a group an export hides kept on
+    its row and marked, and the courses still in induction said to be left out (not shown when hidden)."""
+    from dashboard.charts.outcomes import completion_by_group
+
+    data = pd.DataFrame({
+        "group_value": ["yes", "no", "not_recorded"], "courses": [300, 900, 12.0],
+        "completed_induction": [120, 450, float("nan")], "still_in_induction": [20, 60, float("nan")],
+        "induction_ended": [280, 840, float("nan")], "induction_completion_rate": [120 / 280, 450 / 840, float("nan")],
+        "induction_completion_ci_low": [0.37, 0.50, float("nan")], "induction_completion_ci_high": [0.49, 0.57, float("nan")],
+    })
+    fig = completion_by_group(data, CTX, breakdown="benzodiazepine")
+    assert fig.layout.meta["title"].startswith("Induction completion by benzodiazepine use")
+    assert list(fig.layout.yaxis.ticktext) == ["Benzodiazepine not recorded  (n not shown)",
+                                               "Not on benzodiazepine  (n=840)", "On benzodiazepine  (n=280)"]
+    (dots,) = [t for t in fig.data if t.mode == "markers"]
+    assert list(dots.y) == [0, 1, 2]
+    assert list(dots.x[1:]) == pytest.approx([450 / 840, 120 / 280]) and pd.isna(dots.x[0])
+    assert list(dots.error_x.arrayminus[1:]) == pytest.approx([450 / 840 - 0.50, 120 / 280 - 0.37])
+    assert "On benzodiazepine  (n=280)<br>Completed induction: 43% (37–49%, n=280)" in list(dots.customdata)
+    (marks,) = [t for t in fig.data if t.mode == "text"]
+    assert list(marks.text) == ["not shown (small counts)"] and list(marks.y) == [0]
+    sub = fig.layout.meta["subtitle"]
+    assert sub.startswith("n = 1,120 courses whose induction ended in the groups shown")
+    assert "80 still in induction in the groups shown, left out" in sub
+    # a group under 30 courses is an open point, and the footnote says so
+    small = completion_by_group(data.assign(induction_ended=[25, 840, float("nan")]), CTX, breakdown="benzodiazepine")
+    assert [t.marker.symbol for t in small.data if t.mode == "markers"] == ["circle", "circle-open"]
+    assert "Open points: fewer than 30 courses whose induction ended" in small.layout.meta["footnote"]
+    assert "Open points" not in fig.layout.meta["footnote"]
+
+
 def test_weekly_axes_put_their_ticks_on_mondays():
     """Weeks start on Monday, but Plotly's own weekly ticks fell on Sundays ("Jun 29, Jul 6")."""
     from dashboard.charts.base import week_axis

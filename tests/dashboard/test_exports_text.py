@@ -274,6 +274,19 @@ def test_the_highest_and_lowest_week_are_whole_weeks_when_there_are_any():
     assert whole[1] == "Highest week: SLC, week of 6 Jul 2026: 80%"
 
 
+def test_completion_by_group_key_figures_name_each_group_with_its_rate():
+    import pandas as pd
+
+    nan = float("nan")
+    df = pd.DataFrame({"group_value": ["yes", "no", "not_recorded"], "courses": [300, 900, 12.0],
+                       "induction_ended": [280, 840, nan], "induction_completion_rate": [120 / 280, 450 / 840, nan],
+                       "induction_completion_ci_low": [0.37, 0.50, nan], "induction_completion_ci_high": [0.49, 0.57, nan]})
+    assert keyfigures.sentences("outcomes.completion_by_group", df, {"breakdown": "benzodiazepine"}) == [
+        "Benzodiazepine not recorded: completed induction not shown (small counts)",
+        "Not on benzodiazepine: completed induction 54% (50–57%, n=840)",
+        "On benzodiazepine: completed induction 43% (37–49%, n=280)"]
+
+
 def test_the_lowest_week_says_when_the_clinic_closed_on_a_public_holiday():
     """A board read "Lowest week: Denver, week of 24 Nov 2025: 58%" as a slow week; the clinic had closed on
     Thanksgiving, a day that still counts as available chair time."""

@@ -197,6 +197,31 @@ def test_induction_completion_leaves_out_courses_still_in_induction_and_counts_t
     assert (clinic["events"], clinic["n"]) == (1, 4)
 
 
+def test_induction_completion_by_medication_and_indication_says_who_stops(wh):
+    """Who stops before completing: course_counts by a medication flag groups courses as the outcome rates do
+    (on it, not on it, not recorded), and by indication; the groups add up to the courses."""
+    wh.clinic()
+    plan = {"P1": (True, "mdd", 6), "P2": (True, "ptsd", 2), "P3": (False, "mdd", 6), "P4": (None, "mdd", 3)}
+    for patient, (benzodiazepine, indication, sessions) in plan.items():
+        wh.patient(patient, benzodiazepine=benzodiazepine, indication=indication)
+        ketamine_course(wh, "2025-03-03 09:00", patient=patient, sessions=sessions)
+    data_until(wh, "2025-06-30")
+    wh.build()
+    by_flag = {r["group_value"]: r for r in wh.rows("FROM metrics.course_counts(breakdown := 'benzodiazepine')")}
+    assert {g: (r["completed_induction"], r["induction_ended"]) for g, r in by_flag.items()} == {
+        "yes": (1, 2), "no": (1, 1), "not_recorded": (0, 1)}
+    assert by_flag["yes"]["induction_completion_rate"] == 0.5
+    low, high = proportion_confint(1, 2, alpha=0.05, method="wilson")
+    assert by_flag["yes"]["induction_completion_ci_low"] == pytest.approx(low, abs=1e-12)
+    assert by_flag["yes"]["induction_completion_ci_high"] == pytest.approx(high, abs=1e-12)
+    by_indication = {r["group_value"]: (r["completed_induction"], r["courses"])
+                     for r in wh.rows("FROM metrics.course_counts(breakdown := 'indication')")}
+    assert by_indication == {"mdd": (2, 3), "ptsd": (0, 1)}
+    # the same groups as response and remission
+    rates = {r["group_value"] for r in wh.rows("FROM metrics.outcome_rates(breakdown := 'benzodiazepine')")}
+    assert rates == set(by_flag)
+
+
 def test_a_family_whose_every_course_is_still_in_induction_keeps_its_count_in_the_funnel(wh):
     wh.clinic().patient()
     for i in range(2):
