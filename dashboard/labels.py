@@ -118,6 +118,17 @@ def course_group(breakdown: str, code: object) -> str:
     return str(code)
 
 
+def named_groups(data, breakdown: str):
+    """A table of course groups (group_value, or clinic_name for clinics) with each group's name in `_name`, in
+    alphabetical order: the by-group charts and their key figures list groups by name, never ranked, so the
+    intervals and not the positions carry the comparison."""
+    if data.empty:  # nothing to name (an empty column is not text to sort)
+        return data.assign(_name="")
+    column = "clinic_name" if "clinic_name" in data else "group_value"
+    named = data.assign(_name=[course_group(breakdown, value) for value in data[column]])
+    return named.sort_values("_name", key=lambda names: names.str.lower())
+
+
 def effect(code: object) -> str:
     if code == "any":
         return "Any side effect"

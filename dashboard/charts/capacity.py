@@ -132,7 +132,7 @@ def _closures_note(closures: pd.DataFrame, clinics: int) -> str:
     def who(names: pd.Series) -> str:
         return "every clinic" if clinics > 1 and names.nunique() == clinics else ", ".join(sorted(names, key=str.lower))
     groups = closures.groupby(["week_start", "closed_holidays"], sort=True)["clinic_name"].apply(who)
-    named = [f"{holiday}, week of {fmt.date(week)} ({clinics})" for (week, holiday), clinics in groups.iloc[:4].items()]
+    named = [f"{holiday}, week of {fmt.date(week)} ({closed})" for (week, holiday), closed in groups.iloc[:4].items()]
     more = f" and {len(groups) - 4} more" if len(groups) > 4 else ""
     return (" ○ Closed on a public holiday, a day that still counts as available chair time, so the week reads "
             "lower: " + "; ".join(named) + more + ".")

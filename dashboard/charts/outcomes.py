@@ -133,14 +133,6 @@ def rates_by_instrument(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     return frame(fig, title=title, subtitle=sub, footnote=foot, height=rows_height(len(data), 60))
 
 
-def _named_groups(data: pd.DataFrame, breakdown: str) -> pd.DataFrame:
-    """The groups with their names (`_name`; a clinic's by its clinic_name), in alphabetical order: listed, never
-    ranked, so the intervals and not the positions carry the comparison."""
-    name_col = "clinic_name" if "clinic_name" in data else "group_value"
-    data = data.assign(_name=[labels.course_group(breakdown, v) for v in data[name_col]])
-    return data.sort_values("_name", key=lambda s: s.str.lower())
-
-
 def _plural(breakdown: str) -> str:
     return {"clinic": "clinics", "indication": "indications", "modality": "modalities",
             "modality_family": "modality families", "month": "months"}.get(breakdown, "groups")
@@ -157,7 +149,7 @@ def rates_by_group(df: pd.DataFrame, ctx: ChartContext, instrument: str = "PHQ9"
     if data.empty:
         return empty(title=title, subtitle=subtitle_text(n_label(0, "evaluable courses"), ctx), footnote=foot,
                      message=no_data(f"evaluable {labels.instrument(instrument)} course"))
-    data = _named_groups(data, breakdown)
+    data = labels.named_groups(data, breakdown)
     names = [f"{n}  ({_n_text(e)})" for n, e in zip(data["_name"], data["evaluable"], strict=True)]
     fig = go.Figure()
     if _rate_traces(fig, data, names):
@@ -467,7 +459,7 @@ def completion_by_group(df: pd.DataFrame, ctx: ChartContext, breakdown: str = "i
             f" · {fmt.count(waiting)} still in induction" if waiting else "")
         return empty(title=title, subtitle=subtitle_text(sub, ctx), footnote=foot,
                      message=no_data("course whose induction ended"))
-    data = _named_groups(data, breakdown)
+    data = labels.named_groups(data, breakdown)
     data = data.assign(_row=range(len(data)),
                        _label=[f"{n}  ({_n_text(e)})" for n, e in zip(data["_name"], data["induction_ended"], strict=True)])
     names, rows = list(data["_label"]), list(data["_row"])

@@ -151,27 +151,18 @@ def rates_by_group(df, opts):
     if df.empty:
         return []
     df = df[(df["instrument"] == instrument) & (df["evaluable"].fillna(1) > 0)]
-    df = _named_groups(df, breakdown)
-    lines = [_t(f"{r['_n']}: {labels.instrument(instrument)} response {_rate(r, 'response_rate', 'response_ci_low', 'response_ci_high', 'evaluable')}")
+    df = labels.named_groups(df, breakdown)
+    lines = [_t(f"{r['_name']}: {labels.instrument(instrument)} response {_rate(r, 'response_rate', 'response_ci_low', 'response_ci_high', 'evaluable')}")
              for _, r in df.head(MAX_LINES).iterrows()]
     return _more(lines, len(df), "groups")
-
-
-def _named_groups(df: pd.DataFrame, breakdown: str) -> pd.DataFrame:
-    """The groups with their names (`_n`), in alphabetical order, as the chart lists them."""
-    if df.empty:  # nothing to name (an empty column is not text to sort)
-        return df.assign(_n=pd.Series(dtype=str))
-    name_col = "clinic_name" if "clinic_name" in df else "group_value"
-    return df.assign(_n=[labels.course_group(breakdown, v) for v in df[name_col]]).sort_values(
-        "_n", key=lambda s: s.str.lower())
 
 
 def completion_by_group(df, opts):
     df = _frame(df)
     if df.empty:
         return []
-    df = _named_groups(df[df["induction_ended"].fillna(1) > 0], opts.get("breakdown", "indication"))
-    lines = [_t(f"{r['_n']}: completed induction {_rate(r, 'induction_completion_rate', 'induction_completion_ci_low', 'induction_completion_ci_high', 'induction_ended')}")
+    df = labels.named_groups(df[df["induction_ended"].fillna(1) > 0], opts.get("breakdown", "indication"))
+    lines = [_t(f"{r['_name']}: completed induction {_rate(r, 'induction_completion_rate', 'induction_completion_ci_low', 'induction_completion_ci_high', 'induction_ended')}")
              for _, r in df.head(MAX_LINES).iterrows()]
     return _more(lines, len(df), "groups")
 
