@@ -127,6 +127,17 @@ _CLINIC_PERIOD_SQL = "clinics := ?::VARCHAR[], start_date := ?::DATE, end_date :
 # gets no holiday mark.
 _EARLIEST_HOLIDAY_SEARCH = dt.date(2000, 1, 1)
 
+# A CTE `closures`: the names of the public holidays closed on (metrics.holiday_closures), in date order, per clinic
+# or per clinic and week. Its parameters: the clinic and period arguments, then the holiday calendar
+# (_holiday_calendar).
+_CLOSURES_SQL = (
+    "closures as (select {grain}, string_agg(holiday, ', ' order by day) as closed_holidays "
+    "from metrics.holiday_closures(clinics := ?::VARCHAR[], start_date := ?::DATE, end_date := ?::DATE, "
+    "days := ?::DATE[], names := ?::VARCHAR[]) group by {grain})"
+)
+_CLOSURES_BY_CLINIC_CTE = _CLOSURES_SQL.format(grain="clinic_id")
+_CLOSURES_BY_WEEK_CTE = _CLOSURES_SQL.format(grain="clinic_id, week_start")
+
 _NAMES_CTE = (
     "names as (select clinic_id, arg_max(clinic_name, valid_from) as clinic_name "
     "from marts.clinic_capacity group by clinic_id)"
@@ -512,24 +523,33 @@ def network_utilization(scope: Scope, f: Filters) -> pd.DataFrame:
     return query(f"select * from metrics.network_utilization({_CLINIC_PERIOD_SQL})", _clinic_period_args(scope, f))
 
 
+def utilization_by_clinic(scope: Scope, f: Filters) -> pd.DataFrame:
+    """utilization(), with `closed_holidays`: the public holidays each clinic closed on in the period
+    (metrics.holiday_closures; "Thanksgiving, Christmas Day", or NULL), which its utilization still counts as
+    available chair time."""
+    sql = (
+        "with caps as (select clinic_id, arg_max(chairs, valid_from) as chairs from marts.clinic_capacity "
+        f"where ?::DATE is null or valid_from <= ?::DATE group by clinic_id), {_CLOSURES_BY_CLINIC_CTE} "
+        f"select u.*, caps.chairs, closures.closed_holidays from metrics.utilization({_CLINIC_PERIOD_SQL}) u "
+        "left join caps using (clinic_id) left join closures using (clinic_id) order by u.clinic_name"
+    )
+    period = _clinic_period_args(scope, f)
+    return query(sql, (f.end, f.end) + period + _holiday_calendar(f) + period)
+
+
 def utilization_by_week(scope: Scope, f: Filters) -> pd.DataFrame:
     """metrics.utilization_by_week, with `closed_holidays`: the public holidays the clinic closed on that week
     (metrics.holiday_closures; "Thanksgiving", or NULL). Such a day still counts as available chair time, so
     the week reads lower: the chart marks it."""
-    days, names = _holiday_calendar(f)
     sql = (
-        f"with {_NAMES_CTE}, closures as ("
-        "  select clinic_id, week_start, string_agg(holiday, ', ' order by day) as closed_holidays "
-        "  from metrics.holiday_closures(clinics := ?::VARCHAR[], start_date := ?::DATE, end_date := ?::DATE, "
-        "                                days := ?::DATE[], names := ?::VARCHAR[]) "
-        "  group by clinic_id, week_start) "
+        f"with {_NAMES_CTE}, {_CLOSURES_BY_WEEK_CTE} "
         "select w.*, coalesce(names.clinic_name, w.clinic_id) as clinic_name, closures.closed_holidays "
         f"from metrics.utilization_by_week({_CLINIC_PERIOD_SQL}) w left join names using (clinic_id) "
         "left join closures using (clinic_id, week_start) "
         "order by clinic_name, week_start"
     )
     period = _clinic_period_args(scope, f)
-    return query(sql, period + (days, names) + period)
+    return query(sql, period + _holiday_calendar(f) + period)
 
 
 def _holiday_calendar(f: Filters) -> tuple[list[dt.date], list[str]]:

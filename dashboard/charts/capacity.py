@@ -60,8 +60,14 @@ def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                      message=no_data("open clinic day", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
     util = pd.to_numeric(data["utilization"], errors="coerce")
-    text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)" if known(u) else NOT_SHOWN
-            for u, o, a in zip(util, data["occupied_chair_hours"], data["available_chair_hours"], strict=True)]
+    holidays = data["closed_holidays"] if "closed_holidays" in data else pd.Series(None, index=data.index)
+    text = [(f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)" if known(u) else NOT_SHOWN)
+            + (f"; closed on {h}" if isinstance(h, str) and h else "")
+            for u, o, a, h in zip(util, data["occupied_chair_hours"], data["available_chair_hours"], holidays,
+                                  strict=True)]
+    closed = _closures(data)
+    if not closed.empty:  # a clinic that closed on more holidays reads lower: say so beside the comparison
+        foot = foot.replace(" " + NOTE_FILTERS, _period_closures_note(closed, len(data)) + " " + NOTE_FILTERS, 1)
     fig = go.Figure(go.Bar(y=data["clinic_name"], x=util, orientation="h",
                            marker_color=[_colour(u) for u in util], customdata=text,
                            hovertemplate="%{y}: %{customdata}<extra></extra>", name="Utilization",
@@ -115,7 +121,8 @@ def _changes_note(changes: pd.DataFrame) -> str:
 
 
 def _closures(weeks: pd.DataFrame) -> pd.DataFrame:
-    """The clinic-weeks with a public holiday the clinic closed on (`closed_holidays`, queries.utilization_by_week).
+    """The rows (clinic-weeks, or clinics over the period) with public holidays the clinic closed on
+    (`closed_holidays`, queries.utilization_by_week and utilization_by_clinic).
     The closed day still counts as available chair time (the contract's utilization), so the week reads lower:
     unmarked, Thanksgiving week's dip read as a slow week."""
     if "closed_holidays" not in weeks:
@@ -136,6 +143,17 @@ def _closures_note(closures: pd.DataFrame, clinics: int) -> str:
     more = f" and {len(groups) - 4} more" if len(groups) > 4 else ""
     return (" ○ Closed on a public holiday, a day that still counts as available chair time, so the week reads "
             "lower: " + "; ".join(named) + more + ".")
+
+
+def _period_closures_note(closures: pd.DataFrame, clinics: int) -> str:
+    """The by-clinic chart's words for the public holidays each clinic closed on in the period, clinics with the
+    same holidays together ("every clinic" when all `clinics` drawn share them)."""
+    groups = closures.groupby("closed_holidays", sort=False)["clinic_name"].apply(
+        lambda names: "every clinic" if clinics > 1 and names.nunique() == clinics
+        else ", ".join(sorted(names, key=str.lower)))
+    named = [f"{who} ({holidays})" for holidays, who in groups.items()]
+    return (" Public holidays closed on in the period, days that still count as available chair time: "
+            + "; ".join(named) + ".")
 
 
 def _closure_markers(closures: pd.DataFrame, y: str, legend: bool) -> go.Scatter:

@@ -247,7 +247,7 @@ CATALOG: tuple[ChartSpec, ...] = (
               boosters.per_patient_year, "Boosters › Boosters per patient-year"),
     ChartSpec("boosters.intervals_by_clinic", "Booster interval by clinic", "Boosters", _booster_clinic,
               boosters.intervals_by_clinic, "Boosters › Booster interval"),
-    ChartSpec("capacity.by_clinic", "Chair utilization by clinic", "Capacity", queries.utilization,
+    ChartSpec("capacity.by_clinic", "Chair utilization by clinic", "Capacity", queries.utilization_by_clinic,
               capacity.utilization_by_clinic, "Chair utilization › Utilization", ignores=_CHAIRS_SHARED),
     ChartSpec("capacity.by_week", "Chair utilization by week", "Capacity", queries.utilization_by_week,
               capacity.utilization_by_week, "Chair utilization › Utilization", ignores=_CHAIRS_SHARED,

@@ -990,6 +990,28 @@ def test_completion_by_group_says_who_stops_before_completing_induction():
     assert "Open points" not in fig.layout.meta["footnote"]
 
 
+def test_utilization_by_clinic_names_the_public_holidays_each_clinic_closed_on():
+    """A clinic that closed on more public holidays reads lower beside the others: the closed days still count as
+    available chair time. The hover and the footnote say which holidays, clinics with the same ones together."""
+    from dashboard.charts.capacity import utilization_by_clinic
+
+    data = pd.DataFrame({"clinic_id": ["A", "B", "C"], "clinic_name": ["Alpha", "Beta", "Gamma"],
+                         "utilization": [0.70, 0.66, 0.74], "occupied_chair_hours": [700.0, 660.0, 740.0],
+                         "available_chair_hours": [1000.0] * 3,
+                         "closed_holidays": ["Thanksgiving, Christmas Day", "Thanksgiving, Christmas Day", None]})
+    fig = utilization_by_clinic(data, CTX)
+    assert list(fig.data[0].customdata) == ["70% (700 of 1,000 chair-hours); closed on Thanksgiving, Christmas Day",
+                                            "66% (660 of 1,000 chair-hours); closed on Thanksgiving, Christmas Day",
+                                            "74% (740 of 1,000 chair-hours)"]
+    foot = fig.layout.meta["footnote"]
+    assert ("Public holidays closed on in the period, days that still count as available chair time: Alpha, Beta "
+            "(Thanksgiving, Christmas Day).") in foot
+    every = utilization_by_clinic(data.assign(closed_holidays="Thanksgiving"), CTX).layout.meta["footnote"]
+    assert "available chair time: every clinic (Thanksgiving)." in every
+    for without in (data.assign(closed_holidays=None), data.drop(columns="closed_holidays")):
+        assert "Public holidays" not in utilization_by_clinic(without, CTX).layout.meta["footnote"]
+
+
 def test_weekly_axes_put_their_ticks_on_mondays():
     """Weeks start on Monday, but Plotly's own weekly ticks fell on Sundays ("Jun 29, Jul 6")."""
     from dashboard.charts.base import week_axis

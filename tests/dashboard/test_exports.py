@@ -499,6 +499,12 @@ def test_the_weekly_capacity_export_names_the_public_holidays_the_clinics_closed
     assert csv["closed_holidays"].dropna().tolist() == closed["closed_holidays"].tolist()
     foot = spec.figure_of(spec.suppressed(data), _ctx(q4)).layout.meta["footnote"]
     assert "Thanksgiving, week of 24 Nov 2025 (every clinic)" in foot
+    # the quarter by clinic: each clinic's holidays beside its utilization
+    by_clinic = catalog.get("capacity.by_clinic")
+    clinics = by_clinic.data(Scope.everything(), q4)
+    assert set(clinics["closed_holidays"]) == {"Thanksgiving, Christmas Day"}
+    foot = by_clinic.figure_of(by_clinic.suppressed(clinics), _ctx(q4)).layout.meta["footnote"]
+    assert "available chair time: every clinic (Thanksgiving, Christmas Day)." in foot
 
 
 def is_empty_fig(fig) -> bool:
