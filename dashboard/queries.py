@@ -127,6 +127,12 @@ _CLINIC_PERIOD_SQL = "clinics := ?::VARCHAR[], start_date := ?::DATE, end_date :
 # gets no holiday mark.
 _EARLIEST_HOLIDAY_SEARCH = dt.date(2000, 1, 1)
 
+# A CTE `caps`: each clinic's chairs by its capacity row valid on the period's last day (parameters: that day, twice).
+_CHAIRS_AT_END_CTE = (
+    "caps as (select clinic_id, arg_max(chairs, valid_from) as chairs from marts.clinic_capacity "
+    "where ?::DATE is null or valid_from <= ?::DATE group by clinic_id)"
+)
+
 # A CTE `closures`: the names of the public holidays closed on (metrics.holiday_closures), in date order, per clinic
 # or per clinic and week. Its parameters: the clinic and period arguments, then the holiday calendar
 # (_holiday_calendar).
@@ -466,8 +472,7 @@ def utilization(scope: Scope, f: Filters) -> pd.DataFrame:
     """Per clinic over the period, plus the chairs of the capacity row valid on the period's last day.
     Chair utilization has no modality or indication filter: chairs are shared by every treatment."""
     sql = (
-        "with caps as (select clinic_id, arg_max(chairs, valid_from) as chairs from marts.clinic_capacity "
-        "where ?::DATE is null or valid_from <= ?::DATE group by clinic_id) "
+        f"with {_CHAIRS_AT_END_CTE} "
         f"select u.*, caps.chairs from metrics.utilization({_CLINIC_PERIOD_SQL}) u "
         "left join caps using (clinic_id) order by u.clinic_name"
     )
@@ -528,8 +533,7 @@ def utilization_by_clinic(scope: Scope, f: Filters) -> pd.DataFrame:
     (metrics.holiday_closures; "Thanksgiving, Christmas Day", or NULL), which its utilization still counts as
     available chair time."""
     sql = (
-        "with caps as (select clinic_id, arg_max(chairs, valid_from) as chairs from marts.clinic_capacity "
-        f"where ?::DATE is null or valid_from <= ?::DATE group by clinic_id), {_CLOSURES_BY_CLINIC_CTE} "
+        f"with {_CHAIRS_AT_END_CTE}, {_CLOSURES_BY_CLINIC_CTE} "
         f"select u.*, caps.chairs, closures.closed_holidays from metrics.utilization({_CLINIC_PERIOD_SQL}) u "
         "left join caps using (clinic_id) left join closures using (clinic_id) order by u.clinic_name"
     )

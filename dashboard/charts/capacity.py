@@ -60,11 +60,9 @@ def utilization_by_clinic(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
                      message=no_data("open clinic day", choices="clinics"))
     data = data.sort_values("clinic_name", key=lambda s: s.str.lower())
     util = pd.to_numeric(data["utilization"], errors="coerce")
-    holidays = data["closed_holidays"] if "closed_holidays" in data else pd.Series(None, index=data.index)
-    text = [(f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)" if known(u) else NOT_SHOWN)
-            + (f"; closed on {h}" if isinstance(h, str) and h else "")
-            for u, o, a, h in zip(util, data["occupied_chair_hours"], data["available_chair_hours"], holidays,
-                                  strict=True)]
+    text = [(f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)" if known(u) else NOT_SHOWN) + _closed_on(h)
+            for u, o, a, h in zip(util, data["occupied_chair_hours"], data["available_chair_hours"],
+                                  _holidays(data), strict=True)]
     closed = _closures(data)
     if not closed.empty:  # a clinic that closed on more holidays reads lower: say so beside the comparison
         foot = foot.replace(" " + NOTE_FILTERS, _period_closures_note(closed, len(data)) + " " + NOTE_FILTERS, 1)
@@ -120,6 +118,21 @@ def _changes_note(changes: pd.DataFrame) -> str:
     return " ◆ Chairs changed: " + "; ".join(named) + more + "."
 
 
+def _holidays(rows: pd.DataFrame) -> pd.Series:
+    """Each row's `closed_holidays` (None for all when the data has no such column)."""
+    return rows["closed_holidays"] if "closed_holidays" in rows else pd.Series(None, index=rows.index)
+
+
+def _closed_on(holidays: object) -> str:
+    """The hover's words for a row's closed holidays: "; closed on Thanksgiving", or nothing."""
+    return f"; closed on {holidays}" if isinstance(holidays, str) and holidays else ""
+
+
+def _who_closed(names: pd.Series, clinics: int) -> str:
+    """The clinics that closed, by name, or "every clinic" when all `clinics` drawn did."""
+    return "every clinic" if clinics > 1 and names.nunique() == clinics else ", ".join(sorted(names, key=str.lower))
+
+
 def _closures(weeks: pd.DataFrame) -> pd.DataFrame:
     """The rows (clinic-weeks, or clinics over the period) with public holidays the clinic closed on
     (`closed_holidays`, queries.utilization_by_week and utilization_by_clinic).
@@ -135,10 +148,8 @@ def _closures_note(closures: pd.DataFrame, clinics: int) -> str:
     ("every clinic" when all `clinics` drawn did)."""
     if closures.empty:
         return ""
-
-    def who(names: pd.Series) -> str:
-        return "every clinic" if clinics > 1 and names.nunique() == clinics else ", ".join(sorted(names, key=str.lower))
-    groups = closures.groupby(["week_start", "closed_holidays"], sort=True)["clinic_name"].apply(who)
+    groups = closures.groupby(["week_start", "closed_holidays"], sort=True)["clinic_name"].apply(
+        _who_closed, clinics=clinics)
     named = [f"{holiday}, week of {fmt.date(week)} ({closed})" for (week, holiday), closed in groups.iloc[:4].items()]
     more = f" and {len(groups) - 4} more" if len(groups) > 4 else ""
     return (" ○ Closed on a public holiday, a day that still counts as available chair time, so the week reads "
@@ -148,9 +159,7 @@ def _closures_note(closures: pd.DataFrame, clinics: int) -> str:
 def _period_closures_note(closures: pd.DataFrame, clinics: int) -> str:
     """The by-clinic chart's words for the public holidays each clinic closed on in the period, clinics with the
     same holidays together ("every clinic" when all `clinics` drawn share them)."""
-    groups = closures.groupby("closed_holidays", sort=False)["clinic_name"].apply(
-        lambda names: "every clinic" if clinics > 1 and names.nunique() == clinics
-        else ", ".join(sorted(names, key=str.lower)))
+    groups = closures.groupby("closed_holidays", sort=False)["clinic_name"].apply(_who_closed, clinics=clinics)
     named = [f"{who} ({holidays})" for holidays, who in groups.items()]
     return (" Public holidays closed on in the period, days that still count as available chair time: "
             + "; ".join(named) + ".")
@@ -183,11 +192,9 @@ def utilization_by_week(df: pd.DataFrame, ctx: ChartContext) -> go.Figure:
     if len(clinics) <= WEEK_LINES:
         for i, clinic in enumerate(clinics):
             part = data[data["clinic_name"] == clinic].sort_values("week_start")
-            holidays = part["closed_holidays"] if "closed_holidays" in part else pd.Series(None, index=part.index)
-            text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)"
-                    + (f"; closed on {h}" if isinstance(h, str) and h else "")
+            text = [f"{fmt.pct(u)} ({fmt.count(o)} of {fmt.count(a)} chair-hours)" + _closed_on(h)
                     for u, o, a, h in zip(part["utilization"], part["occupied_chair_hours"],
-                                          part["available_chair_hours"], holidays, strict=True)]
+                                          part["available_chair_hours"], _holidays(part), strict=True)]
             fig.add_trace(go.Scatter(x=part["week_start"], y=part["utilization"], mode="lines+markers", name=clinic,
                                      line=dict(color=theme.PALETTE[i % len(theme.PALETTE)]), marker=dict(size=5),
                                      customdata=text, hovertemplate=clinic + ", week of %{x|%d %b %Y}: %{customdata}<extra></extra>"))
